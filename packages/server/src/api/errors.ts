@@ -1,0 +1,45 @@
+/**
+ * The one error type every layer throws when a request is refused. The HTTP layer turns it into
+ * the contract's `{"error": {message, type, code, param}}` body (spec §1).
+ */
+export type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "insufficient_quota"
+  | "not_found_error"
+  | "idempotency_error"
+  | "rate_limit_error"
+  | "server_error"
+  | "upstream_error";
+
+export interface ApiErrorBody {
+  error: { message: string; type: ErrorType; code: string; param: string | null };
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: ErrorType,
+    readonly code: string,
+    message: string,
+    readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+
+  toJSON(): ApiErrorBody {
+    return { error: { message: this.message, type: this.type, code: this.code, param: this.param } };
+  }
+}
+
+/** 400 invalid_request_error — the most common refusal; `param` is a JSON path into the request. */
+export function invalid(code: string, message: string, param: string | null = null): ApiError {
+  return new ApiError(400, "invalid_request_error", code, message, param);
+}
+
+export function notFound(code: string, message: string, param: string | null = null): ApiError {
+  return new ApiError(404, "not_found_error", code, message, param);
+}
