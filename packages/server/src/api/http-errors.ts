@@ -1,0 +1,79 @@
+import type { FastifyError, FastifyInstance } from "fastify";
+import { ApiError } from "./errors.ts";
+
+/** Map every failure to the contract's error JSON (spec §1), including Fastify's own errors. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
+    if (error instanceof ApiError) {
+      for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+      return reply.code(error.status).send(error.toJSON());
+    }
+    const fastifyError = error as FastifyError;
+    const code = fastifyError.code;
+    const mapped = mapFastifyError(code, fastifyError);
+    if (mapped) return reply.code(mapped.status).send(mapped.toJSON());
+    request.log.error({ err: error }, "unhandled error");
+    return reply.code(500).send({
+      error: {
+        message: `internal error; retry with back-off, and report request id ${request.id} if it persists`,
+        type: "server_error",
+        code: "internal_error",
+        param: null,
+      },
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({
+      error: {
+        message: `no route ${request.method} ${request.url.split("?")[0]}; see /docs for the API reference`,
+        type: "not_found_error",
+        code: "route_not_found",
+        param: null,
+      },
+    });
+  });
+}
+
+function mapFastifyError(code: string | undefined, error: FastifyError): ApiError | undefined {
+  switch (code) {
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new ApiError(
+        400,
+        "invalid_request_error",
+        "invalid_json",
+        `the request body is not valid JSON (${error.message}); send a JSON object with Content-Type: application/json`,
+      );
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new ApiError(413, "invalid_request_error", "body_too_large", "the request body is too large", null);
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new ApiError(
+        415,
+        "invalid_request_error",
+        "unsupported_content_type",
+        "unsupported Content-Type: send application/json (or multipart/form-data for POST /v1/files)",
+      );
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return new ApiError(400, "invalid_request_error", "invalid_content_length", "Content-Length does not match the body");
+    case "FST_INVALID_MULTIPART_CONTENT_TYPE":
+      return new ApiError(
+        400,
+        "invalid_request_error",
+        "invalid_multipart",
+        "POST /v1/files takes multipart/form-data with the file in the field 'file'",
+        "file",
+      );
+    case "FST_REQ_FILE_TOO_LARGE":
+      return new ApiError(413, "invalid_request_error", "file_too_large", error.message, "file");
+    case "FST_PARTS_LIMIT":
+    case "FST_FILES_LIMIT":
+    case "FST_FIELDS_LIMIT":
+      return new ApiError(400, "invalid_request_error", "invalid_multipart", error.message, "file");
+    default:
+      if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
+        return new ApiError(error.statusCode, "invalid_request_error", "bad_request", error.message);
+      }
+      return undefined;
+  }
+}

@@ -1,0 +1,115 @@
+import { cpus } from "node:os";
+import { resolve } from "node:path";
+import { z } from "zod";
+
+/**
+ * Every setting is an environment variable `VIDRELAY_<NAME>` and a `vidrelay serve --<name>` flag
+ * (flags win). One zod schema validates both, so a bad value stops the server at start with a
+ * message naming the variable.
+ */
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z
+  .union([z.boolean(), z.string()])
+  .transform((v, ctx) => {
+    if (typeof v === "boolean") return v;
+    const s = v.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(s)) return true;
+    if (["0", "false", "no", "off", ""].includes(s)) return false;
+    ctx.addIssue({ code: "custom", message: `expected true or false, got "${v}"` });
+    return z.NEVER;
+  });
+const bytes = z.coerce.number().int().positive();
+
+export const ConfigSchema = z.object({
+  host: z.string().min(1).default("127.0.0.1"),
+  port: port.default(8080),
+  dataDir: z.string().min(1).default("./data"),
+  publicUrl: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), "must be an http(s) origin such as https://video.example.com")
+    .optional(),
+  databaseUrl: z
+    .string()
+    .refine(
+      (u) => /^(postgres(ql)?:\/\/|sqlite:)/.test(u),
+      "must be postgres://user@host:5432/db or sqlite:/path/to/file.db",
+    )
+    .optional(),
+  bootstrapKey: z
+    .string()
+    .regex(/^sk-[A-Za-z0-9_-]{32,}$/, "must look like sk- followed by at least 32 letters, digits, - or _")
+    .optional(),
+  secret: z.string().min(16, "must be at least 16 characters (used to encrypt upstream keys)").optional(),
+  allowPrivateTargets: z.string().default(""),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  fileTtlSeconds: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(7 * 24 * 3600),
+  videoTtlSeconds: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30 * 24 * 3600),
+  maxImageBytes: bytes.default(30 * 1024 * 1024),
+  maxImagePixels: bytes.default(36_000_000),
+  maxVideoBytes: bytes.default(200 * 1024 * 1024),
+  maxAudioBytes: bytes.default(50 * 1024 * 1024),
+  renderConcurrency: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(Math.max(1, cpus().length)),
+  workers: bool.default(true),
+  jobLeaseSeconds: z.coerce.number().positive().default(30),
+  taskTimeoutSeconds: z.coerce.number().int().positive().default(3600),
+  fetchTimeoutSeconds: z.coerce.number().positive().default(20),
+});
+
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type Config = z.output<typeof ConfigSchema> & { publicUrl: string; databaseUrl: string };
+
+/** Flag/env names, derived from the schema: `dataDir` ↔ `VIDRELAY_DATA_DIR` ↔ `--data-dir`. */
+export const CONFIG_KEYS = Object.keys(ConfigSchema.shape) as Array<keyof typeof ConfigSchema.shape>;
+export const envName = (key: string) => `VIDRELAY_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+export const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Read config from env (VIDRELAY_*) overlaid with explicit values (flags). Throws ConfigError listing every bad value. */
+export function loadConfig(
+  overrides: Partial<Record<string, unknown>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    const fromEnv = env[envName(key)];
+    if (fromEnv !== undefined && fromEnv !== "") raw[key] = fromEnv;
+    if (overrides[key] !== undefined) raw[key] = overrides[key];
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = String(issue.path[0] ?? "");
+        return `${envName(key)} (${flagName(key)}) = ${JSON.stringify(raw[key])}: ${issue.message}`;
+      }),
+    );
+  }
+  const value = parsed.data;
+  const dataDir = resolve(value.dataDir);
+  const displayHost = value.host.includes(":") ? `[${value.host}]` : value.host;
+  return {
+    ...value,
+    dataDir,
+    publicUrl: (value.publicUrl ?? `http://${displayHost}:${value.port}`).replace(/\/+$/, ""),
+    databaseUrl: value.databaseUrl ?? `sqlite:${resolve(dataDir, "vidrelay.db")}`,
+  };
+}

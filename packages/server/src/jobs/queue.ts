@@ -1,0 +1,56 @@
+import type { Kysely } from "kysely";
+
+import type { Database, JobRow } from "../store/schema.ts";
+
+export type JobKind = "render";
+
+export interface EnqueueOptions {
+  kind: JobKind;
+  taskId?: string;
+  payload?: Record<string, unknown>;
+  /** Unix ms; default now. */
+  runAt?: number;
+  maxAttempts?: number;
+}
+
+export interface ClaimedJob {
+  id: string;
+  kind: JobKind;
+  taskId: string | null;
+  payload: Record<string, unknown>;
+  /** 1 on the first run; >1 after a crash or retry. */
+  attempt: number;
+  maxAttempts: number;
+}
+
+/**
+ * The queue every background step goes through. The embedded implementation keeps jobs in the
+ * store; a pg-boss implementation can replace it for large Postgres deployments. Claims are
+ * leases: a worker that dies stops renewing, and the job becomes claimable again.
+ */
+export interface JobQueue {
+  /** `trx` lets a caller enqueue atomically with its own writes (e.g. task insert + render job). */
+  enqueue(job: EnqueueOptions, trx?: Kysely<Database>): Promise<string>;
+  claim(kinds: JobKind[], owner: string, leaseMs: number, limit: number): Promise<ClaimedJob[]>;
+  /** Extend a lease; false if the lease was lost (another worker owns the job now). */
+  renew(id: string, owner: string, leaseMs: number): Promise<boolean>;
+  complete(id: string, owner: string): Promise<void>;
+  /** Put a job back for a later attempt, or bury it when `retryAt` is null. */
+  fail(id: string, owner: string, error: string, retryAt: number | null): Promise<void>;
+  /** Give a job back immediately without counting an attempt (graceful shutdown). */
+  release(id: string, owner: string): Promise<void>;
+  depth(): Promise<Array<{ kind: string; status: string; n: number }>>;
+  /** Called when a job is enqueued in this process, so local workers wake without polling. */
+  onEnqueue(listener: () => void): void;
+}
+
+export function rowToClaimed(row: JobRow): ClaimedJob {
+  return {
+    id: row.id,
+    kind: row.kind as JobKind,
+    taskId: row.task_id,
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
+    attempt: row.attempts,
+    maxAttempts: row.max_attempts,
+  };
+}

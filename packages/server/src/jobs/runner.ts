@@ -1,0 +1,165 @@
+import type { Logger } from "pino";
+import type { ClaimedJob, JobKind, JobQueue } from "./queue.ts";
+
+export interface JobContext {
+  /** Aborted when the lease is lost or the process shuts down without waiting. */
+  signal: AbortSignal;
+  logger: Logger;
+}
+
+/** Thrown by a handler to ask for another attempt later (transient trouble). */
+export class RetryLater extends Error {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface JobHandler {
+  concurrency: number;
+  handle(job: ClaimedJob, context: JobContext): Promise<void>;
+  /** Called when a job has used its last attempt (e.g. fail the task so it is never left hanging). */
+  exhausted?(job: ClaimedJob, error: unknown): Promise<void>;
+}
+
+interface Running {
+  job: ClaimedJob;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Pulls jobs from the queue and runs them with a bounded concurrency per kind. Leases are renewed
+ * while a handler runs; a crashed process simply stops renewing and another worker (or this one
+ * after restart) claims the job again.
+ */
+export class JobRunner {
+  private readonly running = new Map<string, Running>();
+  private stopped = true;
+  private timer: NodeJS.Timeout | undefined;
+  private pumping = false;
+  private pumpAgain = false;
+
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly handlers: Partial<Record<JobKind, JobHandler>>,
+    private readonly options: { owner: string; leaseMs: number; pollMs?: number; logger: Logger },
+  ) {
+    queue.onEnqueue(() => this.wake());
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  activeCount(kind?: JobKind): number {
+    if (!kind) return this.running.size;
+    let n = 0;
+    for (const r of this.running.values()) if (r.job.kind === kind) n++;
+    return n;
+  }
+
+  private wake(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    if (this.timer) clearTimeout(this.timer);
+    try {
+      do {
+        this.pumpAgain = false;
+        for (const [kind, handler] of Object.entries(this.handlers) as Array<[JobKind, JobHandler]>) {
+          const free = handler.concurrency - this.activeCount(kind);
+          if (free <= 0 || this.stopped) continue;
+          const jobs = await this.queue.claim([kind], this.options.owner, this.options.leaseMs, free);
+          for (const job of jobs) this.launch(job, handler);
+          if (jobs.length === free) this.pumpAgain = true;
+        }
+      } while (this.pumpAgain && !this.stopped);
+    } catch (error) {
+      this.options.logger.error({ err: error }, "job claim failed; retrying");
+    } finally {
+      this.pumping = false;
+      if (!this.stopped) this.timer = setTimeout(() => this.wake(), this.options.pollMs ?? 500);
+    }
+  }
+
+  private launch(job: ClaimedJob, handler: JobHandler): void {
+    const controller = new AbortController();
+    const logger = this.options.logger.child({ job_id: job.id, task_id: job.taskId, kind: job.kind });
+    const renewEvery = Math.max(200, Math.floor(this.options.leaseMs / 3));
+    const heartbeat = setInterval(() => {
+      this.queue.renew(job.id, this.options.owner, this.options.leaseMs).then(
+        (ok) => {
+          if (!ok && !controller.signal.aborted) {
+            logger.warn("job lease lost; stopping this attempt");
+            controller.abort(new Error("lease lost"));
+          }
+        },
+        (error) => logger.warn({ err: error }, "lease renewal failed"),
+      );
+    }, renewEvery);
+
+    const done = (async () => {
+      try {
+        await handler.handle(job, { signal: controller.signal, logger });
+        await this.queue.complete(job.id, this.options.owner);
+      } catch (error) {
+        if (controller.signal.aborted && this.stopped) return; // released below by stop()
+        const message = error instanceof Error ? error.message : String(error);
+        const last = job.attempt >= job.maxAttempts;
+        if (last) {
+          logger.error({ err: error, attempt: job.attempt }, "job failed on its last attempt");
+          try {
+            await handler.exhausted?.(job, error);
+          } catch (hookError) {
+            logger.error({ err: hookError }, "exhausted-job hook failed");
+          }
+          await this.queue.fail(job.id, this.options.owner, message, null);
+        } else {
+          const delay =
+            error instanceof RetryLater ? error.delayMs : Math.min(60_000, 1000 * 2 ** job.attempt);
+          logger.warn({ err: error, attempt: job.attempt, retry_in_ms: delay }, "job attempt failed; will retry");
+          await this.queue.fail(job.id, this.options.owner, message, Date.now() + delay);
+        }
+      } finally {
+        clearInterval(heartbeat);
+        this.running.delete(job.id);
+        this.wake();
+      }
+    })().catch((error) => logger.error({ err: error }, "job bookkeeping failed"));
+    this.running.set(job.id, { job, controller, done });
+  }
+
+  /**
+   * Stop claiming; give in-flight jobs `graceMs` to finish, then abort them and hand them back
+   * to the queue so the next process picks them up at once.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const inFlight = [...this.running.values()];
+    if (inFlight.length === 0) return;
+    await Promise.race([
+      Promise.all(inFlight.map((r) => r.done)),
+      new Promise((resolve) => setTimeout(resolve, graceMs)),
+    ]);
+    const left = [...this.running.values()];
+    for (const r of left) r.controller.abort(new Error("shutting down"));
+    await Promise.all(
+      left.map(async (r) => {
+        await r.done;
+        await this.queue.release(r.job.id, this.options.owner).catch(() => {});
+      }),
+    );
+  }
+}

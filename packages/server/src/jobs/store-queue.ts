@@ -1,0 +1,154 @@
+import { EventEmitter } from "node:events";
+import type { Kysely } from "kysely";
+import type { Database } from "../store/schema.ts";
+import { newJobId } from "../util/ids.ts";
+import { type ClaimedJob, type EnqueueOptions, type JobKind, type JobQueue, rowToClaimed } from "./queue.ts";
+
+/**
+ * Jobs persisted in the store's `jobs` table. Claiming is an optimistic conditional UPDATE that
+ * works the same on SQLite and Postgres, so several processes can share one queue: exactly one
+ * UPDATE wins each job.
+ */
+export class StoreJobQueue implements JobQueue {
+  private readonly events = new EventEmitter();
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.events.setMaxListeners(100);
+  }
+
+  onEnqueue(listener: () => void): void {
+    this.events.on("enqueue", listener);
+  }
+
+  async enqueue(job: EnqueueOptions, trx: Kysely<Database> = this.db): Promise<string> {
+    const now = Date.now();
+    const id = newJobId();
+    await trx
+      .insertInto("jobs")
+      .values({
+        id,
+        kind: job.kind,
+        task_id: job.taskId ?? null,
+        payload: JSON.stringify(job.payload ?? {}),
+        status: "queued",
+        run_at: job.runAt ?? now,
+        attempts: 0,
+        max_attempts: job.maxAttempts ?? 3,
+        lease_owner: null,
+        lease_until: null,
+        last_error: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    // Wake local workers after the caller's transaction has had a chance to commit.
+    setImmediate(() => this.events.emit("enqueue"));
+    return id;
+  }
+
+  async claim(kinds: JobKind[], owner: string, leaseMs: number, limit: number): Promise<ClaimedJob[]> {
+    if (limit <= 0) return [];
+    const now = Date.now();
+    const candidates = await this.db
+      .selectFrom("jobs")
+      .select("id")
+      .where("kind", "in", kinds)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
+          eb.and([eb("status", "=", "running"), eb("lease_until", "<", now)]),
+        ]),
+      )
+      .orderBy("run_at")
+      .limit(limit * 2)
+      .execute();
+    const claimed: ClaimedJob[] = [];
+    for (const { id } of candidates) {
+      if (claimed.length >= limit) break;
+      const result = await this.db
+        .updateTable("jobs")
+        .set((eb) => ({
+          status: "running",
+          lease_owner: owner,
+          lease_until: now + leaseMs,
+          attempts: eb("attempts", "+", 1),
+          updated_at: now,
+        }))
+        .where("id", "=", id)
+        .where((eb) =>
+          eb.or([
+            eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
+            eb.and([eb("status", "=", "running"), eb("lease_until", "<", now)]),
+          ]),
+        )
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) continue; // another worker won it
+      const row = await this.db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst();
+      if (row) claimed.push(rowToClaimed(row));
+    }
+    return claimed;
+  }
+
+  async renew(id: string, owner: string, leaseMs: number): Promise<boolean> {
+    const now = Date.now();
+    const result = await this.db
+      .updateTable("jobs")
+      .set({ lease_until: now + leaseMs, updated_at: now })
+      .where("id", "=", id)
+      .where("lease_owner", "=", owner)
+      .where("status", "=", "running")
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async complete(id: string, owner: string): Promise<void> {
+    await this.db
+      .updateTable("jobs")
+      .set({ status: "done", lease_owner: null, lease_until: null, updated_at: Date.now() })
+      .where("id", "=", id)
+      .where("lease_owner", "=", owner)
+      .execute();
+  }
+
+  async fail(id: string, owner: string, error: string, retryAt: number | null): Promise<void> {
+    await this.db
+      .updateTable("jobs")
+      .set({
+        status: retryAt == null ? "dead" : "queued",
+        run_at: retryAt ?? Date.now(),
+        last_error: error.slice(0, 2000),
+        lease_owner: null,
+        lease_until: null,
+        updated_at: Date.now(),
+      })
+      .where("id", "=", id)
+      .where("lease_owner", "=", owner)
+      .execute();
+  }
+
+  async release(id: string, owner: string): Promise<void> {
+    await this.db
+      .updateTable("jobs")
+      .set((eb) => ({
+        status: "queued",
+        attempts: eb("attempts", "-", 1),
+        lease_owner: null,
+        lease_until: null,
+        updated_at: Date.now(),
+      }))
+      .where("id", "=", id)
+      .where("lease_owner", "=", owner)
+      .where("status", "=", "running")
+      .execute();
+  }
+
+  async depth(): Promise<Array<{ kind: string; status: string; n: number }>> {
+    const rows = await this.db
+      .selectFrom("jobs")
+      .select(["kind", "status", (eb) => eb.fn.countAll<number>().as("n")])
+      .where("status", "in", ["queued", "running"])
+      .groupBy(["kind", "status"])
+      .execute();
+    return rows.map((r) => ({ kind: r.kind, status: r.status, n: Number(r.n) }));
+  }
+}

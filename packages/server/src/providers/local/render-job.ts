@@ -1,0 +1,130 @@
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { renderClip } from "../../engine/render.ts";
+import type { RenderResult } from "../../engine/types.ts";
+import type { ClaimedJob } from "../../jobs/queue.ts";
+import type { JobContext, JobHandler } from "../../jobs/runner.ts";
+import type { Metrics } from "../../ops/metrics.ts";
+import type { TaskEvents } from "../../services/task-events.ts";
+import type { TaskService } from "../../services/tasks.ts";
+import type { TaskRepository } from "../../store/repos/tasks.ts";
+import type { BlobStorage } from "../../storage/storage.ts";
+import type { NormalizedRequest } from "../types.ts";
+import { type MaterializeDeps, MediaUnavailable, materializeMedia } from "./materialize.ts";
+
+/** Progress is written at most this often (each write is a store UPDATE). */
+const PROGRESS_INTERVAL_MS = 400;
+
+/**
+ * The local provider: renders a task with the built-in engine (camera motion over the given
+ * images, not a generative model), stores the outputs and finishes the task. Safe to run twice
+ * for the same task: outputs go to fixed keys and the terminal transition is guarded.
+ */
+export class LocalRenderJob implements JobHandler {
+  constructor(
+    readonly concurrency: number,
+    private readonly deps: {
+      workRoot: string;
+      tasks: TaskRepository;
+      taskService: TaskService;
+      storage: BlobStorage;
+      events: TaskEvents;
+      metrics: Metrics;
+      materialize: MaterializeDeps;
+    },
+  ) {}
+
+  async handle(job: ClaimedJob, { signal, logger }: JobContext): Promise<void> {
+    const { tasks, taskService, storage, events } = this.deps;
+    const taskId = job.taskId!;
+    const task = await tasks.getById(taskId);
+    if (!task || task.status === "succeeded" || task.status === "failed") return;
+    if (task.status === "submitted" && (await tasks.markRunning(taskId))) events.changed(taskId);
+
+    const request = JSON.parse(task.request_json) as NormalizedRequest;
+    const workDir = join(this.deps.workRoot, `${taskId}-${job.attempt}`);
+    await rm(workDir, { recursive: true, force: true });
+    await mkdir(workDir, { recursive: true });
+    const abort = new AbortController();
+    const onOuterAbort = () => abort.abort(signal.reason);
+    signal.addEventListener("abort", onOuterAbort, { once: true });
+    try {
+      let media: Awaited<ReturnType<typeof materializeMedia>>;
+      try {
+        media = await materializeMedia(request, workDir, this.deps.materialize, abort.signal);
+      } catch (error) {
+        if (error instanceof MediaUnavailable) {
+          await taskService.finish(taskId, "failed", { error_code: error.code, error_message: error.message });
+          return;
+        }
+        throw error;
+      }
+
+      let lastWrite = 0;
+      let writing = false;
+      const onProgress = (percent: number) => {
+        const now = Date.now();
+        if (writing || now - lastWrite < PROGRESS_INTERVAL_MS) return;
+        writing = true;
+        lastWrite = now;
+        tasks
+          .setProgress(taskId, Math.min(99, percent))
+          .then((active) => {
+            if (!active) abort.abort(new Error("task is no longer active (cancelled)"));
+            else events.changed(taskId);
+          })
+          .catch((error) => logger.warn({ err: error }, "progress update failed"))
+          .finally(() => {
+            writing = false;
+          });
+      };
+
+      const started = performance.now();
+      let result: RenderResult;
+      try {
+        result = await renderClip({ request, media, workDir, onProgress, signal: abort.signal });
+      } catch (error) {
+        const current = await tasks.getById(taskId);
+        if (current && (current.status === "failed" || current.status === "succeeded")) return; // cancelled
+        throw error;
+      }
+      this.deps.metrics.renderSeconds.observe({ resolution: request.resolution }, (performance.now() - started) / 1000);
+
+      const outputKey = `videos/${taskId}.mp4`;
+      const posterKey = `videos/${taskId}.jpg`;
+      const lastFrameKey = result.lastFramePath ? `videos/${taskId}-last.png` : null;
+      await storage.putFile(outputKey, result.videoPath, "video/mp4");
+      await storage.putFile(posterKey, result.posterPath, "image/jpeg");
+      if (result.lastFramePath && lastFrameKey) await storage.putFile(lastFrameKey, result.lastFramePath, "image/png");
+
+      const finished = await taskService.finish(taskId, "succeeded", {
+        output_key: outputKey,
+        poster_key: posterKey,
+        last_frame_key: lastFrameKey,
+        video_json: JSON.stringify({
+          width: result.width,
+          height: result.height,
+          duration: Math.round(result.duration * 1000) / 1000,
+          fps: result.fps,
+          has_audio: result.hasAudio,
+          bytes: result.bytes,
+        }),
+      });
+      if (!finished) {
+        // Cancelled while we were storing: the outputs belong to nobody.
+        await Promise.all([outputKey, posterKey, lastFrameKey].map((k) => (k ? storage.delete(k) : undefined)));
+      }
+    } finally {
+      signal.removeEventListener("abort", onOuterAbort);
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  async exhausted(job: ClaimedJob, error: unknown): Promise<void> {
+    if (!job.taskId) return;
+    await this.deps.taskService.finish(job.taskId, "failed", {
+      error_code: "render_failed",
+      error_message: `the local engine could not render this task: ${error instanceof Error ? error.message : error}`,
+    });
+  }
+}

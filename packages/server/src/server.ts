@@ -1,0 +1,237 @@
+import { hostname } from "node:os";
+import { join } from "node:path";
+import multipart from "@fastify/multipart";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import pino, { type Logger } from "pino";
+import type { AppContext } from "./api/context.ts";
+import { installErrorHandling } from "./api/http-errors.ts";
+import { adminRoutes } from "./api/routes/admin.ts";
+import { docsRoutes } from "./api/routes/docs.ts";
+import { fileRoutes } from "./api/routes/files.ts";
+import { mediaRoutes } from "./api/routes/media.ts";
+import { modelRoutes } from "./api/routes/models.ts";
+import { opsRoutes } from "./api/routes/ops.ts";
+import { videoRoutes } from "./api/routes/videos.ts";
+import { Catalog, DEFAULT_CATALOG } from "./catalog/models.ts";
+import type { Config } from "./config.ts";
+import { JobRunner } from "./jobs/runner.ts";
+import { StoreJobQueue } from "./jobs/store-queue.ts";
+import { parseAllowList } from "./net/address-policy.ts";
+import { Metrics } from "./ops/metrics.ts";
+import { LocalRenderJob } from "./providers/local/render-job.ts";
+import { AuthService } from "./services/auth.ts";
+import { FileService } from "./services/files.ts";
+import { KeyService } from "./services/keys.ts";
+import { TaskEvents } from "./services/task-events.ts";
+import { TaskService } from "./services/tasks.ts";
+import { type DatabaseHandle, migrateToLatest, openDatabase } from "./store/db.ts";
+import { AccountRepository } from "./store/repos/accounts.ts";
+import { FileRepository } from "./store/repos/files.ts";
+import { IdempotencyRepository } from "./store/repos/idempotency.ts";
+import { TaskRepository } from "./store/repos/tasks.ts";
+import { DiskStorage } from "./storage/disk.ts";
+import { randomAlphanumeric } from "./util/ids.ts";
+
+export { VERSION_STRING as VERSION } from "./version.ts";
+const SWEEP_INTERVAL_MS = 60_000;
+
+export interface RunningServer {
+  app: FastifyInstance;
+  ctx: AppContext;
+  keys: KeyService;
+  runner: JobRunner | undefined;
+  database: DatabaseHandle;
+  /** The origin clients should use (config.publicUrl, with the real port when port 0 was asked). */
+  url: string;
+  /** Set on first start with an empty store and no VIDRELAY_BOOTSTRAP_KEY: shown once, never stored. */
+  bootstrapSecret?: string;
+  /** Stop accepting requests, finish or re-queue in-flight work, close the store. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function createLogger(config: Pick<Config, "logLevel">): Logger {
+  return pino({
+    level: config.logLevel,
+    // Secrets never reach the log, whatever a future log line includes.
+    redact: {
+      paths: ["req.headers.authorization", "headers.authorization", "*.api_key", "*.key", "*.secret", "secret"],
+      censor: "[redacted]",
+    },
+  });
+}
+
+export async function startServer(config: Config, options: { logger?: Logger } = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config);
+  const database = openDatabase(config.databaseUrl);
+  await migrateToLatest(database.db);
+  const { db } = database;
+
+  const storage = new DiskStorage(join(config.dataDir, "blobs"));
+  const catalog = new Catalog(DEFAULT_CATALOG);
+  const metrics = new Metrics();
+  const events = new TaskEvents();
+  const queue = new StoreJobQueue(db);
+  const accounts = new AccountRepository(db);
+  const taskRepo = new TaskRepository(db);
+  const files = new FileService(config, new FileRepository(db), storage);
+  const tasks = new TaskService(
+    config,
+    db,
+    catalog,
+    taskRepo,
+    new IdempotencyRepository(db),
+    queue,
+    files,
+    events,
+    metrics,
+  );
+  const auth = new AuthService(accounts);
+  const keys = new KeyService(accounts);
+  let draining = false;
+  const ctx: AppContext = {
+    config,
+    db,
+    catalog,
+    storage,
+    queue,
+    metrics,
+    events,
+    accounts,
+    taskRepo,
+    auth,
+    files,
+    tasks,
+    isDraining: () => draining,
+  };
+
+  const bootstrap = await keys.bootstrap(config.bootstrapKey);
+
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && /^[\w.-]{1,100}$/.test(given) ? given : `req_${randomAlphanumeric(20)}`;
+    },
+    requestIdLogLabel: "request_id",
+  });
+  app.decorateRequest("principal", null as never);
+  installErrorHandling(app);
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    if (reply.statusCode >= 500) {
+      request.log.warn({ method: request.method, route, status: reply.statusCode }, "request failed");
+    } else {
+      request.log.debug({ method: request.method, route, status: reply.statusCode, ms: reply.elapsedTime }, "request");
+    }
+  });
+
+  await app.register(opsRoutes, { ctx });
+  await app.register(docsRoutes, { ctx });
+  await app.register(mediaRoutes, { ctx });
+  // Everything under /v1 needs a key; the plugin scope keeps the hook off the public routes.
+  await app.register(async (v1) => {
+    await v1.register(multipart, {
+      limits: {
+        fileSize: Math.max(config.maxImageBytes, config.maxVideoBytes, config.maxAudioBytes) + 1,
+        files: 1,
+        fields: 10,
+        parts: 12,
+      },
+    });
+    v1.addHook("onRequest", async (request) => {
+      request.principal = await auth.authenticate(request.headers.authorization);
+    });
+    await v1.register(fileRoutes, { ctx });
+    await v1.register(videoRoutes, { ctx });
+    await v1.register(modelRoutes, { ctx });
+    await v1.register(adminRoutes, { ctx, keys });
+  });
+
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  if (config.port === 0 && !process.env.VIDRELAY_PUBLIC_URL) {
+    // Tests ask for an ephemeral port; the URLs we hand out must carry the real one.
+    const displayHost = config.host.includes(":") ? `[${config.host}]` : config.host;
+    config.publicUrl = `http://${displayHost}:${port}`;
+  }
+
+  let runner: JobRunner | undefined;
+  if (config.workers) {
+    runner = new JobRunner(
+      queue,
+      {
+        render: new LocalRenderJob(config.renderConcurrency, {
+          workRoot: join(config.dataDir, "work"),
+          tasks: taskRepo,
+          taskService: tasks,
+          storage,
+          events,
+          metrics,
+          materialize: {
+            files,
+            storage,
+            limits: files.limits,
+            allowPrivate: parseAllowList(config.allowPrivateTargets),
+            fetchTimeoutMs: config.fetchTimeoutSeconds * 1000,
+          },
+        }),
+      },
+      {
+        owner: `${hostname()}:${process.pid}:${randomAlphanumeric(6)}`,
+        leaseMs: config.jobLeaseSeconds * 1000,
+        logger: logger.child({ component: "jobs" }),
+      },
+    );
+    runner.start();
+  }
+
+  const sweep = async () => {
+    try {
+      const removed = await files.sweepExpired();
+      if (removed) logger.info({ removed }, "expired files removed");
+      const stuck = await taskRepo.listActiveOlderThan(Date.now() - config.taskTimeoutSeconds * 1000, 100);
+      for (const task of stuck) {
+        await tasks.finish(task.id, "failed", {
+          error_code: "timeout",
+          error_message: `the task did not finish within ${config.taskTimeoutSeconds} s`,
+        });
+      }
+    } catch (error) {
+      logger.warn({ err: error }, "sweep failed");
+    }
+  };
+  const sweeper = setInterval(() => void sweep(), SWEEP_INTERVAL_MS);
+  sweeper.unref();
+  void sweep();
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    ctx,
+    keys,
+    runner,
+    database,
+    url: config.publicUrl,
+    bootstrapSecret: bootstrap.secret,
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        draining = true;
+        clearInterval(sweeper);
+        await app.close();
+        await runner?.stop(graceMs);
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}

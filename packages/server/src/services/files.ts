@@ -1,0 +1,182 @@
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { notFound } from "../api/errors.ts";
+import type { Config } from "../config.ts";
+import { decodeDataUrl } from "../media/data-url.ts";
+import { intakeStream } from "../media/intake.ts";
+import type { MediaLimits } from "../media/limits.ts";
+import type { FileRepository } from "../store/repos/files.ts";
+import type { Cursor, Page } from "../store/repos/pagination.ts";
+import type { FileRow } from "../store/schema.ts";
+import type { BlobStorage } from "../storage/storage.ts";
+import { newCapabilityToken, newFileId, randomAlphanumeric, unixSeconds } from "../util/ids.ts";
+
+export interface FileObject {
+  id: string;
+  object: "file";
+  url: string;
+  filename: string;
+  bytes: number;
+  content_type: string;
+  kind: string;
+  width: number | null;
+  height: number | null;
+  duration: number | null;
+  created_at: number;
+  expires_at: number;
+}
+
+export function mediaLimitsFrom(config: Config): MediaLimits {
+  return {
+    maxImageBytes: config.maxImageBytes,
+    maxImagePixels: config.maxImagePixels,
+    maxVideoBytes: config.maxVideoBytes,
+    maxAudioBytes: config.maxAudioBytes,
+  } as MediaLimits;
+}
+
+/** Uploaded reference media: intake (sniff, limits, decode check), storage, capability URLs, expiry. */
+export class FileService {
+  readonly limits: MediaLimits;
+  private readonly tmpDir: string;
+
+  constructor(
+    private readonly config: Config,
+    private readonly files: FileRepository,
+    private readonly storage: BlobStorage,
+  ) {
+    this.limits = mediaLimitsFrom(config);
+    this.tmpDir = join(config.dataDir, "tmp");
+  }
+
+  /** The public capability URL of a file: anyone holding it can GET the bytes until expiry. */
+  urlOf(file: Pick<FileRow, "token" | "filename">): string {
+    const ext = file.filename.includes(".") ? file.filename.slice(file.filename.lastIndexOf(".")) : "";
+    return `${this.config.publicUrl}/files/${file.token}${ext.replace(/[^.\w]/g, "")}`;
+  }
+
+  /** If `url` is one of our own file URLs, its token (so we read storage directly, no HTTP). */
+  ownFileToken(url: string): string | null {
+    const prefix = `${this.config.publicUrl}/files/`;
+    if (!url.startsWith(prefix)) return null;
+    const match = /^([A-Za-z0-9]{32})(\.\w+)?$/.exec(url.slice(prefix.length));
+    return match ? match[1]! : null;
+  }
+
+  toApi(file: FileRow): FileObject {
+    return {
+      id: file.id,
+      object: "file",
+      url: this.urlOf(file),
+      filename: file.filename,
+      bytes: file.bytes,
+      content_type: file.content_type,
+      kind: file.kind,
+      width: file.width,
+      height: file.height,
+      duration: file.duration,
+      created_at: unixSeconds(file.created_at)!,
+      expires_at: unixSeconds(file.expires_at)!,
+    };
+  }
+
+  /**
+   * Stream an upload through intake into storage. On any refusal the partial file is removed and
+   * no row is written: nothing is kept.
+   */
+  async create(
+    accountId: string,
+    source: Readable,
+    filename: string,
+    param = "file",
+  ): Promise<FileRow> {
+    await mkdir(this.tmpDir, { recursive: true });
+    const tmpPath = join(this.tmpDir, `upload-${randomAlphanumeric(16)}`);
+    try {
+      const { info, bytes, sha256 } = await intakeStream(source, tmpPath, this.limits, param);
+      const id = newFileId();
+      const safeName = sanitizeFilename(filename, info.ext);
+      const storageKey = `files/${id.slice(-2)}/${id}.${info.ext}`;
+      await this.storage.putFile(storageKey, tmpPath, info.mime);
+      const now = Date.now();
+      const row: FileRow = {
+        id,
+        account_id: accountId,
+        storage_key: storageKey,
+        token: newCapabilityToken(),
+        filename: safeName,
+        bytes,
+        content_type: info.mime,
+        kind: info.kind,
+        width: info.width ?? null,
+        height: info.height ?? null,
+        duration: info.duration ?? null,
+        sha256,
+        created_at: now,
+        expires_at: now + this.config.fileTtlSeconds * 1000,
+      };
+      try {
+        await this.files.insert(row);
+      } catch (error) {
+        await this.storage.delete(storageKey);
+        throw error;
+      }
+      return row;
+    } finally {
+      await rm(tmpPath, { force: true });
+    }
+  }
+
+  /** A `data:` URL in a request becomes a stored file under the same limits as an upload. */
+  async createFromDataUrl(accountId: string, url: string, param: string, filename: string): Promise<FileRow> {
+    const { bytes } = decodeDataUrl(url, this.limits, param);
+    return this.create(accountId, Readable.from([bytes]), filename, param);
+  }
+
+  async get(accountId: string, id: string): Promise<FileRow> {
+    const file = await this.files.get(accountId, id);
+    if (!file || file.expires_at <= Date.now()) throw fileNotFound(id);
+    return file;
+  }
+
+  list(accountId: string, limit: number, after?: Cursor): Promise<Page<FileRow>> {
+    return this.files.list(accountId, limit, after);
+  }
+
+  async delete(accountId: string, id: string): Promise<FileRow> {
+    const file = await this.files.delete(accountId, id);
+    if (!file) throw fileNotFound(id);
+    await this.storage.delete(file.storage_key);
+    return file;
+  }
+
+  /** Live file behind a capability token, or undefined when unknown or expired. */
+  async byToken(token: string): Promise<FileRow | undefined> {
+    const file = await this.files.getByToken(token);
+    return file && file.expires_at > Date.now() ? file : undefined;
+  }
+
+  /** Remove expired files from storage and the store; returns how many went. */
+  async sweepExpired(now = Date.now()): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      const batch = await this.files.listExpired(now, 100);
+      for (const file of batch) {
+        await this.storage.delete(file.storage_key);
+        await this.files.deleteById(file.id);
+        removed++;
+      }
+      if (batch.length < 100) return removed;
+    }
+  }
+}
+
+function fileNotFound(id: string) {
+  return notFound("file_not_found", `no file ${id} exists for this API key's account (it may have expired)`, "file_id");
+}
+
+function sanitizeFilename(name: string, ext: string): string {
+  const base = (name.split(/[\\/]/).pop() ?? "").replace(/[^\w.\- ]+/g, "_").slice(0, 200) || "upload";
+  return /\.[A-Za-z0-9]+$/.test(base) ? base : `${base}.${ext}`;
+}

@@ -1,0 +1,79 @@
+import type { Kysely } from "kysely";
+import type { Database, FileRow, NewFile } from "../schema.ts";
+import { type Cursor, encodeCursor, type Page } from "./pagination.ts";
+
+export class FileRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(file: NewFile): Promise<void> {
+    await this.db.insertInto("files").values(file).execute();
+  }
+
+  /** Scoped to the owner: another account's file does not exist. */
+  get(accountId: string, id: string): Promise<FileRow | undefined> {
+    return this.db
+      .selectFrom("files")
+      .selectAll()
+      .where("id", "=", id)
+      .where("account_id", "=", accountId)
+      .executeTakeFirst();
+  }
+
+  /** Capability lookup for public URLs; the token is the authorisation. */
+  getByToken(token: string): Promise<FileRow | undefined> {
+    return this.db.selectFrom("files").selectAll().where("token", "=", token).executeTakeFirst();
+  }
+
+  async list(accountId: string, limit: number, after?: Cursor): Promise<Page<FileRow>> {
+    let q = this.db.selectFrom("files").selectAll().where("account_id", "=", accountId);
+    if (after) {
+      q = q.where((eb) =>
+        eb.or([
+          eb("created_at", "<", after.createdAt),
+          eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)]),
+        ]),
+      );
+    }
+    const rows = await q
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(limit + 1)
+      .execute();
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    return {
+      items,
+      nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
+    };
+  }
+
+  async delete(accountId: string, id: string): Promise<FileRow | undefined> {
+    const row = await this.get(accountId, id);
+    if (!row) return undefined;
+    await this.db.deleteFrom("files").where("id", "=", id).where("account_id", "=", accountId).execute();
+    return row;
+  }
+
+  /** Expired rows, oldest first, for the cleanup sweep. */
+  listExpired(now: number, limit: number): Promise<FileRow[]> {
+    return this.db
+      .selectFrom("files")
+      .selectAll()
+      .where("expires_at", "<=", now)
+      .orderBy("expires_at")
+      .limit(limit)
+      .execute();
+  }
+
+  async deleteById(id: string): Promise<void> {
+    await this.db.deleteFrom("files").where("id", "=", id).execute();
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db
+      .selectFrom("files")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}

@@ -1,0 +1,39 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../schema.ts";
+
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+
+export class IdempotencyRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async find(accountId: string, key: string, trx: Kysely<Database> = this.db, now = Date.now()) {
+    return trx
+      .selectFrom("idempotency_keys")
+      .selectAll()
+      .where("account_id", "=", accountId)
+      .where("idem_key", "=", key)
+      .where("created_at", ">", now - IDEMPOTENCY_WINDOW_MS)
+      .executeTakeFirst();
+  }
+
+  /** Insert or replace an expired record; a live one makes the primary key reject the insert. */
+  async record(
+    trx: Kysely<Database>,
+    entry: { account_id: string; idem_key: string; request_hash: string; task_id: string; created_at: number },
+  ): Promise<void> {
+    await trx
+      .deleteFrom("idempotency_keys")
+      .where("account_id", "=", entry.account_id)
+      .where("idem_key", "=", entry.idem_key)
+      .where("created_at", "<=", entry.created_at - IDEMPOTENCY_WINDOW_MS)
+      .execute();
+    await trx.insertInto("idempotency_keys").values(entry).execute();
+  }
+
+  async purgeExpired(now = Date.now()): Promise<void> {
+    await this.db
+      .deleteFrom("idempotency_keys")
+      .where("created_at", "<=", now - IDEMPOTENCY_WINDOW_MS)
+      .execute();
+  }
+}
