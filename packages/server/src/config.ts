@@ -8,17 +8,23 @@ import { z } from "zod";
  * message naming the variable.
  */
 const port = z.coerce.number().int().min(0).max(65535);
-const bool = z
-  .union([z.boolean(), z.string()])
-  .transform((v, ctx) => {
-    if (typeof v === "boolean") return v;
-    const s = v.trim().toLowerCase();
-    if (["1", "true", "yes", "on"].includes(s)) return true;
-    if (["0", "false", "no", "off", ""].includes(s)) return false;
-    ctx.addIssue({ code: "custom", message: `expected true or false, got "${v}"` });
-    return z.NEVER;
-  });
+const bool = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
+  if (typeof v === "boolean") return v;
+  const s = v.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(s)) return true;
+  if (["0", "false", "no", "off", ""].includes(s)) return false;
+  ctx.addIssue({ code: "custom", message: `expected true or false, got "${v}"` });
+  return z.NEVER;
+});
 const bytes = z.coerce.number().int().positive();
+
+function isHttpUrl(value: string): boolean {
+  try {
+    return /^https?:$/.test(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
 
 export const ConfigSchema = z.object({
   host: z.string().min(1).default("127.0.0.1"),
@@ -26,8 +32,7 @@ export const ConfigSchema = z.object({
   dataDir: z.string().min(1).default("./data"),
   publicUrl: z
     .string()
-    .url()
-    .refine((u) => /^https?:\/\//.test(u), "must be an http(s) origin such as https://video.example.com")
+    .refine(isHttpUrl, "must be an http(s) origin such as https://video.example.com")
     .optional(),
   databaseUrl: z
     .string()
@@ -57,11 +62,7 @@ export const ConfigSchema = z.object({
   maxImagePixels: bytes.default(36_000_000),
   maxVideoBytes: bytes.default(200 * 1024 * 1024),
   maxAudioBytes: bytes.default(50 * 1024 * 1024),
-  renderConcurrency: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(Math.max(1, cpus().length)),
+  renderConcurrency: z.coerce.number().int().min(1).default(Math.max(1, cpus().length)),
   workers: bool.default(true),
   jobLeaseSeconds: z.coerce.number().positive().default(30),
   taskTimeoutSeconds: z.coerce.number().int().positive().default(3600),

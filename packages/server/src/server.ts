@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
 import multipart from "@fastify/multipart";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import pino, { type Logger } from "pino";
 import type { AppContext } from "./api/context.ts";
 import { installErrorHandling } from "./api/http-errors.ts";
@@ -24,15 +24,16 @@ import { FileService } from "./services/files.ts";
 import { KeyService } from "./services/keys.ts";
 import { TaskEvents } from "./services/task-events.ts";
 import { TaskService } from "./services/tasks.ts";
+import { DiskStorage } from "./storage/disk.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "./store/db.ts";
 import { AccountRepository } from "./store/repos/accounts.ts";
 import { FileRepository } from "./store/repos/files.ts";
 import { IdempotencyRepository } from "./store/repos/idempotency.ts";
 import { TaskRepository } from "./store/repos/tasks.ts";
-import { DiskStorage } from "./storage/disk.ts";
 import { randomAlphanumeric } from "./util/ids.ts";
 
 export { VERSION_STRING as VERSION } from "./version.ts";
+
 const SWEEP_INTERVAL_MS = 60_000;
 
 export interface RunningServer {
@@ -54,7 +55,14 @@ export function createLogger(config: Pick<Config, "logLevel">): Logger {
     level: config.logLevel,
     // Secrets never reach the log, whatever a future log line includes.
     redact: {
-      paths: ["req.headers.authorization", "headers.authorization", "*.api_key", "*.key", "*.secret", "secret"],
+      paths: [
+        "req.headers.authorization",
+        "headers.authorization",
+        "*.api_key",
+        "*.key",
+        "*.secret",
+        "secret",
+      ],
       censor: "[redacted]",
     },
   });
@@ -108,15 +116,19 @@ export async function startServer(config: Config, options: { logger?: Logger } =
 
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Our own onResponse hook logs requests (with route and latency); the id label matches task logs.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "request_id" }),
     bodyLimit: 1024 * 1024,
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
-      return typeof given === "string" && /^[\w.-]{1,100}$/.test(given) ? given : `req_${randomAlphanumeric(20)}`;
+      return typeof given === "string" && /^[\w.-]{1,100}$/.test(given)
+        ? given
+        : `req_${randomAlphanumeric(20)}`;
     },
-    requestIdLogLabel: "request_id",
   });
   app.decorateRequest("principal", null as never);
+  // The API speaks JSON (and multipart for uploads); a text/plain body is a client mistake → 415.
+  app.removeContentTypeParser("text/plain");
   installErrorHandling(app);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
@@ -130,7 +142,10 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     if (reply.statusCode >= 500) {
       request.log.warn({ method: request.method, route, status: reply.statusCode }, "request failed");
     } else {
-      request.log.debug({ method: request.method, route, status: reply.statusCode, ms: reply.elapsedTime }, "request");
+      request.log.debug(
+        { method: request.method, route, status: reply.statusCode, ms: reply.elapsedTime },
+        "request",
+      );
     }
   });
 

@@ -7,10 +7,10 @@ import type { AuthService, Principal } from "../services/auth.ts";
 import type { FileService } from "../services/files.ts";
 import type { TaskEvents } from "../services/task-events.ts";
 import type { TaskService } from "../services/tasks.ts";
+import type { BlobStorage } from "../storage/storage.ts";
 import type { AccountRepository } from "../store/repos/accounts.ts";
 import type { TaskRepository } from "../store/repos/tasks.ts";
 import type { Database } from "../store/schema.ts";
-import type { BlobStorage } from "../storage/storage.ts";
 
 /** Everything the routes need, built once by the server and handed to each route plugin. */
 export interface AppContext {

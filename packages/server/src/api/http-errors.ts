@@ -46,7 +46,13 @@ function mapFastifyError(code: string | undefined, error: FastifyError): ApiErro
         `the request body is not valid JSON (${error.message}); send a JSON object with Content-Type: application/json`,
       );
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return new ApiError(413, "invalid_request_error", "body_too_large", "the request body is too large", null);
+      return new ApiError(
+        413,
+        "invalid_request_error",
+        "body_too_large",
+        "the request body is too large",
+        null,
+      );
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return new ApiError(
         415,
@@ -55,7 +61,12 @@ function mapFastifyError(code: string | undefined, error: FastifyError): ApiErro
         "unsupported Content-Type: send application/json (or multipart/form-data for POST /v1/files)",
       );
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
-      return new ApiError(400, "invalid_request_error", "invalid_content_length", "Content-Length does not match the body");
+      return new ApiError(
+        400,
+        "invalid_request_error",
+        "invalid_content_length",
+        "Content-Length does not match the body",
+      );
     case "FST_INVALID_MULTIPART_CONTENT_TYPE":
       return new ApiError(
         400,

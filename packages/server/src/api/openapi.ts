@@ -1,14 +1,11 @@
-import { openApiComponents } from "./schemas.ts";
 import { VERSION_STRING } from "../version.ts";
+import { openApiComponents } from "./schemas.ts";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (name: string) => ({ "application/json": { schema: ref(name) } });
 const errorResponses = (...codes: number[]) =>
   Object.fromEntries(
-    codes.map((code) => [
-      String(code),
-      { description: ERROR_TEXT[code] ?? "error", content: json("Error") },
-    ]),
+    codes.map((code) => [String(code), { description: ERROR_TEXT[code] ?? "error", content: json("Error") }]),
   );
 const ERROR_TEXT: Record<number, string> = {
   400: "Invalid request; `param` names the offending field",
@@ -29,7 +26,12 @@ const idParam = (name: string, description: string) => ({
 });
 const listParams = [
   { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
-  { name: "after", in: "query", schema: { type: "string" }, description: "`next_cursor` of the previous page" },
+  {
+    name: "after",
+    in: "query",
+    schema: { type: "string" },
+    description: "`next_cursor` of the previous page",
+  },
 ];
 
 /**
@@ -44,7 +46,7 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
       version: VERSION_STRING,
       description:
         "Upload reference media, submit a video generation task, poll it (or receive a webhook), download the mp4. " +
-        "Every error is `{\"error\": {message, type, code, param}}`.",
+        'Every error is `{"error": {message, type, code, param}}`.',
       license: { name: "Apache-2.0" },
     },
     servers: [{ url: publicUrl }],
@@ -66,20 +68,30 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
                   type: "object",
                   required: ["file"],
                   properties: {
-                    file: { type: "string", format: "binary", description: "The media file; its type is sniffed from the bytes" },
+                    file: {
+                      type: "string",
+                      format: "binary",
+                      description: "The media file; its type is sniffed from the bytes",
+                    },
                     purpose: { type: "string", description: "Accepted and ignored" },
                   },
                 },
               },
             },
           },
-          responses: { 200: { description: "The stored file", content: json("File") }, ...errorResponses(400, 401, 413, 415) },
+          responses: {
+            200: { description: "The stored file", content: json("File") },
+            ...errorResponses(400, 401, 413, 415),
+          },
         },
         get: {
           summary: "List files",
           operationId: "listFiles",
           parameters: listParams,
-          responses: { 200: { description: "A page of files", content: json("FileList") }, ...errorResponses(400, 401) },
+          responses: {
+            200: { description: "A page of files", content: json("FileList") },
+            ...errorResponses(400, 401),
+          },
         },
       },
       "/v1/files/{file_id}": {
@@ -99,7 +111,11 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
                 "application/json": {
                   schema: {
                     type: "object",
-                    properties: { id: { type: "string" }, object: { const: "file" }, deleted: { const: true } },
+                    properties: {
+                      id: { type: "string" },
+                      object: { const: "file" },
+                      deleted: { const: true },
+                    },
                   },
                 },
               },
@@ -131,10 +147,17 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
           operationId: "listVideos",
           parameters: [
             ...listParams,
-            { name: "status", in: "query", schema: { enum: ["submitted", "running", "succeeded", "failed"] } },
+            {
+              name: "status",
+              in: "query",
+              schema: { enum: ["submitted", "running", "succeeded", "failed"] },
+            },
             { name: "model", in: "query", schema: { type: "string" } },
           ],
-          responses: { 200: { description: "A page of tasks", content: json("TaskList") }, ...errorResponses(400, 401) },
+          responses: {
+            200: { description: "A page of tasks", content: json("TaskList") },
+            ...errorResponses(400, 401),
+          },
         },
       },
       "/v1/video/generations/{task_id}": {
@@ -142,7 +165,10 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
         get: {
           summary: "Get a task",
           operationId: "getVideo",
-          responses: { 200: { description: "The task object", content: json("Task") }, ...errorResponses(401, 404) },
+          responses: {
+            200: { description: "The task object", content: json("Task") },
+            ...errorResponses(401, 404),
+          },
         },
       },
       "/v1/video/generations/{task_id}/cancel": {
@@ -150,7 +176,10 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
         post: {
           summary: "Cancel a task (it becomes failed with error.code = cancelled)",
           operationId: "cancelVideo",
-          responses: { 200: { description: "The cancelled task", content: json("Task") }, ...errorResponses(401, 404, 409) },
+          responses: {
+            200: { description: "The cancelled task", content: json("Task") },
+            ...errorResponses(401, 404, 409),
+          },
         },
       },
       "/v1/video/generations/{task_id}/content": {
@@ -159,7 +188,10 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
           summary: "Download the video (Range supported)",
           operationId: "downloadVideo",
           responses: {
-            200: { description: "The mp4", content: { "video/mp4": { schema: { type: "string", format: "binary" } } } },
+            200: {
+              description: "The mp4",
+              content: { "video/mp4": { schema: { type: "string", format: "binary" } } },
+            },
             206: { description: "A byte range of the mp4" },
             ...errorResponses(401, 404, 409, 416),
           },
@@ -171,7 +203,10 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
           summary: "Server-Sent Events: `task` events with the task object on every change, then `done`",
           operationId: "videoEvents",
           responses: {
-            200: { description: "An event stream", content: { "text/event-stream": { schema: { type: "string" } } } },
+            200: {
+              description: "An event stream",
+              content: { "text/event-stream": { schema: { type: "string" } } },
+            },
             ...errorResponses(401, 404),
           },
         },
@@ -188,7 +223,10 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
         get: {
           summary: "Get one model",
           operationId: "getModel",
-          responses: { 200: { description: "The model", content: json("Model") }, ...errorResponses(401, 404) },
+          responses: {
+            200: { description: "The model", content: json("Model") },
+            ...errorResponses(401, 404),
+          },
         },
       },
     },

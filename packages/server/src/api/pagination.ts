@@ -1,4 +1,4 @@
-import { decodeCursor, type Cursor } from "../store/repos/pagination.ts";
+import { type Cursor, decodeCursor } from "../store/repos/pagination.ts";
 import { invalid } from "./errors.ts";
 
 export interface ListQuery {
@@ -15,7 +15,8 @@ export function parseListQuery(query: Record<string, unknown>): ListQuery {
       throw invalid("invalid_limit", "limit must be a whole number from 1 to 100", "limit");
     }
   }
-  const after = typeof query.after === "string" && query.after !== "" ? decodeCursor(query.after, "after") : undefined;
+  const after =
+    typeof query.after === "string" && query.after !== "" ? decodeCursor(query.after, "after") : undefined;
   return { limit, after };
 }
 

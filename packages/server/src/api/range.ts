@@ -33,7 +33,12 @@ export async function sendBlob(
   const size = await storage.size(blob.key);
   if (size == null) {
     return reply.code(404).send({
-      error: { message: "this media is no longer stored", type: "not_found_error", code: "media_gone", param: null },
+      error: {
+        message: "this media is no longer stored",
+        type: "not_found_error",
+        code: "media_gone",
+        param: null,
+      },
     });
   }
   const etag = `"${blob.etag}-${size}"`;
@@ -51,6 +56,7 @@ export async function sendBlob(
   const range = ifRange && ifRange !== etag ? undefined : parseRange(request.headers.range, size);
   if (range === null) {
     reply.header("content-range", `bytes */${size}`);
+    reply.header("content-type", "application/json; charset=utf-8");
     return reply.code(416).send({
       error: {
         message: `the requested range is outside the ${size}-byte file`,

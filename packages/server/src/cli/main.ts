@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
-import { CONFIG_KEYS, ConfigError, flagName, loadConfig } from "../config.ts";
 import { ApiError } from "../api/errors.ts";
+import { CONFIG_KEYS, ConfigError, flagName, loadConfig } from "../config.ts";
+import { startServer } from "../server.ts";
+import { KeyService } from "../services/keys.ts";
 import { migrateToLatest, openDatabase } from "../store/db.ts";
 import { AccountRepository } from "../store/repos/accounts.ts";
-import { KeyService } from "../services/keys.ts";
-import { startServer } from "../server.ts";
 import { VERSION_STRING } from "../version.ts";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, auth: 3, network: 4 } as const;
@@ -88,7 +88,10 @@ export async function main(argv: string[]): Promise<number> {
 
 class UsageError extends Error {}
 
-function parse<T extends NonNullable<Parameters<typeof parseArgs>[0]>["options"]>(args: string[], options: T) {
+function parse<T extends NonNullable<Parameters<typeof parseArgs>[0]>["options"]>(
+  args: string[],
+  options: T,
+) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
@@ -183,9 +186,12 @@ async function keys(args: string[]): Promise<number> {
           name: values.name as string | undefined,
           testMode: values["test-mode"] as boolean | undefined,
         });
-        if (values.json) console.log(JSON.stringify({ ...key, account: service.accountToApi(account) }, null, 2));
+        if (values.json)
+          console.log(JSON.stringify({ ...key, account: service.accountToApi(account) }, null, 2));
         else {
-          console.log(`created key ${key.id} for account ${account.id} (${account.name})${key.test_mode ? " [test mode]" : ""}`);
+          console.log(
+            `created key ${key.id} for account ${account.id} (${account.name})${key.test_mode ? " [test mode]" : ""}`,
+          );
           console.log("the key is shown once:");
           console.log(key.key);
         }
@@ -195,10 +201,22 @@ async function keys(args: string[]): Promise<number> {
         const list = await service.list(values.account as string | undefined);
         if (values.json) console.log(JSON.stringify(list, null, 2));
         else {
-          console.log(["ID".padEnd(26), "ACCOUNT".padEnd(26), "PREFIX".padEnd(16), "NAME".padEnd(14), "STATE"].join(" "));
+          console.log(
+            ["ID".padEnd(26), "ACCOUNT".padEnd(26), "PREFIX".padEnd(16), "NAME".padEnd(14), "STATE"].join(
+              " ",
+            ),
+          );
           for (const k of list) {
             const state = k.revoked_at ? "revoked" : k.test_mode ? "active (test)" : "active";
-            console.log([k.id.padEnd(26), k.account_id.padEnd(26), k.prefix.padEnd(16), k.name.slice(0, 14).padEnd(14), state].join(" "));
+            console.log(
+              [
+                k.id.padEnd(26),
+                k.account_id.padEnd(26),
+                k.prefix.padEnd(16),
+                k.name.slice(0, 14).padEnd(14),
+                state,
+              ].join(" "),
+            );
           }
         }
         return EXIT.ok;

@@ -128,7 +128,10 @@ export class JobRunner {
         } else {
           const delay =
             error instanceof RetryLater ? error.delayMs : Math.min(60_000, 1000 * 2 ** job.attempt);
-          logger.warn({ err: error, attempt: job.attempt, retry_in_ms: delay }, "job attempt failed; will retry");
+          logger.warn(
+            { err: error, attempt: job.attempt, retry_in_ms: delay },
+            "job attempt failed; will retry",
+          );
           await this.queue.fail(job.id, this.options.owner, message, Date.now() + delay);
         }
       } finally {

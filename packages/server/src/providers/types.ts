@@ -6,7 +6,12 @@
 export type Resolution = "480p" | "720p" | "1080p";
 export type Ratio = "21:9" | "16:9" | "4:3" | "1:1" | "3:4" | "9:16" | "adaptive";
 export type MediaKind = "image" | "video" | "audio";
-export type ContentRole = "first_frame" | "last_frame" | "reference_image" | "reference_video" | "reference_audio";
+export type ContentRole =
+  | "first_frame"
+  | "last_frame"
+  | "reference_image"
+  | "reference_video"
+  | "reference_audio";
 /** text: prompt only; first_frame: one image; first_last_frame: two images; reference: reference roles. */
 export type GenerationMode = "text" | "first_frame" | "first_last_frame" | "reference";
 
@@ -20,6 +25,12 @@ export interface NormalizedMedia {
   position: number;
   /** The URL as the client sent it: https://, http://, data:, or one of our own file URLs. */
   url: string;
+  /**
+   * Set by the gateway when the media is one of our stored files (an uploaded file URL, or a
+   * `data:` URL we stored at submit): workers read it from storage by this token, whatever
+   * VIDRELAY_PUBLIC_URL is by then.
+   */
+  fileToken?: string;
 }
 
 export interface NormalizedRequest {

@@ -5,11 +5,11 @@ import { notFound } from "../api/errors.ts";
 import type { Config } from "../config.ts";
 import { decodeDataUrl } from "../media/data-url.ts";
 import { intakeStream } from "../media/intake.ts";
-import type { MediaLimits } from "../media/limits.ts";
+import { type MediaLimits, mediaLimits } from "../media/limits.ts";
+import type { BlobStorage } from "../storage/storage.ts";
 import type { FileRepository } from "../store/repos/files.ts";
 import type { Cursor, Page } from "../store/repos/pagination.ts";
 import type { FileRow } from "../store/schema.ts";
-import type { BlobStorage } from "../storage/storage.ts";
 import { newCapabilityToken, newFileId, randomAlphanumeric, unixSeconds } from "../util/ids.ts";
 
 export interface FileObject {
@@ -28,12 +28,12 @@ export interface FileObject {
 }
 
 export function mediaLimitsFrom(config: Config): MediaLimits {
-  return {
+  return mediaLimits({
     maxImageBytes: config.maxImageBytes,
     maxImagePixels: config.maxImagePixels,
     maxVideoBytes: config.maxVideoBytes,
     maxAudioBytes: config.maxAudioBytes,
-  } as MediaLimits;
+  });
 }
 
 /** Uploaded reference media: intake (sniff, limits, decode check), storage, capability URLs, expiry. */
@@ -85,12 +85,7 @@ export class FileService {
    * Stream an upload through intake into storage. On any refusal the partial file is removed and
    * no row is written: nothing is kept.
    */
-  async create(
-    accountId: string,
-    source: Readable,
-    filename: string,
-    param = "file",
-  ): Promise<FileRow> {
+  async create(accountId: string, source: Readable, filename: string, param = "file"): Promise<FileRow> {
     await mkdir(this.tmpDir, { recursive: true });
     const tmpPath = join(this.tmpDir, `upload-${randomAlphanumeric(16)}`);
     try {
@@ -129,8 +124,14 @@ export class FileService {
   }
 
   /** A `data:` URL in a request becomes a stored file under the same limits as an upload. */
-  async createFromDataUrl(accountId: string, url: string, param: string, filename: string): Promise<FileRow> {
-    const { bytes } = decodeDataUrl(url, this.limits, param);
+  async createFromDataUrl(
+    accountId: string,
+    url: string,
+    kind: "image" | "video" | "audio",
+    param: string,
+    filename: string,
+  ): Promise<FileRow> {
+    const { bytes } = decodeDataUrl(url, this.limits, param, [kind]);
     return this.create(accountId, Readable.from([bytes]), filename, param);
   }
 
@@ -173,7 +174,11 @@ export class FileService {
 }
 
 function fileNotFound(id: string) {
-  return notFound("file_not_found", `no file ${id} exists for this API key's account (it may have expired)`, "file_id");
+  return notFound(
+    "file_not_found",
+    `no file ${id} exists for this API key's account (it may have expired)`,
+    "file_id",
+  );
 }
 
 function sanitizeFilename(name: string, ext: string): string {

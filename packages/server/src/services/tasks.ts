@@ -217,13 +217,19 @@ export class TaskService {
         const file = await this.files.createFromDataUrl(
           principal.account.id,
           media.url,
+          media.kind,
           param,
           `inline-${media.kind}${media.index}`,
         );
         if (file.kind !== media.kind) {
-          throw invalid("media_kind_mismatch", `this data: URL holds ${file.kind} data, not ${media.kind}`, param);
+          throw invalid(
+            "media_kind_mismatch",
+            `this data: URL holds ${file.kind} data, not ${media.kind}`,
+            param,
+          );
         }
         media.url = this.files.urlOf(file);
+        media.fileToken = file.token;
         facts.push(factsOf(media.position, file));
         continue;
       }
@@ -244,6 +250,7 @@ export class TaskService {
             param,
           );
         }
+        media.fileToken = file.token;
         facts.push(factsOf(media.position, file));
       }
     }
@@ -294,7 +301,10 @@ export class TaskService {
   }
 }
 
-function factsOf(position: number, file: { kind: string; width: number | null; height: number | null; duration: number | null; bytes: number }) {
+function factsOf(
+  position: number,
+  file: { kind: string; width: number | null; height: number | null; duration: number | null; bytes: number },
+) {
   return {
     position,
     kind: file.kind as "image" | "video" | "audio",

@@ -46,7 +46,11 @@ const migrations: Record<string, Migration> = {
         .addColumn("created_at", "bigint", (c) => c.notNull())
         .addColumn("expires_at", "bigint", (c) => c.notNull())
         .execute();
-      await db.schema.createIndex("files_account_created").on("files").columns(["account_id", "id"]).execute();
+      await db.schema
+        .createIndex("files_account_created")
+        .on("files")
+        .columns(["account_id", "id"])
+        .execute();
       await db.schema.createIndex("files_expires").on("files").column("expires_at").execute();
 
       await db.schema

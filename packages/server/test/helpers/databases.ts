@@ -4,7 +4,8 @@ import { join } from "node:path";
 import pg from "pg";
 import { randomAlphanumeric } from "../../src/util/ids.ts";
 
-export const POSTGRES_URL = process.env.VIDRELAY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export const POSTGRES_URL =
+  process.env.VIDRELAY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 export interface TestDatabase {
   name: "sqlite" | "postgres";

@@ -1,4 +1,4 @@
-import { probe, parseRate } from "../../src/media/ffmpeg.ts";
+import { parseRate, probe } from "../../src/media/ffmpeg.ts";
 
 export interface ClipFacts {
   width: number;

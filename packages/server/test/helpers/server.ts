@@ -52,7 +52,10 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}): Pro
     key: ADMIN_KEY,
     api,
     async newAccountKey(name = "other", testMode = false) {
-      const res = await api("/v1/admin/keys", { method: "POST", json: { account_name: name, test_mode: testMode } });
+      const res = await api("/v1/admin/keys", {
+        method: "POST",
+        json: { account_name: name, test_mode: testMode },
+      });
       if (res.status !== 200) throw new Error(`creating a key failed: ${res.status} ${await res.text()}`);
       return ((await res.json()) as { key: string }).key;
     },

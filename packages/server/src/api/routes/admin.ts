@@ -10,11 +10,20 @@ export async function adminRoutes(
 ): Promise<void> {
   app.addHook("preHandler", async (request) => {
     if (request.principal.account.is_admin !== 1) {
-      throw new ApiError(403, "permission_error", "admin_only", "this endpoint needs an admin account's API key");
+      throw new ApiError(
+        403,
+        "permission_error",
+        "admin_only",
+        "this endpoint needs an admin account's API key",
+      );
     }
   });
 
-  app.get("/v1/admin/accounts", async () => ({ object: "list", data: await keys.listAccounts(), has_more: false }));
+  app.get("/v1/admin/accounts", async () => ({
+    object: "list",
+    data: await keys.listAccounts(),
+    has_more: false,
+  }));
 
   app.post("/v1/admin/keys", async (request) => {
     const body = (request.body ?? {}) as Record<string, unknown>;

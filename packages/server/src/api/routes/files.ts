@@ -15,7 +15,11 @@ export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     // Stream parts in order; only the field named "file" is stored, other fields (purpose) are ignored.
     for await (const part of request.parts()) {
       if (part.type === "file" && part.fieldname === "file") {
-        const file = await ctx.files.create(request.principal.account.id, part.file, part.filename || "upload");
+        const file = await ctx.files.create(
+          request.principal.account.id,
+          part.file,
+          part.filename || "upload",
+        );
         // Drain anything after the file so the connection stays usable.
         return ctx.files.toApi(file);
       }

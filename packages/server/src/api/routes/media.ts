@@ -29,7 +29,7 @@ export async function mediaRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
       maxAgeSeconds: Math.max(0, Math.floor((file.expires_at - Date.now()) / 1000)),
     });
   };
-  app.get("/files/:name", fileHandler);
+  app.get("/files/:name", { exposeHeadRoute: false }, fileHandler);
   app.head("/files/:name", fileHandler);
 
   const videoHandler = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -51,6 +51,6 @@ export async function mediaRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
       maxAgeSeconds: task.expires_at ? Math.max(0, Math.floor((task.expires_at - Date.now()) / 1000)) : 3600,
     });
   };
-  app.get("/videos/:name", videoHandler);
+  app.get("/videos/:name", { exposeHeadRoute: false }, videoHandler);
   app.head("/videos/:name", videoHandler);
 }

@@ -12,7 +12,8 @@ export async function modelRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
 
   app.get<{ Params: { id: string } }>("/v1/models/:id", async (request) => {
     const model = ctx.catalog.get(request.params.id);
-    if (!model) throw notFound("model_not_found", `no model ${request.params.id}; GET /v1/models lists them`, "model");
+    if (!model)
+      throw notFound("model_not_found", `no model ${request.params.id}; GET /v1/models lists them`, "model");
     return toApiModel(model, { providers: ["local"] });
   });
 }

@@ -22,7 +22,8 @@ export async function opsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
     // Gauges that live in the store are refreshed on scrape.
     const [byStatus, depth] = await Promise.all([ctx.taskRepo.countByStatus(), ctx.queue.depth()]);
     ctx.metrics.tasks.reset();
-    for (const row of byStatus) ctx.metrics.tasks.set({ status: row.status, model: row.model, provider: row.provider }, row.n);
+    for (const row of byStatus)
+      ctx.metrics.tasks.set({ status: row.status, model: row.model, provider: row.provider }, row.n);
     ctx.metrics.queueDepth.reset();
     for (const row of depth) ctx.metrics.queueDepth.set({ kind: row.kind, status: row.status }, row.n);
     reply.header("content-type", ctx.metrics.registry.contentType);

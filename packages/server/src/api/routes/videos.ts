@@ -13,7 +13,10 @@ export async function videoRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
   app.post(
     "/v1/video/generations",
     // data: URLs may carry images up to the upload limit as base64.
-    { bodyLimit: Math.ceil(Math.max(ctx.config.maxImageBytes, ctx.config.maxAudioBytes) * 1.4) * 3 + 1_000_000 },
+    {
+      bodyLimit:
+        Math.ceil(Math.max(ctx.config.maxImageBytes, ctx.config.maxAudioBytes) * 1.4) * 3 + 1_000_000,
+    },
     async (request, reply) => {
       const idempotencyKey = request.headers["idempotency-key"];
       const { task, replayed } = await ctx.tasks.submit(

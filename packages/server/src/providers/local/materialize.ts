@@ -1,11 +1,12 @@
+import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { createWriteStream } from "node:fs";
 import { ApiError } from "../../api/errors.ts";
 import type { LocalMedia } from "../../engine/types.ts";
 import { intakeStream } from "../../media/intake.ts";
 import type { MediaLimits } from "../../media/limits.ts";
-import { type AllowMatcher, safeFetch } from "../../net/safe-fetch.ts";
+import type { AllowMatcher } from "../../net/address-policy.ts";
+import { safeFetch } from "../../net/safe-fetch.ts";
 import type { FileService } from "../../services/files.ts";
 import type { BlobStorage } from "../../storage/storage.ts";
 import type { NormalizedRequest } from "../types.ts";
@@ -43,11 +44,14 @@ export async function materializeMedia(
   for (const media of request.content) {
     const param = `metadata.content[${media.position}].${media.kind}_url.url`;
     const target = join(workDir, `input-${media.kind}${media.index}`);
-    const token = deps.files.ownFileToken(media.url);
+    const token = media.fileToken ?? deps.files.ownFileToken(media.url);
     if (token) {
       const file = await deps.files.byToken(token);
       if (!file) {
-        throw new MediaUnavailable("media_expired", `${media.kind} ${media.index} (${param}) expired before rendering`);
+        throw new MediaUnavailable(
+          "media_expired",
+          `${media.kind} ${media.index} (${param}) expired before rendering`,
+        );
       }
       const local = deps.storage.localPath(file.storage_key);
       if (local) {
@@ -82,7 +86,8 @@ export async function materializeMedia(
       out.push({ ...media, path: target });
     } catch (error) {
       if (error instanceof MediaUnavailable) throw error;
-      if (error instanceof ApiError) throw new MediaUnavailable("invalid_media", `${param}: ${error.message}`);
+      if (error instanceof ApiError)
+        throw new MediaUnavailable("invalid_media", `${param}: ${error.message}`);
       if (signal?.aborted) throw error;
       throw new MediaUnavailable(
         "media_fetch_failed",
@@ -96,4 +101,3 @@ export async function materializeMedia(
 function largestLimit(limits: MediaLimits): number {
   return Math.max(limits.maxImageBytes, limits.maxVideoBytes, limits.maxAudioBytes);
 }
-

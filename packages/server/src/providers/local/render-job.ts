@@ -7,8 +7,8 @@ import type { JobContext, JobHandler } from "../../jobs/runner.ts";
 import type { Metrics } from "../../ops/metrics.ts";
 import type { TaskEvents } from "../../services/task-events.ts";
 import type { TaskService } from "../../services/tasks.ts";
-import type { TaskRepository } from "../../store/repos/tasks.ts";
 import type { BlobStorage } from "../../storage/storage.ts";
+import type { TaskRepository } from "../../store/repos/tasks.ts";
 import type { NormalizedRequest } from "../types.ts";
 import { type MaterializeDeps, MediaUnavailable, materializeMedia } from "./materialize.ts";
 
@@ -54,7 +54,10 @@ export class LocalRenderJob implements JobHandler {
         media = await materializeMedia(request, workDir, this.deps.materialize, abort.signal);
       } catch (error) {
         if (error instanceof MediaUnavailable) {
-          await taskService.finish(taskId, "failed", { error_code: error.code, error_message: error.message });
+          await taskService.finish(taskId, "failed", {
+            error_code: error.code,
+            error_message: error.message,
+          });
           return;
         }
         throw error;
@@ -88,14 +91,18 @@ export class LocalRenderJob implements JobHandler {
         if (current && (current.status === "failed" || current.status === "succeeded")) return; // cancelled
         throw error;
       }
-      this.deps.metrics.renderSeconds.observe({ resolution: request.resolution }, (performance.now() - started) / 1000);
+      this.deps.metrics.renderSeconds.observe(
+        { resolution: request.resolution },
+        (performance.now() - started) / 1000,
+      );
 
       const outputKey = `videos/${taskId}.mp4`;
       const posterKey = `videos/${taskId}.jpg`;
       const lastFrameKey = result.lastFramePath ? `videos/${taskId}-last.png` : null;
       await storage.putFile(outputKey, result.videoPath, "video/mp4");
       await storage.putFile(posterKey, result.posterPath, "image/jpeg");
-      if (result.lastFramePath && lastFrameKey) await storage.putFile(lastFrameKey, result.lastFramePath, "image/png");
+      if (result.lastFramePath && lastFrameKey)
+        await storage.putFile(lastFrameKey, result.lastFramePath, "image/png");
 
       const finished = await taskService.finish(taskId, "succeeded", {
         output_key: outputKey,
@@ -112,7 +119,9 @@ export class LocalRenderJob implements JobHandler {
       });
       if (!finished) {
         // Cancelled while we were storing: the outputs belong to nobody.
-        await Promise.all([outputKey, posterKey, lastFrameKey].map((k) => (k ? storage.delete(k) : undefined)));
+        await Promise.all(
+          [outputKey, posterKey, lastFrameKey].map((k) => (k ? storage.delete(k) : undefined)),
+        );
       }
     } finally {
       signal.removeEventListener("abort", onOuterAbort);

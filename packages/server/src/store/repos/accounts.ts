@@ -60,7 +60,11 @@ export class AccountRepository {
       .selectFrom("api_keys")
       .innerJoin("accounts", "accounts.id", "api_keys.account_id")
       .selectAll("api_keys")
-      .select(["accounts.name as account_name", "accounts.is_admin", "accounts.created_at as account_created_at"])
+      .select([
+        "accounts.name as account_name",
+        "accounts.is_admin",
+        "accounts.created_at as account_created_at",
+      ])
       .where("api_keys.key_hash", "=", sha256Hex(secret))
       .executeTakeFirst();
     if (!row || row.revoked_at != null) return undefined;

@@ -19,7 +19,13 @@ export class IdempotencyRepository {
   /** Insert or replace an expired record; a live one makes the primary key reject the insert. */
   async record(
     trx: Kysely<Database>,
-    entry: { account_id: string; idem_key: string; request_hash: string; task_id: string; created_at: number },
+    entry: {
+      account_id: string;
+      idem_key: string;
+      request_hash: string;
+      task_id: string;
+      created_at: number;
+    },
   ): Promise<void> {
     await trx
       .deleteFrom("idempotency_keys")

@@ -13,7 +13,8 @@ export function encodeCursor(cursor: Cursor): string {
 export function decodeCursor(value: string, param = "after"): Cursor {
   const text = Buffer.from(value, "base64url").toString();
   const match = /^(\d+):([A-Za-z0-9_]+)$/.exec(text);
-  if (!match) throw invalid("invalid_cursor", `"${value}" is not a cursor from a previous page's next_cursor`, param);
+  if (!match)
+    throw invalid("invalid_cursor", `"${value}" is not a cursor from a previous page's next_cursor`, param);
   return { createdAt: Number(match[1]), id: match[2]! };
 }
 

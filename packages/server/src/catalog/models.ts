@@ -1,0 +1,459 @@
+/**
+ * The model catalog, as data: which models the gateway offers, what each accepts, and its defaults.
+ *
+ * Every value here mirrors the provider's own behaviour (upstreams.md), so that a request is refused
+ * (or defaulted) the same way whether the model is served upstream or by the local engine. The
+ * catalog is validated by `CatalogModelSchema`, so operators can load extra models from
+ * configuration (`parseCatalogModels`) and build a `Catalog` from them.
+ *
+ * Decisions where the contract is silent (see also validate.ts):
+ * - Ratio defaults follow Seedance: `16:9` for a text-only request, `adaptive` (follow the first
+ *   image / first media item) as soon as content[] holds media. A model whose ratio list has no
+ *   `adaptive` uses its text default in both cases.
+ * - `references` are the reference-mode limits (0 everywhere on a model without reference mode);
+ *   frame modes always take one (first_frame) or two (first_last_frame) images.
+ * - `inputImage` sizes are inclusive bounds. Seedance documents "strictly between 300 and 6000 px"
+ *   and "strictly between 0.4 and 2.5"; we keep the round numbers.
+ * - Vendor parameters a model does not support (`passThrough` false) are type-checked, then dropped:
+ *   the contract says they are "passed to providers that support them".
+ */
+import { z } from "zod";
+import { notFound } from "../api/errors.ts";
+import type { ModelObject } from "../api/schemas.ts";
+import type { GenerationMode, MediaKind, Ratio, Resolution } from "../providers/types.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Enumerations shared by the catalog, the submit validator and the API schemas.
+
+export const RESOLUTIONS = ["480p", "720p", "1080p"] as const satisfies readonly Resolution[];
+export const RATIOS = [
+  "21:9",
+  "16:9",
+  "4:3",
+  "1:1",
+  "3:4",
+  "9:16",
+  "adaptive",
+] as const satisfies readonly Ratio[];
+export const MODES = [
+  "text",
+  "first_frame",
+  "first_last_frame",
+  "reference",
+] as const satisfies readonly GenerationMode[];
+export const MEDIA_KINDS = ["image", "video", "audio"] as const satisfies readonly MediaKind[];
+export const AUDIO_POLICIES = ["always", "never", "optional"] as const;
+export const MODEL_FAMILIES = ["seedance-1.5", "seedance-2.0", "happyhorse-1.0", "grok-imagine"] as const;
+
+export type AudioPolicy = (typeof AUDIO_POLICIES)[number];
+export type ModelFamily = (typeof MODEL_FAMILIES)[number];
+
+/** Contract-wide limits (spec §3), whatever the model. */
+export const SUBMIT_LIMITS = {
+  images: 9,
+  videos: 3,
+  audios: 3,
+  entries: 12,
+  videoTotalSeconds: 15,
+  audioTotalSeconds: 15,
+  promptMaxLength: 5000,
+  seedMin: -1,
+  seedMax: 4294967295,
+} as const;
+
+const MB = 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// The catalog model.
+
+const PositiveInt = z.int().min(1);
+const NonNegativeInt = z.int().min(0);
+
+const MediaConstraint = z.object({
+  /** Longest accepted clip, in seconds. */
+  maxSeconds: z.number().positive().nullable(),
+  /** Largest accepted file, in bytes. */
+  maxBytes: PositiveInt.nullable(),
+});
+
+export const CatalogModelSchema = z
+  .object({
+    /** The public model id clients send as `model`. */
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/),
+    name: z.string().min(1),
+    /** One or two sentences for people choosing a model. */
+    description: z.string().min(1),
+    /** Which provider family serves it: adapters map `family` (and `id`) to the upstream model. */
+    family: z.enum(MODEL_FAMILIES),
+    /** Unix seconds. */
+    created: NonNegativeInt,
+    modes: z.array(z.enum(MODES)).min(1),
+    /** Whole seconds. */
+    seconds: z.object({ min: PositiveInt, max: PositiveInt, default: PositiveInt }),
+    resolutions: z.array(z.enum(RESOLUTIONS)).min(1),
+    defaultResolution: z.enum(RESOLUTIONS),
+    ratios: z.array(z.enum(RATIOS)).min(1),
+    /** Used when the request has no media. */
+    defaultRatio: z.enum(RATIOS),
+    /** Used when content[] holds media (`adaptive` where the provider follows the input). */
+    defaultRatioWithMedia: z.enum(RATIOS),
+    audio: z.object({
+      mode: z.enum(AUDIO_POLICIES),
+      /** Effective `generate_audio` when the request does not say: true for always, false for never. */
+      default: z.boolean(),
+    }),
+    /** Reference-mode limits; all zero when the model has no reference mode. */
+    references: z.object({
+      images: NonNegativeInt,
+      videos: NonNegativeInt,
+      audios: NonNegativeInt,
+      videoTotalSeconds: z.number().min(0),
+      audioTotalSeconds: z.number().min(0),
+    }),
+    /** What the provider enforces on every input image; null when it documents nothing. */
+    inputImage: z
+      .object({
+        minSide: PositiveInt,
+        maxSide: PositiveInt.nullable(),
+        /** Longer side over shorter side, e.g. 2.5 for "between 1:2.5 and 2.5:1". */
+        maxAspect: z.number().min(1),
+        maxBytes: PositiveInt,
+      })
+      .nullable(),
+    inputVideo: MediaConstraint.nullable(),
+    inputAudio: MediaConstraint.nullable(),
+    /** Vendor parameters forwarded to the provider; the others are accepted and dropped. */
+    passThrough: z.object({
+      seed: z.boolean(),
+      watermark: z.boolean(),
+      cameraFixed: z.boolean(),
+      returnLastFrame: z.boolean(),
+    }),
+    /** Largest accepted `seed` (`-1` always means "random"). */
+    seedMax: z.int().min(0).max(SUBMIT_LIMITS.seedMax),
+    /** What the provider does when `watermark` is not sent (documentation for clients). */
+    watermarkDefault: z.boolean(),
+    promptMaxLength: z.int().min(1).max(SUBMIT_LIMITS.promptMaxLength),
+  })
+  .superRefine((m, ctx) => {
+    const issue = (message: string, path: string[]) => ctx.addIssue({ code: "custom", message, path });
+    if (m.seconds.min > m.seconds.max) issue("seconds.min is above seconds.max", ["seconds"]);
+    if (m.seconds.default < m.seconds.min || m.seconds.default > m.seconds.max) {
+      issue("seconds.default is outside [min, max]", ["seconds", "default"]);
+    }
+    if (!m.resolutions.includes(m.defaultResolution)) {
+      issue("defaultResolution is not in resolutions", ["defaultResolution"]);
+    }
+    if (!m.ratios.includes(m.defaultRatio)) issue("defaultRatio is not in ratios", ["defaultRatio"]);
+    if (!m.ratios.includes(m.defaultRatioWithMedia)) {
+      issue("defaultRatioWithMedia is not in ratios", ["defaultRatioWithMedia"]);
+    }
+    if (m.audio.mode === "always" && !m.audio.default) issue("audio always on needs default true", ["audio"]);
+    if (m.audio.mode === "never" && m.audio.default) issue("audio never on needs default false", ["audio"]);
+    const r = m.references;
+    const hasReference = m.modes.includes("reference");
+    if (hasReference && r.images + r.videos === 0) {
+      issue("reference mode needs at least one image or video reference", ["references"]);
+    }
+    if (!hasReference && r.images + r.videos + r.audios > 0) {
+      issue("references must be zero without reference mode", ["references"]);
+    }
+    if (
+      r.images > SUBMIT_LIMITS.images ||
+      r.videos > SUBMIT_LIMITS.videos ||
+      r.audios > SUBMIT_LIMITS.audios
+    ) {
+      issue("references exceed the contract's limits (9 images, 3 videos, 3 audios)", ["references"]);
+    }
+  });
+
+/** One catalog entry. Field names are camelCase here; `toApiModel` produces the API's snake_case. */
+export type CatalogModel = z.infer<typeof CatalogModelSchema>;
+
+/** Validate operator-supplied models (e.g. from a config file); throws a ZodError naming the bad field. */
+export function parseCatalogModels(raw: unknown): CatalogModel[] {
+  return z.array(CatalogModelSchema).parse(raw);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The default catalog (spec §7).
+
+const utc = (date: string): number => Math.floor(Date.parse(`${date}T00:00:00Z`) / 1000);
+
+const SEEDANCE_RATIOS: Ratio[] = ["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "adaptive"];
+
+/** upstreams.md §1.7: aspect strictly within (0.4, 2.5), sides within (300, 6000) px, < 30 MB. */
+const SEEDANCE_IMAGE = { minSide: 300, maxSide: 6000, maxAspect: 2.5, maxBytes: 30 * MB };
+/** upstreams.md §2.1: each side ≥ 300 px, between 1:2.5 and 2.5:1, ≤ 10 MB. */
+const HAPPYHORSE_IMAGE = { minSide: 300, maxSide: null, maxAspect: 2.5, maxBytes: 10 * MB };
+
+const NO_REFERENCES = { images: 0, videos: 0, audios: 0, videoTotalSeconds: 0, audioTotalSeconds: 0 };
+
+function seedance15(id: string, withAudio: boolean): CatalogModel {
+  return {
+    id,
+    name: withAudio ? "Seedance 1.5 pro (with audio)" : "Seedance 1.5 pro (silent)",
+    description: withAudio
+      ? "ByteDance Seedance 1.5 pro with a voiced, synchronised soundtrack. Text-to-video, image-to-video " +
+        "(first frame) and first+last-frame transitions, 4-12 s, up to 1080p."
+      : "ByteDance Seedance 1.5 pro without sound, at half the price of the voiced variant. Text-to-video, " +
+        "image-to-video (first frame) and first+last-frame transitions, 4-12 s, up to 1080p.",
+    family: "seedance-1.5",
+    created: utc("2025-12-15"),
+    modes: ["text", "first_frame", "first_last_frame"],
+    seconds: { min: 4, max: 12, default: 5 },
+    resolutions: ["480p", "720p", "1080p"],
+    defaultResolution: "720p",
+    ratios: [...SEEDANCE_RATIOS],
+    defaultRatio: "16:9",
+    defaultRatioWithMedia: "adaptive",
+    audio: withAudio ? { mode: "always", default: true } : { mode: "never", default: false },
+    references: { ...NO_REFERENCES },
+    inputImage: { ...SEEDANCE_IMAGE },
+    inputVideo: null,
+    inputAudio: null,
+    passThrough: { seed: true, watermark: true, cameraFixed: true, returnLastFrame: true },
+    seedMax: SUBMIT_LIMITS.seedMax,
+    watermarkDefault: false,
+    promptMaxLength: SUBMIT_LIMITS.promptMaxLength,
+  };
+}
+
+function seedance20(resolution: Resolution): CatalogModel {
+  const top = resolution === "1080p";
+  return {
+    id: `doubao-seedance-2-0-${resolution}`,
+    name: `Seedance 2.0 (${resolution})`,
+    description:
+      `ByteDance Seedance 2.0 at ${resolution}` +
+      (top ? ", for the highest fidelity and multi-image fusion" : "") +
+      ". Text, first frame, first+last frame, or up to 9 reference images, 3 reference videos and 3 " +
+      "reference audio tracks cited as @image1, @video1, @audio1 in the prompt; optional soundtrack; 4-15 s.",
+    family: "seedance-2.0",
+    created: utc("2026-01-28"),
+    modes: ["text", "first_frame", "first_last_frame", "reference"],
+    seconds: { min: 4, max: 15, default: 5 },
+    resolutions: [resolution],
+    defaultResolution: resolution,
+    ratios: [...SEEDANCE_RATIOS],
+    defaultRatio: "16:9",
+    defaultRatioWithMedia: "adaptive",
+    audio: { mode: "optional", default: true },
+    references: { images: 9, videos: 3, audios: 3, videoTotalSeconds: 15, audioTotalSeconds: 15 },
+    inputImage: { ...SEEDANCE_IMAGE },
+    // upstreams.md §1.7 [S]: videos 2-15 s, ≤ 50 MB; audio 2-15 s, ≤ 15 MB. The 2 s minimum is not
+    // enforced here (secondary source; short test clips stay usable with the local engine).
+    inputVideo: { maxSeconds: 15, maxBytes: 50 * MB },
+    inputAudio: { maxSeconds: 15, maxBytes: 15 * MB },
+    // camera_fixed is not supported on 2.0 (upstreams.md §1.3).
+    passThrough: { seed: true, watermark: true, cameraFixed: false, returnLastFrame: true },
+    seedMax: SUBMIT_LIMITS.seedMax,
+    watermarkDefault: false,
+    promptMaxLength: SUBMIT_LIMITS.promptMaxLength,
+  };
+}
+
+const HAPPYHORSE_COMMON = {
+  family: "happyhorse-1.0",
+  created: utc("2026-04-01"),
+  seconds: { min: 3, max: 15, default: 5 },
+  // DashScope's default is 1080P (upstreams.md §2.1).
+  resolutions: ["720p", "1080p"],
+  defaultResolution: "1080p",
+  audio: { mode: "always", default: true },
+  references: { ...NO_REFERENCES },
+  inputVideo: null,
+  inputAudio: null,
+  passThrough: { seed: true, watermark: true, cameraFixed: false, returnLastFrame: false },
+  // DashScope: seed in [0, 2147483647]; our -1 ("random") is sent as no seed.
+  seedMax: 2147483647,
+  // DashScope adds a "Happy Horse" mark unless watermark is false.
+  watermarkDefault: true,
+  promptMaxLength: SUBMIT_LIMITS.promptMaxLength,
+} satisfies Partial<CatalogModel>;
+
+const HAPPYHORSE_I2V: CatalogModel = {
+  ...HAPPYHORSE_COMMON,
+  id: "happyhorse-1.0-i2v",
+  name: "HappyHorse 1.0 image-to-video",
+  description:
+    "Alibaba HappyHorse 1.0, a dedicated image-to-video model: animates exactly one first-frame image, " +
+    "keeping its shape, with synchronised sound; 3-15 s at 720p or 1080p.",
+  modes: ["first_frame"],
+  // The output follows the image: DashScope refuses `ratio` on i2v.
+  ratios: ["adaptive"],
+  defaultRatio: "adaptive",
+  defaultRatioWithMedia: "adaptive",
+  inputImage: { ...HAPPYHORSE_IMAGE },
+};
+
+const HAPPYHORSE_T2V: CatalogModel = {
+  ...HAPPYHORSE_COMMON,
+  id: "happyhorse-1.0-t2v",
+  name: "HappyHorse 1.0 text-to-video",
+  description:
+    "Alibaba HappyHorse 1.0 text-to-video with synchronised sound; 3-15 s at 720p or 1080p, " +
+    "five aspect ratios.",
+  modes: ["text"],
+  ratios: ["16:9", "9:16", "1:1", "4:3", "3:4"],
+  defaultRatio: "16:9",
+  defaultRatioWithMedia: "16:9",
+  inputImage: null,
+};
+
+const GROK_IMAGINE: CatalogModel = {
+  id: "grok-imagine-video",
+  name: "Grok Imagine video",
+  description:
+    "xAI Grok Imagine video: text-to-video or image-to-video from a first frame, with sound; " +
+    "1-15 s at 480p or 720p.",
+  family: "grok-imagine",
+  created: utc("2025-10-01"),
+  modes: ["text", "first_frame"],
+  // Comfy's router defaults to 8 s (upstreams.md §3).
+  seconds: { min: 1, max: 15, default: 8 },
+  resolutions: ["480p", "720p"],
+  defaultResolution: "720p",
+  // xAI also has 3:2 and 2:3, which the contract's ratio list does not carry.
+  ratios: ["16:9", "4:3", "1:1", "3:4", "9:16", "adaptive"],
+  defaultRatio: "16:9",
+  defaultRatioWithMedia: "adaptive",
+  audio: { mode: "always", default: true },
+  references: { ...NO_REFERENCES },
+  inputImage: null,
+  inputVideo: null,
+  inputAudio: null,
+  passThrough: { seed: true, watermark: false, cameraFixed: false, returnLastFrame: false },
+  seedMax: SUBMIT_LIMITS.seedMax,
+  watermarkDefault: false,
+  promptMaxLength: SUBMIT_LIMITS.promptMaxLength,
+};
+
+/** The default catalog, in the order `/v1/models` lists it. */
+export const DEFAULT_CATALOG: readonly CatalogModel[] = Object.freeze([
+  seedance15("seedance-1-5-pro-with-audio", true),
+  seedance15("seedance-1-5-pro-no-audio", false),
+  seedance20("1080p"),
+  seedance20("720p"),
+  seedance20("480p"),
+  HAPPYHORSE_I2V,
+  HAPPYHORSE_T2V,
+  GROK_IMAGINE,
+]);
+
+// ---------------------------------------------------------------------------------------------
+// The catalog object.
+
+export class Catalog {
+  readonly #models: Map<string, CatalogModel>;
+
+  /** Validates every model (throws on a bad entry or a duplicate id). */
+  constructor(models: readonly CatalogModel[] = DEFAULT_CATALOG) {
+    this.#models = new Map();
+    for (const raw of models) {
+      const model = CatalogModelSchema.parse(raw);
+      if (this.#models.has(model.id)) throw new Error(`catalog: duplicate model id "${model.id}"`);
+      this.#models.set(model.id, model);
+    }
+  }
+
+  get(id: string): CatalogModel | undefined {
+    return this.#models.get(id);
+  }
+
+  /** Like `get`, but an unknown id is the contract's 404 `model_not_found` (param `model`). */
+  require(id: string): CatalogModel {
+    const model = this.#models.get(id);
+    if (!model) {
+      throw notFound(
+        "model_not_found",
+        `The model "${truncate(id, 100)}" does not exist. GET /v1/models lists the models you can use.`,
+        "model",
+      );
+    }
+    return model;
+  }
+
+  has(id: string): boolean {
+    return this.#models.has(id);
+  }
+
+  list(): CatalogModel[] {
+    return [...this.#models.values()];
+  }
+
+  ids(): string[] {
+    return [...this.#models.keys()];
+  }
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The /v1/models entry (spec §6). The shape is documented by `ModelObject` in api/schemas.ts.
+
+/** Fields the caller adds to a model entry, e.g. the price from billing. Spread last. */
+export interface ApiModelExtra {
+  pricing?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export function toApiModel(model: CatalogModel, extra: ApiModelExtra = {}): ModelObject {
+  const img = model.inputImage;
+  const media = (c: CatalogModel["inputVideo"]) =>
+    c ? { max_seconds: c.maxSeconds, max_bytes: c.maxBytes } : null;
+  return {
+    id: model.id,
+    object: "model",
+    created: model.created,
+    owned_by: "vidrelay",
+    name: model.name,
+    description: model.description,
+    family: model.family,
+    modes: [...model.modes],
+    seconds: { ...model.seconds },
+    resolutions: { values: [...model.resolutions], default: model.defaultResolution },
+    ratios: {
+      values: [...model.ratios],
+      default: model.defaultRatio,
+      default_with_media: model.defaultRatioWithMedia,
+    },
+    audio: { mode: model.audio.mode, default: model.audio.default },
+    references: {
+      images: model.references.images,
+      videos: model.references.videos,
+      audios: model.references.audios,
+      video_total_seconds: model.references.videoTotalSeconds,
+      audio_total_seconds: model.references.audioTotalSeconds,
+    },
+    input_image: img
+      ? { min_side: img.minSide, max_side: img.maxSide, max_aspect: img.maxAspect, max_bytes: img.maxBytes }
+      : null,
+    input_video: media(model.inputVideo),
+    input_audio: media(model.inputAudio),
+    parameters: {
+      seed: model.passThrough.seed
+        ? { supported: true, min: SUBMIT_LIMITS.seedMin, max: model.seedMax }
+        : { supported: false },
+      watermark: model.passThrough.watermark
+        ? { supported: true, default: model.watermarkDefault }
+        : { supported: false },
+      camera_fixed: model.passThrough.cameraFixed
+        ? { supported: true, default: false }
+        : { supported: false },
+      return_last_frame: model.passThrough.returnLastFrame
+        ? { supported: true, default: false }
+        : { supported: false },
+    },
+    prompt: { max_length: model.promptMaxLength, required: promptRequirement(model) },
+    ...extra,
+  };
+}
+
+/** "always": text-only model; "without_media": required when content[] is empty; "never": optional. */
+function promptRequirement(model: CatalogModel): "always" | "without_media" | "never" {
+  if (!model.modes.includes("text")) return "never";
+  return model.modes.length === 1 ? "always" : "without_media";
+}

@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { promisify } from "node:util";
+import { ConfigError, envName, flagName, loadConfig } from "../src/config.ts";
+import { CLI } from "./helpers/paths.ts";
+
+const run = promisify(execFile);
+
+describe("configuration", () => {
+  test("embedded defaults", () => {
+    const config = loadConfig({}, {});
+    assert.equal(config.host, "127.0.0.1");
+    assert.equal(config.port, 8080);
+    assert.ok(config.dataDir.endsWith("/data"));
+    assert.equal(config.publicUrl, "http://127.0.0.1:8080");
+    assert.ok(config.databaseUrl.startsWith("sqlite:"));
+    assert.ok(config.databaseUrl.endsWith("/data/vidrelay.db"));
+  });
+
+  test("env vars with the VIDRELAY_ prefix, flags win", () => {
+    const config = loadConfig(
+      { port: "9100" },
+      { VIDRELAY_PORT: "9000", VIDRELAY_HOST: "0.0.0.0", VIDRELAY_PUBLIC_URL: "https://video.example.com/" },
+    );
+    assert.equal(config.port, 9100);
+    assert.equal(config.host, "0.0.0.0");
+    assert.equal(config.publicUrl, "https://video.example.com");
+    assert.equal(envName("dataDir"), "VIDRELAY_DATA_DIR");
+    assert.equal(flagName("publicUrl"), "--public-url");
+  });
+
+  test("every bad value is reported with its variable and flag name", () => {
+    try {
+      loadConfig(
+        {},
+        {
+          VIDRELAY_PORT: "70000",
+          VIDRELAY_PUBLIC_URL: "not a url",
+          VIDRELAY_DATABASE_URL: "mysql://x",
+          VIDRELAY_BOOTSTRAP_KEY: "short",
+          VIDRELAY_SECRET: "tiny",
+          VIDRELAY_WORKERS: "maybe",
+        },
+      );
+      assert.fail("expected a ConfigError");
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      const text = error.message;
+      for (const name of [
+        "VIDRELAY_PORT (--port)",
+        "VIDRELAY_PUBLIC_URL (--public-url)",
+        "VIDRELAY_DATABASE_URL",
+        "VIDRELAY_BOOTSTRAP_KEY",
+        "VIDRELAY_SECRET",
+        "VIDRELAY_WORKERS",
+      ]) {
+        assert.ok(text.includes(name), `${name} missing from:\n${text}`);
+      }
+      assert.equal(error.problems.length, 6);
+    }
+  });
+});
+
+describe("vidrelay CLI", () => {
+  test("serve refuses a bad value with exit code 2 and a clear message", async () => {
+    const result = await run(process.execPath, [CLI, "serve", "--port", "nope"]).catch((e) => e);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /VIDRELAY_PORT \(--port\) = "nope"/);
+  });
+
+  test("keys create | list | revoke work on the store directly", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "vidrelay-cli-"));
+    try {
+      const env = { ...process.env, VIDRELAY_DATA_DIR: dataDir };
+      const created = await run(
+        process.execPath,
+        [CLI, "keys", "create", "--account-name", "acme", "--json"],
+        { env },
+      );
+      const key = JSON.parse(created.stdout) as { id: string; key: string; account: { id: string } };
+      assert.match(key.key, /^sk-[A-Za-z0-9]{48}$/);
+      const second = await run(
+        process.execPath,
+        [CLI, "keys", "create", "--account", key.account.id, "--name", "ci", "--test-mode"],
+        { env },
+      );
+      assert.match(second.stdout, /shown once/);
+      assert.match(second.stdout, /\[test mode\]/);
+      const list = await run(process.execPath, [CLI, "keys", "list", "--json"], { env });
+      const keys = JSON.parse(list.stdout) as Array<{
+        id: string;
+        test_mode: boolean;
+        revoked_at: number | null;
+      }>;
+      assert.equal(keys.length, 2);
+      assert.ok(!list.stdout.includes(key.key), "secrets are never listed");
+      await run(process.execPath, [CLI, "keys", "revoke", key.id], { env });
+      const after = JSON.parse(
+        (await run(process.execPath, [CLI, "keys", "list", "--json"], { env })).stdout,
+      ) as Array<{
+        id: string;
+        revoked_at: number | null;
+      }>;
+      assert.ok(after.find((k) => k.id === key.id)?.revoked_at);
+      const usage = await run(process.execPath, [CLI, "keys", "revoke"], { env }).catch((e) => e);
+      assert.equal(usage.code, 2);
+      const missing = await run(process.execPath, [CLI, "keys", "revoke", "key_nope"], { env }).catch(
+        (e) => e,
+      );
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /no API key key_nope/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
