@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Database, FileRow, NewFile } from "../schema.ts";
-import { type Cursor, encodeCursor, type Page } from "./pagination.ts";
+import { type Cursor, keysetPage, type Page } from "./pagination.ts";
 
 export class FileRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -25,27 +25,8 @@ export class FileRepository {
   }
 
   async list(accountId: string, limit: number, after?: Cursor): Promise<Page<FileRow>> {
-    let q = this.db.selectFrom("files").selectAll().where("account_id", "=", accountId);
-    if (after) {
-      q = q.where((eb) =>
-        eb.or([
-          eb("created_at", "<", after.createdAt),
-          eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)]),
-        ]),
-      );
-    }
-    const rows = await q
-      .orderBy("created_at", "desc")
-      .orderBy("id", "desc")
-      .limit(limit + 1)
-      .execute();
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    return {
-      items,
-      nextCursor:
-        rows.length > limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
-    };
+    const q = this.db.selectFrom("files").selectAll().where("account_id", "=", accountId);
+    return keysetPage(q, limit, after);
   }
 
   async delete(accountId: string, id: string): Promise<FileRow | undefined> {

@@ -1,4 +1,6 @@
+import type { SelectQueryBuilder } from "kysely";
 import { invalid } from "../../api/errors.ts";
+import type { Database } from "../schema.ts";
 
 /** Opaque keyset cursor over (created_at DESC, id DESC): stable while rows are inserted. */
 export interface Cursor {
@@ -21,4 +23,39 @@ export function decodeCursor(value: string, param = "after"): Cursor {
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
+}
+
+type PageableQuery<Row extends { created_at: number; id: string }> = SelectQueryBuilder<
+  Database,
+  "files" | "tasks",
+  Row
+>;
+
+/** Run a newest-first keyset page over a `files`/`tasks` query: one row more than asked tells `has_more`. */
+export async function keysetPage<Row extends { created_at: number; id: string }>(
+  query: PageableQuery<Row>,
+  limit: number,
+  after?: Cursor,
+): Promise<Page<Row>> {
+  let q = query;
+  if (after) {
+    q = q.where((eb) =>
+      eb.or([
+        eb("created_at", "<", after.createdAt),
+        eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)]),
+      ]),
+    );
+  }
+  const rows = (await q
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .limit(limit + 1)
+    .execute()) as Row[];
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items,
+    nextCursor:
+      rows.length > limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
+  };
 }

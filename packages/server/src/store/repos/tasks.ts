@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from "kysely";
 import type { Database, NewTask, TaskPatch, TaskRow, TaskStatus } from "../schema.ts";
-import { type Cursor, encodeCursor, type Page } from "./pagination.ts";
+import { type Cursor, keysetPage, type Page } from "./pagination.ts";
 
 export type TerminalStatus = Extract<TaskStatus, "succeeded" | "failed">;
 export const ACTIVE_STATUSES: TaskStatus[] = ["submitted", "running"];
@@ -48,26 +48,7 @@ export class TaskRepository {
     let q = this.db.selectFrom("tasks").selectAll().where("account_id", "=", accountId);
     if (filters.status) q = q.where("status", "=", filters.status);
     if (filters.model) q = q.where("model", "=", filters.model);
-    if (after) {
-      q = q.where((eb) =>
-        eb.or([
-          eb("created_at", "<", after.createdAt),
-          eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)]),
-        ]),
-      );
-    }
-    const rows = await q
-      .orderBy("created_at", "desc")
-      .orderBy("id", "desc")
-      .limit(limit + 1)
-      .execute();
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    return {
-      items,
-      nextCursor:
-        rows.length > limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
-    };
+    return keysetPage(q, limit, after);
   }
 
   /** submitted → running; false if the task is no longer submitted. */
