@@ -67,6 +67,26 @@ export const ConfigSchema = z.object({
   jobLeaseSeconds: z.coerce.number().positive().default(30),
   taskTimeoutSeconds: z.coerce.number().int().positive().default(3600),
   fetchTimeoutSeconds: z.coerce.number().positive().default(20),
+  /** Seconds between webhook attempts, after the first; its sum must cover at least a day in production. */
+  webhookRetrySchedule: z
+    .string()
+    .default("5,30,120,600,1800,3600,7200,14400,28800,28800,28800")
+    .transform((value, ctx) => {
+      const steps = value.split(",").map((part) => Number(part.trim()));
+      if (steps.length === 0 || steps.some((n) => !Number.isFinite(n) || n < 0)) {
+        ctx.addIssue({ code: "custom", message: "must be a comma-separated list of seconds, e.g. 5,30,120" });
+        return z.NEVER;
+      }
+      return steps;
+    }),
+  webhookTimeoutSeconds: z.coerce.number().positive().default(10),
+  webhookConcurrency: z.coerce.number().int().min(1).default(64),
+  webhookPerHostConcurrency: z.coerce.number().int().min(1).default(4),
+  webhookSecretGraceSeconds: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(24 * 3600),
 });
 
 export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -12,6 +12,7 @@ import { mediaRoutes } from "./api/routes/media.ts";
 import { modelRoutes } from "./api/routes/models.ts";
 import { opsRoutes } from "./api/routes/ops.ts";
 import { videoRoutes } from "./api/routes/videos.ts";
+import { webhookRoutes } from "./api/routes/webhooks.ts";
 import { Catalog, DEFAULT_CATALOG } from "./catalog/models.ts";
 import type { Config } from "./config.ts";
 import { JobRunner } from "./jobs/runner.ts";
@@ -31,6 +32,9 @@ import { FileRepository } from "./store/repos/files.ts";
 import { IdempotencyRepository } from "./store/repos/idempotency.ts";
 import { TaskRepository } from "./store/repos/tasks.ts";
 import { randomAlphanumeric } from "./util/ids.ts";
+import { DeliverWebhookJob } from "./webhooks/deliver-job.ts";
+import { WebhookRepository } from "./webhooks/repository.ts";
+import { WebhookService } from "./webhooks/service.ts";
 
 export { VERSION_STRING as VERSION } from "./version.ts";
 
@@ -82,6 +86,14 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const accounts = new AccountRepository(db);
   const taskRepo = new TaskRepository(db);
   const files = new FileService(config, new FileRepository(db), storage);
+  const allowPrivate = parseAllowList(config.allowPrivateTargets);
+  const webhooks = new WebhookService(
+    config,
+    new WebhookRepository(db),
+    queue,
+    allowPrivate,
+    logger.child({ component: "webhooks" }),
+  );
   const tasks = new TaskService(
     config,
     db,
@@ -92,7 +104,10 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     files,
     events,
     metrics,
+    (url) => webhooks.checkCallbackUrl(url),
   );
+  // The outbox: a delivery row is written in the same transaction as the terminal status change.
+  taskRepo.onFinish((trx, row) => webhooks.enqueueForTask(trx, row, JSON.stringify(tasks.toApi(row))));
   const auth = new AuthService(accounts);
   const keys = new KeyService(accounts);
   let draining = false;
@@ -109,6 +124,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     auth,
     files,
     tasks,
+    webhooks,
     isDraining: () => draining,
   };
 
@@ -169,6 +185,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     await v1.register(videoRoutes, { ctx });
     await v1.register(modelRoutes, { ctx });
     await v1.register(adminRoutes, { ctx, keys });
+    await v1.register(webhookRoutes, { ctx, webhooks });
   });
 
   await app.listen({ host: config.host, port: config.port });
@@ -196,10 +213,11 @@ export async function startServer(config: Config, options: { logger?: Logger } =
             files,
             storage,
             limits: files.limits,
-            allowPrivate: parseAllowList(config.allowPrivateTargets),
+            allowPrivate,
             fetchTimeoutMs: config.fetchTimeoutSeconds * 1000,
           },
         }),
+        deliver: new DeliverWebhookJob(config.webhookConcurrency, webhooks),
       },
       {
         owner: `${hostname()}:${process.pid}:${randomAlphanumeric(6)}`,

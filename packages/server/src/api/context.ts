@@ -11,6 +11,7 @@ import type { BlobStorage } from "../storage/storage.ts";
 import type { AccountRepository } from "../store/repos/accounts.ts";
 import type { TaskRepository } from "../store/repos/tasks.ts";
 import type { Database } from "../store/schema.ts";
+import type { WebhookService } from "../webhooks/service.ts";
 
 /** Everything the routes need, built once by the server and handed to each route plugin. */
 export interface AppContext {
@@ -26,6 +27,7 @@ export interface AppContext {
   auth: AuthService;
   files: FileService;
   tasks: TaskService;
+  webhooks: WebhookService;
   /** Whether the HTTP server is shutting down (readiness goes false first). */
   isDraining(): boolean;
 }

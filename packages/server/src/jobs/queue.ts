@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 
 import type { Database, JobRow } from "../store/schema.ts";
 
-export type JobKind = "render";
+export type JobKind = "render" | "deliver";
 
 export interface EnqueueOptions {
   kind: JobKind;
@@ -37,11 +37,13 @@ export interface JobQueue {
   complete(id: string, owner: string): Promise<void>;
   /** Put a job back for a later attempt, or bury it when `retryAt` is null. */
   fail(id: string, owner: string, error: string, retryAt: number | null): Promise<void>;
-  /** Give a job back immediately without counting an attempt (graceful shutdown). */
-  release(id: string, owner: string): Promise<void>;
+  /** Give a job back without counting an attempt: at once (graceful shutdown) or at `runAt` (deferral). */
+  release(id: string, owner: string, runAt?: number): Promise<void>;
   depth(): Promise<Array<{ kind: string; status: string; n: number }>>;
   /** Called when a job is enqueued in this process, so local workers wake without polling. */
   onEnqueue(listener: () => void): void;
+  /** Wake local workers now (e.g. after the transaction that enqueued a job has committed). */
+  poke(): void;
 }
 
 export function rowToClaimed(row: JobRow): ClaimedJob {

@@ -17,6 +17,16 @@ export class RetryLater extends Error {
   }
 }
 
+/**
+ * Thrown by a handler that cannot run the job right now for a reason that is not the job's fault
+ * (e.g. its target host is at its concurrency limit): the job goes back without using an attempt.
+ */
+export class Deferred extends Error {
+  constructor(readonly delayMs: number) {
+    super(`deferred for ${delayMs} ms`);
+  }
+}
+
 export interface JobHandler {
   concurrency: number;
   handle(job: ClaimedJob, context: JobContext): Promise<void>;
@@ -115,6 +125,10 @@ export class JobRunner {
         await this.queue.complete(job.id, this.options.owner);
       } catch (error) {
         if (controller.signal.aborted && this.stopped) return; // released below by stop()
+        if (error instanceof Deferred) {
+          await this.queue.release(job.id, this.options.owner, Date.now() + error.delayMs);
+          return;
+        }
         const message = error instanceof Error ? error.message : String(error);
         const last = job.attempt >= job.maxAttempts;
         if (last) {

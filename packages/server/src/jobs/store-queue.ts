@@ -126,11 +126,16 @@ export class StoreJobQueue implements JobQueue {
       .execute();
   }
 
-  async release(id: string, owner: string): Promise<void> {
+  poke(): void {
+    this.events.emit("enqueue");
+  }
+
+  async release(id: string, owner: string, runAt?: number): Promise<void> {
     await this.db
       .updateTable("jobs")
       .set((eb) => ({
         status: "queued",
+        run_at: runAt ?? Date.now(),
         attempts: eb("attempts", "-", 1),
         lease_owner: null,
         lease_until: null,

@@ -67,6 +67,8 @@ export class TaskService {
     private readonly files: FileService,
     private readonly events: TaskEvents,
     private readonly metrics: Metrics,
+    /** Refuses a callback URL the gateway will not deliver to (SSRF guard); set by the webhook module. */
+    private readonly checkCallbackUrl: (url: string) => Promise<void> = async () => {},
   ) {}
 
   mediaUrl(task: Pick<TaskRow, "media_token">, ext: "mp4" | "png" | "jpg"): string {
@@ -128,6 +130,7 @@ export class TaskService {
     }
 
     const { request, callbackUrl, metadataEcho } = normalizeSubmit(body, this.catalog);
+    if (callbackUrl) await this.checkCallbackUrl(callbackUrl);
     const model = this.catalog.get(request.model)!;
     await this.resolveOwnMedia(principal, request, model);
 
@@ -181,6 +184,7 @@ export class TaskService {
       }
       throw error;
     }
+    this.queue.poke(); // the job is committed now: wake workers without waiting for a poll
     this.events.changed(task.id);
     return { task, replayed: false };
   }
@@ -294,6 +298,7 @@ export class TaskService {
     const expiresAt = status === "succeeded" ? Date.now() + this.config.videoTtlSeconds * 1000 : null;
     const row = await this.tasks.finish(id, status, { ...patch, expires_at: expiresAt });
     if (row) {
+      this.queue.poke(); // jobs enqueued by finish hooks (webhook deliveries) are committed now
       this.metrics.taskFinished.inc({ status, model: row.model, provider: row.provider });
       this.events.changed(id);
     }

@@ -101,6 +101,47 @@ export interface JobsTable {
   updated_at: number;
 }
 
+export interface WebhookSecretsTable {
+  account_id: string;
+  secret: string;
+  /** The secret before the last rotation; still signed with until `previous_expires_at`. */
+  previous_secret: string | null;
+  previous_expires_at: number | null;
+  created_at: number;
+  rotated_at: number | null;
+}
+
+export type DeliveryStatus = "pending" | "delivered" | "exhausted" | "gone";
+
+export interface WebhookDeliveriesTable {
+  /** `msg_…`: also the `webhook-id` header, stable across retries. */
+  id: string;
+  task_id: string;
+  account_id: string;
+  url: string;
+  /** The exact bytes POSTed: the task object as GET returned it when the task finished. */
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
+export interface WebhookAttemptsTable {
+  id: string;
+  delivery_id: string;
+  attempted_at: number;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  /** The first bytes of the receiver's answer, for debugging. */
+  response_excerpt: string | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -109,6 +150,9 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   jobs: JobsTable;
   kv: { key: string; value: string; updated_at: number };
+  webhook_secrets: WebhookSecretsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 export type Account = Selectable<AccountsTable>;
@@ -119,4 +163,7 @@ export type TaskRow = Selectable<TasksTable>;
 export type NewTask = Insertable<TasksTable>;
 export type TaskPatch = Updateable<TasksTable>;
 export type JobRow = Selectable<JobsTable>;
+export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
+export type WebhookAttempt = Selectable<WebhookAttemptsTable>;
+export type WebhookSecrets = Selectable<WebhookSecretsTable>;
 export type { Generated };

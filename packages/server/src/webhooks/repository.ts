@@ -1,0 +1,145 @@
+import type { Kysely } from "kysely";
+import type {
+  Database,
+  DeliveryStatus,
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookSecrets,
+} from "../store/schema.ts";
+import { sha256Hex } from "../util/ids.ts";
+
+export class WebhookRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  getSecrets(accountId: string): Promise<WebhookSecrets | undefined> {
+    return this.db
+      .selectFrom("webhook_secrets")
+      .selectAll()
+      .where("account_id", "=", accountId)
+      .executeTakeFirst();
+  }
+
+  /** Create the account's secret if it has none; returns the row either way (races resolve to one row). */
+  async ensureSecrets(accountId: string, secret: string): Promise<WebhookSecrets> {
+    const existing = await this.getSecrets(accountId);
+    if (existing) return existing;
+    try {
+      await this.db
+        .insertInto("webhook_secrets")
+        .values({
+          account_id: accountId,
+          secret,
+          previous_secret: null,
+          previous_expires_at: null,
+          created_at: Date.now(),
+          rotated_at: null,
+        })
+        .execute();
+    } catch {
+      // Another request created it first.
+    }
+    return (await this.getSecrets(accountId))!;
+  }
+
+  async rotate(accountId: string, next: string, previousExpiresAt: number): Promise<WebhookSecrets> {
+    const current = await this.ensureSecrets(accountId, next);
+    if (current.secret === next) return current; // just created
+    const now = Date.now();
+    await this.db
+      .updateTable("webhook_secrets")
+      .set({
+        secret: next,
+        previous_secret: current.secret,
+        previous_expires_at: previousExpiresAt,
+        rotated_at: now,
+      })
+      .where("account_id", "=", accountId)
+      .execute();
+    return (await this.getSecrets(accountId))!;
+  }
+
+  async insertDelivery(trx: Kysely<Database>, delivery: WebhookDelivery): Promise<void> {
+    await trx.insertInto("webhook_deliveries").values(delivery).execute();
+  }
+
+  getDelivery(id: string): Promise<WebhookDelivery | undefined> {
+    return this.db.selectFrom("webhook_deliveries").selectAll().where("id", "=", id).executeTakeFirst();
+  }
+
+  listDeliveries(accountId: string, taskId: string): Promise<WebhookDelivery[]> {
+    return this.db
+      .selectFrom("webhook_deliveries")
+      .selectAll()
+      .where("account_id", "=", accountId)
+      .where("task_id", "=", taskId)
+      .orderBy("created_at")
+      .execute();
+  }
+
+  listAttempts(deliveryIds: string[]): Promise<WebhookAttempt[]> {
+    if (deliveryIds.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom("webhook_attempts")
+      .selectAll()
+      .where("delivery_id", "in", deliveryIds)
+      .orderBy("attempted_at")
+      .orderBy("id")
+      .execute();
+  }
+
+  /** Record one attempt and move the delivery to its new state, atomically. */
+  async recordAttempt(
+    attempt: WebhookAttempt,
+    update: { status: DeliveryStatus; nextAttemptAt: number | null },
+  ): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto("webhook_attempts").values(attempt).execute();
+      await trx
+        .updateTable("webhook_deliveries")
+        .set((eb) => ({
+          status: update.status,
+          attempts: eb("attempts", "+", 1),
+          next_attempt_at: update.nextAttemptAt,
+          last_status_code: attempt.status_code,
+          last_error: attempt.error,
+          updated_at: attempt.attempted_at,
+          delivered_at: update.status === "delivered" ? attempt.attempted_at : null,
+        }))
+        .where("id", "=", attempt.delivery_id)
+        .execute();
+    });
+  }
+
+  async setStatus(id: string, status: DeliveryStatus, nextAttemptAt: number | null = null): Promise<void> {
+    await this.db
+      .updateTable("webhook_deliveries")
+      .set({ status, next_attempt_at: nextAttemptAt, updated_at: Date.now() })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  /** Whether a receiver answered 410 Gone for this account and URL (delivery to it is stopped). */
+  async isGone(accountId: string, url: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("kv")
+      .select("key")
+      .where("key", "=", goneKey(accountId, url))
+      .executeTakeFirst();
+    return !!row;
+  }
+
+  async markGone(accountId: string, url: string): Promise<void> {
+    const key = goneKey(accountId, url);
+    await this.db.deleteFrom("kv").where("key", "=", key).execute();
+    await this.db.insertInto("kv").values({ key, value: "410", updated_at: Date.now() }).execute();
+  }
+
+  async clearGone(accountId: string, url: string): Promise<void> {
+    await this.db.deleteFrom("kv").where("key", "=", goneKey(accountId, url)).execute();
+  }
+}
+
+function goneKey(accountId: string, url: string): string {
+  // kv keys are bounded; a hash keeps long URLs inside the limit.
+  return `webhook-gone:${accountId}:${sha256Hex(url).slice(0, 40)}`;
+}

@@ -1,0 +1,380 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import { ApiError, invalid, notFound } from "../api/errors.ts";
+import type { Config } from "../config.ts";
+import type { ClaimedJob, JobQueue } from "../jobs/queue.ts";
+import { Deferred, RetryLater } from "../jobs/runner.ts";
+import type { AllowMatcher } from "../net/address-policy.ts";
+import { checkTarget, OutboundRequestError, safeFetch } from "../net/safe-fetch.ts";
+import type { Database, TaskRow, WebhookAttempt, WebhookDelivery } from "../store/schema.ts";
+import { randomAlphanumeric, unixSeconds } from "../util/ids.ts";
+import { VERSION_STRING } from "../version.ts";
+import type { WebhookRepository } from "./repository.ts";
+import { newWebhookSecret, signatureHeader } from "./signing.ts";
+
+const MAX_RESPONSE_BYTES = 64 * 1024;
+const EXCERPT_BYTES = 512;
+/** How long to wait before retrying a delivery whose host is at its concurrency limit. */
+const HOST_BUSY_DELAY_MS = 200;
+
+export interface DeliveryObject {
+  id: string;
+  object: "webhook_delivery";
+  task_id: string;
+  url: string;
+  status: WebhookDelivery["status"];
+  attempts: Array<{
+    attempted_at: number;
+    status_code: number | null;
+    latency_ms: number;
+    error: string | null;
+  }>;
+  next_attempt_at: number | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+/**
+ * Signed, durable webhooks (Standard Webhooks). The outbox row is written in the same transaction
+ * as the task's terminal transition; a `deliver` job sends it, retrying with back-off for more
+ * than a day, and every attempt is stored.
+ */
+export class WebhookService {
+  private readonly inFlightByHost = new Map<string, number>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly repo: WebhookRepository,
+    private readonly queue: JobQueue,
+    private readonly allow: AllowMatcher,
+    private readonly logger: Logger,
+  ) {}
+
+  // --- secrets ---------------------------------------------------------------------------------
+
+  async secrets(accountId: string) {
+    const row = await this.repo.ensureSecrets(accountId, newWebhookSecret());
+    const graceActive =
+      row.previous_secret && row.previous_expires_at && row.previous_expires_at > Date.now();
+    return {
+      object: "webhook_secret" as const,
+      secret: row.secret,
+      previous_secret_expires_at: graceActive ? unixSeconds(row.previous_expires_at) : null,
+      rotated_at: unixSeconds(row.rotated_at),
+    };
+  }
+
+  async rotate(accountId: string, graceSeconds?: number) {
+    const grace = graceSeconds ?? this.config.webhookSecretGraceSeconds;
+    if (!Number.isInteger(grace) || grace < 0 || grace > 7 * 24 * 3600) {
+      throw invalid(
+        "invalid_grace",
+        "grace_seconds must be a whole number from 0 to 604800 (7 days)",
+        "grace_seconds",
+      );
+    }
+    await this.repo.rotate(accountId, newWebhookSecret(), Date.now() + grace * 1000);
+    return this.secrets(accountId);
+  }
+
+  private async signingSecrets(accountId: string): Promise<string[]> {
+    const row = await this.repo.ensureSecrets(accountId, newWebhookSecret());
+    const secrets = [row.secret];
+    if (row.previous_secret && row.previous_expires_at && row.previous_expires_at > Date.now()) {
+      secrets.push(row.previous_secret);
+    }
+    return secrets;
+  }
+
+  // --- submit-time check -----------------------------------------------------------------------
+
+  /** Refuse a callback URL that points at a private, loopback or metadata address (400). */
+  async checkCallbackUrl(url: string): Promise<void> {
+    try {
+      await checkTarget(url, { allow: this.allow });
+    } catch (error) {
+      if (error instanceof OutboundRequestError) {
+        throw invalid(
+          "invalid_callback_url",
+          `metadata.callback_url cannot be used: ${error.message}`,
+          "metadata.callback_url",
+        );
+      }
+      throw error;
+    }
+  }
+
+  // --- outbox ----------------------------------------------------------------------------------
+
+  /** Runs inside the task's terminal transaction: the delivery exists iff the task finished. */
+  async enqueueForTask(trx: Kysely<Database>, task: TaskRow, payload: string): Promise<void> {
+    if (!task.callback_url) return;
+    const now = Date.now();
+    const id = `msg_${randomAlphanumeric(24)}`;
+    await this.repo.insertDelivery(trx, {
+      id,
+      task_id: task.id,
+      account_id: task.account_id,
+      url: task.callback_url,
+      payload,
+      status: "pending",
+      attempts: 0,
+      next_attempt_at: now,
+      last_status_code: null,
+      last_error: null,
+      created_at: now,
+      updated_at: now,
+      delivered_at: null,
+    });
+    await this.queue.enqueue(
+      {
+        kind: "deliver",
+        taskId: task.id,
+        payload: { deliveryId: id },
+        maxAttempts: this.config.webhookRetrySchedule.length + 1,
+      },
+      trx,
+    );
+  }
+
+  // --- delivery --------------------------------------------------------------------------------
+
+  /** One attempt. Throws RetryLater to schedule the next one (the runner counts attempts). */
+  async deliver(job: ClaimedJob, signal: AbortSignal): Promise<void> {
+    const deliveryId = String(job.payload.deliveryId);
+    const delivery = await this.repo.getDelivery(deliveryId);
+    if (!delivery || delivery.status !== "pending") return;
+    if (await this.repo.isGone(delivery.account_id, delivery.url)) {
+      await this.repo.setStatus(delivery.id, "gone");
+      return;
+    }
+    let host: string;
+    try {
+      host = new URL(delivery.url).host;
+    } catch {
+      await this.recordAttempt(
+        delivery,
+        Date.now(),
+        0,
+        null,
+        "the callback URL is not a valid URL",
+        null,
+        "exhausted",
+      );
+      return;
+    }
+    const busy = this.inFlightByHost.get(host) ?? 0;
+    if (busy >= this.config.webhookPerHostConcurrency) throw new Deferred(HOST_BUSY_DELAY_MS);
+    this.inFlightByHost.set(host, busy + 1);
+    try {
+      await this.attempt(delivery, job, signal);
+    } finally {
+      const left = (this.inFlightByHost.get(host) ?? 1) - 1;
+      if (left <= 0) this.inFlightByHost.delete(host);
+      else this.inFlightByHost.set(host, left);
+    }
+  }
+
+  private async attempt(delivery: WebhookDelivery, job: ClaimedJob, signal: AbortSignal): Promise<void> {
+    const started = Date.now();
+    const timestamp = Math.floor(started / 1000);
+    const secrets = await this.signingSecrets(delivery.account_id);
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    let excerpt: string | null = null;
+    let retryAfterMs: number | null = null;
+    try {
+      const response = await safeFetch(delivery.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "user-agent": `vidrelay-webhook/${VERSION_STRING}`,
+          "webhook-id": delivery.id,
+          "webhook-timestamp": String(timestamp),
+          "webhook-signature": signatureHeader(secrets, delivery.id, timestamp, delivery.payload),
+        },
+        body: delivery.payload,
+        timeoutMs: this.config.webhookTimeoutSeconds * 1000,
+        maxBytes: Number.MAX_SAFE_INTEGER, // we stop reading ourselves after 64 KB
+        maxRedirects: 0,
+        allow: this.allow,
+        signal,
+      });
+      statusCode = response.status;
+      excerpt = await readAtMost(response.body, MAX_RESPONSE_BYTES, EXCERPT_BYTES);
+      const retryAfter = response.headers["retry-after"];
+      if ((statusCode === 429 || statusCode === 503) && typeof retryAfter === "string") {
+        retryAfterMs = parseRetryAfter(retryAfter);
+      }
+      if (statusCode >= 300 && statusCode < 400) error = `redirects are not followed (HTTP ${statusCode})`;
+    } catch (caught) {
+      error = caught instanceof Error ? caught.message : String(caught);
+    }
+    const latency = Date.now() - started;
+    const ok = statusCode !== null && statusCode >= 200 && statusCode < 300;
+    if (ok) {
+      await this.recordAttempt(delivery, started, latency, statusCode, null, excerpt, "delivered");
+      return;
+    }
+    if (statusCode === 410) {
+      await this.repo.markGone(delivery.account_id, delivery.url);
+      await this.recordAttempt(
+        delivery,
+        started,
+        latency,
+        statusCode,
+        "the receiver answered 410 Gone; delivery to this URL is stopped",
+        excerpt,
+        "gone",
+      );
+      return;
+    }
+    const attemptNumber = job.attempt;
+    const schedule = this.config.webhookRetrySchedule;
+    if (attemptNumber > schedule.length) {
+      await this.recordAttempt(
+        delivery,
+        started,
+        latency,
+        statusCode,
+        error ?? `HTTP ${statusCode}`,
+        excerpt,
+        "exhausted",
+      );
+      return;
+    }
+    const base = schedule[attemptNumber - 1]! * 1000;
+    const jittered = base * (0.8 + Math.random() * 0.4);
+    const delay = Math.max(jittered, retryAfterMs ?? 0);
+    await this.recordAttempt(
+      delivery,
+      started,
+      latency,
+      statusCode,
+      error ?? `HTTP ${statusCode}`,
+      excerpt,
+      "pending",
+      started + delay,
+    );
+    throw new RetryLater(
+      `webhook ${delivery.id} attempt ${attemptNumber} failed: ${error ?? `HTTP ${statusCode}`}`,
+      delay,
+    );
+  }
+
+  private recordAttempt(
+    delivery: WebhookDelivery,
+    at: number,
+    latency: number,
+    statusCode: number | null,
+    error: string | null,
+    excerpt: string | null,
+    status: WebhookDelivery["status"],
+    nextAttemptAt: number | null = null,
+  ): Promise<void> {
+    const attempt: WebhookAttempt = {
+      id: `wha_${randomAlphanumeric(20)}`,
+      delivery_id: delivery.id,
+      attempted_at: at,
+      status_code: statusCode,
+      latency_ms: latency,
+      error: error?.slice(0, 1000) ?? null,
+      response_excerpt: excerpt,
+    };
+    if (status !== "delivered") {
+      this.logger.info(
+        { delivery_id: delivery.id, task_id: delivery.task_id, status_code: statusCode, error },
+        "webhook attempt failed",
+      );
+    }
+    return this.repo.recordAttempt(attempt, { status, nextAttemptAt });
+  }
+
+  /** The job used its last attempt without an answer we could record (e.g. the process kept dying). */
+  async exhausted(job: ClaimedJob): Promise<void> {
+    const delivery = await this.repo.getDelivery(String(job.payload.deliveryId));
+    if (delivery?.status === "pending") await this.repo.setStatus(delivery.id, "exhausted");
+  }
+
+  // --- API -------------------------------------------------------------------------------------
+
+  async list(accountId: string, taskId: string): Promise<DeliveryObject[]> {
+    const deliveries = await this.repo.listDeliveries(accountId, taskId);
+    const attempts = await this.repo.listAttempts(deliveries.map((d) => d.id));
+    return deliveries.map((d) => ({
+      id: d.id,
+      object: "webhook_delivery",
+      task_id: d.task_id,
+      url: d.url,
+      status: d.status,
+      attempts: attempts
+        .filter((a) => a.delivery_id === d.id)
+        .map((a) => ({
+          attempted_at: a.attempted_at / 1000,
+          status_code: a.status_code,
+          latency_ms: a.latency_ms,
+          error: a.error,
+        })),
+      next_attempt_at: d.status === "pending" ? unixSeconds(d.next_attempt_at) : null,
+      created_at: unixSeconds(d.created_at)!,
+      delivered_at: unixSeconds(d.delivered_at),
+    }));
+  }
+
+  /** Send a failed, exhausted or gone delivery again (same webhook-id, a fresh retry budget). */
+  async replay(accountId: string, taskId: string, deliveryId: string): Promise<DeliveryObject> {
+    const delivery = await this.repo.getDelivery(deliveryId);
+    if (!delivery || delivery.account_id !== accountId || delivery.task_id !== taskId) {
+      throw notFound("delivery_not_found", `no delivery ${deliveryId} for task ${taskId}`, "delivery_id");
+    }
+    if (delivery.status === "pending" || delivery.status === "delivered") {
+      throw new ApiError(
+        409,
+        "invalid_request_error",
+        "delivery_not_replayable",
+        `delivery ${deliveryId} is ${delivery.status}; only exhausted or gone deliveries can be replayed`,
+        "delivery_id",
+      );
+    }
+    await this.repo.clearGone(accountId, delivery.url);
+    await this.repo.setStatus(delivery.id, "pending", Date.now());
+    await this.queue.enqueue({
+      kind: "deliver",
+      taskId,
+      payload: { deliveryId },
+      maxAttempts: this.config.webhookRetrySchedule.length + 1,
+    });
+    const list = await this.list(accountId, taskId);
+    return list.find((d) => d.id === deliveryId)!;
+  }
+}
+
+/** Read a response body up to `limit` bytes (then stop); return the first `keep` bytes as text. */
+async function readAtMost(
+  body: NodeJS.ReadableStream & { destroy(): void },
+  limit: number,
+  keep: number,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (total < keep) chunks.push(chunk.subarray(0, keep - total));
+      total += chunk.length;
+      if (total >= limit) break;
+    }
+  } catch {
+    // A receiver that breaks the connection mid-body has still answered with its status.
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseRetryAfter(value: string): number | null {
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 24 * 3600) * 1000;
+  const date = Date.parse(value);
+  if (Number.isFinite(date)) return Math.max(0, Math.min(date - Date.now(), 24 * 3600 * 1000));
+  return null;
+}
