@@ -318,7 +318,7 @@ describe("callback_url SSRF guard at submit", () => {
       const { error } = (await res.json()) as { error: Record<string, string> };
       assert.equal(error.param, "metadata.callback_url");
       assert.match(
-        error.message,
+        String(error.message),
         /private|loopback|link-local|metadata|reserved|blocked|not allowed|unspecified/i,
       );
     });
