@@ -79,6 +79,17 @@ export const ConfigSchema = z.object({
       }
       return steps;
     }),
+  /**
+   * Which models the built-in local engine serves for live keys: "auto" (all of them while no
+   * upstream channel is enabled, none once one is), "all" (every model no channel serves), "off".
+   * Test-mode keys always render locally.
+   */
+  localEngine: z.enum(["auto", "all", "off"]).default("auto"),
+  /** Multiplies the providers' polling delays (tests use a tiny value with fast doubles). */
+  upstreamPollScale: z.coerce.number().positive().default(1),
+  /** Consecutive failures that open a channel's circuit breaker, and how long it stays open. */
+  breakerThreshold: z.coerce.number().int().min(1).default(3),
+  breakerCooldownSeconds: z.coerce.number().positive().default(30),
   webhookTimeoutSeconds: z.coerce.number().positive().default(10),
   webhookConcurrency: z.coerce.number().int().min(1).default(64),
   webhookPerHostConcurrency: z.coerce.number().int().min(1).default(4),

@@ -6,6 +6,7 @@ import pino, { type Logger } from "pino";
 import type { AppContext } from "./api/context.ts";
 import { installErrorHandling } from "./api/http-errors.ts";
 import { adminRoutes } from "./api/routes/admin.ts";
+import { channelRoutes, upstreamHookRoutes } from "./api/routes/channels.ts";
 import { docsRoutes } from "./api/routes/docs.ts";
 import { fileRoutes } from "./api/routes/files.ts";
 import { mediaRoutes } from "./api/routes/media.ts";
@@ -19,7 +20,11 @@ import { JobRunner } from "./jobs/runner.ts";
 import { StoreJobQueue } from "./jobs/store-queue.ts";
 import { parseAllowList } from "./net/address-policy.ts";
 import { Metrics } from "./ops/metrics.ts";
+import { ArkAdapter } from "./providers/ark/adapter.ts";
+import { CircuitBreaker } from "./providers/breaker.ts";
+import { ChannelService } from "./providers/channels.ts";
 import { LocalRenderJob } from "./providers/local/render-job.ts";
+import { UpstreamService } from "./providers/upstream.ts";
 import { AuthService } from "./services/auth.ts";
 import { FileService } from "./services/files.ts";
 import { KeyService } from "./services/keys.ts";
@@ -32,6 +37,7 @@ import { FileRepository } from "./store/repos/files.ts";
 import { IdempotencyRepository } from "./store/repos/idempotency.ts";
 import { TaskRepository } from "./store/repos/tasks.ts";
 import { randomAlphanumeric } from "./util/ids.ts";
+import { SecretBox } from "./util/secret-box.ts";
 import { DeliverWebhookJob } from "./webhooks/deliver-job.ts";
 import { WebhookRepository } from "./webhooks/repository.ts";
 import { WebhookService } from "./webhooks/service.ts";
@@ -94,6 +100,15 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     allowPrivate,
     logger.child({ component: "webhooks" }),
   );
+  const channels = new ChannelService(
+    db,
+    SecretBox.fromConfig(config),
+    catalog,
+    new Map([["ark", new ArkAdapter({ pollScale: config.upstreamPollScale })]]),
+  );
+  const breaker = new CircuitBreaker(config.breakerThreshold, config.breakerCooldownSeconds * 1000);
+  // biome-ignore lint/style/useConst: assigned once the task service exists (they reference each other)
+  let upstream: UpstreamService;
   const tasks = new TaskService(
     config,
     db,
@@ -105,7 +120,27 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     events,
     metrics,
     (url) => webhooks.checkCallbackUrl(url),
+    (model, testMode) => upstream.plan(model, testMode),
   );
+  upstream = new UpstreamService({
+    config,
+    db,
+    channels,
+    breaker,
+    taskRepo,
+    tasks,
+    files,
+    storage,
+    queue,
+    events,
+    metrics,
+    allowPrivate,
+    logger: logger.child({ component: "upstream" }),
+  });
+  // A finished task gives its channel's concurrency slot back, in the same transaction.
+  taskRepo.onFinish(async (trx, row) => {
+    if (row.channel_id) await channels.releaseSlot(trx, row.channel_id);
+  });
   // The outbox: a delivery row is written in the same transaction as the terminal status change.
   taskRepo.onFinish((trx, row) => webhooks.enqueueForTask(trx, row, JSON.stringify(tasks.toApi(row))));
   const auth = new AuthService(accounts);
@@ -125,6 +160,8 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     files,
     tasks,
     webhooks,
+    upstream,
+    channels,
     isDraining: () => draining,
   };
 
@@ -168,6 +205,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   await app.register(opsRoutes, { ctx });
   await app.register(docsRoutes, { ctx });
   await app.register(mediaRoutes, { ctx });
+  await app.register(upstreamHookRoutes, { ctx });
   // Everything under /v1 needs a key; the plugin scope keeps the hook off the public routes.
   await app.register(async (v1) => {
     await v1.register(multipart, {
@@ -186,6 +224,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     await v1.register(modelRoutes, { ctx });
     await v1.register(adminRoutes, { ctx, keys });
     await v1.register(webhookRoutes, { ctx, webhooks });
+    await v1.register(channelRoutes, { ctx });
   });
 
   await app.listen({ host: config.host, port: config.port });
@@ -218,6 +257,16 @@ export async function startServer(config: Config, options: { logger?: Logger } =
           },
         }),
         deliver: new DeliverWebhookJob(config.webhookConcurrency, webhooks),
+        dispatch: {
+          concurrency: 16,
+          handle: (job, { signal }) => upstream.dispatch(job, signal),
+          exhausted: (job, error) => upstream.dispatchExhausted(job, error),
+        },
+        ingest: {
+          concurrency: 4,
+          handle: (job, { signal }) => upstream.ingest(job, signal),
+          exhausted: (job, error) => upstream.ingestExhausted(job, error),
+        },
       },
       {
         owner: `${hostname()}:${process.pid}:${randomAlphanumeric(6)}`,
@@ -226,6 +275,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
       },
     );
     runner.start();
+    upstream.startPoller();
   }
 
   const sweep = async () => {
@@ -260,6 +310,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
       closing ??= (async () => {
         draining = true;
         clearInterval(sweeper);
+        upstream.stopPoller();
         await app.close();
         await runner?.stop(graceMs);
         await database.close();

@@ -3,6 +3,8 @@ import type { Catalog } from "../catalog/models.ts";
 import type { Config } from "../config.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import type { Metrics } from "../ops/metrics.ts";
+import type { ChannelService } from "../providers/channels.ts";
+import type { UpstreamService } from "../providers/upstream.ts";
 import type { AuthService, Principal } from "../services/auth.ts";
 import type { FileService } from "../services/files.ts";
 import type { TaskEvents } from "../services/task-events.ts";
@@ -28,6 +30,8 @@ export interface AppContext {
   files: FileService;
   tasks: TaskService;
   webhooks: WebhookService;
+  upstream: UpstreamService;
+  channels: ChannelService;
   /** Whether the HTTP server is shutting down (readiness goes false first). */
   isDraining(): boolean;
 }

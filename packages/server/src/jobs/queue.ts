@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 
 import type { Database, JobRow } from "../store/schema.ts";
 
-export type JobKind = "render" | "deliver";
+export type JobKind = "render" | "deliver" | "dispatch" | "ingest";
 
 export interface EnqueueOptions {
   kind: JobKind;

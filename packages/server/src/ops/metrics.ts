@@ -36,6 +36,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly upstreamRequests = new Counter({
+    name: "vidrelay_upstream_requests_total",
+    help: "Requests made to upstream providers, by channel and operation",
+    labelNames: ["channel", "op"] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamUnknownStatus = new Counter({
+    name: "vidrelay_upstream_unknown_status_total",
+    help: "Upstream statuses the adapter did not recognise (tasks stay polled)",
+    labelNames: ["provider", "status"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "vidrelay_process_" });
   }

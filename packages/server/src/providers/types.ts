@@ -51,3 +51,81 @@ export interface NormalizedRequest {
   /** References in the order the prompt cites them, e.g. ["image3", "image1"]; each at most once. */
   citations: string[];
 }
+
+// ---------------------------------------------------------------------------------------------
+// The adapter contract (v1). Every upstream provider implements this one small interface; the
+// gateway's shared code (routing, polling, ingest) never special-cases a provider.
+
+/** What a provider says about one upstream task, mapped to the gateway's vocabulary. */
+export type UpstreamStatus =
+  | { type: "queued" }
+  | { type: "running"; progress?: number }
+  | {
+      type: "succeeded";
+      videoUrl: string;
+      lastFrameUrl?: string;
+      /** Provider-reported usage, e.g. Ark's completion tokens, billed seconds. */
+      usage?: { tokens?: number; seconds?: number };
+    }
+  | { type: "failed"; code: string; message: string; retryable: boolean }
+  /** A status string the adapter does not know: keep polling, log it, count it; never treat it as running. */
+  | { type: "unknown"; raw: string };
+
+/** A channel as an adapter sees it: where to call and with which (decrypted) key. */
+export interface ChannelContext {
+  id: string;
+  baseUrl: string;
+  apiKey: string;
+  /** The upstream model id this channel uses for the request's catalog model. */
+  upstreamModel: string;
+  signal?: AbortSignal;
+}
+
+export interface SubmitContext extends ChannelContext {
+  /** Where the provider may POST status hints (treated as hints only), when it supports callbacks. */
+  callbackUrl?: string;
+  /** Resolves a media entry to a URL this provider can fetch (a public URL or an inline data: URL). */
+  mediaUrl(
+    media: NormalizedMedia,
+    options: { maxInlineBytes: number; lowerCaseFormat?: boolean },
+  ): Promise<string>;
+}
+
+/**
+ * Why a submit failed, which decides what the gateway may do next:
+ * - `not_created`: the provider proves no task exists (connection refused, 429, 5xx without an
+ *   id): safe to try another channel or later.
+ * - `ambiguous`: the provider may have created a task (timeout after sending): never resubmit.
+ * - `rejected`: the request itself is refused (validation, moderation): fail the task.
+ * - `channel_broken`: this channel cannot work (bad key, overdue account): disable/cool it, try another.
+ * - `queue_full`: the provider's queue is full (Ark QuotaExceeded): wait and retry, do not fail.
+ */
+export type SubmitFailureKind = "not_created" | "ambiguous" | "rejected" | "channel_broken" | "queue_full";
+
+export class ProviderError extends Error {
+  constructor(
+    readonly kind: SubmitFailureKind,
+    readonly code: string,
+    message: string,
+    readonly options: { retryAfterMs?: number; httpStatus?: number } = {},
+  ) {
+    super(message);
+    this.name = "ProviderError";
+  }
+}
+
+export interface ProviderAdapter {
+  /** Provider name as channels store it, e.g. "ark". */
+  readonly provider: string;
+  /** Suggested delay before the first poll and between polls, from the provider's typical run time. */
+  pollSchedule(request: NormalizedRequest): { firstMs: number; intervalMs: number; maxIntervalMs: number };
+  submit(request: NormalizedRequest, context: SubmitContext): Promise<{ upstreamId: string }>;
+  status(upstreamId: string, context: ChannelContext): Promise<UpstreamStatus>;
+  /** Batched status where the provider can list many tasks at once (Ark: filter.task_ids). */
+  statusMany?(upstreamIds: string[], context: ChannelContext): Promise<Map<string, UpstreamStatus>>;
+  cancel?(upstreamId: string, context: ChannelContext): Promise<void>;
+  /** A cheap authenticated call proving the channel's base URL and key work (for `channels test`). */
+  check?(context: ChannelContext): Promise<void>;
+  /** Extract the upstream id from a provider callback body (a hint: the gateway re-polls). */
+  parseCallback?(body: unknown): { upstreamId: string } | null;
+}

@@ -69,6 +69,14 @@ export class TaskService {
     private readonly metrics: Metrics,
     /** Refuses a callback URL the gateway will not deliver to (SSRF guard); set by the webhook module. */
     private readonly checkCallbackUrl: (url: string) => Promise<void> = async () => {},
+    /** Chooses who serves a model for a key (an upstream channel or the local engine). */
+    private readonly plan: (
+      model: string,
+      testMode: boolean,
+    ) => Promise<{ provider: string; upstream: boolean } | undefined> = async () => ({
+      provider: "local",
+      upstream: false,
+    }),
   ) {}
 
   mediaUrl(task: Pick<TaskRow, "media_token">, ext: "mp4" | "png" | "jpg"): string {
@@ -131,6 +139,14 @@ export class TaskService {
 
     const { request, callbackUrl, metadataEcho } = normalizeSubmit(body, this.catalog);
     if (callbackUrl) await this.checkCallbackUrl(callbackUrl);
+    const plan = await this.plan(request.model, principal.key.test_mode === 1);
+    if (!plan) {
+      throw notFound(
+        "model_not_available",
+        `no provider on this gateway serves ${request.model} for this key; GET /v1/models lists what you can use`,
+        "model",
+      );
+    }
     const model = this.catalog.get(request.model)!;
     await this.resolveOwnMedia(principal, request, model);
 
@@ -147,7 +163,7 @@ export class TaskService {
       request_json: JSON.stringify(request),
       metadata_json: JSON.stringify(metadataEcho),
       callback_url: callbackUrl,
-      provider: "local",
+      provider: plan.provider,
       test_mode: principal.key.test_mode,
       error_code: null,
       error_message: null,
@@ -156,6 +172,13 @@ export class TaskService {
       poster_key: null,
       last_frame_key: null,
       media_token: newCapabilityToken(),
+      channel_id: null,
+      upstream_id: null,
+      upstream_status: null,
+      next_poll_at: null,
+      poll_owner: null,
+      poll_lease_until: null,
+      poll_count: 0,
       created_at: now,
       started_at: null,
       completed_at: null,
@@ -174,7 +197,12 @@ export class TaskService {
             created_at: now,
           });
         }
-        await this.queue.enqueue({ kind: "render", taskId: task.id }, trx);
+        await this.queue.enqueue(
+          plan.upstream
+            ? { kind: "dispatch", taskId: task.id, maxAttempts: 8 }
+            : { kind: "render", taskId: task.id },
+          trx,
+        );
       });
     } catch (error) {
       // Two identical idempotent requests raced: the loser returns the winner's task.

@@ -68,6 +68,14 @@ export interface TasksTable {
   last_frame_key: string | null;
   /** Unguessable token in the task's public media URLs. */
   media_token: string;
+  /** Upstream routing state (null for the local engine). */
+  channel_id: string | null;
+  upstream_id: string | null;
+  upstream_status: string | null;
+  next_poll_at: number | null;
+  poll_owner: string | null;
+  poll_lease_until: number | null;
+  poll_count: number;
   created_at: number;
   started_at: number | null;
   completed_at: number | null;
@@ -142,6 +150,27 @@ export interface WebhookAttemptsTable {
   response_excerpt: string | null;
 }
 
+export interface ChannelsTable {
+  id: string;
+  name: string;
+  provider: string;
+  base_url: string;
+  /** The upstream API key, sealed with SecretBox (never stored or returned in clear). */
+  api_key_sealed: string;
+  /** JSON: { [catalogModelId]: upstreamModelId } */
+  models_json: string;
+  priority: number;
+  weight: number;
+  max_concurrent: number;
+  /** Tasks submitted to this channel and not yet finished: the concurrency cap's counter. */
+  in_flight: number;
+  enabled: number;
+  /** Unguessable path segment of this channel's upstream callback URL. */
+  callback_token: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -151,6 +180,7 @@ export interface Database {
   jobs: JobsTable;
   kv: { key: string; value: string; updated_at: number };
   webhook_secrets: WebhookSecretsTable;
+  channels: ChannelsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
 }
@@ -163,6 +193,7 @@ export type TaskRow = Selectable<TasksTable>;
 export type NewTask = Insertable<TasksTable>;
 export type TaskPatch = Updateable<TasksTable>;
 export type JobRow = Selectable<JobsTable>;
+export type ChannelRow = Selectable<ChannelsTable>;
 export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
 export type WebhookAttempt = Selectable<WebhookAttemptsTable>;
 export type WebhookSecrets = Selectable<WebhookSecretsTable>;

@@ -93,6 +93,8 @@ export class WebhookService {
     try {
       await checkTarget(url, { allow: this.allow });
     } catch (error) {
+      // A host that does not resolve right now may resolve later; delivery re-checks every time.
+      if (error instanceof OutboundRequestError && error.reason === "dns_failure") return;
       if (error instanceof OutboundRequestError) {
         throw invalid(
           "invalid_callback_url",

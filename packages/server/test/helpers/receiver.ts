@@ -11,9 +11,23 @@ export async function startReceiver(
   respond: (req: ReceivedRequest, index: number, res: ServerResponse) => void = (_r, _i, res) =>
     res.end("ok"),
   port = 0,
-): Promise<{ url: string; port: number; received: ReceivedRequest[]; close(): Promise<void> }> {
+): Promise<{
+  url: string;
+  port: number;
+  received: ReceivedRequest[];
+  /** The most requests that were open at the same time. */
+  maxInFlight(): number;
+  close(): Promise<void>;
+}> {
   const received: ReceivedRequest[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
   const server = createServer((req, res) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    res.on("close", () => {
+      inFlight--;
+    });
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -29,6 +43,7 @@ export async function startReceiver(
     url: `http://127.0.0.1:${actual}/hooks/video`,
     port: actual,
     received,
+    maxInFlight: () => maxInFlight,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

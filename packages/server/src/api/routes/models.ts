@@ -1,19 +1,34 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { toApiModel } from "../../catalog/models.ts";
 import type { AppContext } from "../context.ts";
 import { notFound } from "../errors.ts";
 
 export async function modelRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
-  // With no upstream channel configured, every catalog model is served by the local engine.
-  app.get("/v1/models", async () => ({
-    object: "list",
-    data: ctx.catalog.list().map((m) => toApiModel(m, { providers: ["local"] })),
-  }));
+  // Only models that an enabled channel (or the local engine, for this key) serves are listed.
+  const available = (request: FastifyRequest) =>
+    ctx.upstream.availableModels(ctx.catalog.ids(), request.principal.key.test_mode === 1);
+
+  app.get("/v1/models", async (request) => {
+    const served = await available(request);
+    return {
+      object: "list",
+      data: ctx.catalog
+        .list()
+        .filter((m) => served.has(m.id))
+        .map((m) => toApiModel(m, { providers: served.get(m.id) })),
+    };
+  });
 
   app.get<{ Params: { id: string } }>("/v1/models/:id", async (request) => {
     const model = ctx.catalog.get(request.params.id);
-    if (!model)
-      throw notFound("model_not_found", `no model ${request.params.id}; GET /v1/models lists them`, "model");
-    return toApiModel(model, { providers: ["local"] });
+    const providers = model ? (await available(request)).get(model.id) : undefined;
+    if (!model || !providers) {
+      throw notFound(
+        "model_not_found",
+        `no model ${request.params.id} is available; GET /v1/models lists them`,
+        "model",
+      );
+    }
+    return toApiModel(model, { providers });
   });
 }

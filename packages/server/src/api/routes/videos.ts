@@ -61,7 +61,9 @@ export async function videoRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
   });
 
   app.post<{ Params: { id: string } }>("/v1/video/generations/:id/cancel", async (request) => {
-    return ctx.tasks.toApi(await ctx.tasks.cancel(request.principal.account.id, request.params.id));
+    const task = await ctx.tasks.cancel(request.principal.account.id, request.params.id);
+    void ctx.upstream.cancelUpstream(task); // best effort: the provider may stop a queued task
+    return ctx.tasks.toApi(task);
   });
 
   app.get<{ Params: { id: string } }>("/v1/video/generations/:id/content", async (request, reply) => {

@@ -1,0 +1,281 @@
+import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
+import {
+  type ChannelContext,
+  type NormalizedRequest,
+  type ProviderAdapter,
+  ProviderError,
+  type SubmitContext,
+  type UpstreamStatus,
+} from "../types.ts";
+import { ArkCreated, ArkError, ArkList, type ArkTask } from "./wire.ts";
+
+const SUBMIT_TIMEOUT_MS = 30_000;
+const STATUS_TIMEOUT_MS = 15_000;
+/** Ark takes data: URLs but caps the whole body at 64 MB; keep each inline image well inside. */
+const MAX_INLINE_BYTES = 10 * 1024 * 1024;
+const LIST_PAGE = 100;
+
+/** Typical run time in seconds of a 10 s clip (upstreams.md §1.13), used to pace polling. */
+const TYPICAL_RUN_10S: Record<string, number> = { "480p": 80, "720p": 100, "1080p": 150 };
+
+/**
+ * Seedance on Volcengine Ark (CN) and BytePlus ModelArk (international): the same API on
+ * different hosts with different model ids; the channel's base URL and model map choose.
+ */
+export class ArkAdapter implements ProviderAdapter {
+  readonly provider = "ark";
+
+  constructor(private readonly options: { pollScale?: number } = {}) {}
+
+  pollSchedule(request: NormalizedRequest) {
+    const typical = (TYPICAL_RUN_10S[request.resolution] ?? 100) * (request.seconds / 10) * 1000;
+    const scale = this.options.pollScale ?? 1;
+    return {
+      firstMs: Math.max(20, typical * 0.5 * scale),
+      intervalMs: Math.max(20, Math.min(typical * 0.1, 5000) * scale),
+      maxIntervalMs: Math.max(50, 30_000 * scale),
+    };
+  }
+
+  private headers(context: ChannelContext): Record<string, string> {
+    return { authorization: `Bearer ${context.apiKey}`, "content-type": "application/json" };
+  }
+
+  async submit(request: NormalizedRequest, context: SubmitContext): Promise<{ upstreamId: string }> {
+    const content: Array<Record<string, unknown>> = [];
+    if (request.prompt) content.push({ type: "text", text: request.prompt });
+    for (const media of request.content) {
+      const url = await context.mediaUrl(media, { maxInlineBytes: MAX_INLINE_BYTES, lowerCaseFormat: true });
+      const key = `${media.kind}_url`;
+      content.push({ type: key, [key]: { url }, role: media.role });
+    }
+    // Top-level fields only: never `--` text commands (2.0 accepts only the top-level form).
+    const body: Record<string, unknown> = {
+      model: context.upstreamModel,
+      content,
+      resolution: request.resolution,
+      ratio: request.ratio,
+      duration: request.seconds,
+    };
+    if (request.generateAudio !== undefined) body.generate_audio = request.generateAudio;
+    if (request.seed !== undefined) body.seed = request.seed;
+    if (request.watermark !== undefined) body.watermark = request.watermark;
+    if (request.cameraFixed !== undefined) body.camera_fixed = request.cameraFixed;
+    if (request.returnLastFrame !== undefined) body.return_last_frame = request.returnLastFrame;
+    if (context.callbackUrl) body.callback_url = context.callbackUrl;
+
+    let response: UpstreamResponse;
+    try {
+      response = await callUpstream(`${context.baseUrl}/contents/generations/tasks`, {
+        method: "POST",
+        headers: this.headers(context),
+        body: JSON.stringify(body),
+        timeoutMs: SUBMIT_TIMEOUT_MS,
+        signal: context.signal,
+      });
+    } catch (error) {
+      if (error instanceof UpstreamNetworkError) {
+        throw new ProviderError(
+          error.maybeReceived ? "ambiguous" : "not_created",
+          "upstream_unreachable",
+          error.message,
+        );
+      }
+      throw error;
+    }
+    if (response.status === 200) {
+      const created = ArkCreated.safeParse(response.json);
+      if (created.success) return { upstreamId: created.data.id };
+      throw new ProviderError(
+        "ambiguous",
+        "upstream_bad_response",
+        `Ark answered 200 without a task id: ${response.text.slice(0, 200)}`,
+      );
+    }
+    throw this.submitError(response);
+  }
+
+  /** Map Ark's synchronous errors (upstreams.md §1.10) to what the gateway may do next. */
+  private submitError(response: UpstreamResponse): ProviderError {
+    const parsed = ArkError.safeParse(response.json);
+    const code = parsed.success ? (parsed.data.error.code ?? "") : "";
+    const message = parsed.success
+      ? (parsed.data.error.message ?? response.text)
+      : response.text.slice(0, 300);
+    const retryAfter = retryAfterMs(response.headers);
+    const status = response.status;
+    if (status === 429) {
+      if (code === "QuotaExceeded") {
+        return new ProviderError("queue_full", code, `Ark's task queue is full: ${message}`, {
+          retryAfterMs: retryAfter,
+          httpStatus: status,
+        });
+      }
+      if (code === "SetLimitExceeded") {
+        return new ProviderError("channel_broken", code, `the Ark account hit its spend limit: ${message}`, {
+          httpStatus: status,
+        });
+      }
+      return new ProviderError("not_created", code || "rate_limited", `Ark rate limit: ${message}`, {
+        retryAfterMs: retryAfter,
+        httpStatus: status,
+      });
+    }
+    if (status === 401 || status === 403) {
+      return new ProviderError(
+        "channel_broken",
+        code || "upstream_auth",
+        `Ark refused this channel's key: ${message}`,
+        { httpStatus: status },
+      );
+    }
+    if (status === 404) {
+      return new ProviderError(
+        "channel_broken",
+        code || "upstream_model_not_found",
+        `Ark does not know this model: ${message}`,
+        { httpStatus: status },
+      );
+    }
+    if (status >= 400 && status < 500) {
+      return new ProviderError("rejected", code || "upstream_rejected", message, { httpStatus: status });
+    }
+    // 5xx without a task id: no task was created, so another channel may take it.
+    return new ProviderError(
+      "not_created",
+      code || `upstream_${status}`,
+      `Ark answered ${status}: ${message}`,
+      { retryAfterMs: retryAfter, httpStatus: status },
+    );
+  }
+
+  async status(upstreamId: string, context: ChannelContext): Promise<UpstreamStatus> {
+    const response = await callUpstream(
+      `${context.baseUrl}/contents/generations/tasks/${encodeURIComponent(upstreamId)}`,
+      {
+        headers: this.headers(context),
+        timeoutMs: STATUS_TIMEOUT_MS,
+        signal: context.signal,
+      },
+    );
+    if (response.status === 404) {
+      return {
+        type: "failed",
+        code: "upstream_not_found",
+        message: "Ark no longer knows this task (deleted or older than 7 days)",
+        retryable: false,
+      };
+    }
+    if (response.status !== 200)
+      throw new Error(`Ark status query answered ${response.status}: ${response.text.slice(0, 200)}`);
+    const parsed = ArkTaskOf(response.json);
+    return mapStatus(parsed);
+  }
+
+  async statusMany(upstreamIds: string[], context: ChannelContext): Promise<Map<string, UpstreamStatus>> {
+    const out = new Map<string, UpstreamStatus>();
+    for (let i = 0; i < upstreamIds.length; i += LIST_PAGE) {
+      const chunk = upstreamIds.slice(i, i + LIST_PAGE);
+      const query = new URLSearchParams({ page_num: "1", page_size: String(LIST_PAGE) });
+      for (const id of chunk) query.append("filter.task_ids", id);
+      const response = await callUpstream(`${context.baseUrl}/contents/generations/tasks?${query}`, {
+        headers: this.headers(context),
+        timeoutMs: STATUS_TIMEOUT_MS,
+        signal: context.signal,
+      });
+      if (response.status !== 200)
+        throw new Error(`Ark list answered ${response.status}: ${response.text.slice(0, 200)}`);
+      const list = ArkList.safeParse(response.json);
+      if (!list.success) throw new Error(`Ark list answered an unexpected shape: ${list.error.message}`);
+      for (const item of list.data.items) out.set(item.id, mapStatus(item));
+    }
+    return out;
+  }
+
+  async cancel(upstreamId: string, context: ChannelContext): Promise<void> {
+    await callUpstream(`${context.baseUrl}/contents/generations/tasks/${encodeURIComponent(upstreamId)}`, {
+      method: "DELETE",
+      headers: this.headers(context),
+      timeoutMs: STATUS_TIMEOUT_MS,
+      signal: context.signal,
+    });
+  }
+
+  async check(context: ChannelContext): Promise<void> {
+    const response = await callUpstream(
+      `${context.baseUrl}/contents/generations/tasks?page_num=1&page_size=1`,
+      {
+        headers: this.headers(context),
+        timeoutMs: STATUS_TIMEOUT_MS,
+        signal: context.signal,
+      },
+    );
+    if (response.status !== 200) throw this.submitError(response);
+  }
+
+  parseCallback(body: unknown): { upstreamId: string } | null {
+    const id = (body as { id?: unknown } | null)?.id;
+    return typeof id === "string" && id ? { upstreamId: id } : null;
+  }
+}
+
+function ArkTaskOf(json: unknown): ArkTask {
+  const parsed = ArkList.shape.items.element.safeParse(json);
+  if (!parsed.success) throw new Error(`Ark answered an unexpected task shape: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+/** upstreams.md §6: unknown statuses stay unknown (polled, counted), never silently "running". */
+export function mapStatus(task: ArkTask): UpstreamStatus {
+  switch (task.status) {
+    case "queued":
+      return { type: "queued" };
+    case "running":
+      return { type: "running" };
+    case "succeeded": {
+      const url = task.content?.video_url;
+      if (!url)
+        return {
+          type: "failed",
+          code: "upstream_no_output",
+          message: "Ark reported success without a video URL",
+          retryable: false,
+        };
+      return {
+        type: "succeeded",
+        videoUrl: url,
+        lastFrameUrl: task.content?.last_frame_url,
+        usage: { tokens: task.usage?.completion_tokens, seconds: task.duration },
+      };
+    }
+    case "failed": {
+      const code = task.error?.code ?? "upstream_failed";
+      const moderated = /Sensitive|Risk|Moderation|PolicyViolation/i.test(code);
+      const message = task.error?.message ?? "the provider failed this task";
+      return {
+        type: "failed",
+        code: moderated ? "content_moderated" : code,
+        message: moderated
+          ? `the provider's content moderation refused this task (${code}): ${message}`
+          : message,
+        retryable: false,
+      };
+    }
+    case "cancelled":
+      return {
+        type: "failed",
+        code: "cancelled",
+        message: "the task was cancelled at the provider",
+        retryable: false,
+      };
+    case "expired":
+      return {
+        type: "failed",
+        code: "expired",
+        message: "the provider expired this task before it ran",
+        retryable: false,
+      };
+    default:
+      return { type: "unknown", raw: task.status };
+  }
+}
