@@ -87,6 +87,10 @@ export const ConfigSchema = z.object({
   localEngine: z.enum(["auto", "all", "off"]).default("auto"),
   /** Multiplies the providers' polling delays (tests use a tiny value with fast doubles). */
   upstreamPollScale: z.coerce.number().positive().default(1),
+  /** How long a submit to a provider may take before its outcome is treated as ambiguous. */
+  upstreamSubmitTimeoutSeconds: z.coerce.number().positive().default(30),
+  /** How often expired files, stuck tasks and old idempotency keys are swept. */
+  sweepIntervalSeconds: z.coerce.number().positive().default(60),
   /** Consecutive failures that open a channel's circuit breaker, and how long it stays open. */
   breakerThreshold: z.coerce.number().int().min(1).default(3),
   breakerCooldownSeconds: z.coerce.number().positive().default(30),

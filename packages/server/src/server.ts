@@ -44,8 +44,6 @@ import { WebhookService } from "./webhooks/service.ts";
 
 export { VERSION_STRING as VERSION } from "./version.ts";
 
-const SWEEP_INTERVAL_MS = 60_000;
-
 export interface RunningServer {
   app: FastifyInstance;
   ctx: AppContext;
@@ -92,6 +90,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const accounts = new AccountRepository(db);
   const taskRepo = new TaskRepository(db);
   const files = new FileService(config, new FileRepository(db), storage);
+  const idempotency = new IdempotencyRepository(db);
   const allowPrivate = parseAllowList(config.allowPrivateTargets);
   const webhooks = new WebhookService(
     config,
@@ -104,7 +103,15 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     db,
     SecretBox.fromConfig(config),
     catalog,
-    new Map([["ark", new ArkAdapter({ pollScale: config.upstreamPollScale })]]),
+    new Map([
+      [
+        "ark",
+        new ArkAdapter({
+          pollScale: config.upstreamPollScale,
+          submitTimeoutMs: config.upstreamSubmitTimeoutSeconds * 1000,
+        }),
+      ],
+    ]),
   );
   const breaker = new CircuitBreaker(config.breakerThreshold, config.breakerCooldownSeconds * 1000);
   // biome-ignore lint/style/useConst: assigned once the task service exists (they reference each other)
@@ -114,7 +121,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     db,
     catalog,
     taskRepo,
-    new IdempotencyRepository(db),
+    idempotency,
     queue,
     files,
     events,
@@ -281,6 +288,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const sweep = async () => {
     try {
       const removed = await files.sweepExpired();
+      await idempotency.purgeExpired();
       if (removed) logger.info({ removed }, "expired files removed");
       const stuck = await taskRepo.listActiveOlderThan(Date.now() - config.taskTimeoutSeconds * 1000, 100);
       for (const task of stuck) {
@@ -293,7 +301,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
       logger.warn({ err: error }, "sweep failed");
     }
   };
-  const sweeper = setInterval(() => void sweep(), SWEEP_INTERVAL_MS);
+  const sweeper = setInterval(() => void sweep(), config.sweepIntervalSeconds * 1000);
   sweeper.unref();
   void sweep();
 

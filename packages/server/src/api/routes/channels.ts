@@ -121,11 +121,9 @@ export async function upstreamHookRoutes(app: FastifyInstance, { ctx }: { ctx: A
     async (request, reply) => {
       const channel = await ctx.channels.byCallbackToken(request.params.channelId, request.params.token);
       if (!channel)
-        return reply
-          .code(404)
-          .send({
-            error: { message: "unknown hook", type: "not_found_error", code: "hook_not_found", param: null },
-          });
+        return reply.code(404).send({
+          error: { message: "unknown hook", type: "not_found_error", code: "hook_not_found", param: null },
+        });
       await ctx.upstream.hint(channel, request.body);
       return { received: true };
     },

@@ -25,7 +25,7 @@ const TYPICAL_RUN_10S: Record<string, number> = { "480p": 80, "720p": 100, "1080
 export class ArkAdapter implements ProviderAdapter {
   readonly provider = "ark";
 
-  constructor(private readonly options: { pollScale?: number } = {}) {}
+  constructor(private readonly options: { pollScale?: number; submitTimeoutMs?: number } = {}) {}
 
   pollSchedule(request: NormalizedRequest) {
     const typical = (TYPICAL_RUN_10S[request.resolution] ?? 100) * (request.seconds / 10) * 1000;
@@ -70,7 +70,7 @@ export class ArkAdapter implements ProviderAdapter {
         method: "POST",
         headers: this.headers(context),
         body: JSON.stringify(body),
-        timeoutMs: SUBMIT_TIMEOUT_MS,
+        timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
         signal: context.signal,
       });
     } catch (error) {
