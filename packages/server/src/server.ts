@@ -20,10 +20,10 @@ import { JobRunner } from "./jobs/runner.ts";
 import { StoreJobQueue } from "./jobs/store-queue.ts";
 import { parseAllowList } from "./net/address-policy.ts";
 import { Metrics } from "./ops/metrics.ts";
-import { ArkAdapter } from "./providers/ark/adapter.ts";
 import { CircuitBreaker } from "./providers/breaker.ts";
 import { ChannelService } from "./providers/channels.ts";
 import { LocalRenderJob } from "./providers/local/render-job.ts";
+import { createAdapters } from "./providers/registry.ts";
 import { UpstreamService } from "./providers/upstream.ts";
 import { AuthService } from "./services/auth.ts";
 import { FileService } from "./services/files.ts";
@@ -99,20 +99,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     allowPrivate,
     logger.child({ component: "webhooks" }),
   );
-  const channels = new ChannelService(
-    db,
-    SecretBox.fromConfig(config),
-    catalog,
-    new Map([
-      [
-        "ark",
-        new ArkAdapter({
-          pollScale: config.upstreamPollScale,
-          submitTimeoutMs: config.upstreamSubmitTimeoutSeconds * 1000,
-        }),
-      ],
-    ]),
-  );
+  const channels = new ChannelService(db, SecretBox.fromConfig(config), catalog, createAdapters(config));
   const breaker = new CircuitBreaker(config.breakerThreshold, config.breakerCooldownSeconds * 1000);
   // biome-ignore lint/style/useConst: assigned once the task service exists (they reference each other)
   let upstream: UpstreamService;
