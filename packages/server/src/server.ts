@@ -257,7 +257,8 @@ export async function startServer(config: Config, options: { logger?: Logger } =
           exhausted: (job, error) => upstream.dispatchExhausted(job, error),
         },
         ingest: {
-          concurrency: 4,
+          // Ingest is I/O (download, MP4 box read, store): no process per task.
+          concurrency: 16,
           handle: (job, { signal }) => upstream.ingest(job, signal),
           exhausted: (job, error) => upstream.ingestExhausted(job, error),
         },

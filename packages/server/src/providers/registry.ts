@@ -1,14 +1,23 @@
 import type { Config } from "../config.ts";
 import { ArkAdapter } from "./ark/adapter.ts";
+import { DashScopeAdapter } from "./dashscope/adapter.ts";
+import { FalAdapter } from "./fal/adapter.ts";
+import { RelayDanceAdapter } from "./relaydance/adapter.ts";
 import type { ProviderAdapter } from "./types.ts";
+import { XaiAdapter } from "./xai/adapter.ts";
 
 /** Every upstream provider the gateway can relay to, keyed by the name channels store. */
 export function createAdapters(config: Config): Map<string, ProviderAdapter> {
+  const common = {
+    pollScale: config.upstreamPollScale,
+    submitTimeoutMs: config.upstreamSubmitTimeoutSeconds * 1000,
+  };
   const adapters: ProviderAdapter[] = [
-    new ArkAdapter({
-      pollScale: config.upstreamPollScale,
-      submitTimeoutMs: config.upstreamSubmitTimeoutSeconds * 1000,
-    }),
+    new ArkAdapter(common),
+    new DashScopeAdapter(common),
+    new FalAdapter(common),
+    new XaiAdapter(common),
+    new RelayDanceAdapter(common),
   ];
   return new Map(adapters.map((a) => [a.provider, a]));
 }

@@ -7,7 +7,8 @@ import type { Logger } from "pino";
 import type { Config } from "../config.ts";
 import type { ClaimedJob, JobQueue } from "../jobs/queue.ts";
 import { Deferred, RetryLater } from "../jobs/runner.ts";
-import { ffmpegPath, parseRate, probe, run } from "../media/ffmpeg.ts";
+import { parseRate, probe } from "../media/ffmpeg.ts";
+import { readMp4Info } from "../media/mp4-info.ts";
 import { type AllowMatcher, isPrivateAddress, parseIp } from "../net/address-policy.ts";
 import { safeFetch } from "../net/safe-fetch.ts";
 import type { Metrics } from "../ops/metrics.ts";
@@ -528,15 +529,7 @@ export class UpstreamService {
     try {
       const videoPath = join(workDir, "video.mp4");
       await this.download(String(job.payload.videoUrl), videoPath, allow, signal);
-      const probed = await probe(videoPath, signal);
-      const video = probed.streams.find((s) => s.codec_type === "video");
-      if (!video) throw new Error("the provider's file has no video stream");
-      const posterPath = join(workDir, "poster.jpg");
-      await run(
-        ffmpegPath,
-        ["-v", "error", "-i", videoPath, "-frames:v", "1", "-q:v", "3", "-y", posterPath],
-        { signal },
-      );
+      const info = await videoFacts(videoPath, signal);
       let lastFrameKey: string | null = null;
       if (typeof job.payload.lastFrameUrl === "string") {
         const lastPath = join(workDir, "last.png");
@@ -546,26 +539,22 @@ export class UpstreamService {
       }
       const bytes = (await stat(videoPath)).size;
       const outputKey = `videos/${task.id}.mp4`;
-      const posterKey = `videos/${task.id}.jpg`;
       await storage.putFile(outputKey, videoPath, "video/mp4");
-      await storage.putFile(posterKey, posterPath, "image/jpeg");
       const finished = await tasks.finish(task.id, "succeeded", {
         output_key: outputKey,
-        poster_key: posterKey,
         last_frame_key: lastFrameKey,
         video_json: JSON.stringify({
-          width: video.width ?? 0,
-          height: video.height ?? 0,
-          duration: Math.round(Number(probed.format.duration ?? 0) * 1000) / 1000,
-          fps: Math.round(parseRate(video.avg_frame_rate) * 100) / 100,
-          has_audio: probed.streams.some((s) => s.codec_type === "audio"),
+          width: info.width,
+          height: info.height,
+          duration: Math.round(info.duration * 1000) / 1000,
+          fps: Math.round(info.fps * 100) / 100,
+          has_audio: info.hasAudio,
           bytes,
         }),
       });
-      if (!finished)
-        await Promise.all(
-          [outputKey, posterKey, lastFrameKey].map((k) => (k ? storage.delete(k) : undefined)),
-        );
+      if (!finished) {
+        await Promise.all([outputKey, lastFrameKey].map((k) => (k ? storage.delete(k) : undefined)));
+      }
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
@@ -602,6 +591,24 @@ export class UpstreamService {
       throw new Error(`downloading the provider's output answered HTTP ${response.status}`);
     }
     await pipeline(response.body, createWriteStream(path), { signal });
+  }
+}
+
+/** Probe the ingested file: the MP4 box reader first (no process), ffprobe for anything else. */
+async function videoFacts(path: string, signal: AbortSignal) {
+  try {
+    return await readMp4Info(path);
+  } catch {
+    const probed = await probe(path, signal);
+    const video = probed.streams.find((s) => s.codec_type === "video");
+    if (!video) throw new Error("the provider's file has no video stream");
+    return {
+      width: video.width ?? 0,
+      height: video.height ?? 0,
+      duration: Number(probed.format.duration ?? 0),
+      fps: parseRate(video.avg_frame_rate),
+      hasAudio: probed.streams.some((s) => s.codec_type === "audio"),
+    };
   }
 }
 

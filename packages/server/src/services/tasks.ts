@@ -105,7 +105,7 @@ export class TaskService {
     if (task.status === "succeeded" && task.output_key) {
       object.url = this.mediaUrl(task, "mp4");
       if (task.last_frame_key) object.last_frame_url = this.mediaUrl(task, "png");
-      if (task.poster_key) object.thumbnail_url = this.mediaUrl(task, "jpg");
+      object.thumbnail_url = this.mediaUrl(task, "jpg"); // made on first request when missing
       if (task.video_json) object.video = JSON.parse(task.video_json) as VideoInfo;
       object.usage = {
         seconds: task.seconds,

@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ensurePoster } from "../../services/posters.ts";
 import type { AppContext } from "../context.ts";
 import { sendBlob } from "../range.ts";
 
@@ -41,7 +43,16 @@ export async function mediaRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
       return reply.code(404).send(gone);
     }
     const ext = match[2] as "mp4" | "png" | "jpg";
-    const key = ext === "mp4" ? task.output_key : ext === "png" ? task.last_frame_key : task.poster_key;
+    const key =
+      ext === "mp4"
+        ? task.output_key
+        : ext === "png"
+          ? task.last_frame_key
+          : await ensurePoster(task, {
+              db: ctx.db,
+              storage: ctx.storage,
+              tmpDir: join(ctx.config.dataDir, "tmp"),
+            });
     if (!key) return reply.code(404).send(gone);
     return sendBlob(request, reply, ctx.storage, {
       key,

@@ -1,0 +1,358 @@
+import { createHash } from "node:crypto";
+import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
+import {
+  type ChannelContext,
+  type NormalizedRequest,
+  type ProviderAdapter,
+  ProviderError,
+  type SubmitContext,
+  type UpstreamStatus,
+} from "../types.ts";
+import { QueryBudget } from "./budget.ts";
+import { happyHorsePrompt, happyHorseTask } from "./happyhorse.ts";
+import { DashScopeCreated, DashScopeError, DashScopeTask } from "./wire.ts";
+
+const SUBMIT_TIMEOUT_MS = 30_000;
+const STATUS_TIMEOUT_MS = 15_000;
+/** HappyHorse takes images up to 10 MB (upstreams.md §2.1). */
+const MAX_INLINE_BYTES = 10 * 1024 * 1024;
+/** 20 task queries per second per Alibaba Cloud account (upstreams.md §2.1). */
+const DEFAULT_QPS = 20;
+/** A little over a second, so network jitter never puts 21 queries into the provider's second. */
+const BUDGET_WINDOW_MS = 1100;
+/** A poll that would wait longer for the budget gives up and is rescheduled (its lease is 30 s). */
+const BUDGET_MAX_WAIT_MS = 20_000;
+/** Back-off when DashScope throttles a submit and says nothing about when to come back. */
+const THROTTLE_BACKOFF_MS = 2000;
+const SEED_MAX = 2147483647;
+
+/** "Typically 1–5 min"; samples took 40–105 s for 5 s at 720P (upstreams.md §2.1). */
+const TYPICAL_RUN_5S: Record<string, number> = { "720p": 75, "1080p": 110 };
+
+/**
+ * The channel's base URL is the DashScope host of its region: `https://dashscope.aliyuncs.com`
+ * (Beijing), `https://dashscope-intl.aliyuncs.com` (Singapore) or a workspace host
+ * `https://{WorkspaceId}.cn-beijing.maas.aliyuncs.com`; a trailing `/api/v1` is accepted.
+ * Options ride in its query string (the channel model has no options column yet):
+ * - `qps`: the account's task-query budget (default 20);
+ * - `account`: a name shared by channels whose keys belong to one Alibaba Cloud account, so they
+ *   share one budget (default: channels share a budget when they share a key);
+ * - `workspace`: sent as `X-DashScope-WorkSpace`.
+ */
+interface DashScopeChannel {
+  api: string;
+  qps: number;
+  budgetKey: string;
+  workspace?: string;
+}
+
+export class DashScopeAdapter implements ProviderAdapter {
+  readonly provider = "dashscope";
+  private readonly budgets = new Map<string, QueryBudget>();
+
+  constructor(
+    private readonly options: { pollScale?: number; submitTimeoutMs?: number; budgetWindowMs?: number } = {},
+  ) {}
+
+  pollSchedule(request: NormalizedRequest) {
+    const typical = (TYPICAL_RUN_5S[request.resolution] ?? 90) * Math.max(1, request.seconds / 5) * 1000;
+    const scale = this.options.pollScale ?? 1;
+    return {
+      firstMs: Math.max(20, typical * 0.5 * scale),
+      // DashScope recommends polling every 15 s.
+      intervalMs: Math.max(20, Math.min(typical * 0.1, 15_000) * scale),
+      maxIntervalMs: Math.max(50, 30_000 * scale),
+    };
+  }
+
+  private channel(context: ChannelContext): DashScopeChannel {
+    const url = new URL(context.baseUrl);
+    const query = url.searchParams;
+    url.search = "";
+    url.hash = "";
+    const api = `${url
+      .toString()
+      .replace(/\/+$/, "")
+      .replace(/\/api\/v1$/, "")}/api/v1`;
+    const qps = Number(query.get("qps") ?? DEFAULT_QPS);
+    const account = query.get("account");
+    return {
+      api,
+      qps: Number.isFinite(qps) && qps >= 1 ? Math.floor(qps) : DEFAULT_QPS,
+      budgetKey: account
+        ? `account:${account}`
+        : `key:${createHash("sha256").update(context.apiKey).digest("hex").slice(0, 16)}`,
+      workspace: query.get("workspace") ?? undefined,
+    };
+  }
+
+  /** The task-query budget of the account behind a channel (one per account, shared by its channels). */
+  budgetFor(context: ChannelContext): QueryBudget {
+    const ch = this.channel(context);
+    const key = `${ch.budgetKey}:${ch.qps}`;
+    let budget = this.budgets.get(key);
+    if (!budget) {
+      budget = new QueryBudget(ch.qps, this.options.budgetWindowMs ?? BUDGET_WINDOW_MS, BUDGET_MAX_WAIT_MS);
+      this.budgets.set(key, budget);
+    }
+    return budget;
+  }
+
+  private headers(context: ChannelContext, ch: DashScopeChannel): Record<string, string> {
+    return {
+      authorization: `Bearer ${context.apiKey}`,
+      "content-type": "application/json",
+      ...(ch.workspace ? { "x-dashscope-workspace": ch.workspace } : {}),
+    };
+  }
+
+  async submit(request: NormalizedRequest, context: SubmitContext): Promise<{ upstreamId: string }> {
+    const ch = this.channel(context);
+    const task = happyHorseTask(request);
+    const input: Record<string, unknown> = {};
+    const prompt = happyHorsePrompt(request, task);
+    if (prompt) input.prompt = prompt;
+    const media: Array<{ type: string; url: string }> = [];
+    for (const item of request.content) {
+      const url = await context.mediaUrl(item, { maxInlineBytes: MAX_INLINE_BYTES, lowerCaseFormat: true });
+      if (item.kind === "video") media.push({ type: "video", url });
+      else if (item.kind === "image" && task === "i2v" && item.role === "first_frame")
+        media.push({ type: "first_frame", url });
+      else if (item.kind === "image") media.push({ type: "reference_image", url });
+      // HappyHorse takes no audio input; the catalog never routes audio here.
+    }
+    if (task === "edit") media.sort((a, b) => (a.type === "video" ? -1 : b.type === "video" ? 1 : 0));
+    if (media.length > 0) input.media = media;
+
+    const parameters: Record<string, unknown> = {
+      // Upper case only: DashScope refuses "720p".
+      resolution: request.resolution.toUpperCase(),
+      // HappyHorse marks videos unless told not to; ours are unmarked unless the client asks.
+      watermark: request.watermark ?? false,
+    };
+    // i2v follows the image and edit follows the video: both refuse `ratio`; edit refuses `duration`.
+    if ((task === "t2v" || task === "r2v") && request.ratio !== "adaptive") parameters.ratio = request.ratio;
+    if (task !== "edit") parameters.duration = Math.round(request.seconds);
+    // Our -1 means "random", which DashScope expresses by leaving the seed out.
+    if (request.seed !== undefined && Number.isInteger(request.seed) && request.seed >= 0) {
+      if (request.seed <= SEED_MAX) parameters.seed = request.seed;
+    }
+    const body = { model: context.upstreamModel, input, parameters };
+
+    let response: UpstreamResponse;
+    try {
+      response = await callUpstream(`${ch.api}/services/aigc/video-generation/video-synthesis`, {
+        method: "POST",
+        headers: { ...this.headers(context, ch), "x-dashscope-async": "enable" },
+        body: JSON.stringify(body),
+        timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
+        signal: context.signal,
+      });
+    } catch (error) {
+      throw networkFailure(error);
+    }
+    if (response.status === 200) {
+      const created = DashScopeCreated.safeParse(response.json);
+      if (created.success) return { upstreamId: created.data.output.task_id };
+      throw new ProviderError(
+        "ambiguous",
+        "upstream_bad_response",
+        `DashScope answered 200 without a task id: ${response.text.slice(0, 200)}`,
+      );
+    }
+    throw submitError(response);
+  }
+
+  async status(upstreamId: string, context: ChannelContext): Promise<UpstreamStatus> {
+    const response = await this.query(context, `/tasks/${encodeURIComponent(upstreamId)}`);
+    if (response.status === 404) return notFound(upstreamId);
+    if (response.status !== 200) throw queryError("task query", response);
+    const parsed = DashScopeTask.safeParse(response.json);
+    if (!parsed.success)
+      throw new Error(`DashScope answered an unexpected task shape: ${response.text.slice(0, 200)}`);
+    return mapStatus(parsed.data, upstreamId);
+  }
+
+  /** Only PENDING tasks can be cancelled; anything else answers an error, which the caller logs. */
+  async cancel(upstreamId: string, context: ChannelContext): Promise<void> {
+    const response = await this.query(context, `/tasks/${encodeURIComponent(upstreamId)}/cancel`, "POST");
+    if (response.status !== 200) throw queryError("cancel", response);
+  }
+
+  async check(context: ChannelContext): Promise<void> {
+    const response = await this.query(context, "/tasks?page_no=1&page_size=1");
+    if (response.status !== 200) throw submitError(response);
+  }
+
+  /** DashScope has no callbacks for this API: the gateway polls. */
+  parseCallback(): null {
+    return null;
+  }
+
+  /** A task-management call, paced by the account's query budget. */
+  private async query(context: ChannelContext, path: string, method = "GET"): Promise<UpstreamResponse> {
+    const ch = this.channel(context);
+    const budget = this.budgetFor(context);
+    await budget.take(context.signal);
+    const response = await callUpstream(`${ch.api}${path}`, {
+      method,
+      headers: this.headers(context, ch),
+      timeoutMs: STATUS_TIMEOUT_MS,
+      signal: context.signal,
+    });
+    if (response.status === 429) {
+      // Someone else on the account used the budget: hold every poll of this account back a while.
+      budget.pause(retryAfterMs(response.headers) ?? 1000);
+    }
+    return response;
+  }
+}
+
+function networkFailure(error: unknown): unknown {
+  if (error instanceof UpstreamNetworkError) {
+    return new ProviderError(
+      error.maybeReceived ? "ambiguous" : "not_created",
+      "upstream_unreachable",
+      error.message,
+    );
+  }
+  return error;
+}
+
+function errorOf(response: UpstreamResponse): { code: string; message: string } {
+  const parsed = DashScopeError.safeParse(response.json);
+  const code = parsed.success ? (parsed.data.code ?? "") : "";
+  const message = parsed.success ? (parsed.data.message ?? response.text) : response.text.slice(0, 300);
+  return { code, message };
+}
+
+/** Map DashScope's synchronous errors (upstreams.md §2.1) to what the gateway may do next. */
+function submitError(response: UpstreamResponse): ProviderError {
+  const { code, message } = errorOf(response);
+  const status = response.status;
+  const retryAfter = retryAfterMs(response.headers);
+  if (status === 429 || code.startsWith("Throttling")) {
+    // Throttling, Throttling.RateQuota, Throttling.AllocationQuota: nothing was created; back off.
+    return new ProviderError(
+      "not_created",
+      code || "rate_limited",
+      `DashScope throttled the submit: ${message}`,
+      {
+        retryAfterMs: retryAfter ?? THROTTLE_BACKOFF_MS,
+        httpStatus: status,
+      },
+    );
+  }
+  if (code === "DataInspectionFailed" || /DataInspection|Moderation|Sensitive/i.test(code)) {
+    return new ProviderError(
+      "rejected",
+      "content_moderated",
+      `the provider's content moderation refused this task (${code}): ${message}`,
+      { httpStatus: status },
+    );
+  }
+  if (
+    status === 401 ||
+    status === 403 ||
+    code === "InvalidApiKey" ||
+    code === "Arrearage" ||
+    code === "AccessDenied"
+  ) {
+    return new ProviderError(
+      "channel_broken",
+      code || "upstream_auth",
+      `DashScope refused this channel's key: ${message}`,
+      { httpStatus: status },
+    );
+  }
+  if (status === 404 || /^Model\.|ModelNotFound|Model.*NotFound/i.test(code)) {
+    return new ProviderError(
+      "channel_broken",
+      code || "upstream_model_not_found",
+      `DashScope does not serve this model for this channel: ${message}`,
+      { httpStatus: status },
+    );
+  }
+  if (status >= 400 && status < 500) {
+    return new ProviderError("rejected", code || "upstream_rejected", message, { httpStatus: status });
+  }
+  if (status === 504 && !response.json) {
+    // A load balancer's timeout page: the request may well have reached DashScope.
+    return new ProviderError(
+      "ambiguous",
+      "upstream_timeout",
+      `DashScope's gateway timed out (HTTP 504); the task may exist`,
+      { httpStatus: status },
+    );
+  }
+  return new ProviderError(
+    "not_created",
+    code || `upstream_${status}`,
+    `DashScope answered ${status}: ${message}`,
+    {
+      retryAfterMs: retryAfter,
+      httpStatus: status,
+    },
+  );
+}
+
+function queryError(what: string, response: UpstreamResponse): Error {
+  const { code, message } = errorOf(response);
+  return new Error(`DashScope ${what} answered ${response.status} ${code}: ${message.slice(0, 200)}`);
+}
+
+function notFound(upstreamId: string): UpstreamStatus {
+  return {
+    type: "failed",
+    code: "upstream_not_found",
+    message: `DashScope no longer knows task ${upstreamId}: it expired (task ids live 24 h) or never existed for this key's account`,
+    retryable: false,
+  };
+}
+
+/** upstreams.md §6: unknown statuses stay unknown (polled, counted), never silently "running". */
+export function mapStatus(task: DashScopeTask, upstreamId: string): UpstreamStatus {
+  const out = task.output;
+  switch (out.task_status) {
+    case "PENDING":
+      return { type: "queued" };
+    case "RUNNING":
+      return { type: "running" };
+    case "SUCCEEDED": {
+      if (!out.video_url)
+        return {
+          type: "failed",
+          code: "upstream_no_output",
+          message: "DashScope reported success without a video URL",
+          retryable: false,
+        };
+      const seconds = task.usage?.output_video_duration ?? task.usage?.duration;
+      return { type: "succeeded", videoUrl: out.video_url, usage: seconds !== undefined ? { seconds } : {} };
+    }
+    case "FAILED": {
+      const code = out.code ?? "upstream_failed";
+      const message = out.message ?? "the provider failed this task";
+      if (code === "DataInspectionFailed" || /DataInspection|Sensitive|Moderation/i.test(code)) {
+        return {
+          type: "failed",
+          code: "content_moderated",
+          message: `the provider's content moderation refused this task (${code}): ${message}`,
+          retryable: false,
+        };
+      }
+      return { type: "failed", code, message, retryable: /^Internal|Timeout/i.test(code) };
+    }
+    case "CANCELED":
+      return {
+        type: "failed",
+        code: "cancelled",
+        message: "the task was cancelled at the provider",
+        retryable: false,
+      };
+    // HTTP 200 with UNKNOWN: the id does not exist (any more) — task ids live 24 h.
+    case "UNKNOWN":
+      return notFound(upstreamId);
+    default:
+      return { type: "unknown", raw: out.task_status };
+  }
+}

@@ -1,0 +1,419 @@
+import { happyHorsePrompt, happyHorseTask } from "../dashscope/happyhorse.ts";
+import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
+import {
+  type ChannelContext,
+  type NormalizedRequest,
+  type ProviderAdapter,
+  ProviderError,
+  type SubmitContext,
+  type UpstreamStatus,
+} from "../types.ts";
+import {
+  type CallbackRequest,
+  DEFAULT_FAL_JWKS_URL,
+  FalWebhookVerifier,
+  type VerifierOptions,
+} from "./webhook.ts";
+import { FalErrorBody, FalStatus, FalSubmitted, FalVideoResult } from "./wire.ts";
+
+const SUBMIT_TIMEOUT_MS = 30_000;
+const STATUS_TIMEOUT_MS = 15_000;
+/** fal takes data: URIs for file inputs; big ones belong on a public URL. */
+const MAX_INLINE_BYTES = 10 * 1024 * 1024;
+/** The upstream id is stored in a varchar(200). */
+const MAX_ID_LENGTH = 200;
+const TYPICAL_RUN_5S: Record<string, number> = { "720p": 75, "1080p": 110 };
+
+/**
+ * HappyHorse (and any other video app) on fal's queue (upstreams.md §2.2, §4.1–4.2).
+ *
+ * The channel's base URL is the queue host, `https://queue.fal.run`; the model map gives the app
+ * id (`alibaba/happy-horse/image-to-video`). Options ride in the base URL's query string:
+ * - `jwks_url`: where fal publishes its webhook keys (default fal's own);
+ * - `webhooks=off`: do not ask for webhooks;
+ * - `request_timeout`: seconds a request may wait to start, sent as `X-Fal-Request-Timeout`.
+ *
+ * Status, result and cancel go to the URLs fal returned at submit (they name only owner/app, not
+ * the app's path): the upstream id is the `response_url` itself, or — when the three URLs do not
+ * follow fal's documented `…/status`, `…/cancel` suffixes — the three URLs space-separated.
+ */
+interface FalChannel {
+  queue: string;
+  jwksUrl: string;
+  webhooks: boolean;
+  requestTimeout?: string;
+}
+
+export class FalAdapter implements ProviderAdapter {
+  readonly provider = "fal";
+  readonly verifier: FalWebhookVerifier;
+
+  constructor(
+    private readonly options: {
+      pollScale?: number;
+      submitTimeoutMs?: number;
+      webhook?: VerifierOptions;
+    } = {},
+  ) {
+    this.verifier = new FalWebhookVerifier(options.webhook);
+  }
+
+  pollSchedule(request: NormalizedRequest) {
+    const typical = (TYPICAL_RUN_5S[request.resolution] ?? 90) * Math.max(1, request.seconds / 5) * 1000;
+    const scale = this.options.pollScale ?? 1;
+    return {
+      firstMs: Math.max(20, typical * 0.5 * scale),
+      intervalMs: Math.max(20, Math.min(typical * 0.1, 10_000) * scale),
+      maxIntervalMs: Math.max(50, 30_000 * scale),
+    };
+  }
+
+  channel(context: Pick<ChannelContext, "baseUrl">): FalChannel {
+    const url = new URL(context.baseUrl);
+    const query = url.searchParams;
+    url.search = "";
+    url.hash = "";
+    const timeout = query.get("request_timeout");
+    return {
+      queue: url.toString().replace(/\/+$/, ""),
+      jwksUrl: query.get("jwks_url") || DEFAULT_FAL_JWKS_URL,
+      webhooks: query.get("webhooks") !== "off",
+      requestTimeout: timeout && /^\d+(\.\d+)?$/.test(timeout) ? timeout : undefined,
+    };
+  }
+
+  private headers(context: ChannelContext): Record<string, string> {
+    return { authorization: `Key ${context.apiKey}`, "content-type": "application/json" };
+  }
+
+  /** The model input in fal's own naming (lower-case resolution, `image_url`, `aspect_ratio`). */
+  private async input(request: NormalizedRequest, context: SubmitContext): Promise<Record<string, unknown>> {
+    const task = happyHorseTask(request);
+    const body: Record<string, unknown> = {};
+    const prompt = happyHorsePrompt(request, task);
+    if (prompt) body.prompt = prompt;
+    const images: string[] = [];
+    for (const media of request.content) {
+      const url = await context.mediaUrl(media, { maxInlineBytes: MAX_INLINE_BYTES, lowerCaseFormat: true });
+      if (media.kind === "video") body.video_url = url;
+      else if (media.kind === "image" && task === "i2v" && media.role === "first_frame") body.image_url = url;
+      else if (media.kind === "image") images.push(url);
+    }
+    if (images.length > 0) body.image_urls = images;
+    body.resolution = request.resolution;
+    if ((task === "t2v" || task === "r2v") && request.ratio !== "adaptive") body.aspect_ratio = request.ratio;
+    if (task !== "edit") body.duration = Math.round(request.seconds);
+    if (request.seed !== undefined && Number.isInteger(request.seed) && request.seed >= 0)
+      body.seed = request.seed;
+    return body;
+  }
+
+  async submit(request: NormalizedRequest, context: SubmitContext): Promise<{ upstreamId: string }> {
+    const ch = this.channel(context);
+    const app = context.upstreamModel.replace(/^\/+|\/+$/g, "");
+    let url = `${ch.queue}/${app}`;
+    if (ch.webhooks && context.callbackUrl) url += `?fal_webhook=${encodeURIComponent(context.callbackUrl)}`;
+    const headers = this.headers(context);
+    if (ch.requestTimeout) headers["x-fal-request-timeout"] = ch.requestTimeout;
+    const body = await this.input(request, context);
+    let response: UpstreamResponse;
+    try {
+      response = await callUpstream(url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+        timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
+        signal: context.signal,
+      });
+    } catch (error) {
+      if (error instanceof UpstreamNetworkError) {
+        throw new ProviderError(
+          error.maybeReceived ? "ambiguous" : "not_created",
+          "upstream_unreachable",
+          error.message,
+        );
+      }
+      throw error;
+    }
+    if (response.status === 200 || response.status === 201 || response.status === 202) {
+      const submitted = FalSubmitted.safeParse(response.json);
+      if (submitted.success) return { upstreamId: encodeFalId(submitted.data) };
+      throw new ProviderError(
+        "ambiguous",
+        "upstream_bad_response",
+        `fal answered ${response.status} without a request id and URLs: ${response.text.slice(0, 200)}`,
+      );
+    }
+    throw submitError(response);
+  }
+
+  async status(upstreamId: string, context: ChannelContext): Promise<UpstreamStatus> {
+    const urls = decodeFalId(upstreamId);
+    const response = await callUpstream(urls.statusUrl, {
+      headers: this.headers(context),
+      timeoutMs: STATUS_TIMEOUT_MS,
+      signal: context.signal,
+    });
+    if (response.status === 404) {
+      return {
+        type: "failed",
+        code: "upstream_not_found",
+        message: `fal no longer knows request ${urls.requestId}`,
+        retryable: false,
+      };
+    }
+    if (response.status !== 200 && response.status !== 202)
+      throw new Error(`fal status answered ${response.status}: ${response.text.slice(0, 200)}`);
+    const parsed = FalStatus.safeParse(response.json);
+    if (!parsed.success)
+      throw new Error(`fal status answered an unexpected shape: ${response.text.slice(0, 200)}`);
+    const status = parsed.data;
+    switch (status.status.toUpperCase()) {
+      case "IN_QUEUE":
+        return { type: "queued" };
+      case "IN_PROGRESS":
+        return { type: "running" };
+      case "CANCELLED":
+      case "CANCELED":
+        return cancelled();
+      // A failed request also ends COMPLETED: the result (or the status's error fields) tells.
+      case "COMPLETED":
+      case "FAILED":
+      case "ERROR":
+        return this.result(urls, status, context);
+      default:
+        return { type: "unknown", raw: status.status };
+    }
+  }
+
+  private async result(
+    urls: FalUrls,
+    status: { error?: string | null; error_type?: string | null },
+    context: ChannelContext,
+  ): Promise<UpstreamStatus> {
+    const response = await callUpstream(urls.responseUrl, {
+      headers: this.headers(context),
+      timeoutMs: STATUS_TIMEOUT_MS,
+      signal: context.signal,
+    });
+    if (response.status === 200) {
+      const result = FalVideoResult.safeParse(response.json);
+      if (result.success) return { type: "succeeded", videoUrl: result.data.video.url };
+      return {
+        type: "failed",
+        code: "upstream_no_output",
+        message: `fal completed the request without a video: ${response.text.slice(0, 200)}`,
+        retryable: false,
+      };
+    }
+    return resultFailure(response, status);
+  }
+
+  /** Cancel a queued request: 202 CANCELLATION_REQUESTED; too late answers 400 ALREADY_COMPLETED. */
+  async cancel(upstreamId: string, context: ChannelContext): Promise<void> {
+    const urls = decodeFalId(upstreamId);
+    const response = await callUpstream(urls.cancelUrl, {
+      method: "PUT",
+      headers: this.headers(context),
+      timeoutMs: STATUS_TIMEOUT_MS,
+      signal: context.signal,
+    });
+    if (response.status !== 200 && response.status !== 202) {
+      const state = (response.json as { status?: unknown } | undefined)?.status;
+      throw new Error(
+        `fal did not cancel ${urls.requestId}: ${response.status} ${String(state ?? response.text)}`,
+      );
+    }
+  }
+
+  /** Asks for the status of a request that cannot exist: 404 proves the key works, 401/403 that it does not. */
+  async check(context: ChannelContext): Promise<void> {
+    const ch = this.channel(context);
+    const [owner, app] = context.upstreamModel.replace(/^\/+/, "").split("/");
+    const response = await callUpstream(
+      `${ch.queue}/${owner}/${app}/requests/00000000-0000-4000-8000-000000000000/status`,
+      { headers: this.headers(context), timeoutMs: STATUS_TIMEOUT_MS, signal: context.signal },
+    );
+    if (response.status === 401 || response.status === 403 || response.status >= 500)
+      throw submitError(response);
+  }
+
+  /**
+   * fal signs its webhooks; the body alone proves nothing. The current contract hands adapters the
+   * parsed body only, so an unverifiable callback is refused (the gateway keeps polling, which is
+   * all a verified callback would trigger anyway). `verifyCallback` does the real check once the
+   * hook route passes the headers and the raw body.
+   */
+  parseCallback(_body: unknown): { upstreamId: string } | null {
+    return null;
+  }
+
+  /**
+   * Verify a webhook (Ed25519 against the channel's JWKS, ±300 s) and name the task it is about.
+   * Returns the request id fal signed; tasks are found by it (`upstreamIdMatches`).
+   */
+  async verifyCallback(
+    request: CallbackRequest,
+    context: Pick<ChannelContext, "baseUrl">,
+  ): Promise<{ requestId: string; status?: string } | { refused: string }> {
+    const verdict = await this.verifier.verify(request, this.channel(context).jwksUrl);
+    if (!verdict.ok) return { refused: verdict.reason };
+    const status = (verdict.body as { status?: unknown } | null)?.status;
+    return { requestId: verdict.requestId, status: typeof status === "string" ? status : undefined };
+  }
+}
+
+export interface FalUrls {
+  requestId: string;
+  responseUrl: string;
+  statusUrl: string;
+  cancelUrl: string;
+}
+
+/** The upstream id: the response URL, or the three URLs space-separated when they break the pattern. */
+export function encodeFalId(submitted: {
+  request_id: string;
+  response_url: string;
+  status_url?: string;
+  cancel_url?: string;
+}): string {
+  const response = submitted.response_url.replace(/\/+$/, "");
+  const status = submitted.status_url ?? `${response}/status`;
+  const cancel = submitted.cancel_url ?? `${response}/cancel`;
+  if (status === `${response}/status` && cancel === `${response}/cancel`) return response;
+  const full = `${response} ${status} ${cancel}`;
+  // Too long for the column: keep the response URL; fal's documented suffixes give the others.
+  return full.length <= MAX_ID_LENGTH ? full : response;
+}
+
+export function decodeFalId(upstreamId: string): FalUrls {
+  const [response, status, cancel] = upstreamId.split(" ");
+  if (!response || !/^https?:\/\//.test(response))
+    throw new Error(`fal upstream id ${upstreamId.slice(0, 80)} carries no request URL`);
+  const requestId = new URL(response).pathname.split("/").filter(Boolean).at(-1) ?? response;
+  return {
+    requestId,
+    responseUrl: response,
+    statusUrl: status ?? `${response}/status`,
+    cancelUrl: cancel ?? `${response}/cancel`,
+  };
+}
+
+function cancelled(): UpstreamStatus {
+  return { type: "failed", code: "cancelled", message: "the request was cancelled at fal", retryable: false };
+}
+
+/** A failed result fetch (upstreams.md §4.1): 422 validation details, or a platform error type. */
+function resultFailure(
+  response: UpstreamResponse,
+  status: { error?: string | null; error_type?: string | null },
+): UpstreamStatus {
+  const parsed = FalErrorBody.safeParse(response.json);
+  const body = parsed.success ? parsed.data : {};
+  const errorType =
+    body.error_type ?? response.headers.get("x-fal-error-type") ?? status.error_type ?? undefined;
+  const detail = body.detail;
+  if (errorType && /cancel/i.test(errorType)) return cancelled();
+  if (Array.isArray(detail)) {
+    const types = detail.map((d) => d.type ?? "");
+    const message = detail
+      .map(
+        (d) =>
+          `${(d.loc ?? []).filter((p) => p !== "body").join(".") || "input"}: ${d.msg ?? d.type ?? "invalid"}`,
+      )
+      .join("; ");
+    if (types.some((t) => /content_policy|moderation|nsfw|safety/i.test(t))) {
+      return {
+        type: "failed",
+        code: "content_moderated",
+        message: `the provider's content moderation refused this task: ${message}`,
+        retryable: false,
+      };
+    }
+    return {
+      type: "failed",
+      code: types.find((t) => t) ?? "invalid_input",
+      message: `fal refused the input: ${message}`,
+      retryable: false,
+    };
+  }
+  const text = typeof detail === "string" ? detail : (status.error ?? response.text.slice(0, 300));
+  if (response.status === 400 || response.status === 404) {
+    // Not ready (yet) although the status said COMPLETED: ask again later unless fal told why.
+    if (!status.error && !errorType)
+      throw new Error(`fal result not available yet: ${response.status} ${text}`);
+  }
+  if (response.status === 401 || response.status === 403 || response.status === 429)
+    throw new Error(`fal result answered ${response.status}: ${text}`);
+  return {
+    type: "failed",
+    code: errorType ?? `upstream_${response.status}`,
+    message: `fal failed the request (${errorType ?? `HTTP ${response.status}`}): ${text}`,
+    retryable: response.status >= 500,
+  };
+}
+
+/** Map a refused submit to what the gateway may do next. */
+function submitError(response: UpstreamResponse): ProviderError {
+  const parsed = FalErrorBody.safeParse(response.json);
+  const detail = parsed.success ? parsed.data.detail : undefined;
+  const message =
+    typeof detail === "string"
+      ? detail
+      : Array.isArray(detail)
+        ? detail.map((d) => `${(d.loc ?? []).join(".")}: ${d.msg ?? d.type}`).join("; ")
+        : response.text.slice(0, 300);
+  const status = response.status;
+  const errorType =
+    (parsed.success ? parsed.data.error_type : undefined) ?? response.headers.get("x-fal-error-type");
+  if (status === 429)
+    return new ProviderError("not_created", "rate_limited", `fal rate limit: ${message}`, {
+      retryAfterMs: retryAfterMs(response.headers) ?? 2000,
+      httpStatus: status,
+    });
+  if (status === 401 || status === 403)
+    return new ProviderError(
+      "channel_broken",
+      "upstream_auth",
+      `fal refused this channel's key: ${message}`,
+      {
+        httpStatus: status,
+      },
+    );
+  if (status === 404)
+    return new ProviderError(
+      "channel_broken",
+      "upstream_model_not_found",
+      `fal has no such app: ${message}`,
+      {
+        httpStatus: status,
+      },
+    );
+  if (status >= 400 && status < 500)
+    return new ProviderError(
+      "rejected",
+      errorType ?? "upstream_rejected",
+      `fal refused the request: ${message}`,
+      {
+        httpStatus: status,
+      },
+    );
+  if (status === 504 && !response.json)
+    return new ProviderError(
+      "ambiguous",
+      "upstream_timeout",
+      "fal's gateway timed out (HTTP 504); the request may exist",
+      {
+        httpStatus: status,
+      },
+    );
+  return new ProviderError(
+    "not_created",
+    errorType ?? `upstream_${status}`,
+    `fal answered ${status}: ${message}`,
+    {
+      retryAfterMs: retryAfterMs(response.headers),
+      httpStatus: status,
+    },
+  );
+}
