@@ -347,3 +347,50 @@ describe("routing and the model list", () => {
     }
   });
 });
+
+describe("BytePlus ModelArk profile", () => {
+  test("international model ids; a key from the other region is refused at channel test", async () => {
+    const intl = await startArkDouble({ profile: "byteplus" });
+    const t = await startTestServer(gatewayOptions);
+    try {
+      const res = await t.api("/v1/admin/channels", {
+        method: "POST",
+        json: {
+          provider: "ark",
+          name: "byteplus",
+          base_url: intl.baseUrl,
+          api_key: intl.keys[0],
+          models: { [MODEL]: "seedance-1-5-pro-251215" },
+        },
+      });
+      assert.equal(res.status, 200);
+      const id = await submitText(t, "hello from the other region");
+      const task = await waitForTask(t, id, { timeoutMs: 30_000 });
+      assert.equal(task.status, "succeeded", JSON.stringify(task.error));
+      assert.equal((intl.journal.list({ method: "POST", path: TASKS })[0]!.body as { model: string }).model, "seedance-1-5-pro-251215");
+
+      const wrong = (await (
+        await t.api("/v1/admin/channels", {
+          method: "POST",
+          json: {
+            provider: "ark",
+            name: "wrong-region",
+            base_url: intl.baseUrl,
+            api_key: "ark-cn-test-key",
+            models: { [MODEL]: "seedance-1-5-pro-251215" },
+            enabled: false,
+          },
+        })
+      ).json()) as { id: string };
+      const check = (await (await t.api(`/v1/admin/channels/${wrong.id}/test`, { method: "POST" })).json()) as {
+        ok: boolean;
+        error: string;
+      };
+      assert.equal(check.ok, false);
+      assert.match(check.error, /refused this channel's key/);
+    } finally {
+      await t.stop();
+      await intl.close();
+    }
+  });
+});
