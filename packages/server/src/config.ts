@@ -64,6 +64,29 @@ export const ConfigSchema = z.object({
   maxAudioBytes: bytes.default(50 * 1024 * 1024),
   renderConcurrency: z.coerce.number().int().min(1).default(Math.max(1, cpus().length)),
   workers: bool.default(true),
+  /**
+   * Which job kinds this process runs: "all", or a comma list of render, deliver, dispatch, ingest
+   * (e.g. API-only processes with VIDRELAY_WORKERS=false, and render-only workers elsewhere).
+   */
+  workerKinds: z
+    .string()
+    .default("all")
+    .transform((value, ctx) => {
+      const kinds = value
+        .split(",")
+        .map((k) => k.trim())
+        .filter(Boolean);
+      const known = ["all", "render", "deliver", "dispatch", "ingest"];
+      const bad = kinds.filter((k) => !known.includes(k));
+      if (bad.length || kinds.length === 0) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be "all" or a comma list of render, deliver, dispatch, ingest`,
+        });
+        return z.NEVER;
+      }
+      return kinds.includes("all") ? ["render", "deliver", "dispatch", "ingest"] : kinds;
+    }),
   jobLeaseSeconds: z.coerce.number().positive().default(30),
   taskTimeoutSeconds: z.coerce.number().int().positive().default(3600),
   fetchTimeoutSeconds: z.coerce.number().positive().default(20),

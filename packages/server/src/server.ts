@@ -16,7 +16,8 @@ import { videoRoutes } from "./api/routes/videos.ts";
 import { webhookRoutes } from "./api/routes/webhooks.ts";
 import { Catalog, DEFAULT_CATALOG } from "./catalog/models.ts";
 import type { Config } from "./config.ts";
-import { JobRunner } from "./jobs/runner.ts";
+import type { JobKind } from "./jobs/queue.ts";
+import { type JobHandler, JobRunner } from "./jobs/runner.ts";
 import { StoreJobQueue } from "./jobs/store-queue.ts";
 import { parseAllowList } from "./net/address-policy.ts";
 import { Metrics } from "./ops/metrics.ts";
@@ -232,45 +233,44 @@ export async function startServer(config: Config, options: { logger?: Logger } =
 
   let runner: JobRunner | undefined;
   if (config.workers) {
-    runner = new JobRunner(
-      queue,
-      {
-        render: new LocalRenderJob(config.renderConcurrency, {
-          workRoot: join(config.dataDir, "work"),
-          tasks: taskRepo,
-          taskService: tasks,
+    const handlers: Partial<Record<JobKind, JobHandler>> = {
+      render: new LocalRenderJob(config.renderConcurrency, {
+        workRoot: join(config.dataDir, "work"),
+        tasks: taskRepo,
+        taskService: tasks,
+        storage,
+        events,
+        metrics,
+        materialize: {
+          files,
           storage,
-          events,
-          metrics,
-          materialize: {
-            files,
-            storage,
-            limits: files.limits,
-            allowPrivate,
-            fetchTimeoutMs: config.fetchTimeoutSeconds * 1000,
-          },
-        }),
-        deliver: new DeliverWebhookJob(config.webhookConcurrency, webhooks),
-        dispatch: {
-          concurrency: 16,
-          handle: (job, { signal }) => upstream.dispatch(job, signal),
-          exhausted: (job, error) => upstream.dispatchExhausted(job, error),
+          limits: files.limits,
+          allowPrivate,
+          fetchTimeoutMs: config.fetchTimeoutSeconds * 1000,
         },
-        ingest: {
-          // Ingest is I/O (download, MP4 box read, store): no process per task.
-          concurrency: 16,
-          handle: (job, { signal }) => upstream.ingest(job, signal),
-          exhausted: (job, error) => upstream.ingestExhausted(job, error),
-        },
+      }),
+      deliver: new DeliverWebhookJob(config.webhookConcurrency, webhooks),
+      dispatch: {
+        concurrency: 16,
+        handle: (job, { signal }) => upstream.dispatch(job, signal),
+        exhausted: (job, error) => upstream.dispatchExhausted(job, error),
       },
-      {
-        owner: `${hostname()}:${process.pid}:${randomAlphanumeric(6)}`,
-        leaseMs: config.jobLeaseSeconds * 1000,
-        logger: logger.child({ component: "jobs" }),
+      ingest: {
+        // Ingest is I/O (download, MP4 box read, store): no process per task.
+        concurrency: 16,
+        handle: (job, { signal }) => upstream.ingest(job, signal),
+        exhausted: (job, error) => upstream.ingestExhausted(job, error),
       },
-    );
+    };
+    for (const kind of Object.keys(handlers) as JobKind[])
+      if (!config.workerKinds.includes(kind)) delete handlers[kind];
+    runner = new JobRunner(queue, handlers, {
+      owner: `${hostname()}:${process.pid}:${randomAlphanumeric(6)}`,
+      leaseMs: config.jobLeaseSeconds * 1000,
+      logger: logger.child({ component: "jobs" }),
+    });
     runner.start();
-    upstream.startPoller();
+    if (config.workerKinds.includes("dispatch")) upstream.startPoller();
   }
 
   const sweep = async () => {

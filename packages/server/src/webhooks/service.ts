@@ -9,6 +9,7 @@ import { checkTarget, OutboundRequestError, safeFetch } from "../net/safe-fetch.
 import type { Database, TaskRow, WebhookAttempt, WebhookDelivery } from "../store/schema.ts";
 import { randomAlphanumeric, unixSeconds } from "../util/ids.ts";
 import { VERSION_STRING } from "../version.ts";
+import { HostLimiter } from "./host-limiter.ts";
 import type { WebhookRepository } from "./repository.ts";
 import { newWebhookSecret, signatureHeader } from "./signing.ts";
 
@@ -40,7 +41,7 @@ export interface DeliveryObject {
  * than a day, and every attempt is stored.
  */
 export class WebhookService {
-  private readonly inFlightByHost = new Map<string, number>();
+  private readonly hostLimiter: HostLimiter;
 
   constructor(
     private readonly config: Config,
@@ -48,7 +49,12 @@ export class WebhookService {
     private readonly queue: JobQueue,
     private readonly allow: AllowMatcher,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.hostLimiter = new HostLimiter(
+      config.webhookPerHostConcurrency,
+      config.webhookPerHostConcurrency * 2,
+    );
+  }
 
   // --- secrets ---------------------------------------------------------------------------------
 
@@ -165,15 +171,12 @@ export class WebhookService {
       );
       return;
     }
-    const busy = this.inFlightByHost.get(host) ?? 0;
-    if (busy >= this.config.webhookPerHostConcurrency) throw new Deferred(HOST_BUSY_DELAY_MS);
-    this.inFlightByHost.set(host, busy + 1);
+    const release = await this.hostLimiter.acquire(host, signal);
+    if (!release) throw new Deferred(HOST_BUSY_DELAY_MS);
     try {
       await this.attempt(delivery, job, signal);
     } finally {
-      const left = (this.inFlightByHost.get(host) ?? 1) - 1;
-      if (left <= 0) this.inFlightByHost.delete(host);
-      else this.inFlightByHost.set(host, left);
+      release();
     }
   }
 

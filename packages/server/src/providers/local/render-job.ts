@@ -48,6 +48,13 @@ export class LocalRenderJob implements JobHandler {
     const abort = new AbortController();
     const onOuterAbort = () => abort.abort(signal.reason);
     signal.addEventListener("abort", onOuterAbort, { once: true });
+    // A cancel in this process stops the render at once (other processes notice at the next progress write).
+    const unsubscribe = events.subscribe(taskId, () => {
+      void tasks.getById(taskId).then((row) => {
+        if (row && (row.status === "succeeded" || row.status === "failed"))
+          abort.abort(new Error("task finished elsewhere"));
+      });
+    });
     try {
       let media: Awaited<ReturnType<typeof materializeMedia>>;
       try {
@@ -125,6 +132,7 @@ export class LocalRenderJob implements JobHandler {
       }
     } finally {
       signal.removeEventListener("abort", onOuterAbort);
+      unsubscribe();
       await rm(workDir, { recursive: true, force: true });
     }
   }
