@@ -110,6 +110,8 @@ export const ConfigSchema = z.object({
   localEngine: z.enum(["auto", "all", "off"]).default("auto"),
   /** Multiplies the providers' polling delays (tests use a tiny value with fast doubles). */
   upstreamPollScale: z.coerce.number().positive().default(1),
+  /** Status queries per second per channel (DashScope allows 20 per account); batched lists count once. */
+  upstreamQueryRps: z.coerce.number().positive().default(20),
   /** How long a submit to a provider may take before its outcome is treated as ambiguous. */
   upstreamSubmitTimeoutSeconds: z.coerce.number().positive().default(30),
   /** How often expired files, stuck tasks and old idempotency keys are swept. */

@@ -21,6 +21,7 @@ import type { ChannelRow, Database, TaskRow } from "../store/schema.ts";
 import { randomAlphanumeric } from "../util/ids.ts";
 import type { CircuitBreaker } from "./breaker.ts";
 import type { ChannelService } from "./channels.ts";
+import { TokenBucket } from "./token-bucket.ts";
 import { type NormalizedMedia, type NormalizedRequest, ProviderError, type UpstreamStatus } from "./types.ts";
 
 const POLL_TICK_MS = 250;
@@ -57,6 +58,17 @@ export class UpstreamService {
   private pollAgain = false;
   private stopped = true;
   private readonly owner = `poller-${randomAlphanumeric(10)}`;
+  /** Per-channel query budgets, shared by every poll of this process. */
+  private readonly budgets = new Map<string, TokenBucket>();
+
+  private budget(channelId: string): TokenBucket {
+    let bucket = this.budgets.get(channelId);
+    if (!bucket) {
+      bucket = new TokenBucket(this.deps.config.upstreamQueryRps);
+      this.budgets.set(channelId, bucket);
+    }
+    return bucket;
+  }
 
   constructor(private readonly deps: UpstreamDeps) {}
 
@@ -370,6 +382,7 @@ export class UpstreamService {
       for (let i = 0; i < missing.length; i += PER_CHANNEL_PARALLEL_STATUS) {
         await Promise.all(
           missing.slice(i, i + PER_CHANNEL_PARALLEL_STATUS).map(async (task) => {
+            await this.budget(channel.id).take();
             metrics.upstreamRequests.inc({ channel: channel.name, op: "status" });
             try {
               results.set(task.upstream_id!, await adapter.status(task.upstream_id!, context));
