@@ -34,6 +34,45 @@ const listParams = [
   },
 ];
 
+const DELIVERY = {
+  type: "object",
+  properties: {
+    id: { type: "string", description: "msg_… — also the webhook-id header, stable across retries" },
+    object: { const: "webhook_delivery" },
+    task_id: { type: "string" },
+    url: { type: "string" },
+    status: { enum: ["pending", "delivered", "exhausted", "gone"] },
+    attempts: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          attempted_at: { type: "number" },
+          status_code: { type: ["integer", "null"] },
+          latency_ms: { type: "integer" },
+          error: { type: ["string", "null"] },
+        },
+      },
+    },
+    next_attempt_at: { type: ["integer", "null"] },
+    created_at: { type: "integer" },
+    delivered_at: { type: ["integer", "null"] },
+  },
+};
+const DELIVERY_LIST = {
+  type: "object",
+  properties: { object: { const: "list" }, data: { type: "array", items: DELIVERY } },
+};
+const SECRET = {
+  type: "object",
+  properties: {
+    object: { const: "webhook_secret" },
+    secret: { type: "string", description: "whsec_…" },
+    previous_secret_expires_at: { type: ["integer", "null"] },
+    rotated_at: { type: ["integer", "null"] },
+  },
+};
+
 /**
  * The OpenAPI 3.1 document. Component schemas come from the zod schemas in `schemas.ts`, the
  * same ones the catalog validator agrees with, so the document cannot drift from the code.
@@ -208,6 +247,58 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
               content: { "text/event-stream": { schema: { type: "string" } } },
             },
             ...errorResponses(401, 404),
+          },
+        },
+      },
+      "/v1/video/generations/{task_id}/deliveries": {
+        parameters: [idParam("task_id", "task_…")],
+        get: {
+          summary: "Webhook deliveries of a task, with every attempt",
+          operationId: "listDeliveries",
+          responses: {
+            200: { description: "Deliveries", content: { "application/json": { schema: DELIVERY_LIST } } },
+            ...errorResponses(401, 404),
+          },
+        },
+      },
+      "/v1/video/generations/{task_id}/deliveries/{delivery_id}/replay": {
+        parameters: [idParam("task_id", "task_…"), idParam("delivery_id", "msg_… (the webhook-id)")],
+        post: {
+          summary: "Send an exhausted or gone delivery again (same webhook-id, a fresh retry budget)",
+          operationId: "replayDelivery",
+          responses: {
+            200: { description: "The delivery", content: { "application/json": { schema: DELIVERY } } },
+            ...errorResponses(401, 404, 409),
+          },
+        },
+      },
+      "/v1/webhook-secret": {
+        get: {
+          summary: "The account's webhook signing secret (Standard Webhooks `whsec_…`)",
+          operationId: "getWebhookSecret",
+          responses: {
+            200: { description: "The secret", content: { "application/json": { schema: SECRET } } },
+            ...errorResponses(401),
+          },
+        },
+      },
+      "/v1/webhook-secret/rotate": {
+        post: {
+          summary: "Rotate the secret; both signatures are sent during the grace period",
+          operationId: "rotateWebhookSecret",
+          requestBody: {
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  properties: { grace_seconds: { type: "integer", minimum: 0, maximum: 604800 } },
+                },
+              },
+            },
+          },
+          responses: {
+            200: { description: "The new secret", content: { "application/json": { schema: SECRET } } },
+            ...errorResponses(400, 401),
           },
         },
       },

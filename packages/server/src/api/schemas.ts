@@ -264,7 +264,14 @@ export const TaskObject = z
     prompt: z.string(),
     seconds: z.string().describe("Requested whole seconds, as a string."),
     metadata: TaskMetadataEcho,
+    provider: z
+      .string()
+      .optional()
+      .describe(
+        'Who serves the task: an upstream provider such as "ark", or "local" (the built-in engine; not AI).',
+      ),
     url: z.string().optional().describe("Succeeded only: the re-hosted mp4, public until expires_at."),
+    thumbnail_url: z.string().optional().describe("Succeeded only: a JPEG poster frame."),
     format: z.literal("mp4").optional(),
     last_frame_url: z.string().optional().describe("PNG of the last frame, when asked for or returned."),
     video: z
@@ -312,6 +319,7 @@ export const FileObject = z
     filename: z.string(),
     bytes: z.int().min(0),
     content_type: z.string().describe("Sniffed from the bytes."),
+    kind: z.enum(["image", "video", "audio"]).optional(),
     width: z.int().nullish(),
     height: z.int().nullish(),
     duration: z.number().nullish().describe("Seconds, for video and audio."),

@@ -1,13 +1,7 @@
-import { parseArgs } from "node:util";
-import { ApiError } from "../api/errors.ts";
-import { CONFIG_KEYS, ConfigError, flagName, loadConfig } from "../config.ts";
-import { startServer } from "../server.ts";
-import { KeyService } from "../services/keys.ts";
-import { migrateToLatest, openDatabase } from "../store/db.ts";
-import { AccountRepository } from "../store/repos/accounts.ts";
 import { VERSION_STRING } from "../version.ts";
+import { DEFAULT_BASE_URL, EXIT, explain, type Io, stdio, UsageError } from "./common.ts";
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, auth: 3, network: 4 } as const;
+export { EXIT } from "./common.ts";
 
 const HELP = `vidrelay ${VERSION_STRING} — a self-hostable RelayDance v1 video-generation gateway
 
@@ -16,222 +10,91 @@ Usage:
   vidrelay keys create [options]      create an API key (printed once)
   vidrelay keys list [--account ID]   list keys (never the secrets)
   vidrelay keys revoke KEY_ID         revoke a key at once
+
+  vidrelay generate -i IMG -p PROMPT  upload, submit, show progress, download the mp4
+  vidrelay tasks list|get|cancel|wait video tasks
+  vidrelay files upload|list|rm       reference media
+  vidrelay models                     the models your key may use
+  vidrelay doctor                     check the server, the key and ffmpeg
   vidrelay --version
 
+Client commands (generate, tasks, files, models, doctor) talk to a running gateway:
+  VIDRELAY_BASE_URL (or --base-url, default ${DEFAULT_BASE_URL}) and VIDRELAY_API_KEY (or --api-key).
+Exit codes: 0 ok, 1 task failed, 2 usage error, 3 auth error, 4 network/server error.
+
 Run 'vidrelay <command> --help' for a command's options.
-`;
-
-function kebab(key: string): string {
-  return flagName(key).slice(2);
-}
-
-const SERVE_HELP = `vidrelay serve — serve the API
-
-Every option is also an environment variable (VIDRELAY_<NAME>); flags win.
-${CONFIG_KEYS.map((k) => `  ${flagName(k).padEnd(26)} VIDRELAY_${kebab(k).replace(/-/g, "_").toUpperCase()}`).join("\n")}
 
 Example:
-  vidrelay serve --port 9000 --data-dir /var/lib/vidrelay
+  vidrelay generate -i photo.jpg -p "@image1 slow push-in" --seconds 5 --ratio 9:16 -o clip.mp4
 `;
 
-const KEYS_HELP = `vidrelay keys — manage API keys directly in the store (the server may be running)
+type Command = (args: string[], io: Io) => Promise<number>;
 
-  vidrelay keys create --account-name NAME [--admin] [--name LABEL] [--test-mode] [--json]
-  vidrelay keys create --account ACCOUNT_ID [--name LABEL] [--test-mode] [--json]
-  vidrelay keys list [--account ACCOUNT_ID] [--json]
-  vidrelay keys revoke KEY_ID
+/** Client commands, loaded on demand so `serve` never pays for them (and vice versa). */
+const CLIENT_COMMANDS: Record<string, () => Promise<Command>> = {
+  generate: async () => (await import("./generate.ts")).generate,
+  tasks: async () => (await import("./tasks.ts")).tasks,
+  files: async () => (await import("./files.ts")).files,
+  models: async () => (await import("./models.ts")).models,
+  doctor: async () => (await import("./doctor.ts")).doctor,
+};
 
-Uses the same VIDRELAY_DATA_DIR / VIDRELAY_DATABASE_URL as 'vidrelay serve'.
-
-Example:
-  vidrelay keys create --account-name acme --name ci
-`;
-
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && Object.hasOwn(CLIENT_COMMANDS, command)) {
+    return runClientCommand(await CLIENT_COMMANDS[command]!(), rest, io);
+  }
   try {
     switch (command) {
       case "serve":
-        return await serve(rest);
+        return await (await import("./server-commands.ts")).serve(rest, io);
       case "keys":
-        return await keys(rest);
+        return await (await import("./server-commands.ts")).keys(rest, io);
       case "--version":
       case "-v":
-        console.log(VERSION_STRING);
+        io.out(VERSION_STRING);
         return EXIT.ok;
       case undefined:
       case "help":
       case "--help":
       case "-h":
-        console.log(HELP);
+        io.out(HELP);
         return command === undefined ? EXIT.usage : EXIT.ok;
       default:
-        console.error(`vidrelay: unknown command "${command}"\n\n${HELP}`);
+        io.err(`vidrelay: unknown command "${command}"\n\n${HELP}`);
         return EXIT.usage;
     }
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`vidrelay: ${error.message}`);
-      return EXIT.usage;
-    }
-    if (error instanceof UsageError) {
-      console.error(`vidrelay: ${error.message}`);
+    const { ConfigError } = await import("../config.ts");
+    const { ApiError } = await import("../api/errors.ts");
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      io.err(`vidrelay: ${error.message}`);
       return EXIT.usage;
     }
     if (error instanceof ApiError) {
-      console.error(`vidrelay: ${error.message}`);
+      io.err(`vidrelay: ${error.message}`);
       return error.status === 401 ? EXIT.auth : EXIT.failed;
     }
     throw error;
   }
 }
 
-class UsageError extends Error {}
-
-function parse<T extends NonNullable<Parameters<typeof parseArgs>[0]>["options"]>(
-  args: string[],
-  options: T,
-) {
+async function runClientCommand(command: Command, args: string[], io: Io): Promise<number> {
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return await command(args, io);
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    const { code, message } = explain(error, baseUrlFromArgs(args));
+    io.err(`vidrelay: ${message}`);
+    return code;
   }
 }
 
-async function serve(args: string[]): Promise<number> {
-  const options = Object.fromEntries([
-    ...CONFIG_KEYS.map((k) => [kebab(k), { type: "string" as const }]),
-    ["help", { type: "boolean" as const, short: "h" }],
-  ]);
-  const parsed = parse(args, options);
-  const values = parsed.values as Record<string, string | boolean | undefined>;
-  const positionals = parsed.positionals;
-  if (values.help) {
-    console.log(SERVE_HELP);
-    return EXIT.ok;
-  }
-  if (positionals.length) throw new UsageError(`serve takes no arguments (got ${positionals.join(" ")})`);
-  const overrides = Object.fromEntries(CONFIG_KEYS.map((k) => [k, values[kebab(k)]]));
-  const config = loadConfig(overrides);
-  const server = await startServer(config);
-  const lines = [
-    `vidrelay ${VERSION_STRING} listening on ${server.url}  (bound to ${config.host}:${server.app.server.address() && typeof server.app.server.address() === "object" ? (server.app.server.address() as { port: number }).port : config.port})`,
-    `  store:    ${config.databaseUrl.startsWith("postgres") ? "postgres" : config.databaseUrl}`,
-    `  data:     ${config.dataDir}`,
-    `  docs:     ${server.url}/docs`,
-    "  providers: no upstream channel is configured, so every model is served by the built-in local engine",
-    "             (camera motion over your images rendered with ffmpeg; it is not a generative AI model)",
-  ];
-  if (server.bootstrapSecret) {
-    lines.push(
-      "",
-      "  First start: created the admin account. Its API key is shown ONCE — store it now:",
-      "",
-      `      ${server.bootstrapSecret}`,
-      "",
-      `  Try: curl -H "Authorization: Bearer ${server.bootstrapSecret.slice(0, 7)}…" ${server.url}/v1/models`,
-    );
-  }
-  console.log(lines.join("\n"));
-
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) {
-        console.error(`vidrelay: ${signal} again, exiting now`);
-        process.exit(1);
-      }
-      stopping = true;
-      console.log(`vidrelay: ${signal} received, finishing in-flight work (up to 10 s)…`);
-      server.close(10_000).then(resolve, (error) => {
-        console.error(error);
-        resolve();
-      });
-    };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
+/** The base URL a client command used, for error messages (flags are parsed again by the command). */
+function baseUrlFromArgs(args: string[]): string {
+  let flag: string | undefined;
+  args.forEach((arg, i) => {
+    if (arg === "--base-url") flag = args[i + 1];
+    else if (arg.startsWith("--base-url=")) flag = arg.slice("--base-url=".length);
   });
-  return EXIT.ok;
-}
-
-async function keys(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parse(rest, {
-    account: { type: "string" },
-    "account-name": { type: "string" },
-    admin: { type: "boolean" },
-    name: { type: "string" },
-    "test-mode": { type: "boolean" },
-    json: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-    "data-dir": { type: "string" },
-    "database-url": { type: "string" },
-  });
-  if (values.help || !sub || sub === "--help" || sub === "-h") {
-    console.log(KEYS_HELP);
-    return sub ? EXIT.ok : EXIT.usage;
-  }
-  const config = loadConfig({ dataDir: values["data-dir"], databaseUrl: values["database-url"] });
-  const database = openDatabase(config.databaseUrl, { poolSize: 2 });
-  try {
-    await migrateToLatest(database.db);
-    const service = new KeyService(new AccountRepository(database.db));
-    switch (sub) {
-      case "create": {
-        const { account, key } = await service.create({
-          accountId: values.account as string | undefined,
-          accountName: values["account-name"] as string | undefined,
-          admin: values.admin as boolean | undefined,
-          name: values.name as string | undefined,
-          testMode: values["test-mode"] as boolean | undefined,
-        });
-        if (values.json)
-          console.log(JSON.stringify({ ...key, account: service.accountToApi(account) }, null, 2));
-        else {
-          console.log(
-            `created key ${key.id} for account ${account.id} (${account.name})${key.test_mode ? " [test mode]" : ""}`,
-          );
-          console.log("the key is shown once:");
-          console.log(key.key);
-        }
-        return EXIT.ok;
-      }
-      case "list": {
-        const list = await service.list(values.account as string | undefined);
-        if (values.json) console.log(JSON.stringify(list, null, 2));
-        else {
-          console.log(
-            ["ID".padEnd(26), "ACCOUNT".padEnd(26), "PREFIX".padEnd(16), "NAME".padEnd(14), "STATE"].join(
-              " ",
-            ),
-          );
-          for (const k of list) {
-            const state = k.revoked_at ? "revoked" : k.test_mode ? "active (test)" : "active";
-            console.log(
-              [
-                k.id.padEnd(26),
-                k.account_id.padEnd(26),
-                k.prefix.padEnd(16),
-                k.name.slice(0, 14).padEnd(14),
-                state,
-              ].join(" "),
-            );
-          }
-        }
-        return EXIT.ok;
-      }
-      case "revoke": {
-        const id = positionals[0];
-        if (!id) throw new UsageError("keys revoke needs a KEY_ID (see 'vidrelay keys list')");
-        const key = await service.revoke(id);
-        console.log(values.json ? JSON.stringify(key, null, 2) : `revoked ${key.id}`);
-        return EXIT.ok;
-      }
-      default:
-        throw new UsageError(`unknown keys command "${sub}"\n\n${KEYS_HELP}`);
-    }
-  } finally {
-    await database.close();
-  }
+  return (flag ?? process.env.VIDRELAY_BASE_URL ?? "").trim().replace(/\/+$/, "") || DEFAULT_BASE_URL;
 }

@@ -1,0 +1,155 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { VidRelay } from "@vidrelay/sdk";
+import {
+  baseUrlOf,
+  CLIENT_OPTIONS,
+  CLIENT_OPTIONS_HELP,
+  EXIT,
+  type ExitCode,
+  explain,
+  type Io,
+  parse,
+} from "./common.ts";
+
+export const DOCTOR_HELP = `vidrelay doctor — check that the gateway answers, the key works and the tools are in place
+
+Usage:
+  vidrelay doctor
+
+Checks: the server answers /healthz and /readyz (which includes the store), the API key
+authenticates, ffmpeg runs on this machine, and which upstream channels are configured.
+
+${CLIENT_OPTIONS_HELP}
+
+Exit codes: 0 all good, 4 the server cannot be reached or is not ready, 3 the key is refused,
+1 another check failed.
+
+Example:
+  VIDRELAY_API_KEY=sk-… vidrelay doctor --base-url http://127.0.0.1:8080
+`;
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** The exit code this failure implies. */
+  code?: ExitCode;
+}
+
+export async function doctor(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, CLIENT_OPTIONS);
+  if (values.help) {
+    io.out(DOCTOR_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length) {
+    io.err("vidrelay: doctor takes no arguments");
+    return EXIT.usage;
+  }
+  const baseUrl = baseUrlOf(values).replace(/\/+$/, "");
+  const checks: Check[] = [];
+  const add = (check: Check) => {
+    checks.push(check);
+    if (!values.json) io.out(`${check.ok ? "ok  " : "FAIL"}  ${check.name.padEnd(9)} ${check.detail}`);
+  };
+
+  const health = await getJson(`${baseUrl}/healthz`);
+  const reachable = health.status !== undefined;
+  add({
+    name: "server",
+    ok: health.status === 200,
+    detail:
+      health.status === 200
+        ? `${baseUrl} answers /healthz`
+        : reachable
+          ? `${baseUrl}/healthz answered HTTP ${health.status}`
+          : `cannot reach ${baseUrl} (${health.error}) — is 'vidrelay serve' running?`,
+    code: EXIT.network,
+  });
+
+  if (reachable) {
+    const ready = await getJson(`${baseUrl}/readyz`);
+    const store = (ready.body as { checks?: Record<string, string> } | undefined)?.checks?.store;
+    add({
+      name: "ready",
+      ok: ready.status === 200,
+      detail: ready.status === 200 ? "/readyz: ready" : `/readyz answered ${ready.status ?? ready.error}`,
+      code: EXIT.network,
+    });
+    add({
+      name: "store",
+      ok: store === "ok",
+      detail:
+        store === "ok" ? "reachable (readyz)" : `not reachable: ${store ?? "no store check in /readyz"}`,
+      code: EXIT.network,
+    });
+
+    const apiKey = (values["api-key"] ?? process.env.VIDRELAY_API_KEY ?? "").trim();
+    if (!apiKey) {
+      add({
+        name: "api key",
+        ok: false,
+        detail: "none: set VIDRELAY_API_KEY or pass --api-key",
+        code: EXIT.auth,
+      });
+    } else {
+      try {
+        const client = new VidRelay({ apiKey, baseURL: baseUrl, maxRetries: 0, timeout: 10_000 });
+        const list = await client.models.list();
+        add({ name: "api key", ok: true, detail: `authenticates (${list.length} models available)` });
+      } catch (error) {
+        const { code, message } = explain(error, baseUrl);
+        add({ name: "api key", ok: false, detail: message, code });
+      }
+    }
+  }
+
+  add(await ffmpegCheck());
+  add({
+    name: "channels",
+    ok: true,
+    detail: "none configured (every model is served by the built-in local engine)",
+  });
+
+  const failed = checks.filter((c) => !c.ok);
+  if (values.json) io.out(JSON.stringify({ ok: failed.length === 0, checks }, null, 2));
+  if (!failed.length) return EXIT.ok;
+  const codes = failed.map((c) => c.code ?? EXIT.failed);
+  for (const code of [EXIT.network, EXIT.auth]) if (codes.includes(code)) return code;
+  return EXIT.failed;
+}
+
+async function getJson(url: string): Promise<{ status?: number; body?: unknown; error?: string }> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    return { status: res.status, body };
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    return { error: code === "ECONNREFUSED" ? "connection refused" : (code ?? String(error)) };
+  }
+}
+
+async function ffmpegCheck(): Promise<Check> {
+  try {
+    const { ffmpegPath } = await import("../media/ffmpeg.ts");
+    const { stdout } = await promisify(execFile)(ffmpegPath, ["-hide_banner", "-version"], {
+      timeout: 10_000,
+    });
+    const version = /ffmpeg version (\S+)/.exec(stdout)?.[1] ?? "unknown version";
+    return { name: "ffmpeg", ok: true, detail: `${version} (${ffmpegPath})` };
+  } catch (error) {
+    return {
+      name: "ffmpeg",
+      ok: false,
+      detail: `not usable: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
+    };
+  }
+}

@@ -1,0 +1,205 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { VidRelay } from "@vidrelay/sdk";
+import { sample } from "../helpers/paths.ts";
+import { clipFacts } from "../helpers/probe.ts";
+import { freePort } from "../helpers/process.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { runCli } from "./run.ts";
+
+describe("vidrelay generate", () => {
+  let t: TestServer;
+  let dir: string;
+  let env: Record<string, string>;
+  before(async () => {
+    t = await startTestServer();
+    dir = await mkdtemp(join(tmpdir(), "vidrelay-cli-generate-"));
+    env = { VIDRELAY_BASE_URL: t.url, VIDRELAY_API_KEY: t.key };
+  });
+  after(async () => {
+    await t.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("uploads the image, submits, waits, downloads a 9:16 mp4 and prints its path", async () => {
+    const out = join(dir, "out.mp4");
+    const result = await runCli(
+      [
+        "generate",
+        "-i",
+        sample("landscape-600x450.jpg"),
+        "-p",
+        "@image1 slow push-in",
+        "--seconds",
+        "5",
+        "--ratio",
+        "9:16",
+        "--resolution",
+        "480p",
+        "-o",
+        out,
+      ],
+      env,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), out, "stdout is the saved path");
+    const facts = await clipFacts(out);
+    assert.ok(facts.height > facts.width, `${facts.width}x${facts.height}`);
+    assert.ok(
+      Math.abs(facts.width / facts.height - 9 / 16) < 0.03,
+      `${facts.width}x${facts.height} is not 9:16`,
+    );
+    assert.ok(Math.abs(facts.duration - 5) < 0.15, `duration ${facts.duration}`);
+    assert.equal(facts.videoCodec, "h264");
+    // Not a terminal: plain progress lines (no carriage returns), one per change, ending in success.
+    assert.ok(!result.stderr.includes("\r"), "no in-place redraws when stderr is not a TTY");
+    assert.match(result.stderr, /uploaded landscape-600x450\.jpg → file_/);
+    const lines = result.stderr.split("\n").filter((l) => /^task_\w+ +\w+ +\d+%/.test(l));
+    assert.ok(lines.length >= 2, result.stderr);
+    assert.match(lines.at(-1)!, /succeeded +100%/);
+    // The image was the first frame (seedance 1.5 has no reference mode), cited as @image1.
+    const client = new VidRelay({ apiKey: t.key, baseURL: t.url });
+    const [task] = await client.videos.list({ limit: 1 }).toArray(1);
+    assert.equal(task?.prompt, "@image1 slow push-in");
+    assert.deepEqual([task?.metadata.ratio, task?.metadata.resolution], ["9:16", "480p"]);
+  });
+
+  test("against a stopped server: exit 4 and one line saying so", async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const result = await runCli(
+      [
+        "generate",
+        "-i",
+        sample("landscape-600x450.jpg"),
+        "-p",
+        "@image1 slow push-in",
+        "-o",
+        join(dir, "x.mp4"),
+      ],
+      { VIDRELAY_BASE_URL: base, VIDRELAY_API_KEY: t.key },
+    );
+    assert.equal(result.code, 4);
+    assert.equal(result.stdout, "");
+    assert.equal(
+      result.stderr,
+      `vidrelay: cannot reach ${base} (connection refused) — is 'vidrelay serve' running?\n`,
+    );
+    await assert.rejects(stat(join(dir, "x.mp4")));
+  });
+
+  test("--no-wait --json prints the submitted task as JSON lines and returns at once", async () => {
+    const result = await runCli(
+      [
+        "generate",
+        "-p",
+        "a quiet harbour at night",
+        "--seconds",
+        "4",
+        "--resolution",
+        "480p",
+        "--no-wait",
+        "--json",
+      ],
+      env,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const events = result.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { event: string; task: { task_id: string; status: string } });
+    assert.equal(events.length, 1);
+    assert.equal(events[0]!.event, "submitted");
+    assert.equal(events[0]!.task.status, "submitted");
+    await new VidRelay({ apiKey: t.key, baseURL: t.url }).videos
+      .cancel(events[0]!.task.task_id)
+      .catch(() => {});
+  });
+
+  test("--json streams progress events and ends with the saved file", async () => {
+    const out = join(dir, "json.mp4");
+    const result = await runCli(
+      ["generate", "-p", "rain on a window", "--seconds", "4", "--resolution", "480p", "--json", "-o", out],
+      env,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const events = result.stdout
+      .trim()
+      .split("\n")
+      .map(
+        (l) =>
+          JSON.parse(l) as { event: string; task: { status: string; progress: number }; output?: string },
+      );
+    assert.equal(events[0]?.event, "submitted");
+    assert.ok(events.some((e) => e.event === "progress"));
+    const last = events.at(-1)!;
+    assert.equal(last.event, "succeeded");
+    assert.equal(last.output, out);
+    assert.equal(last.task.status, "succeeded");
+    assert.ok((await stat(out)).size > 1000);
+    assert.equal(result.stderr, "", "nothing but JSON in --json mode");
+  });
+
+  test("usage errors exit 2; a refused key exits 3; a request the server refuses exits 2 with the param", async () => {
+    const none = await runCli(["generate"], env);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^vidrelay: nothing to generate/);
+
+    const unknownFlag = await runCli(["generate", "-p", "x", "--frobnicate"], env);
+    assert.equal(unknownFlag.code, 2);
+    assert.match(unknownFlag.stderr, /frobnicate/);
+
+    const missing = await runCli(["generate", "-i", join(dir, "nope.jpg"), "-p", "x"], env);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /nope\.jpg: no such file/);
+
+    const noKey = await runCli(["generate", "-p", "x"], { VIDRELAY_BASE_URL: t.url });
+    assert.equal(noKey.code, 2);
+    assert.match(noKey.stderr, /VIDRELAY_API_KEY/);
+
+    const badKey = await runCli(["generate", "-p", "x"], {
+      ...env,
+      VIDRELAY_API_KEY: "sk-wrong0000000000000000000000000000000",
+    });
+    assert.equal(badKey.code, 3);
+    assert.match(badKey.stderr, /refused the API key/);
+    assert.equal(badKey.stderr.trim().split("\n").length, 1);
+
+    const badSeconds = await runCli(["generate", "-p", "x", "--seconds", "99"], env);
+    assert.equal(badSeconds.code, 2);
+    assert.match(badSeconds.stderr, /\[seconds\]/);
+
+    const tooMany = await runCli(
+      [
+        "generate",
+        "-i",
+        sample("grey-400x267.jpg"),
+        "-i",
+        sample("grey-400x267.jpg"),
+        "-i",
+        sample("grey-400x267.jpg"),
+        "-p",
+        "x",
+      ],
+      env,
+    );
+    assert.equal(tooMany.code, 2);
+    assert.match(tooMany.stderr, /takes a first and a last frame, not 3 images/);
+  });
+
+  test("a failed task exits 1 with its error code (tasks wait on a cancelled task)", async () => {
+    const client = new VidRelay({ apiKey: t.key, baseURL: t.url });
+    const created = await client.videos.create({
+      model: "seedance-1-5-pro-with-audio",
+      prompt: "x",
+      seconds: "12",
+    });
+    await client.videos.cancel(created.task_id);
+    const result = await runCli(["tasks", "wait", created.task_id], env);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`vidrelay: task ${created.task_id} failed \\(cancelled\\)`));
+  });
+});
