@@ -68,6 +68,7 @@ export async function doctor(args: string[], io: Io): Promise<number> {
     code: EXIT.network,
   });
 
+  let client: VidRelay | undefined;
   if (reachable) {
     const ready = await getJson(`${baseUrl}/readyz`);
     const store = (ready.body as { checks?: Record<string, string> } | undefined)?.checks?.store;
@@ -95,7 +96,7 @@ export async function doctor(args: string[], io: Io): Promise<number> {
       });
     } else {
       try {
-        const client = new VidRelay({ apiKey, baseURL: baseUrl, maxRetries: 0, timeout: 10_000 });
+        client = new VidRelay({ apiKey, baseURL: baseUrl, maxRetries: 0, timeout: 10_000 });
         const list = await client.models.list();
         add({ name: "api key", ok: true, detail: `authenticates (${list.length} models available)` });
       } catch (error) {
@@ -106,11 +107,51 @@ export async function doctor(args: string[], io: Io): Promise<number> {
   }
 
   add(await ffmpegCheck());
-  add({
-    name: "channels",
-    ok: true,
-    detail: "none configured (every model is served by the built-in local engine)",
-  });
+  if (client) {
+    // Channels are visible to admin keys; each is tested with one cheap authenticated call.
+    try {
+      const { data } = await client.core.request<{
+        data: Array<{ id: string; name: string; enabled: boolean }>;
+      }>({
+        method: "GET",
+        path: "/v1/admin/channels",
+      });
+      if (data.length === 0) {
+        add({
+          name: "channels",
+          ok: true,
+          detail: "none configured (every model is served by the built-in local engine)",
+        });
+      }
+      for (const channel of data) {
+        if (!channel.enabled) {
+          add({ name: `channel ${channel.name}`, ok: true, detail: `${channel.id}: disabled` });
+          continue;
+        }
+        const result = await client.core.request<{ ok: boolean; latency_ms: number; error?: string }>({
+          method: "POST",
+          path: `/v1/admin/channels/${channel.id}/test`,
+        });
+        add({
+          name: `channel ${channel.name}`,
+          ok: result.ok,
+          detail: result.ok
+            ? `${channel.id}: key accepted (${result.latency_ms} ms)`
+            : `${channel.id}: ${result.error}`,
+        });
+      }
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      add({
+        name: "channels",
+        ok: true,
+        detail:
+          status === 403
+            ? "not visible to this key (admin keys see and test channels)"
+            : `not checked: ${(error as Error).message}`,
+      });
+    }
+  }
 
   const failed = checks.filter((c) => !c.ok);
   if (values.json) io.out(JSON.stringify({ ok: failed.length === 0, checks }, null, 2));

@@ -16,9 +16,11 @@ Usage:
   vidrelay files upload|list|rm       reference media
   vidrelay models                     the models your key may use
   vidrelay doctor                     check the server, the key and ffmpeg
+  vidrelay webhooks secret|deliveries|replay   signing secret (--rotate) and deliveries
+  vidrelay channels add|list|update|disable|test   upstream channels (admin key)
   vidrelay --version
 
-Client commands (generate, tasks, files, models, doctor) talk to a running gateway:
+Client commands (generate, tasks, files, models, doctor, webhooks, channels) talk to a running gateway:
   VIDRELAY_BASE_URL (or --base-url, default ${DEFAULT_BASE_URL}) and VIDRELAY_API_KEY (or --api-key).
 Exit codes: 0 ok, 1 task failed, 2 usage error, 3 auth error, 4 network/server error.
 
@@ -37,6 +39,8 @@ const CLIENT_COMMANDS: Record<string, () => Promise<Command>> = {
   files: async () => (await import("./files.ts")).files,
   models: async () => (await import("./models.ts")).models,
   doctor: async () => (await import("./doctor.ts")).doctor,
+  channels: async () => (await import("./channels.ts")).channels,
+  webhooks: async () => (await import("./webhooks.ts")).webhooks,
 };
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
