@@ -108,6 +108,8 @@ export const ConfigSchema = z.object({
    * Test-mode keys always render locally.
    */
   localEngine: z.enum(["auto", "all", "off"]).default("auto"),
+  /** Whether renders by the local engine are charged at the model's price (test-mode keys never are). */
+  localRendersBilled: bool.default(false),
   /** Multiplies the providers' polling delays (tests use a tiny value with fast doubles). */
   upstreamPollScale: z.coerce.number().positive().default(1),
   /** Status queries per second per channel (DashScope allows 20 per account); batched lists count once. */

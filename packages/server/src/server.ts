@@ -14,6 +14,7 @@ import { modelRoutes } from "./api/routes/models.ts";
 import { opsRoutes } from "./api/routes/ops.ts";
 import { videoRoutes } from "./api/routes/videos.ts";
 import { webhookRoutes } from "./api/routes/webhooks.ts";
+import { BillingService, billingRoutes } from "./billing/index.ts";
 import { Catalog, DEFAULT_CATALOG } from "./catalog/models.ts";
 import type { Config } from "./config.ts";
 import type { JobKind } from "./jobs/queue.ts";
@@ -100,6 +101,10 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     allowPrivate,
     logger.child({ component: "webhooks" }),
   );
+  const billing = new BillingService(db, catalog, {
+    localRenders: config.localRendersBilled ? "priced" : "free",
+  });
+  await billing.ensureDefaultPrices();
   const channels = new ChannelService(db, SecretBox.fromConfig(config), catalog, createAdapters(config));
   const breaker = new CircuitBreaker(config.breakerThreshold, config.breakerCooldownSeconds * 1000);
   // biome-ignore lint/style/useConst: assigned once the task service exists (they reference each other)
@@ -116,6 +121,11 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     metrics,
     (url) => webhooks.checkCallbackUrl(url),
     (model, testMode) => upstream.plan(model, testMode),
+    {
+      hold: (trx, task) => billing.holdForTaskRow(trx, task),
+      usage: (taskId, executor) => billing.usageForTask(taskId, executor),
+      usageMany: (taskIds) => billing.usageForTasks(taskIds),
+    },
   );
   upstream = new UpstreamService({
     config,
@@ -136,8 +146,12 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   taskRepo.onFinish(async (trx, row) => {
     if (row.channel_id) await channels.releaseSlot(trx, row.channel_id);
   });
-  // The outbox: a delivery row is written in the same transaction as the terminal status change.
-  taskRepo.onFinish((trx, row) => webhooks.enqueueForTask(trx, row, JSON.stringify(tasks.toApi(row))));
+  // Settlement first (capture or release the hold), then the outbox with the task object as GET
+  // will show it — both in the same transaction as the terminal status change.
+  taskRepo.onFinish(billing.finishHook());
+  taskRepo.onFinish(async (trx, row) =>
+    webhooks.enqueueForTask(trx, row, JSON.stringify(await tasks.present(row, trx))),
+  );
   const auth = new AuthService(accounts);
   const keys = new KeyService(accounts);
   let draining = false;
@@ -157,6 +171,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     webhooks,
     upstream,
     channels,
+    billing,
     isDraining: () => draining,
   };
 
@@ -211,8 +226,10 @@ export async function startServer(config: Config, options: { logger?: Logger } =
         parts: 12,
       },
     });
-    v1.addHook("onRequest", async (request) => {
+    v1.addHook("onRequest", async (request, reply) => {
       request.principal = await auth.authenticate(request.headers.authorization);
+      // Per-key requests per minute (no store access unless the key or account has a limit).
+      reply.headers(await billing.enforceRateLimit(request.principal));
     });
     await v1.register(fileRoutes, { ctx });
     await v1.register(videoRoutes, { ctx });
@@ -220,6 +237,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     await v1.register(adminRoutes, { ctx, keys });
     await v1.register(webhookRoutes, { ctx, webhooks });
     await v1.register(channelRoutes, { ctx });
+    await v1.register(billingRoutes, { billing });
   });
 
   await app.listen({ host: config.host, port: config.port });
@@ -277,6 +295,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     try {
       const removed = await files.sweepExpired();
       await idempotency.purgeExpired();
+      await billing.sweep();
       if (removed) logger.info({ removed }, "expired files removed");
       const stuck = await taskRepo.listActiveOlderThan(Date.now() - config.taskTimeoutSeconds * 1000, 100);
       for (const task of stuck) {

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import type { BillingService } from "../billing/service.ts";
 import type { Catalog } from "../catalog/models.ts";
 import type { Config } from "../config.ts";
 import type { JobQueue } from "../jobs/queue.ts";
@@ -32,6 +33,7 @@ export interface AppContext {
   webhooks: WebhookService;
   upstream: UpstreamService;
   channels: ChannelService;
+  billing: BillingService;
   /** Whether the HTTP server is shutting down (readiness goes false first). */
   isDraining(): boolean;
 }

@@ -18,6 +18,8 @@ Usage:
   vidrelay doctor                     check the server, the key and ffmpeg
   vidrelay webhooks secret|deliveries|replay   signing secret (--rotate) and deliveries
   vidrelay channels add|list|update|disable|test   upstream channels (admin key)
+  vidrelay usage | balance            what was charged, and what is left
+  vidrelay accounts list|topup        accounts and top-ups (admin key)
   vidrelay --version
 
 Client commands (generate, tasks, files, models, doctor, webhooks, channels) talk to a running gateway:
@@ -41,6 +43,9 @@ const CLIENT_COMMANDS: Record<string, () => Promise<Command>> = {
   doctor: async () => (await import("./doctor.ts")).doctor,
   channels: async () => (await import("./channels.ts")).channels,
   webhooks: async () => (await import("./webhooks.ts")).webhooks,
+  usage: async () => (await import("./billing.ts")).usage,
+  balance: async () => (await import("./billing.ts")).balance,
+  accounts: async () => (await import("./billing.ts")).accounts,
 };
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {

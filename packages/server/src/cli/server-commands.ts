@@ -53,6 +53,10 @@ export async function serve(args: string[], io: Io = stdio): Promise<number> {
   const overrides = Object.fromEntries(CONFIG_KEYS.map((k) => [k, values[kebab(k)]]));
   const config = loadConfig(overrides);
   const server = await startServer(config);
+  if (config.workers && config.workerKinds.includes("render")) {
+    // Boot the render engine's worker threads now rather than on the first render.
+    (await import("../engine/frame-workers.ts")).frameWorkers().warm();
+  }
   const lines = [
     `vidrelay ${VERSION_STRING} listening on ${server.url}  (bound to ${config.host}:${server.app.server.address() && typeof server.app.server.address() === "object" ? (server.app.server.address() as { port: number }).port : config.port})`,
     `  store:    ${config.databaseUrl.startsWith("postgres") ? "postgres" : config.databaseUrl}`,

@@ -1,5 +1,5 @@
 /**
- * A reference video decoded by ffmpeg into raw RGB frames at the output size and rate: cover-cropped,
+ * A reference video decoded by ffmpeg into raw yuv420p frames (BT.709, limited range) at the output size and rate: cover-cropped,
  * looped when shorter than the clip and cut when longer.
  */
 import { spawn } from "node:child_process";
@@ -16,7 +16,7 @@ export function decodeVideoFrames(
   options: { width: number; height: number; fps: number; frameCount: number; signal?: AbortSignal },
 ): VideoFrames {
   const { width, height, fps, frameCount } = options;
-  const frameBytes = width * height * 3;
+  const frameBytes = (width * height * 3) / 2;
   const args = [
     "-hide_banner",
     "-loglevel",
@@ -28,14 +28,14 @@ export function decodeVideoFrames(
     "-an",
     "-sn",
     "-vf",
-    `fps=${fps},scale=${width}:${height}:force_original_aspect_ratio=increase:flags=bicubic,` +
-      `crop=${width}:${height},setsar=1,format=rgb24`,
+    `fps=${fps},scale=${width}:${height}:force_original_aspect_ratio=increase:flags=bicubic:` +
+      `out_color_matrix=bt709:out_range=tv,crop=${width}:${height},setsar=1,format=yuv420p`,
     "-frames:v",
     String(frameCount),
     "-f",
     "rawvideo",
     "-pix_fmt",
-    "rgb24",
+    "yuv420p",
     "pipe:1",
   ];
   const child = spawn(ffmpegPath, args, { stdio: ["ignore", "pipe", "pipe"], signal: options.signal });

@@ -1,7 +1,7 @@
 import { open, stat } from "node:fs/promises";
 import sharp, { type Metadata } from "sharp";
 import { ApiError } from "../api/errors.ts";
-import { ffmpegPath, type ProbeResult, type ProbeStream, probe, run } from "./ffmpeg.ts";
+import { ffmpegPath, ffprobePath, type ProbeResult, type ProbeStream, run } from "./ffmpeg.ts";
 import { type MediaLimits, maxBytesFor, maxSecondsFor } from "./limits.ts";
 import {
   durationTooLong,
@@ -118,7 +118,7 @@ async function inspectImage(
   // 1. Header only, with no pixel limit, so the refusal can name the size. Nothing is decoded.
   let meta: Metadata;
   try {
-    meta = await sharp(path, { limitInputPixels: false }).metadata();
+    meta = await sharp(path, { limitInputPixels: false, failOn: "error" }).metadata();
   } catch (err) {
     throw invalidFile(label, vipsDetail(err, path), param);
   }
@@ -190,7 +190,10 @@ async function inspectBmp(
   try {
     await run(
       ffmpegPath,
-      ["-v", "error", "-xerror", "-nostdin", "-i", path, "-frames:v", "1", "-f", "null", "-"],
+      [
+        ...["-v", "error", "-xerror", "-nostdin", "-protocol_whitelist", "file", "-f", "bmp_pipe"],
+        ...["-i", `file:${path}`, "-frames:v", "1", "-f", "null", "-"],
+      ],
       { signal },
     );
   } catch (err) {
@@ -202,29 +205,63 @@ async function inspectBmp(
 
 // --- video and audio ---------------------------------------------------------------------------
 
-/** ffprobe's demuxer name (one of the comma-separated `format_name`s) for each sniffed type. */
-const DEMUXERS: Record<string, string> = {
-  "video/mp4": "mov",
-  "video/quicktime": "mov",
-  "audio/mp4": "mov",
-  "video/webm": "matroska",
-  "audio/mpeg": "mp3",
-  "audio/wav": "wav",
-  "audio/ogg": "ogg",
-  "audio/aac": "aac",
+/**
+ * The demuxers ffprobe may use for each sniffed type, in order. Forcing the demuxer (instead of
+ * letting ffprobe guess) and allowing only the `file` protocol keep a crafted file from being
+ * read as a playlist (HLS, concat, …) that makes ffprobe open other files or URLs.
+ * An ID3 tag can hide whether MP3 or AAC frames follow, hence the fallback between those two.
+ */
+const DEMUXERS: Record<string, string[]> = {
+  "video/mp4": ["mov"],
+  "video/quicktime": ["mov"],
+  "audio/mp4": ["mov"],
+  "video/webm": ["matroska"],
+  "audio/mpeg": ["mp3", "aac"],
+  "audio/wav": ["wav"],
+  "audio/ogg": ["ogg"],
+  "audio/aac": ["aac", "mp3"],
 };
 
-/** When ffprobe finds a different accepted audio container than the sniffer guessed (an ID3 tag hid the frames). */
 const AUDIO_BY_DEMUXER: Record<string, SniffResult> = {
   mp3: { kind: "audio", mime: "audio/mpeg", ext: "mp3" },
   aac: { kind: "audio", mime: "audio/aac", ext: "aac" },
 };
+
+/** ffprobe with a forced demuxer and only local-file access; resolves with the demuxer that worked. */
+async function probeAs(
+  path: string,
+  demuxers: string[],
+  signal: AbortSignal,
+): Promise<{ result: ProbeResult; demuxer: string }> {
+  let lastError: unknown = new Error("no demuxer for this type");
+  for (const demuxer of demuxers) {
+    try {
+      const { stdout } = await run(
+        ffprobePath,
+        [
+          ...["-v", "error", "-protocol_whitelist", "file", "-f", demuxer],
+          ...["-print_format", "json", "-show_format", "-show_streams", `file:${path}`],
+        ],
+        { signal },
+      );
+      const result = JSON.parse(stdout.toString()) as ProbeResult;
+      if (result.format && (result.streams ?? []).length > 0) return { result, demuxer };
+      lastError = new Error("no streams found");
+    } catch (err) {
+      if (signal.aborted) throw err;
+      lastError = err;
+    }
+  }
+  throw lastError;
+}
 
 type Stream = ProbeStream & { disposition?: Record<string, number> };
 
 function toolDetail(err: unknown, path: string): string {
   const message = err instanceof Error ? err.message : String(err);
   const lines = message
+    .split(`file:${path}`)
+    .join("file")
     .split(path)
     .join("file")
     .replace(/^ff\w+ exited with \w+: /, "")
@@ -262,23 +299,12 @@ async function inspectAudioVideo(
   const signal = AbortSignal.timeout(limits.inspectTimeoutMs);
   let result: ProbeResult;
   try {
-    result = await probe(path, signal);
+    const probed = await probeAs(path, DEMUXERS[sniffed.mime] ?? [], signal);
+    result = probed.result;
+    if (probed.demuxer !== DEMUXERS[sniffed.mime]?.[0]) sniffed = AUDIO_BY_DEMUXER[probed.demuxer] ?? sniffed;
   } catch (err) {
     if (signal.aborted) throw inspectionTimeout(label, limits.inspectTimeoutMs, param);
     throw invalidFile(label, toolDetail(err, path), param);
-  }
-  const demuxers = (result.format?.format_name ?? "").split(",");
-  if (!demuxers.includes(DEMUXERS[sniffed.mime] ?? "")) {
-    const other =
-      sniffed.kind === "audio" ? demuxers.map((d) => AUDIO_BY_DEMUXER[d]).find(Boolean) : undefined;
-    if (!other) {
-      throw invalidFile(
-        label,
-        `its contents read as "${result.format?.format_name ?? "nothing known"}"`,
-        param,
-      );
-    }
-    sniffed = other;
   }
 
   const streams = (result.streams ?? []) as Stream[];

@@ -71,7 +71,7 @@ class IntakeGate extends Transform {
   private decide(): Error | null {
     const head = Buffer.concat(this.head);
     this.head = [];
-    const sniffed = sniffMedia(head);
+    const sniffed = sniffMedia(head.subarray(0, SNIFF_BYTES)); // the same answer however the stream is chunked
     if (!sniffed) return unsupportedMediaType(describeUnsupported(head), this.limits, this.param, this.kinds);
     // An MP4 may still turn out to be audio-only (M4A) on inspection, so an audio-only place accepts it here.
     const couldBeAudio = sniffed.mime === "video/mp4" && this.kinds.includes("audio");

@@ -170,7 +170,9 @@ export async function checkTarget(
   } catch {
     throw fail(
       "invalid_url",
-      `"${String(input).slice(0, 200)}" is not a valid absolute URL; send a full http(s) URL`,
+      `"${String(input)
+        .slice(0, 200)
+        .replace(/\/\/[^/@]*@/, "//…@")}" is not a valid absolute URL; ` + `send a full http(s) URL`,
       "",
     );
   }
@@ -412,7 +414,7 @@ export async function safeFetch(url: string, options: SafeFetchOptions): Promise
       ),
       body: typeof options.body === "string" ? Buffer.from(options.body) : options.body,
     };
-    delete hop.headers["host"];
+    for (const h of ["host", "content-length", "transfer-encoding", "connection"]) delete hop.headers[h];
     for (let redirects = 0; ; redirects++) {
       const target = await checkTarget(current, {
         allow: options.allow,

@@ -77,14 +77,20 @@ export class TaskService {
       provider: "local",
       upstream: false,
     }),
+    /** Billing: the hold taken in the submit transaction, and what a finished task was charged. */
+    private readonly billing?: {
+      hold(trx: Kysely<Database>, task: TaskRow): Promise<unknown>;
+      usage(taskId: string, executor?: Kysely<Database>): Promise<TaskObject["usage"]>;
+      usageMany(taskIds: string[]): Promise<Map<string, TaskObject["usage"]>>;
+    },
   ) {}
 
   mediaUrl(task: Pick<TaskRow, "media_token">, ext: "mp4" | "png" | "jpg"): string {
     return `${this.config.publicUrl}/videos/${task.media_token}.${ext}`;
   }
 
-  toApi(task: TaskRow): TaskObject {
-    const request = JSON.parse(task.request_json) as NormalizedRequest;
+  /** The task object; `usage` comes from billing (see `present`), which knows what was charged. */
+  toApi(task: TaskRow, usage?: TaskObject["usage"]): TaskObject {
     const object: TaskObject = {
       task_id: task.id,
       id: task.id,
@@ -107,18 +113,27 @@ export class TaskService {
       if (task.last_frame_key) object.last_frame_url = this.mediaUrl(task, "png");
       object.thumbnail_url = this.mediaUrl(task, "jpg"); // made on first request when missing
       if (task.video_json) object.video = JSON.parse(task.video_json) as VideoInfo;
-      object.usage = {
-        seconds: task.seconds,
-        resolution: request.resolution,
-        // The local engine is free; priced upstream usage arrives with billing.
-        cost: "0.0000",
-        currency: "USD",
-      };
     }
+    if (usage) object.usage = usage;
     if (task.status === "failed") {
       object.error = { code: task.error_code ?? "failed", message: task.error_message ?? "the task failed" };
     }
     return object;
+  }
+
+  /** toApi with the charged usage looked up (inside `executor`'s transaction when given). */
+  async present(task: TaskRow, executor?: Kysely<Database>): Promise<TaskObject> {
+    const usage =
+      task.status === "succeeded" || task.status === "failed"
+        ? await this.billing?.usage(task.id, executor)
+        : undefined;
+    return this.toApi(task, usage);
+  }
+
+  async presentMany(tasks: TaskRow[]): Promise<TaskObject[]> {
+    const done = tasks.filter((t) => t.status === "succeeded" || t.status === "failed").map((t) => t.id);
+    const usage = done.length && this.billing ? await this.billing.usageMany(done) : new Map();
+    return tasks.map((t) => this.toApi(t, usage.get(t.id)));
   }
 
   async submit(principal: Principal, body: unknown, idempotencyKey?: string): Promise<SubmitResult> {
@@ -188,6 +203,8 @@ export class TaskService {
     try {
       await this.db.transaction().execute(async (trx) => {
         await this.tasks.insert(task, trx);
+        // The worst-case price is held in the same transaction: too little balance → 403, no task.
+        await this.billing?.hold(trx, task);
         if (idempotencyKey !== undefined && requestHash) {
           await this.idempotency.record(trx, {
             account_id: accountId,

@@ -1,4 +1,5 @@
 import type { Kysely, Migration, MigrationProvider } from "kysely";
+import { billingMigrations } from "../billing/migrations.ts";
 
 /**
  * Migrations are code, in order, and use only Kysely's schema builder so they run unchanged on
@@ -222,6 +223,6 @@ const migrations: Record<string, Migration> = {
 
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
-    return migrations;
+    return { ...migrations, ...billingMigrations };
   },
 };

@@ -9,7 +9,9 @@ import { ffmpegPath, run } from "../../src/media/ffmpeg.ts";
 export const SAMPLES = fileURLToPath(new URL("../../../../../shared/samples/", import.meta.url));
 export const sample = (name: string) => join(SAMPLES, name);
 
-export async function tempDir(prefix = "vidrelay-media-test-"): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function tempDir(
+  prefix = "vidrelay-media-test-",
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

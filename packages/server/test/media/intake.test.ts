@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
 import { copyFile, readFile, writeFile } from "node:fs/promises";
@@ -14,7 +15,12 @@ import { type Fixtures, makeFixtures, sample, tempDir } from "./fixtures.ts";
 const LIMITS = mediaLimits();
 
 /** Assert `promise` rejects with an ApiError of this status/code naming `param`; returns it. */
-async function refused(promise: Promise<unknown>, status: number, code: string, param = "file"): Promise<ApiError> {
+async function refused(
+  promise: Promise<unknown>,
+  status: number,
+  code: string,
+  param = "file",
+): Promise<ApiError> {
   try {
     await promise;
   } catch (err) {
@@ -74,7 +80,12 @@ describe("intakeStream", () => {
       const original = await readFile(sample(name));
       const result = await intakeStream(createReadStream(sample(name)), path, LIMITS, "file");
       assert.deepEqual(
-        { kind: result.info.kind, mime: result.info.mime, width: result.info.width, height: result.info.height },
+        {
+          kind: result.info.kind,
+          mime: result.info.mime,
+          width: result.info.width,
+          height: result.info.height,
+        },
         { kind: "image", mime, width, height },
       );
       assert.equal(result.bytes, original.length);
@@ -118,7 +129,11 @@ describe("intakeStream", () => {
     const renamed = join(dir, "holiday.jpg");
     await copyFile(sample("README.md"), renamed);
     const path = dest();
-    const err = await refused(intakeStream(createReadStream(renamed), path, LIMITS, "file"), 415, "unsupported_media_type");
+    const err = await refused(
+      intakeStream(createReadStream(renamed), path, LIMITS, "file"),
+      415,
+      "unsupported_media_type",
+    );
     assert.match(err.message, /plain text/);
     assert.match(err.message, /JPEG, PNG/);
     assert.equal(existsSync(path), false);
@@ -147,7 +162,12 @@ describe("intakeStream", () => {
   test("a real sample over a small configured limit → 413, file removed", async () => {
     const path = dest();
     await refused(
-      intakeStream(createReadStream(sample("photo-saw-2725x2225.jpg")), path, mediaLimits({ maxImageBytes: 500_000 }), "file"),
+      intakeStream(
+        createReadStream(sample("photo-saw-2725x2225.jpg")),
+        path,
+        mediaLimits({ maxImageBytes: 500_000 }),
+        "file",
+      ),
       413,
       "file_too_large",
     );
@@ -246,10 +266,16 @@ describe("intakeStream", () => {
 
   const av: Array<[keyof Fixtures, Record<string, unknown>]> = [
     ["mp4", { kind: "video", mime: "video/mp4", width: 320, height: 240, hasAudio: true, hasVideo: true }],
-    ["mov", { kind: "video", mime: "video/quicktime", width: 320, height: 240, hasAudio: true, hasVideo: true }],
+    [
+      "mov",
+      { kind: "video", mime: "video/quicktime", width: 320, height: 240, hasAudio: true, hasVideo: true },
+    ],
     ["webm", { kind: "video", mime: "video/webm", width: 320, height: 240, hasAudio: true, hasVideo: true }],
     // Rotation metadata (90°) turns the 320x240 frames into a portrait display.
-    ["rotatedMp4", { kind: "video", mime: "video/mp4", width: 240, height: 320, hasAudio: true, hasVideo: true }],
+    [
+      "rotatedMp4",
+      { kind: "video", mime: "video/mp4", width: 240, height: 320, hasAudio: true, hasVideo: true },
+    ],
     ["mp3", { kind: "audio", mime: "audio/mpeg", hasAudio: true, hasVideo: false }],
     ["mp3NoId3", { kind: "audio", mime: "audio/mpeg", hasAudio: true, hasVideo: false }],
     ["wav", { kind: "audio", mime: "audio/wav", hasAudio: true, hasVideo: false }],
@@ -266,7 +292,10 @@ describe("intakeStream", () => {
       for (const [field, value] of Object.entries(expected)) {
         assert.equal(info[field as keyof typeof info], value, `${field} of ${key}`);
       }
-      assert.ok(info.duration !== undefined && Math.abs(info.duration - 1) < 0.2, `duration ${info.duration}`);
+      assert.ok(
+        info.duration !== undefined && Math.abs(info.duration - 1) < 0.2,
+        `duration ${info.duration}`,
+      );
     });
   }
 
@@ -283,7 +312,11 @@ describe("intakeStream", () => {
 
   test("an M4A-branded file without an audio stream → 400 no_audio_stream", async () => {
     const path = dest();
-    await refused(intakeStream(createReadStream(fx.videoOnlyM4a), path, LIMITS, "file"), 400, "no_audio_stream");
+    await refused(
+      intakeStream(createReadStream(fx.videoOnlyM4a), path, LIMITS, "file"),
+      400,
+      "no_audio_stream",
+    );
     assert.equal(existsSync(path), false);
   });
 
@@ -317,7 +350,11 @@ describe("intakeStream", () => {
   test("an audio-only MP4 is held to the audio limit once recognised", async () => {
     const size = (await readFile(fx.audioOnlyMp4)).length;
     const limits = mediaLimits({ maxAudioBytes: size - 1 });
-    await refused(intakeStream(createReadStream(fx.audioOnlyMp4), dest(), limits, "file"), 413, "file_too_large");
+    await refused(
+      intakeStream(createReadStream(fx.audioOnlyMp4), dest(), limits, "file"),
+      413,
+      "file_too_large",
+    );
   });
 
   test("probing that outlasts inspectTimeoutMs → 400 media_inspection_timeout", async () => {
@@ -327,6 +364,39 @@ describe("intakeStream", () => {
       400,
       "media_inspection_timeout",
     );
+    assert.equal(existsSync(path), false);
+  });
+
+  test("an HLS playlist disguised as MP3 is never read as a playlist (no other file is opened)", async () => {
+    // A large ID3 tag pushes the "audio" past the sniffed head, so the sniffer takes it for MP3.
+    // Left to guess, ffprobe skips the tag, detects HLS (the .m3u8 name helps) and opens the listed
+    // segment: here a FIFO named like a media segment, which would block until the inspection
+    // timeout (media_inspection_timeout instead of a quick invalid_file).
+    const fifo = join(dir, "segment.ts");
+    execFileSync("mkfifo", [fifo]);
+    const tag = 8192;
+    const id3 = Buffer.from([
+      0x49,
+      0x44,
+      0x33,
+      4,
+      0,
+      0,
+      (tag >> 21) & 0x7f,
+      (tag >> 14) & 0x7f,
+      (tag >> 7) & 0x7f,
+      tag & 0x7f,
+    ]);
+    const playlist = `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1,\nfile:${fifo}\n#EXT-X-ENDLIST\n`;
+    const bytes = Buffer.concat([id3, Buffer.alloc(tag), Buffer.from(playlist)]);
+    const path = join(dir, "upload.m3u8");
+    const started = Date.now();
+    await refused(
+      intakeStream(Readable.from([bytes]), path, mediaLimits({ inspectTimeoutMs: 4000 }), "file"),
+      400,
+      "invalid_file",
+    );
+    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
     assert.equal(existsSync(path), false);
   });
 

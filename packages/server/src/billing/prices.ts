@@ -1,0 +1,295 @@
+/**
+ * Prices as data. A price rule says what one successful clip of a model costs, in integer
+ * micro-units of the gateway's currency:
+ *
+ *   cost = per_clip + per_second[resolution] × seconds + ⌈tokens × per_million_tokens / 10^6⌉
+ *
+ * `tokens` is the upstream's reported token count (e.g. Ark's `usage.completion_tokens`); when a
+ * rule prices tokens, `tokens_per_second[resolution]` is the pre-authorisation estimate (an upper
+ * bound) used for the hold and when the upstream reports nothing. Rules are versioned: every
+ * change is a new immutable version, and a task is settled at the version it was accepted at.
+ */
+import { z } from "zod";
+import { invalid } from "../api/errors.ts";
+import type { CatalogModel } from "../catalog/models.ts";
+import type { Resolution } from "../providers/types.ts";
+import { decimalToMicros, formatMoney, MICROS_PER_UNIT, mulDivCeil, mulMicros, sumMicros } from "./money.ts";
+
+export const RESOLUTION_KEYS = ["480p", "720p", "1080p"] as const satisfies readonly Resolution[];
+
+export interface PriceRule {
+  /** Micro-units per second of output, by resolution. */
+  perSecond: Partial<Record<Resolution, number>>;
+  /** Micro-units per successful clip. */
+  perClip: number;
+  /** Micro-units per million upstream tokens, or null when tokens are not priced. */
+  perMillionTokens: number | null;
+  /** Upper-bound tokens per second of output, by resolution (needed when tokens are priced). */
+  tokensPerSecond: Partial<Record<Resolution, number>>;
+}
+
+/** One stored version of a model's price. */
+export interface PriceVersion {
+  id: string;
+  model: string;
+  version: number;
+  currency: string;
+  rule: PriceRule;
+  note: string | null;
+  createdBy: string | null;
+  createdAt: number;
+}
+
+const Micros = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+const ByResolution = z.partialRecord(z.enum(RESOLUTION_KEYS), Micros);
+
+export const PriceRuleSchema = z.object({
+  perSecond: ByResolution,
+  perClip: Micros.default(0),
+  perMillionTokens: Micros.nullable().default(null),
+  tokensPerSecond: ByResolution.default({}),
+});
+
+export function parsePriceRule(json: string): PriceRule {
+  return PriceRuleSchema.parse(JSON.parse(json));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Computing prices.
+
+export class PriceGapError extends Error {
+  override name = "PriceGapError";
+}
+
+function tokenCost(rule: PriceRule, tokens: number): number {
+  if (rule.perMillionTokens === null) return 0;
+  return mulDivCeil(tokens, rule.perMillionTokens, MICROS_PER_UNIT);
+}
+
+function perSecondOf(rule: PriceRule, resolution: Resolution): number {
+  const value = rule.perSecond[resolution];
+  if (value === undefined) throw new PriceGapError(`the price has no per-second amount for ${resolution}`);
+  return value;
+}
+
+function estimatedTokens(rule: PriceRule, resolution: Resolution, seconds: number): number {
+  if (rule.perMillionTokens === null) return 0;
+  const perSecond = rule.tokensPerSecond[resolution];
+  if (perSecond === undefined) throw new PriceGapError(`the price has no token estimate for ${resolution}`);
+  return mulMicros(perSecond, seconds);
+}
+
+/** The worst-case price of a clip of `seconds` at `resolution`: what is held at submit. */
+export function quote(rule: PriceRule, resolution: Resolution, seconds: number): number {
+  return charge(rule, resolution, seconds);
+}
+
+/**
+ * The price of actual usage. Without reported tokens, a token-priced rule uses its estimate; so for
+ * the requested seconds and no tokens, `charge` equals `quote`.
+ */
+export function charge(rule: PriceRule, resolution: Resolution, seconds: number, tokens?: number): number {
+  if (!Number.isSafeInteger(seconds) || seconds < 0) throw new PriceGapError(`bad seconds: ${seconds}`);
+  const timeCost = mulMicros(perSecondOf(rule, resolution), seconds);
+  const usedTokens =
+    tokens !== undefined && rule.perMillionTokens !== null
+      ? tokens
+      : estimatedTokens(rule, resolution, seconds);
+  return sumMicros([rule.perClip, timeCost, tokenCost(rule, usedTokens)]);
+}
+
+/** Whether a rule prices every resolution the model offers. */
+export function ruleGaps(rule: PriceRule, model: Pick<CatalogModel, "resolutions">): string[] {
+  const gaps: string[] = [];
+  for (const r of model.resolutions) {
+    if (rule.perSecond[r] === undefined) gaps.push(`per_second.${r}`);
+    if (rule.perMillionTokens !== null && rule.tokensPerSecond[r] === undefined)
+      gaps.push(`tokens_per_second.${r}`);
+  }
+  return gaps;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Defaults for the default catalog (USD). Operators change them with PUT /v1/admin/prices/:model;
+// a default is only written (as version 1) for a model that has no price yet.
+
+const perSecond = (usd: Partial<Record<Resolution, string>>): Partial<Record<Resolution, number>> =>
+  Object.fromEntries(Object.entries(usd).map(([r, v]) => [r, decimalToMicros(v!)!]));
+
+const simple = (usd: Partial<Record<Resolution, string>>): PriceRule => ({
+  perSecond: perSecond(usd),
+  perClip: 0,
+  perMillionTokens: null,
+  tokensPerSecond: {},
+});
+
+/**
+ * Seedance 1.5 pro with audio is about $0.07/s at 720p, scaled by pixel count for the other sizes;
+ * without audio it is half. Seedance 2.0 follows its token price (≈ ¥46 per million tokens) by
+ * resolution. HappyHorse and Grok Imagine are the providers' published per-second prices.
+ */
+export const DEFAULT_PRICES: Readonly<Record<string, PriceRule>> = Object.freeze({
+  "seedance-1-5-pro-with-audio": simple({ "480p": "0.0315", "720p": "0.07", "1080p": "0.1575" }),
+  "seedance-1-5-pro-no-audio": simple({ "480p": "0.01575", "720p": "0.035", "1080p": "0.07875" }),
+  "doubao-seedance-2-0-1080p": simple({ "1080p": "0.315" }),
+  "doubao-seedance-2-0-720p": simple({ "720p": "0.135" }),
+  "doubao-seedance-2-0-480p": simple({ "480p": "0.065" }),
+  "happyhorse-1.0-i2v": simple({ "720p": "0.14", "1080p": "0.18" }),
+  "happyhorse-1.0-t2v": simple({ "720p": "0.14", "1080p": "0.18" }),
+  "grok-imagine-video": simple({ "480p": "0.05", "720p": "0.07" }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// The API's view: money as decimal strings with 4 places (plus exact micro-units).
+
+/** A type alias (not an interface) so it fits `toApiModel`'s `pricing?: Record<string, unknown>` as is. */
+export type ApiPricing = {
+  currency: string;
+  version: number;
+  per_second: Partial<Record<Resolution, string>>;
+  per_second_micros: Partial<Record<Resolution, number>>;
+  per_clip: string;
+  per_million_tokens: string | null;
+  tokens_per_second: Partial<Record<Resolution, number>> | null;
+  /** The price of the model's default request (default seconds at the default resolution). */
+  example: { seconds: number; resolution: Resolution; cost: string };
+  /** When nothing is charged: "test_mode" keys always; "local_engine" renders when the operator says so. */
+  free_when: string[];
+  updated_at: number;
+};
+
+export function pricingToApi(price: PriceVersion, model: CatalogModel, localFree: boolean): ApiPricing {
+  const per_second: Partial<Record<Resolution, string>> = {};
+  const per_second_micros: Partial<Record<Resolution, number>> = {};
+  for (const r of RESOLUTION_KEYS) {
+    const v = price.rule.perSecond[r];
+    if (v === undefined || !model.resolutions.includes(r)) continue;
+    per_second[r] = formatMoney(v);
+    per_second_micros[r] = v;
+  }
+  let exampleCost = "n/a";
+  try {
+    exampleCost = formatMoney(quote(price.rule, model.defaultResolution, model.seconds.default));
+  } catch {
+    // a price with a gap: shown as n/a, refused at submit
+  }
+  return {
+    currency: price.currency,
+    version: price.version,
+    per_second,
+    per_second_micros,
+    per_clip: formatMoney(price.rule.perClip),
+    per_million_tokens:
+      price.rule.perMillionTokens === null ? null : formatMoney(price.rule.perMillionTokens),
+    tokens_per_second: price.rule.perMillionTokens === null ? null : { ...price.rule.tokensPerSecond },
+    example: { seconds: model.seconds.default, resolution: model.defaultResolution, cost: exampleCost },
+    free_when: localFree ? ["test_mode", "local_engine"] : ["test_mode"],
+    updated_at: Math.floor(price.createdAt / 1000),
+  };
+}
+
+/** The full stored version, for the admin API. */
+export function priceVersionToApi(price: PriceVersion) {
+  const money = (v: Partial<Record<Resolution, number>>) =>
+    Object.fromEntries(Object.entries(v).map(([r, m]) => [r, formatMoney(m!, 6)]));
+  return {
+    object: "price",
+    id: price.id,
+    model: price.model,
+    version: price.version,
+    currency: price.currency,
+    per_second: money(price.rule.perSecond),
+    per_clip: formatMoney(price.rule.perClip, 6),
+    per_million_tokens:
+      price.rule.perMillionTokens === null ? null : formatMoney(price.rule.perMillionTokens, 6),
+    tokens_per_second: { ...price.rule.tokensPerSecond },
+    rule_micros: price.rule,
+    note: price.note,
+    created_by: price.createdBy,
+    created_at: Math.floor(price.createdAt / 1000),
+  };
+}
+
+/**
+ * A PUT /v1/admin/prices/:model body → a rule. Money fields are decimal strings (or numbers) in
+ * the currency's units with at most 6 decimals, e.g. `{"per_second": {"720p": "0.07"}}`.
+ */
+export function priceRuleFromApi(
+  body: unknown,
+  model: CatalogModel,
+  currency: string,
+): { rule: PriceRule; note: string | null } {
+  if (!body || typeof body !== "object" || Array.isArray(body)) {
+    throw invalid("invalid_body", 'send a JSON object such as {"per_second": {"720p": "0.07"}}');
+  }
+  const b = body as Record<string, unknown>;
+  if (b.currency !== undefined && b.currency !== currency) {
+    throw invalid(
+      "currency_mismatch",
+      `this gateway bills in ${currency}; prices must be in ${currency}`,
+      "currency",
+    );
+  }
+  const money = (value: unknown, param: string): number => {
+    const micros =
+      typeof value === "string" || typeof value === "number"
+        ? decimalToMicros(typeof value === "number" ? String(value) : value.trim())
+        : undefined;
+    if (micros === undefined) {
+      throw invalid(
+        "invalid_amount",
+        `${param} must be a non-negative decimal such as "0.07" (at most 6 decimals)`,
+        param,
+      );
+    }
+    return micros;
+  };
+  const byResolution = (value: unknown, param: string, read: (v: unknown, p: string) => number) => {
+    if (value === undefined || value === null) return {};
+    if (typeof value !== "object" || Array.isArray(value)) {
+      throw invalid(
+        "invalid_type",
+        `${param} must be an object keyed by resolution, e.g. {"720p": …}`,
+        param,
+      );
+    }
+    const out: Partial<Record<Resolution, number>> = {};
+    for (const [r, v] of Object.entries(value as Record<string, unknown>)) {
+      if (!(RESOLUTION_KEYS as readonly string[]).includes(r)) {
+        throw invalid("invalid_resolution", `${r} is not a resolution (480p, 720p, 1080p)`, `${param}.${r}`);
+      }
+      if (!model.resolutions.includes(r as Resolution)) {
+        throw invalid("invalid_resolution", `${model.id} does not offer ${r}`, `${param}.${r}`);
+      }
+      out[r as Resolution] = read(v, `${param}.${r}`);
+    }
+    return out;
+  };
+  const count = (value: unknown, param: string): number => {
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+      throw invalid("invalid_type", `${param} must be a non-negative integer`, param);
+    }
+    return value;
+  };
+  const rule: PriceRule = {
+    perSecond: byResolution(b.per_second, "per_second", money),
+    perClip: b.per_clip === undefined || b.per_clip === null ? 0 : money(b.per_clip, "per_clip"),
+    perMillionTokens:
+      b.per_million_tokens === undefined || b.per_million_tokens === null
+        ? null
+        : money(b.per_million_tokens, "per_million_tokens"),
+    tokensPerSecond: byResolution(b.tokens_per_second, "tokens_per_second", count),
+  };
+  const gaps = ruleGaps(rule, model);
+  if (gaps.length > 0) {
+    throw invalid(
+      "incomplete_price",
+      `the price must cover every resolution ${model.id} offers (${model.resolutions.join(", ")}); missing ${gaps.join(", ")}`,
+      gaps[0]!,
+    );
+  }
+  if (b.note !== undefined && b.note !== null && typeof b.note !== "string") {
+    throw invalid("invalid_type", "note must be a string", "note");
+  }
+  return { rule, note: typeof b.note === "string" ? b.note.slice(0, 500) : null };
+}

@@ -1,0 +1,340 @@
+/**
+ * Billing endpoints. Register inside the authenticated /v1 scope (the caller is
+ * `request.principal`): `await v1.register(billingRoutes, { billing })`.
+ *
+ *   GET  /v1/balance                       the caller's balance (admins: ?account_id=)
+ *   GET  /v1/usage                         tasks, seconds and cost per day / model / key
+ *   POST /v1/admin/accounts/:id/topup      credit an account (idempotent)
+ *   POST /v1/admin/accounts/:id/adjustments  signed correction (idempotent)
+ *   GET  /v1/admin/accounts/:id/ledger     the account's ledger, newest first
+ *   GET  /v1/admin/prices                  current price of every model
+ *   GET  /v1/admin/prices/:model           current price and every version
+ *   PUT  /v1/admin/prices/:model           a new price version
+ *   GET/PUT /v1/admin/accounts/:id/limits  limit defaults for the account's keys
+ *   GET/PUT /v1/admin/keys/:id/limits      one key's limits
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { ApiError, invalid, notFound } from "../api/errors.ts";
+import { randomAlphanumeric } from "../util/ids.ts";
+import { DAY_MS, dayToDate, type LimitPatch, limitsRowToApi } from "./limits.ts";
+import { formatMoney, moneyFromJson } from "./money.ts";
+import { priceRuleFromApi, priceVersionToApi } from "./prices.ts";
+import type { LedgerRow, LimitScope } from "./schema.ts";
+import { type BillingService, dateToDay, type UsageDimension } from "./service.ts";
+
+const MAX_USAGE_DAYS = 366;
+
+function requireAdmin(request: FastifyRequest): void {
+  if (request.principal.account.is_admin !== 1) {
+    throw new ApiError(
+      403,
+      "permission_error",
+      "admin_only",
+      "this endpoint needs an admin account's API key",
+    );
+  }
+}
+
+/** Whose data: the caller's account, or (admins only) the one named by ?account_id=. */
+function targetAccount(request: FastifyRequest, requested: unknown): string {
+  if (requested === undefined || requested === "" || requested === request.principal.account.id) {
+    return request.principal.account.id;
+  }
+  if (typeof requested !== "string")
+    throw invalid("invalid_type", "account_id must be a string", "account_id");
+  requireAdmin(request);
+  return requested;
+}
+
+export function ledgerEntryToApi(row: LedgerRow) {
+  return {
+    object: "ledger_entry",
+    id: row.id,
+    account_id: row.account_id,
+    kind: row.kind,
+    amount: formatMoney(row.amount),
+    amount_micros: row.amount,
+    currency: row.currency,
+    task_id: row.task_id,
+    key_id: row.key_id,
+    idempotency_key: row.idempotency_key,
+    note: row.note,
+    created_at: Math.floor(row.created_at / 1000),
+  };
+}
+
+function idempotencyKeyOf(request: FastifyRequest, body: Record<string, unknown>): string {
+  const header = request.headers["idempotency-key"];
+  const given = typeof header === "string" ? header : body.idempotency_key;
+  if (given === undefined) return `auto_${randomAlphanumeric(24)}`;
+  if (typeof given !== "string" || !/^[\x21-\x7e]{1,255}$/.test(given)) {
+    throw invalid(
+      "invalid_idempotency_key",
+      "Idempotency-Key must be 1–255 printable ASCII characters without spaces",
+      "Idempotency-Key",
+    );
+  }
+  return given;
+}
+
+function bodyObject(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== "object" || Array.isArray(body)) throw invalid("invalid_body", "send a JSON object");
+  return body as Record<string, unknown>;
+}
+
+function amountOf(body: Record<string, unknown>, allowNegative: boolean): number {
+  if (body.amount_micros !== undefined) {
+    const v = body.amount_micros;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || (!allowNegative && v <= 0) || v === 0) {
+      throw invalid(
+        "invalid_amount",
+        "amount_micros must be a non-zero integer of micro-units",
+        "amount_micros",
+      );
+    }
+    return v;
+  }
+  const micros = moneyFromJson(body.amount, allowNegative);
+  if (micros === undefined || micros === 0 || (!allowNegative && micros < 0)) {
+    throw invalid(
+      "invalid_amount",
+      `amount must be a ${allowNegative ? "non-zero" : "positive"} decimal such as "10.00" (at most 6 decimals)`,
+      "amount",
+    );
+  }
+  return micros;
+}
+
+function optionalNote(body: Record<string, unknown>): string | undefined {
+  if (body.note === undefined || body.note === null) return undefined;
+  if (typeof body.note !== "string") throw invalid("invalid_type", "note must be a string", "note");
+  return body.note.slice(0, 500);
+}
+
+export async function billingRoutes(
+  app: FastifyInstance,
+  { billing }: { billing: BillingService },
+): Promise<void> {
+  app.get("/v1/balance", async (request) => {
+    const query = request.query as { account_id?: unknown };
+    return billing.getBalance(targetAccount(request, query.account_id));
+  });
+
+  app.get("/v1/usage", async (request) => {
+    const query = request.query as Record<string, unknown>;
+    const accountId = targetAccount(request, query.account_id);
+    const str = (name: string): string | undefined => {
+      const v = query[name];
+      if (v === undefined || v === "") return undefined;
+      if (typeof v !== "string") throw invalid("invalid_type", `${name} must be given once`, name);
+      return v;
+    };
+    const today = dayToDate(Math.floor(Date.now() / DAY_MS));
+    const endDate = str("end_date") ?? today;
+    let startDate = str("start_date");
+    const endDay = withParam(() => dateToDay(endDate), "end_date");
+    if (!startDate) startDate = dayToDate(endDay - 29);
+    const startDay = withParam(() => dateToDay(startDate), "start_date");
+    if (startDay > endDay) throw invalid("invalid_date_range", "start_date is after end_date", "start_date");
+    if (endDay - startDay + 1 > MAX_USAGE_DAYS) {
+      throw invalid("invalid_date_range", `at most ${MAX_USAGE_DAYS} days per request`, "start_date");
+    }
+    const groupText = str("group_by") ?? "day,model,key";
+    const groupBy = groupText
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const g of groupBy) {
+      if (!["day", "model", "key"].includes(g)) {
+        throw invalid(
+          "invalid_group_by",
+          "group_by is a comma-separated subset of day, model, key",
+          "group_by",
+        );
+      }
+    }
+    const { rows, totals } = await billing.usageReport(accountId, {
+      startDate,
+      endDate,
+      model: str("model"),
+      keyId: str("key_id"),
+      groupBy: groupBy as UsageDimension[],
+    });
+    return {
+      object: "list",
+      data: rows.map((r) => ({ object: "usage", ...r })),
+      has_more: false,
+      totals,
+      currency: billing.currency,
+      account_id: accountId,
+      start_date: startDate,
+      end_date: endDate,
+      group_by: groupBy,
+    };
+  });
+
+  // --- admin -----------------------------------------------------------------------------------
+
+  const admin = { preHandler: async (request: FastifyRequest) => requireAdmin(request) };
+
+  const requireAccount = async (id: string) => {
+    if (!(await billing.accountExists(id)))
+      throw notFound("account_not_found", `no account ${id}`, "account_id");
+  };
+
+  app.post<{ Params: { id: string } }>("/v1/admin/accounts/:id/topup", admin, async (request) => {
+    const body = bodyObject(request.body);
+    await requireAccount(request.params.id);
+    const amount = amountOf(body, false);
+    const result = await billing.topup(request.params.id, amount, idempotencyKeyOf(request, body), {
+      note: optionalNote(body),
+      keyId: request.principal.key.id,
+    });
+    return {
+      object: "topup",
+      replayed: result.replayed,
+      entry: ledgerEntryToApi(result.entry),
+      balance: result.balance,
+    };
+  });
+
+  app.post<{ Params: { id: string } }>("/v1/admin/accounts/:id/adjustments", admin, async (request) => {
+    const body = bodyObject(request.body);
+    await requireAccount(request.params.id);
+    const amount = amountOf(body, true);
+    const result = await billing.adjust(request.params.id, amount, idempotencyKeyOf(request, body), {
+      note: optionalNote(body),
+      keyId: request.principal.key.id,
+    });
+    return {
+      object: "adjustment",
+      replayed: result.replayed,
+      entry: ledgerEntryToApi(result.entry),
+      balance: result.balance,
+    };
+  });
+
+  app.get<{ Params: { id: string } }>("/v1/admin/accounts/:id/ledger", admin, async (request) => {
+    await requireAccount(request.params.id);
+    const query = request.query as { limit?: string };
+    const limit = query.limit === undefined ? 50 : Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+      throw invalid("invalid_limit", "limit must be an integer from 1 to 500", "limit");
+    }
+    const rows = await billing.ledger(request.params.id, { limit });
+    return { object: "list", data: rows.map(ledgerEntryToApi), has_more: rows.length === limit };
+  });
+
+  app.get("/v1/admin/prices", admin, async () => {
+    const pricing = await billing.pricingForModels();
+    return {
+      object: "list",
+      data: billing.catalog.list().map((m) => ({ model: m.id, pricing: pricing.get(m.id) ?? null })),
+      has_more: false,
+    };
+  });
+
+  app.get<{ Params: { model: string } }>("/v1/admin/prices/:model", admin, async (request) => {
+    billing.catalog.require(request.params.model);
+    const versions = await billing.priceHistory(request.params.model);
+    return {
+      object: "price_list",
+      model: request.params.model,
+      current: versions[0] ? priceVersionToApi(versions[0]) : null,
+      versions: versions.map(priceVersionToApi),
+      local_renders: billing.localRenders,
+    };
+  });
+
+  app.put<{ Params: { model: string } }>("/v1/admin/prices/:model", admin, async (request) => {
+    const model = billing.catalog.require(request.params.model);
+    const { rule, note } = priceRuleFromApi(request.body, model, billing.currency);
+    const price = await billing.setPrice(model.id, rule, { note, createdBy: request.principal.key.id });
+    return priceVersionToApi(price);
+  });
+
+  for (const scope of ["account", "key"] as const satisfies readonly LimitScope[]) {
+    const path = scope === "account" ? "/v1/admin/accounts/:id/limits" : "/v1/admin/keys/:id/limits";
+    const exists = async (id: string) => {
+      const ok = scope === "account" ? await billing.accountExists(id) : await billing.keyExists(id);
+      if (!ok)
+        throw notFound(`${scope}_not_found`, `no ${scope === "account" ? "account" : "API key"} ${id}`, "id");
+    };
+    app.get<{ Params: { id: string } }>(path, admin, async (request) => {
+      await exists(request.params.id);
+      return limitsRowToApi(await billing.getLimits(scope, request.params.id), scope, request.params.id);
+    });
+    app.put<{ Params: { id: string } }>(path, admin, async (request) => {
+      await exists(request.params.id);
+      const patch = limitPatchFromApi(bodyObject(request.body), (id) => billing.catalog.has(id));
+      const row = await billing.setLimits(scope, request.params.id, patch);
+      return limitsRowToApi(row, scope, request.params.id);
+    });
+  }
+}
+
+function withParam<T>(fn: () => T, param: string): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof ApiError) throw invalid(error.code, error.message, param);
+    throw error;
+  }
+}
+
+/** `{requests_per_minute, max_concurrent, daily_spend_cap, allowed_models}`; null clears (inherit). */
+export function limitPatchFromApi(
+  body: Record<string, unknown>,
+  modelExists: (id: string) => boolean,
+): LimitPatch {
+  const patch: LimitPatch = {};
+  const intField = (name: string, min: number): number | null => {
+    const v = body[name];
+    if (v === null) return null;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
+      throw invalid("invalid_limit", `${name} must be an integer ≥ ${min}, or null to inherit`, name);
+    }
+    return v;
+  };
+  if (body.requests_per_minute !== undefined) patch.requestsPerMinute = intField("requests_per_minute", 1);
+  if (body.max_concurrent !== undefined) patch.maxConcurrent = intField("max_concurrent", 0);
+  if (body.daily_spend_cap !== undefined) {
+    if (body.daily_spend_cap === null) patch.dailySpendCap = null;
+    else {
+      const micros = moneyFromJson(body.daily_spend_cap);
+      if (micros === undefined) {
+        throw invalid(
+          "invalid_amount",
+          'daily_spend_cap must be a decimal such as "25.00", or null',
+          "daily_spend_cap",
+        );
+      }
+      patch.dailySpendCap = micros;
+    }
+  }
+  if (body.allowed_models !== undefined) {
+    const v = body.allowed_models;
+    if (v === null) patch.allowedModels = null;
+    else {
+      if (!Array.isArray(v) || v.some((m) => typeof m !== "string")) {
+        throw invalid(
+          "invalid_type",
+          "allowed_models must be an array of model ids, or null for all",
+          "allowed_models",
+        );
+      }
+      v.forEach((m, i) => {
+        if (!modelExists(m as string)) {
+          throw invalid(
+            "model_not_found",
+            `no model ${m}; GET /v1/models lists them`,
+            `allowed_models[${i}]`,
+          );
+        }
+      });
+      patch.allowedModels = [...new Set(v as string[])];
+    }
+  }
+  return patch;
+}

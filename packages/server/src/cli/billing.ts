@@ -1,0 +1,163 @@
+import {
+  CLIENT_OPTIONS,
+  CLIENT_OPTIONS_HELP,
+  clientFrom,
+  EXIT,
+  type Io,
+  parse,
+  table,
+  UsageError,
+} from "./common.ts";
+
+export const USAGE_HELP = `vidrelay usage — tasks, seconds and cost per day, model and key
+
+Usage:
+  vidrelay usage [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD] [--group-by day,model,key] [--model ID]
+  vidrelay balance
+
+${CLIENT_OPTIONS_HELP}
+
+Example:
+  vidrelay usage --start-date 2026-11-01 --group-by model
+`;
+
+export const ACCOUNTS_HELP = `vidrelay accounts — account administration (admin key)
+
+Usage:
+  vidrelay accounts list
+  vidrelay accounts topup ACCOUNT_ID AMOUNT [--idempotency-key KEY] [--note TEXT]
+
+AMOUNT is a decimal in the gateway's currency, e.g. 25.00. A retry with the same
+--idempotency-key credits once.
+
+${CLIENT_OPTIONS_HELP}
+
+Example:
+  vidrelay accounts topup acct_3kT… 50.00 --idempotency-key invoice-1042
+`;
+
+interface UsageRow {
+  day?: string;
+  model?: string;
+  key_id?: string;
+  tasks: number;
+  seconds: number;
+  cost: string;
+}
+
+export async function usage(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, {
+    ...CLIENT_OPTIONS,
+    "start-date": { type: "string" },
+    "end-date": { type: "string" },
+    "group-by": { type: "string" },
+    model: { type: "string" },
+  });
+  if (values.help) {
+    io.out(USAGE_HELP);
+    return EXIT.ok;
+  }
+  const client = clientFrom(values);
+  const report = await client.core.request<{ data: UsageRow[]; totals: UsageRow; currency: string }>({
+    method: "GET",
+    path: "/v1/usage",
+    query: {
+      start_date: values["start-date"] as string | undefined,
+      end_date: values["end-date"] as string | undefined,
+      group_by: values["group-by"] as string | undefined,
+      model: values.model as string | undefined,
+    },
+  });
+  if (values.json) {
+    io.out(JSON.stringify(report));
+    return EXIT.ok;
+  }
+  io.out(
+    table(
+      ["DAY", "MODEL", "KEY", "TASKS", "SECONDS", `COST (${report.currency})`],
+      [...report.data, { ...report.totals, day: "total" }].map((r) => [
+        r.day ?? "",
+        r.model ?? "",
+        r.key_id ?? "",
+        String(r.tasks),
+        String(r.seconds),
+        r.cost,
+      ]),
+    ),
+  );
+  return EXIT.ok;
+}
+
+export async function balance(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, CLIENT_OPTIONS);
+  if (values.help) {
+    io.out(USAGE_HELP);
+    return EXIT.ok;
+  }
+  const result = await clientFrom(values).core.request<Record<string, unknown>>({
+    method: "GET",
+    path: "/v1/balance",
+  });
+  io.out(
+    values.json
+      ? JSON.stringify(result)
+      : Object.entries(result)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join("\n"),
+  );
+  return EXIT.ok;
+}
+
+export async function accounts(args: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  if (!sub || sub === "--help" || sub === "-h") {
+    io.out(ACCOUNTS_HELP);
+    return sub ? EXIT.ok : EXIT.usage;
+  }
+  const { values, positionals } = parse(rest, {
+    ...CLIENT_OPTIONS,
+    "idempotency-key": { type: "string" },
+    note: { type: "string" },
+  });
+  if (values.help) {
+    io.out(ACCOUNTS_HELP);
+    return EXIT.ok;
+  }
+  const client = clientFrom(values);
+  switch (sub) {
+    case "list": {
+      const { data } = await client.core.request<{
+        data: Array<{ id: string; name: string; admin: boolean }>;
+      }>({
+        method: "GET",
+        path: "/v1/admin/accounts",
+      });
+      io.out(
+        values.json
+          ? JSON.stringify(data)
+          : table(
+              ["ID", "NAME", "ADMIN"],
+              data.map((a) => [a.id, a.name, a.admin ? "yes" : ""]),
+            ),
+      );
+      return EXIT.ok;
+    }
+    case "topup": {
+      const [accountId, amount] = positionals;
+      if (!accountId || !amount)
+        throw new UsageError("accounts topup needs ACCOUNT_ID and AMOUNT (e.g. 25.00)");
+      if (!/^\d+(\.\d{1,6})?$/.test(amount))
+        throw new UsageError(`AMOUNT must be a positive decimal such as 25.00, got "${amount}"`);
+      const result = await client.core.request<Record<string, unknown>>({
+        method: "POST",
+        path: `/v1/admin/accounts/${accountId}/topup`,
+        json: { amount, note: values.note },
+        headers: values["idempotency-key"] ? { "idempotency-key": values["idempotency-key"] as string } : {},
+      });
+      io.out(values.json ? JSON.stringify(result) : `credited ${amount} to ${accountId}`);
+      return EXIT.ok;
+    }
+    default:
+      throw new UsageError(`unknown accounts command "${sub}"\n\n${ACCOUNTS_HELP}`);
+  }
+}

@@ -1,0 +1,227 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { type Kysely, type Migration, Migrator, type MigratorProps, PostgresAdapter, sql } from "kysely";
+import { billingMigrations } from "../../src/billing/migrations.ts";
+import { type BillingDb, billingView } from "../../src/billing/schema.ts";
+import type { BillingService } from "../../src/billing/service.ts";
+import type { Resolution } from "../../src/providers/types.ts";
+import { type DatabaseHandle, openDatabase } from "../../src/store/db.ts";
+import { migrationProvider } from "../../src/store/migrations.ts";
+import { AccountRepository } from "../../src/store/repos/accounts.ts";
+import type { Account, ApiKeyRow, Database, TaskRow } from "../../src/store/schema.ts";
+import { newCapabilityToken, newTaskId } from "../../src/util/ids.ts";
+import { freshPostgres, freshSqlite, type TestDatabase } from "../helpers/databases.ts";
+import { SERVER_ROOT } from "../helpers/paths.ts";
+
+export const DIALECTS = [
+  { name: "sqlite", make: freshSqlite },
+  { name: "postgres", make: freshPostgres },
+] as const;
+
+/**
+ * The main migrations plus billing's, as the owner will merge them.
+ *
+ * On Postgres every test file has its own schema in one database, and Kysely's Migrator looks for
+ * its bookkeeping tables in *any* schema: while another file's schema has `kysely_migration_lock`,
+ * a fresh schema skips creating its own and the migration fails. So here the bookkeeping tables
+ * are pinned to this connection's schema and named apart from the defaults (which the other
+ * suites' migrators look for). The application schema itself is exactly what production gets.
+ */
+export async function migrateWithBilling(db: Kysely<Database>): Promise<void> {
+  let isolation: Partial<MigratorProps> = {};
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+    isolation = {
+      migrationTableSchema: rows[0]!.schema,
+      migrationTableName: "billing_test_migration",
+      migrationLockTableName: "billing_test_migration_lock",
+    };
+  }
+  const migrator = new Migrator({
+    db,
+    ...isolation,
+    provider: {
+      async getMigrations(): Promise<Record<string, Migration>> {
+        return { ...(await migrationProvider.getMigrations()), ...billingMigrations };
+      },
+    },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === "Error");
+  if (error || failed) throw new Error(`migration ${failed?.migrationName ?? ""} failed: ${String(error)}`);
+}
+
+export interface Store {
+  database: TestDatabase;
+  handle: DatabaseHandle;
+  /** A second, independent connection (pool) to the same store: another gateway process. */
+  other: DatabaseHandle;
+  db: Kysely<Database>;
+  bdb: Kysely<BillingDb>;
+  accounts: AccountRepository;
+  close(): Promise<void>;
+}
+
+export async function openStore(make: () => Promise<TestDatabase>): Promise<Store> {
+  const database = await make();
+  const handle = openDatabase(database.url);
+  await migrateWithBilling(handle.db);
+  await migrateWithBilling(handle.db); // idempotent
+  const other = openDatabase(database.url);
+  return {
+    database,
+    handle,
+    other,
+    db: handle.db,
+    bdb: billingView(handle.db),
+    accounts: new AccountRepository(handle.db),
+    async close() {
+      await other.close();
+      await handle.close();
+      await database.drop();
+    },
+  };
+}
+
+export async function newCustomer(
+  accounts: AccountRepository,
+  options: { testMode?: boolean; name?: string } = {},
+): Promise<{ account: Account; key: ApiKeyRow; principal: { account: Account; key: ApiKeyRow } }> {
+  const account = await accounts.createAccount(options.name ?? "customer", false);
+  const { key } = await accounts.createKey(account.id, { testMode: options.testMode });
+  return { account, key, principal: { account, key } };
+}
+
+export interface TaskSpec {
+  model?: string;
+  resolution?: Resolution;
+  seconds?: number;
+  provider?: string;
+  testMode?: boolean;
+  createdAt?: number;
+}
+
+export function taskRow(accountId: string, keyId: string, spec: TaskSpec = {}): TaskRow {
+  const now = spec.createdAt ?? Date.now();
+  const model = spec.model ?? "seedance-1-5-pro-with-audio";
+  return {
+    id: newTaskId(),
+    account_id: accountId,
+    api_key_id: keyId,
+    model,
+    status: "submitted",
+    progress: 0,
+    prompt: "a cat",
+    seconds: spec.seconds ?? 5,
+    request_json: JSON.stringify({
+      model,
+      resolution: spec.resolution ?? "720p",
+      seconds: spec.seconds ?? 5,
+    }),
+    metadata_json: "{}",
+    callback_url: null,
+    provider: spec.provider ?? "ark",
+    test_mode: spec.testMode ? 1 : 0,
+    error_code: null,
+    error_message: null,
+    video_json: null,
+    output_key: null,
+    poster_key: null,
+    last_frame_key: null,
+    media_token: newCapabilityToken(),
+    channel_id: null,
+    upstream_id: null,
+    upstream_status: null,
+    next_poll_at: null,
+    poll_owner: null,
+    poll_lease_until: null,
+    poll_count: 0,
+    created_at: now,
+    started_at: null,
+    completed_at: null,
+    expires_at: null,
+    updated_at: now,
+  };
+}
+
+/**
+ * What TaskService.submit does once wired: insert the task and hold for it in one transaction.
+ * Resolves with the task, or rejects with the refusal (and then nothing was written).
+ */
+export async function submit(
+  db: Kysely<Database>,
+  billing: BillingService,
+  task: TaskRow,
+  options: { crashAfterHold?: boolean } = {},
+): Promise<TaskRow> {
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto("tasks").values(task).execute();
+    await billing.holdForTaskRow(trx, task);
+    if (options.crashAfterHold) throw new Error("simulated crash after the hold");
+  });
+  return task;
+}
+
+export interface Racer {
+  /** Hand the racer its next command; resolves once it is ready to start (store opened, warmed up). */
+  arm(args: Record<string, unknown>): Promise<void>;
+  /** Start the armed command; resolves with its result. */
+  go(): Promise<Record<string, unknown[]>>;
+  close(): Promise<void>;
+}
+
+/**
+ * test/billing/racer.ts as a separate, long-lived Node process: another gateway with its own
+ * connection. Commands are armed first and started together, so two racers really overlap.
+ */
+export function startRacer(): Racer {
+  const script = fileURLToPath(new URL("./racer.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    cwd: SERVER_ROOT,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const waiting: Array<{ resolve(v: Record<string, unknown>): void; reject(e: Error): void }> = [];
+  let buffer = "";
+  child.stdout.on("data", (c: Buffer) => {
+    buffer += c.toString();
+    for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      const message = JSON.parse(line) as Record<string, unknown>;
+      const next = waiting.shift();
+      if (!next) continue;
+      if (message.type === "error") next.reject(new Error(`racer: ${String(message.message)}`));
+      else next.resolve(message);
+    }
+  });
+  child.on("exit", (code) => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`racer exited with ${code}:\n${stderr}`));
+  });
+  const send = (message: Record<string, unknown>) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      waiting.push({ resolve, reject });
+      child.stdin.write(`${JSON.stringify(message)}\n`);
+    });
+  return {
+    async arm(args) {
+      await send({ type: "arm", args });
+    },
+    async go() {
+      return (await send({ type: "go" })).result as Record<string, unknown[]>;
+    },
+    async close() {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
+/** Ledger rows of one kind for a task. */
+export async function ledgerRows(bdb: Kysely<BillingDb>, taskId: string) {
+  return bdb.selectFrom("billing_ledger").selectAll().where("task_id", "=", taskId).execute();
+}
