@@ -287,8 +287,9 @@ describe("failover and duplicates", () => {
     };
     for (const c of ch.data)
       await t.api(`/v1/admin/channels/${c.id}`, { method: "PATCH", json: { max_concurrent: 1 } });
-    primary.updateSettings({ queueDelayMs: 600_000 }); // holds its one slot for a while
-    secondary.updateSettings({ queueDelayMs: 600_000 });
+    // Queued for 10 simulated hours (a minute of real time): the two slots stay taken.
+    primary.updateSettings({ queueDelayMs: 36_000_000 });
+    secondary.updateSettings({ queueDelayMs: 36_000_000 });
     const ids = [await submitText(t, "slot 1"), await submitText(t, "slot 2"), await submitText(t, "waits")];
     await new Promise((r) => setTimeout(r, 1500));
     const rows = await Promise.all(ids.map((id) => t.server.ctx.taskRepo.getById(id)));
@@ -297,6 +298,8 @@ describe("failover and duplicates", () => {
     assert.equal(waiting.status, "submitted");
     primary.updateSettings({ queueDelayMs: 100 });
     secondary.updateSettings({ queueDelayMs: 100 });
+    primary.clock.advance(36_000_000); // the queued tasks run now and free their slots
+    secondary.clock.advance(36_000_000);
     for (const id of ids) assert.equal((await waitForTask(t, id, { timeoutMs: 60_000 })).status, "succeeded");
   });
 });
