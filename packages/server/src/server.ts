@@ -1,6 +1,5 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
-import multipart from "@fastify/multipart";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import pino, { type Logger } from "pino";
 import type { AppContext } from "./api/context.ts";
@@ -107,7 +106,6 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   await billing.ensureDefaultPrices();
   const channels = new ChannelService(db, SecretBox.fromConfig(config), catalog, createAdapters(config));
   const breaker = new CircuitBreaker(config.breakerThreshold, config.breakerCooldownSeconds * 1000);
-  // biome-ignore lint/style/useConst: assigned once the task service exists (they reference each other)
   let upstream: UpstreamService;
   const tasks = new TaskService(
     config,
@@ -177,6 +175,9 @@ export async function startServer(config: Config, options: { logger?: Logger } =
 
   const bootstrap = await keys.bootstrap(config.bootstrapKey);
 
+  // Request ids: a random per-process prefix and a counter (unique, and no crypto call per request).
+  const requestIdPrefix = randomAlphanumeric(10);
+  let requestSeq = 0;
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
     // Our own onResponse hook logs requests (with route and latency); the id label matches task logs.
@@ -186,7 +187,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
       const given = req.headers["x-request-id"];
       return typeof given === "string" && /^[\w.-]{1,100}$/.test(given)
         ? given
-        : `req_${randomAlphanumeric(20)}`;
+        : `req_${requestIdPrefix}${(requestSeq++).toString(36)}`;
     },
   });
   app.decorateRequest("principal", null as never);
@@ -218,14 +219,6 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   await app.register(upstreamHookRoutes, { ctx });
   // Everything under /v1 needs a key; the plugin scope keeps the hook off the public routes.
   await app.register(async (v1) => {
-    await v1.register(multipart, {
-      limits: {
-        fileSize: Math.max(config.maxImageBytes, config.maxVideoBytes, config.maxAudioBytes) + 1,
-        files: 1,
-        fields: 10,
-        parts: 12,
-      },
-    });
     v1.addHook("onRequest", async (request, reply) => {
       request.principal = await auth.authenticate(request.headers.authorization);
       // Per-key requests per minute (no store access unless the key or account has a limit).

@@ -1,6 +1,5 @@
 import {
   CLIENT_OPTIONS,
-  CLIENT_OPTIONS_HELP,
   clientFrom,
   EXIT,
   type Io,

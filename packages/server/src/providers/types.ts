@@ -114,18 +114,44 @@ export class ProviderError extends Error {
   }
 }
 
+/** A provider's callback as received on `POST /hooks/upstream/{channel}/{token}`. */
+export interface UpstreamCallback {
+  /** Header names lower case, as node gives them. */
+  headers: Record<string, string | string[] | undefined>;
+  /** The exact bytes received: provider signatures (fal's Ed25519) cover these, not a re-serialisation. */
+  rawBody: Buffer;
+  /** The body parsed as JSON; undefined when it is not JSON. */
+  body: unknown;
+}
+
+/** What submit hands back: the provider's id, and anything else the adapter needs to find the task again. */
+export interface SubmittedTask {
+  upstreamId: string;
+  /**
+   * Opaque per-task data stored beside the id and given back to status/cancel, e.g. the status,
+   * result and cancel URLs fal returns (which must be used as given, never rebuilt).
+   */
+  upstreamRef?: string;
+}
+
 export interface ProviderAdapter {
   /** Provider name as channels store it, e.g. "ark". */
   readonly provider: string;
   /** Suggested delay before the first poll and between polls, from the provider's typical run time. */
   pollSchedule(request: NormalizedRequest): { firstMs: number; intervalMs: number; maxIntervalMs: number };
-  submit(request: NormalizedRequest, context: SubmitContext): Promise<{ upstreamId: string }>;
-  status(upstreamId: string, context: ChannelContext): Promise<UpstreamStatus>;
+  submit(request: NormalizedRequest, context: SubmitContext): Promise<SubmittedTask>;
+  status(upstreamId: string, context: ChannelContext, upstreamRef?: string): Promise<UpstreamStatus>;
   /** Batched status where the provider can list many tasks at once (Ark: filter.task_ids). */
   statusMany?(upstreamIds: string[], context: ChannelContext): Promise<Map<string, UpstreamStatus>>;
-  cancel?(upstreamId: string, context: ChannelContext): Promise<void>;
+  cancel?(upstreamId: string, context: ChannelContext, upstreamRef?: string): Promise<void>;
   /** A cheap authenticated call proving the channel's base URL and key work (for `channels test`). */
   check?(context: ChannelContext): Promise<void>;
-  /** Extract the upstream id from a provider callback body (a hint: the gateway re-polls). */
-  parseCallback?(body: unknown): { upstreamId: string } | null;
+  /**
+   * Check a provider callback (its signature and freshness, where the provider signs) and name the
+   * task it is about: a hint only, the gateway re-polls with its own key. null refuses it.
+   */
+  parseCallback?(
+    callback: UpstreamCallback,
+    context: ChannelContext,
+  ): { upstreamId: string } | null | Promise<{ upstreamId: string } | null>;
 }

@@ -22,7 +22,13 @@ import { randomAlphanumeric } from "../util/ids.ts";
 import type { CircuitBreaker } from "./breaker.ts";
 import type { ChannelService } from "./channels.ts";
 import { TokenBucket } from "./token-bucket.ts";
-import { type NormalizedMedia, type NormalizedRequest, ProviderError, type UpstreamStatus } from "./types.ts";
+import {
+  type NormalizedMedia,
+  type NormalizedRequest,
+  ProviderError,
+  type UpstreamCallback,
+  type UpstreamStatus,
+} from "./types.ts";
 
 const POLL_TICK_MS = 250;
 const POLL_LEASE_MS = 30_000;
@@ -172,7 +178,7 @@ export class UpstreamService {
       const context = channels.context(channel, task.model, signal);
       try {
         this.deps.metrics.upstreamRequests.inc({ channel: channel.name, op: "submit" });
-        const { upstreamId } = await adapter.submit(request, {
+        const { upstreamId, upstreamRef } = await adapter.submit(request, {
           ...context,
           callbackUrl: `${this.deps.config.publicUrl}/hooks/upstream/${channel.id}/${channel.callback_token}`,
           mediaUrl: (media, options) => this.mediaUrl(media, options),
@@ -183,6 +189,7 @@ export class UpstreamService {
           .updateTable("tasks")
           .set({
             upstream_id: upstreamId,
+            upstream_ref: upstreamRef ?? null,
             upstream_status: "queued",
             next_poll_at: Date.now() + schedule.firstMs,
             updated_at: Date.now(),
@@ -385,7 +392,10 @@ export class UpstreamService {
             await this.budget(channel.id).take();
             metrics.upstreamRequests.inc({ channel: channel.name, op: "status" });
             try {
-              results.set(task.upstream_id!, await adapter.status(task.upstream_id!, context));
+              results.set(
+                task.upstream_id!,
+                await adapter.status(task.upstream_id!, context, task.upstream_ref ?? undefined),
+              );
             } catch (error) {
               logger.warn({ err: error, task_id: task.id }, "upstream status query failed");
             }
@@ -500,8 +510,10 @@ export class UpstreamService {
   }
 
   /** An upstream callback: a hint only. Re-poll the task now with our own key. */
-  async hint(channel: ChannelRow, body: unknown): Promise<boolean> {
-    const parsed = this.deps.channels.adapterFor(channel).parseCallback?.(body);
+  async hint(channel: ChannelRow, callback: UpstreamCallback): Promise<boolean> {
+    const adapter = this.deps.channels.adapterFor(channel);
+    // Verification needs only the channel's base URL and key; no model is involved.
+    const parsed = await adapter.parseCallback?.(callback, this.deps.channels.context(channel, ""));
     if (!parsed) return false;
     const result = await this.deps.db
       .updateTable("tasks")
@@ -521,7 +533,11 @@ export class UpstreamService {
     try {
       const channel = await this.deps.channels.require(task.channel_id);
       const adapter = this.deps.channels.adapterFor(channel);
-      await adapter.cancel?.(task.upstream_id, this.deps.channels.context(channel, task.model));
+      await adapter.cancel?.(
+        task.upstream_id,
+        this.deps.channels.context(channel, task.model),
+        task.upstream_ref ?? undefined,
+      );
     } catch (error) {
       this.deps.logger.info({ err: error, task_id: task.id }, "upstream cancel was not accepted");
     }
@@ -600,7 +616,9 @@ export class UpstreamService {
       signal,
     });
     if (response.status !== 200) {
-      response.body.resume();
+      // Discard the body; a later abort must not surface as an unhandled stream error.
+      response.body.on("error", () => {});
+      response.body.destroy();
       throw new Error(`downloading the provider's output answered HTTP ${response.status}`);
     }
     await pipeline(response.body, createWriteStream(path), { signal });

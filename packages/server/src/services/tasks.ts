@@ -189,6 +189,7 @@ export class TaskService {
       media_token: newCapabilityToken(),
       channel_id: null,
       upstream_id: null,
+      upstream_ref: null,
       upstream_status: null,
       next_poll_at: null,
       poll_owner: null,

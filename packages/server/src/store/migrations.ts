@@ -221,8 +221,17 @@ const migrations: Record<string, Migration> = {
   },
 };
 
+/** Added after billing's 0004; Kysely runs migrations in name order. */
+const upstreamRef: Record<string, Migration> = {
+  "0005_upstream_ref": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("tasks").addColumn("upstream_ref", "text").execute();
+    },
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
-    return { ...migrations, ...billingMigrations };
+    return { ...migrations, ...billingMigrations, ...upstreamRef };
   },
 };

@@ -71,6 +71,8 @@ export interface TasksTable {
   /** Upstream routing state (null for the local engine). */
   channel_id: string | null;
   upstream_id: string | null;
+  /** Opaque adapter data for the upstream task (SubmittedTask.upstreamRef). */
+  upstream_ref: string | null;
   upstream_status: string | null;
   next_poll_at: number | null;
   poll_owner: string | null;

@@ -151,7 +151,7 @@ export class WebhookService {
   async deliver(job: ClaimedJob, signal: AbortSignal): Promise<void> {
     const deliveryId = String(job.payload.deliveryId);
     const delivery = await this.repo.getDelivery(deliveryId);
-    if (!delivery || delivery.status !== "pending") return;
+    if (delivery?.status !== "pending") return;
     if (await this.repo.isGone(delivery.account_id, delivery.url)) {
       await this.repo.setStatus(delivery.id, "gone");
       return;

@@ -131,6 +131,7 @@ export function taskRow(accountId: string, keyId: string, spec: TaskSpec = {}): 
     media_token: newCapabilityToken(),
     channel_id: null,
     upstream_id: null,
+    upstream_ref: null,
     upstream_status: null,
     next_poll_at: null,
     poll_owner: null,

@@ -370,7 +370,10 @@ describe("BytePlus ModelArk profile", () => {
       const id = await submitText(t, "hello from the other region");
       const task = await waitForTask(t, id, { timeoutMs: 30_000 });
       assert.equal(task.status, "succeeded", JSON.stringify(task.error));
-      assert.equal((intl.journal.list({ method: "POST", path: TASKS })[0]!.body as { model: string }).model, "seedance-1-5-pro-251215");
+      assert.equal(
+        (intl.journal.list({ method: "POST", path: TASKS })[0]!.body as { model: string }).model,
+        "seedance-1-5-pro-251215",
+      );
 
       const wrong = (await (
         await t.api("/v1/admin/channels", {
@@ -385,7 +388,9 @@ describe("BytePlus ModelArk profile", () => {
           },
         })
       ).json()) as { id: string };
-      const check = (await (await t.api(`/v1/admin/channels/${wrong.id}/test`, { method: "POST" })).json()) as {
+      const check = (await (
+        await t.api(`/v1/admin/channels/${wrong.id}/test`, { method: "POST" })
+      ).json()) as {
         ok: boolean;
         error: string;
       };

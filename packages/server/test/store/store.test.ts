@@ -36,6 +36,7 @@ function taskRow(accountId: string, overrides: Partial<TaskRow> = {}): TaskRow {
     media_token: newCapabilityToken(),
     channel_id: null,
     upstream_id: null,
+    upstream_ref: null,
     upstream_status: null,
     next_poll_at: null,
     poll_owner: null,
@@ -161,58 +162,50 @@ for (const make of [freshSqlite, freshPostgres]) {
     test("idempotency records are unique per account and key", async () => {
       const account = await accounts.createAccount("idem", false);
       const now = Date.now();
-      await handle.db
-        .transaction()
-        .execute((trx) =>
+      await handle.db.transaction().execute((trx) =>
+        idem.record(trx, {
+          account_id: account.id,
+          idem_key: "k1",
+          request_hash: "h1",
+          task_id: "t1",
+          created_at: now,
+        }),
+      );
+      assert.equal((await idem.find(account.id, "k1"))?.task_id, "t1");
+      await assert.rejects(
+        handle.db.transaction().execute((trx) =>
           idem.record(trx, {
             account_id: account.id,
             idem_key: "k1",
-            request_hash: "h1",
-            task_id: "t1",
+            request_hash: "h2",
+            task_id: "t2",
             created_at: now,
           }),
-        );
-      assert.equal((await idem.find(account.id, "k1"))?.task_id, "t1");
-      await assert.rejects(
-        handle.db
-          .transaction()
-          .execute((trx) =>
-            idem.record(trx, {
-              account_id: account.id,
-              idem_key: "k1",
-              request_hash: "h2",
-              task_id: "t2",
-              created_at: now,
-            }),
-          ),
+        ),
       );
       const other = await accounts.createAccount("idem2", false);
       assert.equal(await idem.find(other.id, "k1"), undefined);
       // An expired record may be replaced.
       const old = now - 25 * 3600 * 1000;
-      await handle.db
-        .transaction()
-        .execute((trx) =>
-          idem.record(trx, {
-            account_id: other.id,
-            idem_key: "k9",
-            request_hash: "h",
-            task_id: "t",
-            created_at: old,
-          }),
-        );
+      await handle.db.transaction().execute((trx) =>
+        idem.record(trx, {
+          account_id: other.id,
+          idem_key: "k9",
+          request_hash: "h",
+          task_id: "t",
+          created_at: old,
+        }),
+      );
       assert.equal(await idem.find(other.id, "k9"), undefined, "older than 24 h does not match");
-      await handle.db
-        .transaction()
-        .execute((trx) =>
-          idem.record(trx, {
-            account_id: other.id,
-            idem_key: "k9",
-            request_hash: "h3",
-            task_id: "t3",
-            created_at: now,
-          }),
-        );
+      await handle.db.transaction().execute((trx) =>
+        idem.record(trx, {
+          account_id: other.id,
+          idem_key: "k9",
+          request_hash: "h3",
+          task_id: "t3",
+          created_at: now,
+        }),
+      );
       assert.equal((await idem.find(other.id, "k9"))?.task_id, "t3");
     });
 

@@ -114,8 +114,18 @@ export async function channelRoutes(app: FastifyInstance, { ctx }: { ctx: AppCon
   );
 }
 
-/** `POST /hooks/upstream/{channel}/{token}`: a provider's status callback, used only as a hint to re-poll. */
+/**
+ * `POST /hooks/upstream/{channel}/{token}`: a provider's status callback, used only as a hint to
+ * re-poll. The body is kept as received (bytes) because some providers sign it (fal: Ed25519 over
+ * the raw body); the adapter verifies and answers which task it is about. A refused callback gets
+ * 401, so a provider that retries (fal does, 10 times) tries again.
+ */
 export async function upstreamHookRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+  // This plugin is encapsulated: the raw-body parsers apply to the hook route only.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: 1024 * 1024 }, (_request, body, done) =>
+    done(null, body),
+  );
   app.post<{ Params: { channelId: string; token: string } }>(
     "/hooks/upstream/:channelId/:token",
     async (request, reply) => {
@@ -124,7 +134,23 @@ export async function upstreamHookRoutes(app: FastifyInstance, { ctx }: { ctx: A
         return reply.code(404).send({
           error: { message: "unknown hook", type: "not_found_error", code: "hook_not_found", param: null },
         });
-      await ctx.upstream.hint(channel, request.body);
+      const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      let body: unknown;
+      try {
+        body = rawBody.length > 0 ? JSON.parse(rawBody.toString("utf8")) : undefined;
+      } catch {
+        body = undefined;
+      }
+      const accepted = await ctx.upstream.hint(channel, { headers: request.headers, rawBody, body });
+      if (!accepted)
+        return reply.code(401).send({
+          error: {
+            message: "the callback could not be verified or names no task",
+            type: "authentication_error",
+            code: "callback_refused",
+            param: null,
+          },
+        });
       return { received: true };
     },
   );

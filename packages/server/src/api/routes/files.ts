@@ -1,9 +1,19 @@
+import multipart from "@fastify/multipart";
 import type { FastifyInstance } from "fastify";
 import type { AppContext } from "../context.ts";
 import { invalid } from "../errors.ts";
 import { listEnvelope, parseListQuery } from "../pagination.ts";
 
 export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+  // Registered here, not for all of /v1: its hooks would otherwise run on every JSON request.
+  await app.register(multipart, {
+    limits: {
+      fileSize: Math.max(ctx.config.maxImageBytes, ctx.config.maxVideoBytes, ctx.config.maxAudioBytes) + 1,
+      files: 1,
+      fields: 10,
+      parts: 12,
+    },
+  });
   app.post("/v1/files", async (request) => {
     if (!request.isMultipart()) {
       throw invalid(

@@ -5,6 +5,7 @@ import {
   type ProviderAdapter,
   ProviderError,
   type SubmitContext,
+  type UpstreamCallback,
   type UpstreamStatus,
 } from "../types.ts";
 import { ArkCreated, ArkError, ArkList, type ArkTask } from "./wire.ts";
@@ -213,8 +214,9 @@ export class ArkAdapter implements ProviderAdapter {
     if (response.status !== 200) throw this.submitError(response);
   }
 
-  parseCallback(body: unknown): { upstreamId: string } | null {
-    const id = (body as { id?: unknown } | null)?.id;
+  /** Ark does not sign callbacks: the body names the task; the unguessable hook URL is the only guard. */
+  parseCallback(callback: UpstreamCallback): { upstreamId: string } | null {
+    const id = (callback.body as { id?: unknown } | null)?.id;
     return typeof id === "string" && id ? { upstreamId: id } : null;
   }
 }

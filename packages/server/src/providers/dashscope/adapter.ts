@@ -9,7 +9,7 @@ import {
   type UpstreamStatus,
 } from "../types.ts";
 import { QueryBudget } from "./budget.ts";
-import { happyHorsePrompt, happyHorseTask } from "./happyhorse.ts";
+import { happyHorsePrompt, happyHorseTask, unsupportedInput } from "./happyhorse.ts";
 import { DashScopeCreated, DashScopeError, DashScopeTask } from "./wire.ts";
 
 const SUBMIT_TIMEOUT_MS = 30_000;
@@ -67,7 +67,7 @@ export class DashScopeAdapter implements ProviderAdapter {
 
   private channel(context: ChannelContext): DashScopeChannel {
     const url = new URL(context.baseUrl);
-    const query = url.searchParams;
+    const query = new URLSearchParams(url.search);
     url.search = "";
     url.hash = "";
     const api = `${url
@@ -109,6 +109,7 @@ export class DashScopeAdapter implements ProviderAdapter {
   async submit(request: NormalizedRequest, context: SubmitContext): Promise<{ upstreamId: string }> {
     const ch = this.channel(context);
     const task = happyHorseTask(request);
+    unsupportedInput(request);
     const input: Record<string, unknown> = {};
     const prompt = happyHorsePrompt(request, task);
     if (prompt) input.prompt = prompt;
@@ -301,11 +302,12 @@ function queryError(what: string, response: UpstreamResponse): Error {
   return new Error(`DashScope ${what} answered ${response.status} ${code}: ${message.slice(0, 200)}`);
 }
 
+/** upstreams.md §6: UNKNOWN is DashScope's "expired" (task ids live 24 h); it also covers ids it never had. */
 function notFound(upstreamId: string): UpstreamStatus {
   return {
     type: "failed",
-    code: "upstream_not_found",
-    message: `DashScope no longer knows task ${upstreamId}: it expired (task ids live 24 h) or never existed for this key's account`,
+    code: "expired",
+    message: `DashScope reports task ${upstreamId} as UNKNOWN: it expired (task ids live 24 h) or never existed for this key's account`,
     retryable: false,
   };
 }

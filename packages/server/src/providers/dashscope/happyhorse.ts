@@ -1,4 +1,4 @@
-import type { NormalizedRequest } from "../types.ts";
+import { type NormalizedRequest, ProviderError } from "../types.ts";
 
 /**
  * HappyHorse semantics shared by the DashScope and fal adapters (upstreams.md §2): which of the
@@ -33,4 +33,16 @@ export function happyHorsePrompt(request: NormalizedRequest, task: HappyHorseTas
     return "";
   });
   return rewritten.replace(/[ \t]{2,}/g, " ").trim();
+}
+
+/** HappyHorse has no last-frame and no audio input: refuse rather than send something else. */
+export function unsupportedInput(request: NormalizedRequest): void {
+  const bad = request.content.find((m) => m.role === "last_frame" || m.kind === "audio");
+  if (bad) {
+    throw new ProviderError(
+      "rejected",
+      "unsupported_by_provider",
+      `HappyHorse takes no ${bad.kind === "audio" ? "audio" : "last-frame"} input (metadata.content[${bad.position}])`,
+    );
+  }
 }

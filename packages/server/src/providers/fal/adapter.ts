@@ -1,4 +1,4 @@
-import { happyHorsePrompt, happyHorseTask } from "../dashscope/happyhorse.ts";
+import { happyHorsePrompt, happyHorseTask, unsupportedInput } from "../dashscope/happyhorse.ts";
 import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
 import {
   type ChannelContext,
@@ -6,6 +6,8 @@ import {
   type ProviderAdapter,
   ProviderError,
   type SubmitContext,
+  type SubmittedTask,
+  type UpstreamCallback,
   type UpstreamStatus,
 } from "../types.ts";
 import {
@@ -70,7 +72,7 @@ export class FalAdapter implements ProviderAdapter {
 
   channel(context: Pick<ChannelContext, "baseUrl">): FalChannel {
     const url = new URL(context.baseUrl);
-    const query = url.searchParams;
+    const query = new URLSearchParams(url.search);
     url.search = "";
     url.hash = "";
     const timeout = query.get("request_timeout");
@@ -89,6 +91,7 @@ export class FalAdapter implements ProviderAdapter {
   /** The model input in fal's own naming (lower-case resolution, `image_url`, `aspect_ratio`). */
   private async input(request: NormalizedRequest, context: SubmitContext): Promise<Record<string, unknown>> {
     const task = happyHorseTask(request);
+    unsupportedInput(request);
     const body: Record<string, unknown> = {};
     const prompt = happyHorsePrompt(request, task);
     if (prompt) body.prompt = prompt;
@@ -108,7 +111,7 @@ export class FalAdapter implements ProviderAdapter {
     return body;
   }
 
-  async submit(request: NormalizedRequest, context: SubmitContext): Promise<{ upstreamId: string }> {
+  async submit(request: NormalizedRequest, context: SubmitContext): Promise<SubmittedTask> {
     const ch = this.channel(context);
     const app = context.upstreamModel.replace(/^\/+|\/+$/g, "");
     let url = `${ch.queue}/${app}`;
@@ -137,7 +140,15 @@ export class FalAdapter implements ProviderAdapter {
     }
     if (response.status === 200 || response.status === 201 || response.status === 202) {
       const submitted = FalSubmitted.safeParse(response.json);
-      if (submitted.success) return { upstreamId: encodeFalId(submitted.data) };
+      if (submitted.success) {
+        const { request_id, response_url, status_url, cancel_url } = submitted.data;
+        const urls = {
+          response_url,
+          status_url: status_url ?? `${response_url}/status`,
+          cancel_url: cancel_url ?? `${response_url}/cancel`,
+        };
+        return { upstreamId: request_id, upstreamRef: JSON.stringify(urls) };
+      }
       throw new ProviderError(
         "ambiguous",
         "upstream_bad_response",
@@ -147,8 +158,8 @@ export class FalAdapter implements ProviderAdapter {
     throw submitError(response);
   }
 
-  async status(upstreamId: string, context: ChannelContext): Promise<UpstreamStatus> {
-    const urls = decodeFalId(upstreamId);
+  async status(upstreamId: string, context: ChannelContext, upstreamRef?: string): Promise<UpstreamStatus> {
+    const urls = falUrls(upstreamId, upstreamRef);
     const response = await callUpstream(urls.statusUrl, {
       headers: this.headers(context),
       timeoutMs: STATUS_TIMEOUT_MS,
@@ -210,8 +221,8 @@ export class FalAdapter implements ProviderAdapter {
   }
 
   /** Cancel a queued request: 202 CANCELLATION_REQUESTED; too late answers 400 ALREADY_COMPLETED. */
-  async cancel(upstreamId: string, context: ChannelContext): Promise<void> {
-    const urls = decodeFalId(upstreamId);
+  async cancel(upstreamId: string, context: ChannelContext, upstreamRef?: string): Promise<void> {
+    const urls = falUrls(upstreamId, upstreamRef);
     const response = await callUpstream(urls.cancelUrl, {
       method: "PUT",
       headers: this.headers(context),
@@ -238,20 +249,16 @@ export class FalAdapter implements ProviderAdapter {
       throw submitError(response);
   }
 
-  /**
-   * fal signs its webhooks; the body alone proves nothing. The current contract hands adapters the
-   * parsed body only, so an unverifiable callback is refused (the gateway keeps polling, which is
-   * all a verified callback would trigger anyway). `verifyCallback` does the real check once the
-   * hook route passes the headers and the raw body.
-   */
-  parseCallback(_body: unknown): { upstreamId: string } | null {
-    return null;
+  /** fal signs its webhooks: a callback counts only if its Ed25519 signature verifies against the JWKS. */
+  async parseCallback(
+    callback: UpstreamCallback,
+    context: ChannelContext,
+  ): Promise<{ upstreamId: string } | null> {
+    const verdict = await this.verifyCallback(callback, context);
+    return "refused" in verdict ? null : { upstreamId: verdict.requestId };
   }
 
-  /**
-   * Verify a webhook (Ed25519 against the channel's JWKS, ±300 s) and name the task it is about.
-   * Returns the request id fal signed; tasks are found by it (`upstreamIdMatches`).
-   */
+  /** Verify a webhook (Ed25519 against the channel's JWKS, ±300 s) and name the request it is about. */
   async verifyCallback(
     request: CallbackRequest,
     context: Pick<ChannelContext, "baseUrl">,
@@ -284,6 +291,20 @@ export function encodeFalId(submitted: {
   const full = `${response} ${status} ${cancel}`;
   // Too long for the column: keep the response URL; fal's documented suffixes give the others.
   return full.length <= MAX_ID_LENGTH ? full : response;
+}
+
+/** The URLs fal returned at submit (the ref), or — for tasks stored before refs existed — the old URL id. */
+export function falUrls(upstreamId: string, upstreamRef?: string): FalUrls {
+  if (upstreamRef) {
+    const ref = JSON.parse(upstreamRef) as { response_url: string; status_url: string; cancel_url: string };
+    return {
+      requestId: upstreamId,
+      responseUrl: ref.response_url,
+      statusUrl: ref.status_url,
+      cancelUrl: ref.cancel_url,
+    };
+  }
+  return decodeFalId(upstreamId);
 }
 
 export function decodeFalId(upstreamId: string): FalUrls {

@@ -70,7 +70,9 @@ export async function materializeMedia(
         signal,
       });
       if (response.status < 200 || response.status > 299) {
-        response.body.resume();
+        // Discard the body; a later abort must not surface as an unhandled stream error.
+        response.body.on("error", () => {});
+        response.body.destroy();
         throw new MediaUnavailable(
           "media_fetch_failed",
           `fetching ${media.kind} ${media.index} (${param}) returned HTTP ${response.status}`,

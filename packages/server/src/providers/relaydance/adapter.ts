@@ -6,6 +6,7 @@ import {
   type ProviderAdapter,
   ProviderError,
   type SubmitContext,
+  type UpstreamCallback,
   type UpstreamStatus,
 } from "../types.ts";
 import { originIsPublic } from "../upstream.ts";
@@ -237,8 +238,8 @@ export class RelayDanceAdapter implements ProviderAdapter {
   }
 
   /** The webhook body is the task object (relaydance-v1.md §5): a hint; we re-poll with our key. */
-  parseCallback(body: unknown): { upstreamId: string } | null {
-    const id = taskIdOf(body);
+  parseCallback(callback: UpstreamCallback): { upstreamId: string } | null {
+    const id = taskIdOf(callback.body);
     return id ? { upstreamId: id } : null;
   }
 }
