@@ -433,6 +433,8 @@ async function main(): Promise<void> {
   let postgresNote = "";
   let uploads: { cases: UploadCase[]; skipped?: string } = { cases: [] };
   let render = "";
+  let webhooksSection = "_Not run._";
+  let upstreamSection = "_Not run._";
   let hot: HotPaths = {
     costs: [],
     walPagesPerSubmit: Number.NaN,
@@ -467,6 +469,10 @@ async function main(): Promise<void> {
       log("render: bench/render.ts benchRender() (a few minutes)");
       render = await renderSection();
     }
+    log("webhooks: bench/webhooks.ts");
+    webhooksSection = await (await import("./webhooks.ts")).benchWebhooks(QUICK ? 100 : 500);
+    log("upstream relay at scale: bench/upstream.ts");
+    upstreamSection = await (await import("./upstream.ts")).benchUpstream(QUICK ? 200 : 2000);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -574,6 +580,14 @@ async function main(): Promise<void> {
     "",
     // benchRender() returns its own section, heading included, which goes in as is; a note gets ours.
     render.startsWith("#") ? render : `## 4. Render\n\n${render}`,
+    "",
+    "## 5. Webhooks and upstream relay",
+    "",
+    "Both run in-process (gateway, receiver or Ark double, and the load generator share one Node process and the 2 cores).",
+    "",
+    webhooksSection.replace(/^### /m, "### 5.1 "),
+    "",
+    upstreamSection.replace(/^### /m, "### 5.2 "),
     "",
   ];
   await mkdir(join(REPO_DIR, "docs"), { recursive: true });
