@@ -8,47 +8,13 @@ import { IdempotencyRepository } from "../../src/store/repos/idempotency.ts";
 import { decodeCursor } from "../../src/store/repos/pagination.ts";
 import { TaskRepository } from "../../src/store/repos/tasks.ts";
 import type { TaskRow } from "../../src/store/schema.ts";
-import { newCapabilityToken, newTaskId, sha256Hex } from "../../src/util/ids.ts";
+import { newCapabilityToken, sha256Hex } from "../../src/util/ids.ts";
+import { taskRow as billingTaskRow } from "../billing/helpers.ts";
 import { freshPostgres, freshSqlite, type TestDatabase } from "../helpers/databases.ts";
 
+/** One task row literal for all store-level tests (the billing helper's), with overrides. */
 function taskRow(accountId: string, overrides: Partial<TaskRow> = {}): TaskRow {
-  const now = Date.now();
-  return {
-    id: newTaskId(),
-    account_id: accountId,
-    api_key_id: "key_x",
-    model: "seedance-1-5-pro-with-audio",
-    status: "submitted",
-    progress: 0,
-    prompt: "p",
-    seconds: 5,
-    request_json: "{}",
-    metadata_json: "{}",
-    callback_url: null,
-    provider: "local",
-    test_mode: 0,
-    error_code: null,
-    error_message: null,
-    video_json: null,
-    output_key: null,
-    poster_key: null,
-    last_frame_key: null,
-    media_token: newCapabilityToken(),
-    channel_id: null,
-    upstream_id: null,
-    upstream_ref: null,
-    upstream_status: null,
-    next_poll_at: null,
-    poll_owner: null,
-    poll_lease_until: null,
-    poll_count: 0,
-    created_at: now,
-    started_at: null,
-    completed_at: null,
-    expires_at: null,
-    updated_at: now,
-    ...overrides,
-  };
+  return { ...billingTaskRow(accountId, "key_x", { provider: "local" }), ...overrides };
 }
 
 /** The same suite, run against each dialect: the store must behave identically on both. */
