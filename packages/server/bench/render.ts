@@ -8,12 +8,12 @@ import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { NormalizedRequest, Resolution } from "../src/domain/request.ts";
 import { encoderArgs } from "../src/engine/encoder.ts";
 import { frameWorkers } from "../src/engine/frame-workers.ts";
 import { FPS, framesInOrder, openFrameSource, renderClip } from "../src/engine/render.ts";
 import type { RenderInput } from "../src/engine/types.ts";
 import { ffmpegPath, run } from "../src/media/ffmpeg.ts";
-import type { NormalizedRequest, Resolution } from "../src/providers/types.ts";
 
 const SECONDS = 5;
 const RUNS = 3;

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from "fastify";
-import { ApiError } from "./errors.ts";
+import { ApiError } from "../domain/errors.ts";
 
 /** Map every failure to the contract's error JSON (spec §1), including Fastify's own errors. */
 export function installErrorHandling(app: FastifyInstance): void {

@@ -1,4 +1,4 @@
-import { ApiError, type ErrorType } from "../api/errors.ts";
+import { ApiError, type ErrorType } from "../domain/errors.ts";
 
 /** Why billing or a limit refused a request: our own decision, never an upstream's fault. */
 export type RefusalReason =

@@ -10,9 +10,9 @@
  * change is a new immutable version, and a task is settled at the version it was accepted at.
  */
 import { z } from "zod";
-import { invalid } from "../api/errors.ts";
 import type { CatalogModel } from "../catalog/models.ts";
-import type { Resolution } from "../providers/types.ts";
+import { invalid } from "../domain/errors.ts";
+import type { Resolution } from "../domain/request.ts";
 import { decimalToMicros, formatMoney, MICROS_PER_UNIT, mulDivCeil, mulMicros, sumMicros } from "./money.ts";
 
 export const RESOLUTION_KEYS = ["480p", "720p", "1080p"] as const satisfies readonly Resolution[];

@@ -14,7 +14,7 @@
  *   GET/PUT /v1/admin/keys/:id/limits      one key's limits
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { ApiError, invalid, notFound } from "../api/errors.ts";
+import { ApiError, invalid, notFound } from "../domain/errors.ts";
 import { randomAlphanumeric } from "../util/ids.ts";
 import { DAY_MS, dayToDate, type LimitPatch, limitsRowToApi } from "./limits.ts";
 import { formatMoney, moneyFromJson } from "./money.ts";

@@ -14,9 +14,9 @@
  */
 import type { Kysely, Transaction } from "kysely";
 import { sql } from "kysely";
-import { ApiError, invalid, notFound } from "../api/errors.ts";
 import type { Catalog } from "../catalog/models.ts";
-import type { Resolution } from "../providers/types.ts";
+import { ApiError, invalid, notFound } from "../domain/errors.ts";
+import type { Resolution } from "../domain/request.ts";
 import type { Principal } from "../services/auth.ts";
 import type { FinishHook } from "../store/repos/tasks.ts";
 import type { Database, TaskRow } from "../store/schema.ts";

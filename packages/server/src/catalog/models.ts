@@ -18,9 +18,8 @@
  *   the contract says they are "passed to providers that support them".
  */
 import { z } from "zod";
-import { notFound } from "../api/errors.ts";
-import type { ModelObject } from "../api/schemas.ts";
-import type { GenerationMode, MediaKind, Ratio, Resolution } from "../providers/types.ts";
+import { notFound } from "../domain/errors.ts";
+import type { GenerationMode, MediaKind, Ratio, Resolution } from "../domain/request.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Enumerations shared by the catalog, the submit validator and the API schemas.
@@ -392,68 +391,3 @@ function truncate(text: string, max: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The /v1/models entry (spec §6). The shape is documented by `ModelObject` in api/schemas.ts.
-
-/** Fields the caller adds to a model entry, e.g. the price from billing. Spread last. */
-export interface ApiModelExtra {
-  pricing?: Record<string, unknown>;
-  [key: string]: unknown;
-}
-
-export function toApiModel(model: CatalogModel, extra: ApiModelExtra = {}): ModelObject {
-  const img = model.inputImage;
-  const media = (c: CatalogModel["inputVideo"]) =>
-    c ? { max_seconds: c.maxSeconds, max_bytes: c.maxBytes } : null;
-  return {
-    id: model.id,
-    object: "model",
-    created: model.created,
-    owned_by: "vidrelay",
-    name: model.name,
-    description: model.description,
-    family: model.family,
-    modes: [...model.modes],
-    seconds: { ...model.seconds },
-    resolutions: { values: [...model.resolutions], default: model.defaultResolution },
-    ratios: {
-      values: [...model.ratios],
-      default: model.defaultRatio,
-      default_with_media: model.defaultRatioWithMedia,
-    },
-    audio: { mode: model.audio.mode, default: model.audio.default },
-    references: {
-      images: model.references.images,
-      videos: model.references.videos,
-      audios: model.references.audios,
-      video_total_seconds: model.references.videoTotalSeconds,
-      audio_total_seconds: model.references.audioTotalSeconds,
-    },
-    input_image: img
-      ? { min_side: img.minSide, max_side: img.maxSide, max_aspect: img.maxAspect, max_bytes: img.maxBytes }
-      : null,
-    input_video: media(model.inputVideo),
-    input_audio: media(model.inputAudio),
-    parameters: {
-      seed: model.passThrough.seed
-        ? { supported: true, min: SUBMIT_LIMITS.seedMin, max: model.seedMax }
-        : { supported: false },
-      watermark: model.passThrough.watermark
-        ? { supported: true, default: model.watermarkDefault }
-        : { supported: false },
-      camera_fixed: model.passThrough.cameraFixed
-        ? { supported: true, default: false }
-        : { supported: false },
-      return_last_frame: model.passThrough.returnLastFrame
-        ? { supported: true, default: false }
-        : { supported: false },
-    },
-    prompt: { max_length: model.promptMaxLength, required: promptRequirement(model) },
-    ...extra,
-  };
-}
-
-/** "always": text-only model; "without_media": required when content[] is empty; "never": optional. */
-function promptRequirement(model: CatalogModel): "always" | "without_media" | "never" {
-  if (!model.modes.includes("text")) return "never";
-  return model.modes.length === 1 ? "always" : "without_media";
-}

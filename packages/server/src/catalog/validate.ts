@@ -27,7 +27,7 @@
  * - Resolutions are lower case only ("720P" is refused, with a hint).
  * - Media durations may exceed a limit by `DURATION_TOLERANCE` seconds (container rounding).
  */
-import { invalid } from "../api/errors.ts";
+import { invalid } from "../domain/errors.ts";
 import type {
   ContentRole,
   GenerationMode,
@@ -36,7 +36,7 @@ import type {
   NormalizedRequest,
   Ratio,
   Resolution,
-} from "../providers/types.ts";
+} from "../domain/request.ts";
 import type { Catalog, CatalogModel } from "./models.ts";
 import { MEDIA_KINDS, RATIOS, RESOLUTIONS, SUBMIT_LIMITS } from "./models.ts";
 

@@ -75,7 +75,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     }
   } catch (error) {
     const { ConfigError } = await import("../config.ts");
-    const { ApiError } = await import("../api/errors.ts");
+    const { ApiError } = await import("../domain/errors.ts");
     if (error instanceof ConfigError || error instanceof UsageError) {
       io.err(`vidrelay: ${error.message}`);
       return EXIT.usage;

@@ -7,7 +7,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
-import { outputSize } from "../catalog/pixels.ts";
+import { outputSize } from "../domain/pixels.ts";
 import { parseRate, probe } from "../media/ffmpeg.ts";
 import { type Soundtrack, startEncoder } from "./encoder.ts";
 import type { Layer, YuvPlate } from "./frame-kernel.ts";

@@ -2,7 +2,7 @@
  * Shot planning: turns the request's prompt, seed and media into a list of shots, each a camera
  * move over one picture source. Pure (no I/O), so the same request always yields the same plan.
  */
-import type { NormalizedRequest } from "../providers/types.ts";
+import type { NormalizedRequest } from "../domain/request.ts";
 
 export type CameraMove =
   | "push_in"

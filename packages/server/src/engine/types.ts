@@ -1,4 +1,4 @@
-import type { NormalizedMedia, NormalizedRequest } from "../providers/types.ts";
+import type { NormalizedMedia, NormalizedRequest } from "../domain/request.ts";
 
 /** A media entry of the request, already materialized as a local file the engine can read. */
 export interface LocalMedia extends NormalizedMedia {

@@ -1,6 +1,6 @@
 import { open, stat } from "node:fs/promises";
 import sharp, { type Metadata } from "sharp";
-import { ApiError } from "../api/errors.ts";
+import { ApiError } from "../domain/errors.ts";
 import { ffmpegPath, ffprobePath, type ProbeResult, type ProbeStream, run } from "./ffmpeg.ts";
 import { type MediaLimits, maxBytesFor, maxSecondsFor } from "./limits.ts";
 import {

@@ -1,4 +1,4 @@
-import { ApiError } from "../api/errors.ts";
+import { ApiError } from "../domain/errors.ts";
 import { formatBytes, formatCount, type MediaLimits } from "./limits.ts";
 import type { MediaKind } from "./sniff.ts";
 

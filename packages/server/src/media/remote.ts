@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { ApiError } from "../api/errors.ts";
+import { ApiError } from "../domain/errors.ts";
 import type { AllowMatcher } from "../net/address-policy.ts";
 import { OutboundRequestError, type Resolver, safeFetch } from "../net/safe-fetch.ts";
 import { decodeDataUrl } from "./data-url.ts";

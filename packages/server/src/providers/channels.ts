@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
-import { invalid, notFound } from "../api/errors.ts";
 import type { Catalog } from "../catalog/models.ts";
+import { invalid, notFound } from "../domain/errors.ts";
 import type { ChannelRow, Database } from "../store/schema.ts";
 import { newCapabilityToken, randomAlphanumeric, unixSeconds } from "../util/ids.ts";
 import type { SecretBox } from "../util/secret-box.ts";

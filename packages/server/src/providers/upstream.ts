@@ -5,6 +5,7 @@ import { pipeline } from "node:stream/promises";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Config } from "../config.ts";
+import type { NormalizedMedia, NormalizedRequest } from "../domain/request.ts";
 import type { ClaimedJob, JobQueue } from "../jobs/queue.ts";
 import { Deferred, RetryLater } from "../jobs/runner.ts";
 import { parseRate, probe } from "../media/ffmpeg.ts";
@@ -22,13 +23,7 @@ import { randomAlphanumeric } from "../util/ids.ts";
 import type { CircuitBreaker } from "./breaker.ts";
 import type { ChannelService } from "./channels.ts";
 import { TokenBucket } from "./token-bucket.ts";
-import {
-  type NormalizedMedia,
-  type NormalizedRequest,
-  ProviderError,
-  type UpstreamCallback,
-  type UpstreamStatus,
-} from "./types.ts";
+import { ProviderError, type UpstreamCallback, type UpstreamStatus } from "./types.ts";
 
 const POLL_TICK_MS = 250;
 const POLL_LEASE_MS = 30_000;

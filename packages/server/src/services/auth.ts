@@ -1,4 +1,4 @@
-import { ApiError } from "../api/errors.ts";
+import { ApiError } from "../domain/errors.ts";
 import type { AccountRepository } from "../store/repos/accounts.ts";
 import type { Account, ApiKeyRow } from "../store/schema.ts";
 import { sha256Hex } from "../util/ids.ts";

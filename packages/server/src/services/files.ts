@@ -1,8 +1,8 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { notFound } from "../api/errors.ts";
 import type { Config } from "../config.ts";
+import { notFound } from "../domain/errors.ts";
 import { decodeDataUrl } from "../media/data-url.ts";
 import { intakeStream } from "../media/intake.ts";
 import { type MediaLimits, mediaLimits } from "../media/limits.ts";

@@ -1,4 +1,4 @@
-import { invalid, notFound } from "../api/errors.ts";
+import { invalid, notFound } from "../domain/errors.ts";
 import type { AccountRepository } from "../store/repos/accounts.ts";
 import type { Account, ApiKeyRow } from "../store/schema.ts";
 import { unixSeconds } from "../util/ids.ts";

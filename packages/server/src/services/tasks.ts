@@ -1,11 +1,11 @@
 import type { Kysely } from "kysely";
-import { ApiError, invalid, notFound } from "../api/errors.ts";
 import type { Catalog } from "../catalog/models.ts";
 import { checkMediaFacts, normalizeSubmit } from "../catalog/validate.ts";
 import type { Config } from "../config.ts";
+import { ApiError, invalid, notFound } from "../domain/errors.ts";
+import type { NormalizedRequest } from "../domain/request.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import type { Metrics } from "../ops/metrics.ts";
-import type { NormalizedRequest } from "../providers/types.ts";
 import type { IdempotencyRepository } from "../store/repos/idempotency.ts";
 import type { Cursor, Page } from "../store/repos/pagination.ts";
 import type { TaskRepository, TerminalStatus } from "../store/repos/tasks.ts";

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import { ApiError, invalid, notFound } from "../api/errors.ts";
 import type { Config } from "../config.ts";
+import { ApiError, invalid, notFound } from "../domain/errors.ts";
 import type { ClaimedJob, JobQueue } from "../jobs/queue.ts";
 import { Deferred, RetryLater } from "../jobs/runner.ts";
 import type { AllowMatcher } from "../net/address-policy.ts";

@@ -4,7 +4,7 @@ import { type Kysely, type Migration, Migrator, type MigratorProps, PostgresAdap
 import { billingMigrations } from "../../src/billing/migrations.ts";
 import { type BillingDb, billingView } from "../../src/billing/schema.ts";
 import type { BillingService } from "../../src/billing/service.ts";
-import type { Resolution } from "../../src/providers/types.ts";
+import type { Resolution } from "../../src/domain/request.ts";
 import { type DatabaseHandle, openDatabase } from "../../src/store/db.ts";
 import { migrationProvider } from "../../src/store/migrations.ts";
 import { AccountRepository } from "../../src/store/repos/accounts.ts";

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { ApiError } from "../../src/api/errors.ts";
 import { BillingRefusal, isBillingRefusal } from "../../src/billing/errors.ts";
 import { dayToDate } from "../../src/billing/limits.ts";
 import { BillingService } from "../../src/billing/service.ts";
 import { Catalog, DEFAULT_CATALOG } from "../../src/catalog/models.ts";
+import type { ApiError } from "../../src/domain/errors.ts";
 import { TaskRepository } from "../../src/store/repos/tasks.ts";
 import { DIALECTS, ledgerRows, newCustomer, openStore, type Store, submit, taskRow } from "./helpers.ts";
 

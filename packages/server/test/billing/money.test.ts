@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import type { ApiError } from "../../src/api/errors.ts";
 import {
   decimalToMicros,
   formatMoney,
@@ -20,6 +19,7 @@ import {
   ruleGaps,
 } from "../../src/billing/prices.ts";
 import { Catalog, DEFAULT_CATALOG } from "../../src/catalog/models.ts";
+import type { ApiError } from "../../src/domain/errors.ts";
 
 describe("money", () => {
   test("decimal strings parse exactly to micro-units", () => {

@@ -3,9 +3,10 @@ import { after, before, describe, test } from "node:test";
 import Fastify, { type FastifyInstance } from "fastify";
 import "../../src/api/context.ts"; // FastifyRequest.principal
 import { installErrorHandling } from "../../src/api/http-errors.ts";
+import { toApiModel } from "../../src/api/model-object.ts";
 import { billingRoutes } from "../../src/billing/routes.ts";
 import { BillingService } from "../../src/billing/service.ts";
-import { Catalog, toApiModel } from "../../src/catalog/models.ts";
+import { Catalog } from "../../src/catalog/models.ts";
 import { AuthService } from "../../src/services/auth.ts";
 import { TaskRepository } from "../../src/store/repos/tasks.ts";
 import { DIALECTS, openStore, type Store, submit, taskRow } from "./helpers.ts";

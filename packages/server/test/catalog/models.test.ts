@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ApiError, invalid } from "../../src/api/errors.ts";
+import { toApiModel } from "../../src/api/model-object.ts";
 import {
   ErrorBody,
   ModelList,
@@ -9,14 +9,9 @@ import {
   TaskCreated,
   toJsonSchema,
 } from "../../src/api/schemas.ts";
-import {
-  Catalog,
-  type CatalogModel,
-  DEFAULT_CATALOG,
-  parseCatalogModels,
-  toApiModel,
-} from "../../src/catalog/models.ts";
-import { PIXEL_SIZES } from "../../src/catalog/pixels.ts";
+import { Catalog, type CatalogModel, DEFAULT_CATALOG, parseCatalogModels } from "../../src/catalog/models.ts";
+import { ApiError, invalid } from "../../src/domain/errors.ts";
+import { PIXEL_SIZES } from "../../src/domain/pixels.ts";
 
 const SPEC_IDS = [
   "seedance-1-5-pro-with-audio",

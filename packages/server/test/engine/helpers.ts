@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp, { type Sharp } from "sharp";
+import type { ContentRole, MediaKind, NormalizedRequest } from "../../src/domain/request.ts";
 import type { LocalMedia } from "../../src/engine/types.ts";
 import { ffmpegPath, type ProbeResult, probe, run } from "../../src/media/ffmpeg.ts";
-import type { ContentRole, MediaKind, NormalizedRequest } from "../../src/providers/types.ts";
 
 export function sample(name: string): string {
   return fileURLToPath(new URL(`../../../../../shared/samples/${name}`, import.meta.url));

@@ -4,12 +4,12 @@ import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import sharp from "sharp";
+import type { NormalizedRequest } from "../../src/domain/request.ts";
 import { uprightCover } from "../../src/engine/plate.ts";
 import { framesInOrder, openFrameSource, renderClip } from "../../src/engine/render.ts";
 import { directCamera } from "../../src/engine/shot-plan.ts";
 import type { RenderInput } from "../../src/engine/types.ts";
 import { ffmpegPath, parseRate, run } from "../../src/media/ffmpeg.ts";
-import type { NormalizedRequest } from "../../src/providers/types.ts";
 import {
   decodeAllFramesSmall,
   decodeFrames,

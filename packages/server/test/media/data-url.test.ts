@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { describe, test } from "node:test";
-import { ApiError } from "../../src/api/errors.ts";
+import { ApiError } from "../../src/domain/errors.ts";
 import { decodeDataUrl } from "../../src/media/data-url.ts";
 import { mediaLimits } from "../../src/media/limits.ts";
 import { sample } from "./fixtures.ts";

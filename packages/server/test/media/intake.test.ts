@@ -6,7 +6,7 @@ import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { ApiError } from "../../src/api/errors.ts";
+import { ApiError } from "../../src/domain/errors.ts";
 import { inspectFile } from "../../src/media/inspect.ts";
 import { intakeStream } from "../../src/media/intake.ts";
 import { mediaLimits } from "../../src/media/limits.ts";

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ApiError } from "../../src/api/errors.ts";
+import { ApiError } from "../../src/domain/errors.ts";
 import { mediaLimits } from "../../src/media/limits.ts";
 import { intakeUrl } from "../../src/media/remote.ts";
 import { parseAllowList } from "../../src/net/address-policy.ts";

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
+import { ApiError, invalid } from "../../domain/errors.ts";
 import type { KeyService } from "../../services/keys.ts";
 import type { AppContext } from "../context.ts";
-import { ApiError, invalid } from "../errors.ts";
 
 /** Operator endpoints; only keys of an admin account may call them. */
 export async function adminRoutes(

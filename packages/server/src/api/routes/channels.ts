@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
+import { ApiError, invalid } from "../../domain/errors.ts";
 import type { ChannelInput } from "../../providers/channels.ts";
 import type { AppContext } from "../context.ts";
-import { ApiError, invalid } from "../errors.ts";
 
 /** Body fields in snake_case (the API's style) → ChannelInput. */
 function channelInput(body: unknown): Partial<ChannelInput> {

@@ -1,7 +1,7 @@
 import multipart from "@fastify/multipart";
 import type { FastifyInstance } from "fastify";
+import { invalid } from "../../domain/errors.ts";
 import type { AppContext } from "../context.ts";
-import { invalid } from "../errors.ts";
 import { listEnvelope, parseListQuery } from "../pagination.ts";
 
 export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { toApiModel } from "../../catalog/models.ts";
+import { notFound } from "../../domain/errors.ts";
 import type { AppContext } from "../context.ts";
-import { notFound } from "../errors.ts";
+import { toApiModel } from "../model-object.ts";
 
 export async function modelRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   // Only models that an enabled channel (or the local engine, for this key) serves are listed.

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
+import { ApiError, invalid } from "../../domain/errors.ts";
 import type { TaskStatus } from "../../store/schema.ts";
 import type { AppContext } from "../context.ts";
-import { ApiError, invalid } from "../errors.ts";
 import { listEnvelope, parseListQuery } from "../pagination.ts";
 import { sendBlob } from "../range.ts";
 

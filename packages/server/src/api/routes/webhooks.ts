@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
+import { invalid } from "../../domain/errors.ts";
 import type { WebhookService } from "../../webhooks/service.ts";
 import type { AppContext } from "../context.ts";
-import { invalid } from "../errors.ts";
 
 export async function webhookRoutes(
   app: FastifyInstance,

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
+import type { NormalizedRequest } from "../../domain/request.ts";
 import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
 import {
   type ChannelContext,
-  type NormalizedRequest,
   type ProviderAdapter,
   ProviderError,
   type SubmitContext,

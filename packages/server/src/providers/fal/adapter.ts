@@ -1,8 +1,8 @@
+import type { NormalizedRequest } from "../../domain/request.ts";
 import { happyHorsePrompt, happyHorseTask, unsupportedInput } from "../dashscope/happyhorse.ts";
 import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
 import {
   type ChannelContext,
-  type NormalizedRequest,
   type ProviderAdapter,
   ProviderError,
   type SubmitContext,

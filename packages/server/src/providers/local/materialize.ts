@@ -1,7 +1,8 @@
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { ApiError } from "../../api/errors.ts";
+import { ApiError } from "../../domain/errors.ts";
+import type { NormalizedRequest } from "../../domain/request.ts";
 import type { LocalMedia } from "../../engine/types.ts";
 import { intakeStream } from "../../media/intake.ts";
 import type { MediaLimits } from "../../media/limits.ts";
@@ -9,7 +10,6 @@ import type { AllowMatcher } from "../../net/address-policy.ts";
 import { safeFetch } from "../../net/safe-fetch.ts";
 import type { FileService } from "../../services/files.ts";
 import type { BlobStorage } from "../../storage/storage.ts";
-import type { NormalizedRequest } from "../types.ts";
 
 /** A media reference the task cannot use: the task fails with this code and message (no retry). */
 export class MediaUnavailable extends Error {

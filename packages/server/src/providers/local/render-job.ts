@@ -1,5 +1,6 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { NormalizedRequest } from "../../domain/request.ts";
 import { renderClip } from "../../engine/render.ts";
 import type { RenderResult } from "../../engine/types.ts";
 import type { ClaimedJob } from "../../jobs/queue.ts";
@@ -9,7 +10,6 @@ import type { TaskEvents } from "../../services/task-events.ts";
 import type { TaskService } from "../../services/tasks.ts";
 import type { BlobStorage } from "../../storage/storage.ts";
 import type { TaskRepository } from "../../store/repos/tasks.ts";
-import type { NormalizedRequest } from "../types.ts";
 import { type MaterializeDeps, MediaUnavailable, materializeMedia } from "./materialize.ts";
 
 /** Progress is written at most this often (each write is a store UPDATE). */

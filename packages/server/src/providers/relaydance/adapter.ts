@@ -1,8 +1,7 @@
+import type { NormalizedMedia, NormalizedRequest } from "../../domain/request.ts";
 import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
 import {
   type ChannelContext,
-  type NormalizedMedia,
-  type NormalizedRequest,
   type ProviderAdapter,
   ProviderError,
   type SubmitContext,

@@ -1,7 +1,7 @@
+import type { NormalizedRequest } from "../../domain/request.ts";
 import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
 import {
   type ChannelContext,
-  type NormalizedRequest,
   type ProviderAdapter,
   ProviderError,
   type SubmitContext,

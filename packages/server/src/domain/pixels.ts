@@ -1,4 +1,4 @@
-import type { Ratio, Resolution } from "../providers/types.ts";
+import type { Ratio, Resolution } from "./request.ts";
 
 type FixedRatio = Exclude<Ratio, "adaptive">;
 

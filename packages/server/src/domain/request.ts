@@ -1,0 +1,53 @@
+/**
+ * The normalized request: what the API layer produces after validating a submit against the
+ * catalog, and what every provider (the local engine included) receives. Upstream adapters map
+ * it to their wire format; nothing downstream re-reads the raw request body.
+ */
+export type Resolution = "480p" | "720p" | "1080p";
+export type Ratio = "21:9" | "16:9" | "4:3" | "1:1" | "3:4" | "9:16" | "adaptive";
+export type MediaKind = "image" | "video" | "audio";
+export type ContentRole =
+  | "first_frame"
+  | "last_frame"
+  | "reference_image"
+  | "reference_video"
+  | "reference_audio";
+/** text: prompt only; first_frame: one image; first_last_frame: two images; reference: reference roles. */
+export type GenerationMode = "text" | "first_frame" | "first_last_frame" | "reference";
+
+export interface NormalizedMedia {
+  kind: MediaKind;
+  /** Effective role after the catalog's rules (a lone reference image on a model without reference mode becomes first_frame). */
+  role: ContentRole;
+  /** 1-based number within its kind, in content[] order: @image1, @video2, ... */
+  index: number;
+  /** Position in the request's metadata.content[] (for error messages). */
+  position: number;
+  /** The URL as the client sent it: https://, http://, data:, or one of our own file URLs. */
+  url: string;
+  /**
+   * Set by the gateway when the media is one of our stored files (an uploaded file URL, or a
+   * `data:` URL we stored at submit): workers read it from storage by this token, whatever
+   * VIDRELAY_PUBLIC_URL is by then.
+   */
+  fileToken?: string;
+}
+
+export interface NormalizedRequest {
+  /** Catalog model id, e.g. "seedance-1-5-pro-with-audio". */
+  model: string;
+  mode: GenerationMode;
+  prompt: string;
+  /** Whole seconds. */
+  seconds: number;
+  ratio: Ratio;
+  resolution: Resolution;
+  generateAudio: boolean;
+  seed?: number;
+  watermark?: boolean;
+  cameraFixed?: boolean;
+  returnLastFrame?: boolean;
+  content: NormalizedMedia[];
+  /** References in the order the prompt cites them, e.g. ["image3", "image1"]; each at most once. */
+  citations: string[];
+}
