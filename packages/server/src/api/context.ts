@@ -1,19 +1,19 @@
 import type { Kysely } from "kysely";
 import type { BillingService } from "../billing/service.ts";
 import type { Catalog } from "../catalog/models.ts";
+import type { ChannelService } from "../channels/service.ts";
 import type { Config } from "../config.ts";
+import type { FileService } from "../files/service.ts";
 import type { JobQueue } from "../jobs/queue.ts";
+import type { AuthService, Principal } from "../keys/auth.ts";
+import type { AccountRepository } from "../keys/repository.ts";
 import type { Metrics } from "../ops/metrics.ts";
-import type { ChannelService } from "../providers/channels.ts";
-import type { UpstreamService } from "../providers/upstream.ts";
-import type { AuthService, Principal } from "../services/auth.ts";
-import type { FileService } from "../services/files.ts";
-import type { TaskEvents } from "../services/task-events.ts";
-import type { TaskService } from "../services/tasks.ts";
+import type { UpstreamService } from "../relay/upstream.ts";
 import type { BlobStorage } from "../storage/storage.ts";
-import type { AccountRepository } from "../store/repos/accounts.ts";
-import type { TaskRepository } from "../store/repos/tasks.ts";
 import type { Database } from "../store/schema.ts";
+import type { TaskEvents } from "../tasks/events.ts";
+import type { TaskRepository } from "../tasks/repository.ts";
+import type { TaskService } from "../tasks/service.ts";
 import type { WebhookService } from "../webhooks/service.ts";
 
 /** Everything the routes need, built once by the server and handed to each route plugin. */

@@ -1,5 +1,5 @@
 import { invalid } from "../domain/errors.ts";
-import { type Cursor, decodeCursor } from "../store/repos/pagination.ts";
+import { type Cursor, decodeCursor } from "../store/pagination.ts";
 
 export interface ListQuery {
   limit: number;

@@ -17,9 +17,9 @@ import { sql } from "kysely";
 import type { Catalog } from "../catalog/models.ts";
 import { ApiError, invalid, notFound } from "../domain/errors.ts";
 import type { Resolution } from "../domain/request.ts";
-import type { Principal } from "../services/auth.ts";
-import type { FinishHook } from "../store/repos/tasks.ts";
+import type { Principal } from "../keys/auth.ts";
 import type { Database, TaskRow } from "../store/schema.ts";
+import type { FinishHook } from "../tasks/repository.ts";
 import { randomAlphanumeric } from "../util/ids.ts";
 import { BillingRefusal } from "./errors.ts";
 import {

@@ -1,8 +1,8 @@
 import { CONFIG_KEYS, flagName, loadConfig } from "../config.ts";
+import { AccountRepository } from "../keys/repository.ts";
+import { KeyService } from "../keys/service.ts";
 import { startServer } from "../server.ts";
-import { KeyService } from "../services/keys.ts";
 import { migrateToLatest, openDatabase } from "../store/db.ts";
-import { AccountRepository } from "../store/repos/accounts.ts";
 import { VERSION_STRING } from "../version.ts";
 import { EXIT, type Io, parse, stdio, UsageError } from "./common.ts";
 

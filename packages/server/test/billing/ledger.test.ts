@@ -5,7 +5,7 @@ import { dayToDate } from "../../src/billing/limits.ts";
 import { BillingService } from "../../src/billing/service.ts";
 import { Catalog, DEFAULT_CATALOG } from "../../src/catalog/models.ts";
 import type { ApiError } from "../../src/domain/errors.ts";
-import { TaskRepository } from "../../src/store/repos/tasks.ts";
+import { TaskRepository } from "../../src/tasks/repository.ts";
 import { DIALECTS, ledgerRows, newCustomer, openStore, type Store, submit, taskRow } from "./helpers.ts";
 
 /** Seedance 1.5 pro with audio, 5 s at 720p, at the default $0.07/s. */

@@ -4,7 +4,7 @@ import { type BillingRefusal, isBillingRefusal } from "../../src/billing/errors.
 import { RATE_WINDOW_MS } from "../../src/billing/limits.ts";
 import { BillingService } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
-import { TaskRepository } from "../../src/store/repos/tasks.ts";
+import { TaskRepository } from "../../src/tasks/repository.ts";
 import { DIALECTS, newCustomer, openStore, type Store, submit, taskRow } from "./helpers.ts";
 
 async function refusal(promise: Promise<unknown>): Promise<BillingRefusal> {

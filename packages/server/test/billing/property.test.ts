@@ -24,8 +24,8 @@ import { BillingService, outcomeFromRow } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
 import type { ApiError } from "../../src/domain/errors.ts";
 import type { Resolution } from "../../src/domain/request.ts";
-import { TaskRepository } from "../../src/store/repos/tasks.ts";
 import type { ApiKeyRow, TaskRow } from "../../src/store/schema.ts";
+import { TaskRepository } from "../../src/tasks/repository.ts";
 import { freshSqlite, type TestDatabase } from "../helpers/databases.ts";
 import { DIALECTS, newCustomer, openStore, type Store, submit, taskRow } from "./helpers.ts";
 

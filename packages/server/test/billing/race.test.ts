@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { BillingService } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
-import { TaskRepository } from "../../src/store/repos/tasks.ts";
+import { TaskRepository } from "../../src/tasks/repository.ts";
 import {
   DIALECTS,
   newCustomer,

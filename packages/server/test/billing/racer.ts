@@ -9,8 +9,8 @@ import { isBillingRefusal } from "../../src/billing/errors.ts";
 import { BillingService } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
 import { type DatabaseHandle, openDatabase } from "../../src/store/db.ts";
-import { TaskRepository } from "../../src/store/repos/tasks.ts";
 import type { ApiKeyRow } from "../../src/store/schema.ts";
+import { TaskRepository } from "../../src/tasks/repository.ts";
 import { submit, taskRow } from "./helpers.ts";
 
 interface Args {

@@ -7,8 +7,8 @@ import { toApiModel } from "../../src/api/model-object.ts";
 import { billingRoutes } from "../../src/billing/routes.ts";
 import { BillingService } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
-import { AuthService } from "../../src/services/auth.ts";
-import { TaskRepository } from "../../src/store/repos/tasks.ts";
+import { AuthService } from "../../src/keys/auth.ts";
+import { TaskRepository } from "../../src/tasks/repository.ts";
 import { DIALECTS, openStore, type Store, submit, taskRow } from "./helpers.ts";
 
 for (const { name, make } of DIALECTS) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { TokenBucket } from "../../src/providers/token-bucket.ts";
+import { TokenBucket } from "../../src/channels/token-bucket.ts";
 
 test("a token bucket holds callers to its rate after the burst", async () => {
   const bucket = new TokenBucket(20, 5);

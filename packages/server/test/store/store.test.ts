@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { FileRepository } from "../../src/files/repository.ts";
 import { StoreJobQueue } from "../../src/jobs/store-queue.ts";
+import { AccountRepository } from "../../src/keys/repository.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "../../src/store/db.ts";
-import { AccountRepository } from "../../src/store/repos/accounts.ts";
-import { FileRepository } from "../../src/store/repos/files.ts";
-import { IdempotencyRepository } from "../../src/store/repos/idempotency.ts";
-import { decodeCursor } from "../../src/store/repos/pagination.ts";
-import { TaskRepository } from "../../src/store/repos/tasks.ts";
+import { decodeCursor } from "../../src/store/pagination.ts";
 import type { TaskRow } from "../../src/store/schema.ts";
+import { IdempotencyRepository } from "../../src/tasks/idempotency-repository.ts";
+import { TaskRepository } from "../../src/tasks/repository.ts";
 import { newCapabilityToken, sha256Hex } from "../../src/util/ids.ts";
 import { taskRow as billingTaskRow } from "../billing/helpers.ts";
 import { freshPostgres, freshSqlite, type TestDatabase } from "../helpers/databases.ts";

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { ApiError, invalid } from "../../domain/errors.ts";
-import type { KeyService } from "../../services/keys.ts";
+import type { KeyService } from "../../keys/service.ts";
 import type { AppContext } from "../context.ts";
 
 /** Operator endpoints; only keys of an admin account may call them. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
+import type { ChannelInput } from "../../channels/service.ts";
 import { ApiError, invalid } from "../../domain/errors.ts";
-import type { ChannelInput } from "../../providers/channels.ts";
 import type { AppContext } from "../context.ts";
 
 /** Body fields in snake_case (the API's style) → ChannelInput. */

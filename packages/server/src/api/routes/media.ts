@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ensurePoster } from "../../services/posters.ts";
+import { ensurePoster } from "../../tasks/posters.ts";
 import type { AppContext } from "../context.ts";
 import { sendBlob } from "../range.ts";
 

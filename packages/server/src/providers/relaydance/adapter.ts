@@ -1,4 +1,5 @@
 import type { NormalizedMedia, NormalizedRequest } from "../../domain/request.ts";
+import { originIsPublic } from "../../relay/upstream.ts";
 import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
 import {
   type ChannelContext,
@@ -8,7 +9,6 @@ import {
   type UpstreamCallback,
   type UpstreamStatus,
 } from "../types.ts";
-import { originIsPublic } from "../upstream.ts";
 import { readError, readTask, taskIdOf } from "./wire.ts";
 
 const SUBMIT_TIMEOUT_MS = 30_000;

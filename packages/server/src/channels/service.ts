@@ -1,10 +1,10 @@
 import type { Kysely } from "kysely";
 import type { Catalog } from "../catalog/models.ts";
 import { invalid, notFound } from "../domain/errors.ts";
+import type { ChannelContext, ProviderAdapter } from "../providers/types.ts";
 import type { ChannelRow, Database } from "../store/schema.ts";
 import { newCapabilityToken, randomAlphanumeric, unixSeconds } from "../util/ids.ts";
 import type { SecretBox } from "../util/secret-box.ts";
-import type { ChannelContext, ProviderAdapter } from "./types.ts";
 
 export interface ChannelInput {
   name?: string;

@@ -1,7 +1,7 @@
 import { ApiError } from "../domain/errors.ts";
-import type { AccountRepository } from "../store/repos/accounts.ts";
 import type { Account, ApiKeyRow } from "../store/schema.ts";
 import { sha256Hex } from "../util/ids.ts";
+import type { AccountRepository } from "./repository.ts";
 
 export interface Principal {
   account: Account;

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
-import { newAccountId, newApiKey, newKeyId, sha256Hex } from "../../util/ids.ts";
-import type { Account, ApiKeyRow, Database } from "../schema.ts";
+import type { Account, ApiKeyRow, Database } from "../store/schema.ts";
+import { newAccountId, newApiKey, newKeyId, sha256Hex } from "../util/ids.ts";
 
 export interface CreatedKey {
   key: ApiKeyRow;

@@ -1,15 +1,15 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { NormalizedRequest } from "../../domain/request.ts";
-import { renderClip } from "../../engine/render.ts";
-import type { RenderResult } from "../../engine/types.ts";
-import type { ClaimedJob } from "../../jobs/queue.ts";
-import type { JobContext, JobHandler } from "../../jobs/runner.ts";
-import type { Metrics } from "../../ops/metrics.ts";
-import type { TaskEvents } from "../../services/task-events.ts";
-import type { TaskService } from "../../services/tasks.ts";
-import type { BlobStorage } from "../../storage/storage.ts";
-import type { TaskRepository } from "../../store/repos/tasks.ts";
+import type { NormalizedRequest } from "../domain/request.ts";
+import { renderClip } from "../engine/render.ts";
+import type { RenderResult } from "../engine/types.ts";
+import type { ClaimedJob } from "../jobs/queue.ts";
+import type { JobContext, JobHandler } from "../jobs/runner.ts";
+import type { Metrics } from "../ops/metrics.ts";
+import type { BlobStorage } from "../storage/storage.ts";
+import type { TaskEvents } from "../tasks/events.ts";
+import type { TaskRepository } from "../tasks/repository.ts";
+import type { TaskService } from "../tasks/service.ts";
 import { type MaterializeDeps, MediaUnavailable, materializeMedia } from "./materialize.ts";
 
 /** Progress is written at most this often (each write is a store UPDATE). */

@@ -1,15 +1,15 @@
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { ApiError } from "../../domain/errors.ts";
-import type { NormalizedRequest } from "../../domain/request.ts";
-import type { LocalMedia } from "../../engine/types.ts";
-import { intakeStream } from "../../media/intake.ts";
-import type { MediaLimits } from "../../media/limits.ts";
-import type { AllowMatcher } from "../../net/address-policy.ts";
-import { safeFetch } from "../../net/safe-fetch.ts";
-import type { FileService } from "../../services/files.ts";
-import type { BlobStorage } from "../../storage/storage.ts";
+import { ApiError } from "../domain/errors.ts";
+import type { NormalizedRequest } from "../domain/request.ts";
+import type { LocalMedia } from "../engine/types.ts";
+import type { FileService } from "../files/service.ts";
+import { intakeStream } from "../media/intake.ts";
+import type { MediaLimits } from "../media/limits.ts";
+import type { AllowMatcher } from "../net/address-policy.ts";
+import { safeFetch } from "../net/safe-fetch.ts";
+import type { BlobStorage } from "../storage/storage.ts";
 
 /** A media reference the task cannot use: the task fails with this code and message (no retry). */
 export class MediaUnavailable extends Error {

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
-import type { Database, FileRow, NewFile } from "../schema.ts";
-import { type Cursor, keysetPage, type Page } from "./pagination.ts";
+import { type Cursor, keysetPage, type Page } from "../store/pagination.ts";
+import type { Database, FileRow, NewFile } from "../store/schema.ts";
 
 export class FileRepository {
   constructor(private readonly db: Kysely<Database>) {}

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from "kysely";
-import type { Database, NewTask, TaskPatch, TaskRow, TaskStatus } from "../schema.ts";
-import { type Cursor, keysetPage, type Page } from "./pagination.ts";
+import { type Cursor, keysetPage, type Page } from "../store/pagination.ts";
+import type { Database, NewTask, TaskPatch, TaskRow, TaskStatus } from "../store/schema.ts";
 
 export type TerminalStatus = Extract<TaskStatus, "succeeded" | "failed">;
 export const ACTIVE_STATUSES: TaskStatus[] = ["submitted", "running"];

@@ -1,7 +1,7 @@
 import { invalid, notFound } from "../domain/errors.ts";
-import type { AccountRepository } from "../store/repos/accounts.ts";
 import type { Account, ApiKeyRow } from "../store/schema.ts";
 import { unixSeconds } from "../util/ids.ts";
+import type { AccountRepository } from "./repository.ts";
 
 export interface KeyObject {
   id: string;

@@ -7,10 +7,10 @@ import { decodeDataUrl } from "../media/data-url.ts";
 import { intakeStream } from "../media/intake.ts";
 import { type MediaLimits, mediaLimits } from "../media/limits.ts";
 import type { BlobStorage } from "../storage/storage.ts";
-import type { FileRepository } from "../store/repos/files.ts";
-import type { Cursor, Page } from "../store/repos/pagination.ts";
+import type { Cursor, Page } from "../store/pagination.ts";
 import type { FileRow } from "../store/schema.ts";
 import { newCapabilityToken, newFileId, randomAlphanumeric, unixSeconds } from "../util/ids.ts";
+import type { FileRepository } from "./repository.ts";
 
 export interface FileObject {
   id: string;

@@ -4,16 +4,16 @@ import { checkMediaFacts, normalizeSubmit } from "../catalog/validate.ts";
 import type { Config } from "../config.ts";
 import { ApiError, invalid, notFound } from "../domain/errors.ts";
 import type { NormalizedRequest } from "../domain/request.ts";
+import type { FileService } from "../files/service.ts";
 import type { JobQueue } from "../jobs/queue.ts";
+import type { Principal } from "../keys/auth.ts";
 import type { Metrics } from "../ops/metrics.ts";
-import type { IdempotencyRepository } from "../store/repos/idempotency.ts";
-import type { Cursor, Page } from "../store/repos/pagination.ts";
-import type { TaskRepository, TerminalStatus } from "../store/repos/tasks.ts";
+import type { Cursor, Page } from "../store/pagination.ts";
 import type { Database, TaskPatch, TaskRow, TaskStatus } from "../store/schema.ts";
 import { newCapabilityToken, newTaskId, sha256Hex, unixSeconds } from "../util/ids.ts";
-import type { Principal } from "./auth.ts";
-import type { FileService } from "./files.ts";
-import type { TaskEvents } from "./task-events.ts";
+import type { TaskEvents } from "./events.ts";
+import type { IdempotencyRepository } from "./idempotency-repository.ts";
+import type { TaskRepository, TerminalStatus } from "./repository.ts";
 
 export interface VideoInfo {
   width: number;

@@ -1,6 +1,6 @@
 import type { SelectQueryBuilder } from "kysely";
-import { invalid } from "../../domain/errors.ts";
-import type { Database } from "../schema.ts";
+import { invalid } from "../domain/errors.ts";
+import type { Database } from "./schema.ts";
 
 /** Opaque keyset cursor over (created_at DESC, id DESC): stable while rows are inserted. */
 export interface Cursor {
