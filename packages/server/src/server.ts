@@ -26,6 +26,7 @@ import { StoreJobQueue } from "./jobs/store-queue.ts";
 import { AuthService } from "./keys/auth.ts";
 import { AccountRepository } from "./keys/repository.ts";
 import { KeyService } from "./keys/service.ts";
+import { ALL_MIGRATIONS } from "./migrations.ts";
 import { parseAllowList } from "./net/address-policy.ts";
 import { Metrics } from "./ops/metrics.ts";
 import { createAdapters } from "./providers/registry.ts";
@@ -80,7 +81,7 @@ export function createLogger(config: Pick<Config, "logLevel">): Logger {
 export async function startServer(config: Config, options: { logger?: Logger } = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
   const database = openDatabase(config.databaseUrl);
-  await migrateToLatest(database.db);
+  await migrateToLatest(database.db, ALL_MIGRATIONS);
   const { db } = database;
 
   const storage = new DiskStorage(join(config.dataDir, "blobs"));

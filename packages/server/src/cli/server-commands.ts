@@ -1,6 +1,7 @@
 import { CONFIG_KEYS, flagName, loadConfig } from "../config.ts";
 import { AccountRepository } from "../keys/repository.ts";
 import { KeyService } from "../keys/service.ts";
+import { ALL_MIGRATIONS } from "../migrations.ts";
 import { startServer } from "../server.ts";
 import { migrateToLatest, openDatabase } from "../store/db.ts";
 import { VERSION_STRING } from "../version.ts";
@@ -117,7 +118,7 @@ export async function keys(args: string[], io: Io = stdio): Promise<number> {
   const config = loadConfig({ dataDir: values["data-dir"], databaseUrl: values["database-url"] });
   const database = openDatabase(config.databaseUrl, { poolSize: 2 });
   try {
-    await migrateToLatest(database.db);
+    await migrateToLatest(database.db, ALL_MIGRATIONS);
     const service = new KeyService(new AccountRepository(database.db));
     switch (sub) {
       case "create": {

@@ -14,7 +14,8 @@ import type { ClaimedJob, JobQueue } from "../jobs/queue.ts";
 import { Deferred, RetryLater } from "../jobs/runner.ts";
 import { parseRate, probe } from "../media/ffmpeg.ts";
 import { readMp4Info } from "../media/mp4-info.ts";
-import { type AllowMatcher, isPrivateAddress, parseIp } from "../net/address-policy.ts";
+import type { AllowMatcher } from "../net/address-policy.ts";
+import { originIsPublic } from "../net/public-origin.ts";
 import { safeFetch } from "../net/safe-fetch.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import { ProviderError, type UpstreamCallback, type UpstreamStatus } from "../providers/types.ts";
@@ -643,19 +644,6 @@ function estimateProgress(task: TaskRow, schedule: { firstMs: number }): number 
   const expected = Math.max(1, schedule.firstMs * 2);
   const elapsed = Date.now() - (task.started_at ?? task.created_at);
   return Math.min(95, (elapsed / expected) * 90);
-}
-
-/** Whether the gateway's public origin can be fetched by a provider on the internet. */
-export function originIsPublic(publicUrl: string): boolean {
-  const host = new URL(publicUrl).hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  if (
-    host === "localhost" ||
-    host.endsWith(".localhost") ||
-    host.endsWith(".local") ||
-    host.endsWith(".internal")
-  )
-    return false;
-  return parseIp(host) ? !isPrivateAddress(host) : true;
 }
 
 async function streamToBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {

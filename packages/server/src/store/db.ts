@@ -1,9 +1,16 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from "kysely";
+import {
+  Kysely,
+  type Migration,
+  Migrator,
+  PostgresAdapter,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+} from "kysely";
 import pg from "pg";
-import { migrationProvider } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 
 export type Dialect = "sqlite" | "postgres";
@@ -66,7 +73,11 @@ function withStatementCache(sqlite: SQLite.Database, max = 500): SQLite.Database
   });
 }
 
-export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
+/** Apply `migrations` (see src/migrations.ts for the gateway's list) that the store has not seen yet. */
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  migrations: Record<string, Migration>,
+): Promise<void> {
   // On Postgres, keep Kysely's bookkeeping tables in our own schema: by default it looks across
   // every schema of the database and would mistake another instance's tables for ours.
   let migrationTableSchema: string | undefined;
@@ -74,7 +85,8 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
     const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
     migrationTableSchema = rows[0]?.schema;
   }
-  const migrator = new Migrator({ db, provider: migrationProvider, migrationTableSchema });
+  const provider = { getMigrations: async () => migrations };
+  const migrator = new Migrator({ db, provider, migrationTableSchema });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === "Error");
   if (error || failed) {

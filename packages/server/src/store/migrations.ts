@@ -1,11 +1,13 @@
-import type { Kysely, Migration, MigrationProvider } from "kysely";
-import { billingMigrations } from "../billing/migrations.ts";
+import type { Kysely, Migration } from "kysely";
 
 /**
- * Migrations are code, in order, and use only Kysely's schema builder so they run unchanged on
- * SQLite and Postgres. Never edit a shipped migration; add a new one.
+ * The founding schema (accounts, keys, files, tasks, jobs, idempotency), shipped as one migration
+ * before the concerns had folders of their own. Every later migration lives with the concern that
+ * owns its tables (`webhooks/`, `channels/`, `billing/`, `tasks/migrations.ts`) and `migrations.ts`
+ * at the top lists them all. Migrations are code and use only Kysely's schema builder, so they run
+ * unchanged on SQLite and Postgres. Never edit a shipped migration; add a new one.
  */
-const migrations: Record<string, Migration> = {
+export const foundingMigrations: Record<string, Migration> = {
   "0001_spine": {
     async up(db: Kysely<unknown>) {
       await db.schema
@@ -121,117 +123,5 @@ const migrations: Record<string, Migration> = {
         .addColumn("updated_at", "bigint", (c) => c.notNull())
         .execute();
     },
-  },
-  "0002_webhooks": {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable("webhook_secrets")
-        .addColumn("account_id", "varchar(64)", (c) => c.primaryKey().references("accounts.id"))
-        .addColumn("secret", "varchar(200)", (c) => c.notNull())
-        .addColumn("previous_secret", "varchar(200)")
-        .addColumn("previous_expires_at", "bigint")
-        .addColumn("created_at", "bigint", (c) => c.notNull())
-        .addColumn("rotated_at", "bigint")
-        .execute();
-
-      await db.schema
-        .createTable("webhook_deliveries")
-        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
-        .addColumn("task_id", "varchar(64)", (c) => c.notNull())
-        .addColumn("account_id", "varchar(64)", (c) => c.notNull())
-        .addColumn("url", "text", (c) => c.notNull())
-        .addColumn("payload", "text", (c) => c.notNull())
-        .addColumn("status", "varchar(16)", (c) => c.notNull())
-        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
-        .addColumn("next_attempt_at", "bigint")
-        .addColumn("last_status_code", "integer")
-        .addColumn("last_error", "text")
-        .addColumn("created_at", "bigint", (c) => c.notNull())
-        .addColumn("updated_at", "bigint", (c) => c.notNull())
-        .addColumn("delivered_at", "bigint")
-        .execute();
-      await db.schema
-        .createIndex("webhook_deliveries_task")
-        .on("webhook_deliveries")
-        .column("task_id")
-        .execute();
-
-      await db.schema
-        .createTable("webhook_attempts")
-        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
-        .addColumn("delivery_id", "varchar(64)", (c) => c.notNull())
-        .addColumn("attempted_at", "bigint", (c) => c.notNull())
-        .addColumn("status_code", "integer")
-        .addColumn("latency_ms", "integer", (c) => c.notNull())
-        .addColumn("error", "text")
-        .addColumn("response_excerpt", "text")
-        .execute();
-      await db.schema
-        .createIndex("webhook_attempts_delivery")
-        .on("webhook_attempts")
-        .columns(["delivery_id", "attempted_at"])
-        .execute();
-    },
-  },
-  "0003_channels": {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable("channels")
-        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
-        .addColumn("name", "varchar(200)", (c) => c.notNull())
-        .addColumn("provider", "varchar(32)", (c) => c.notNull())
-        .addColumn("base_url", "text", (c) => c.notNull())
-        .addColumn("api_key_sealed", "text", (c) => c.notNull())
-        .addColumn("models_json", "text", (c) => c.notNull())
-        .addColumn("priority", "integer", (c) => c.notNull().defaultTo(0))
-        .addColumn("weight", "integer", (c) => c.notNull().defaultTo(1))
-        .addColumn("max_concurrent", "integer", (c) => c.notNull().defaultTo(10))
-        .addColumn("in_flight", "integer", (c) => c.notNull().defaultTo(0))
-        .addColumn("enabled", "integer", (c) => c.notNull().defaultTo(1))
-        .addColumn("callback_token", "varchar(64)", (c) => c.notNull())
-        .addColumn("created_at", "bigint", (c) => c.notNull())
-        .addColumn("updated_at", "bigint", (c) => c.notNull())
-        .execute();
-      for (const [name, type] of [
-        ["channel_id", "varchar(64)"],
-        ["upstream_id", "varchar(200)"],
-        ["upstream_status", "varchar(64)"],
-        ["next_poll_at", "bigint"],
-        ["poll_owner", "varchar(100)"],
-        ["poll_lease_until", "bigint"],
-      ] as const) {
-        await db.schema.alterTable("tasks").addColumn(name, type).execute();
-      }
-      await db.schema
-        .alterTable("tasks")
-        .addColumn("poll_count", "integer", (c) => c.notNull().defaultTo(0))
-        .execute();
-      await db.schema.createIndex("tasks_next_poll").on("tasks").columns(["next_poll_at"]).execute();
-      await db.schema
-        .createIndex("tasks_channel_status")
-        .on("tasks")
-        .columns(["channel_id", "status"])
-        .execute();
-      await db.schema
-        .createIndex("tasks_upstream")
-        .on("tasks")
-        .columns(["channel_id", "upstream_id"])
-        .execute();
-    },
-  },
-};
-
-/** Added after billing's 0004; Kysely runs migrations in name order. */
-const upstreamRef: Record<string, Migration> = {
-  "0005_upstream_ref": {
-    async up(db: Kysely<unknown>) {
-      await db.schema.alterTable("tasks").addColumn("upstream_ref", "text").execute();
-    },
-  },
-};
-
-export const migrationProvider: MigrationProvider = {
-  async getMigrations() {
-    return { ...migrations, ...billingMigrations, ...upstreamRef };
   },
 };

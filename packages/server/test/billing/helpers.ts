@@ -1,13 +1,12 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type Kysely, type Migration, Migrator, type MigratorProps, PostgresAdapter, sql } from "kysely";
-import { billingMigrations } from "../../src/billing/migrations.ts";
 import { type BillingDb, billingView } from "../../src/billing/schema.ts";
 import type { BillingService } from "../../src/billing/service.ts";
 import type { Resolution } from "../../src/domain/request.ts";
 import { AccountRepository } from "../../src/keys/repository.ts";
+import { ALL_MIGRATIONS } from "../../src/migrations.ts";
 import { type DatabaseHandle, openDatabase } from "../../src/store/db.ts";
-import { migrationProvider } from "../../src/store/migrations.ts";
 import type { Account, ApiKeyRow, Database, TaskRow } from "../../src/store/schema.ts";
 import { newCapabilityToken, newTaskId } from "../../src/util/ids.ts";
 import { freshPostgres, freshSqlite, type TestDatabase } from "../helpers/databases.ts";
@@ -42,7 +41,7 @@ export async function migrateWithBilling(db: Kysely<Database>): Promise<void> {
     ...isolation,
     provider: {
       async getMigrations(): Promise<Record<string, Migration>> {
-        return { ...(await migrationProvider.getMigrations()), ...billingMigrations };
+        return ALL_MIGRATIONS;
       },
     },
   });

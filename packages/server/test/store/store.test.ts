@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { FileRepository } from "../../src/files/repository.ts";
 import { StoreJobQueue } from "../../src/jobs/store-queue.ts";
 import { AccountRepository } from "../../src/keys/repository.ts";
+import { ALL_MIGRATIONS } from "../../src/migrations.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "../../src/store/db.ts";
 import { decodeCursor } from "../../src/store/pagination.ts";
 import type { TaskRow } from "../../src/store/schema.ts";
@@ -31,8 +32,8 @@ for (const make of [freshSqlite, freshPostgres]) {
     before(async () => {
       database = await make();
       handle = openDatabase(database.url);
-      await migrateToLatest(handle.db);
-      await migrateToLatest(handle.db); // idempotent
+      await migrateToLatest(handle.db, ALL_MIGRATIONS);
+      await migrateToLatest(handle.db, ALL_MIGRATIONS); // idempotent
       accounts = new AccountRepository(handle.db);
       tasks = new TaskRepository(handle.db);
       files = new FileRepository(handle.db);

@@ -1,5 +1,5 @@
 import type { NormalizedMedia, NormalizedRequest } from "../../domain/request.ts";
-import { originIsPublic } from "../../relay/upstream.ts";
+import { originIsPublic } from "../../net/public-origin.ts";
 import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
 import {
   type ChannelContext,

@@ -1,0 +1,51 @@
+import type { Kysely, Migration } from "kysely";
+
+/** The upstream channel tables. Schema builder only: SQLite and Postgres alike. */
+export const channelMigrations: Record<string, Migration> = {
+  "0003_channels": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("channels")
+        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("name", "varchar(200)", (c) => c.notNull())
+        .addColumn("provider", "varchar(32)", (c) => c.notNull())
+        .addColumn("base_url", "text", (c) => c.notNull())
+        .addColumn("api_key_sealed", "text", (c) => c.notNull())
+        .addColumn("models_json", "text", (c) => c.notNull())
+        .addColumn("priority", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("weight", "integer", (c) => c.notNull().defaultTo(1))
+        .addColumn("max_concurrent", "integer", (c) => c.notNull().defaultTo(10))
+        .addColumn("in_flight", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("enabled", "integer", (c) => c.notNull().defaultTo(1))
+        .addColumn("callback_token", "varchar(64)", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+      for (const [name, type] of [
+        ["channel_id", "varchar(64)"],
+        ["upstream_id", "varchar(200)"],
+        ["upstream_status", "varchar(64)"],
+        ["next_poll_at", "bigint"],
+        ["poll_owner", "varchar(100)"],
+        ["poll_lease_until", "bigint"],
+      ] as const) {
+        await db.schema.alterTable("tasks").addColumn(name, type).execute();
+      }
+      await db.schema
+        .alterTable("tasks")
+        .addColumn("poll_count", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex("tasks_next_poll").on("tasks").columns(["next_poll_at"]).execute();
+      await db.schema
+        .createIndex("tasks_channel_status")
+        .on("tasks")
+        .columns(["channel_id", "status"])
+        .execute();
+      await db.schema
+        .createIndex("tasks_upstream")
+        .on("tasks")
+        .columns(["channel_id", "upstream_id"])
+        .execute();
+    },
+  },
+};
