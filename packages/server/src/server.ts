@@ -16,6 +16,8 @@ import { webhookRoutes } from "./api/routes/webhooks.ts";
 import { BillingService, billingRoutes } from "./billing/index.ts";
 import { Catalog, DEFAULT_CATALOG } from "./catalog/models.ts";
 import { CircuitBreaker } from "./channels/breaker.ts";
+import { cancelUpstream } from "./channels/cancel.ts";
+import { ChannelRouting } from "./channels/routing.ts";
 import { ChannelService } from "./channels/service.ts";
 import type { Config } from "./config.ts";
 import { FileRepository } from "./files/repository.ts";
@@ -30,12 +32,16 @@ import { ALL_MIGRATIONS } from "./migrations.ts";
 import { parseAllowList } from "./net/address-policy.ts";
 import { Metrics } from "./ops/metrics.ts";
 import { createAdapters } from "./providers/registry.ts";
+import { DispatchJob } from "./relay/dispatch-job.ts";
+import { IngestJob } from "./relay/ingest-job.ts";
+import { UpstreamPoller } from "./relay/poller.ts";
 import { LocalRenderJob } from "./relay/render-job.ts";
-import { UpstreamService } from "./relay/upstream.ts";
 import { DiskStorage } from "./storage/disk.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "./store/db.ts";
 import { TaskEvents } from "./tasks/events.ts";
 import { IdempotencyRepository } from "./tasks/idempotency-repository.ts";
+import { TaskLifecycle } from "./tasks/lifecycle.ts";
+import { TaskPresenter } from "./tasks/presenter.ts";
 import { TaskRepository } from "./tasks/repository.ts";
 import { TaskService } from "./tasks/service.ts";
 import { randomAlphanumeric } from "./util/ids.ts";
@@ -106,51 +112,45 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   });
   await billing.ensureDefaultPrices();
   const channels = new ChannelService(db, SecretBox.fromConfig(config), catalog, createAdapters(config));
+  const routing = new ChannelRouting(config, channels);
   const breaker = new CircuitBreaker(config.breakerThreshold, config.breakerCooldownSeconds * 1000);
-  let upstream: UpstreamService;
-  const tasks = new TaskService(
+  const presenter = new TaskPresenter(config, billing);
+  const lifecycle = new TaskLifecycle({
     config,
     db,
-    catalog,
-    taskRepo,
+    tasks: taskRepo,
     idempotency,
     queue,
-    files,
+    channels,
+    billing,
+    webhooks,
+    presenter,
     events,
     metrics,
-    (url) => webhooks.checkCallbackUrl(url),
-    (model, testMode) => upstream.plan(model, testMode),
-    {
-      hold: (trx, task) => billing.holdForTaskRow(trx, task),
-      usage: (taskId, executor) => billing.usageForTask(taskId, executor),
-      usageMany: (taskIds) => billing.usageForTasks(taskIds),
-    },
-  );
-  upstream = new UpstreamService({
+  });
+  const tasks = new TaskService({
+    catalog,
+    tasks: taskRepo,
+    idempotency,
+    files,
+    lifecycle,
+    routing,
+    cancelUpstream: (task) =>
+      cancelUpstream({ channels, logger: logger.child({ component: "upstream" }) }, task),
+    checkCallbackUrl: (url) => webhooks.checkCallbackUrl(url),
+  });
+  const relayLogger = logger.child({ component: "upstream" });
+  const poller = new UpstreamPoller({
     config,
     db,
+    tasks: taskRepo,
+    lifecycle,
     channels,
-    breaker,
-    taskRepo,
-    tasks,
-    files,
-    storage,
     queue,
     events,
     metrics,
-    allowPrivate,
-    logger: logger.child({ component: "upstream" }),
+    logger: relayLogger,
   });
-  // A finished task gives its channel's concurrency slot back, in the same transaction.
-  taskRepo.onFinish(async (trx, row) => {
-    if (row.channel_id) await channels.releaseSlot(trx, row.channel_id);
-  });
-  // Settlement first (capture or release the hold), then the outbox with the task object as GET
-  // will show it — both in the same transaction as the terminal status change.
-  taskRepo.onFinish(billing.finishHook());
-  taskRepo.onFinish(async (trx, row) =>
-    webhooks.enqueueForTask(trx, row, JSON.stringify(await tasks.present(row, trx))),
-  );
   const auth = new AuthService(accounts);
   const keys = new KeyService(accounts);
   let draining = false;
@@ -168,7 +168,9 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     files,
     tasks,
     webhooks,
-    upstream,
+    routing,
+    poller,
+    presenter,
     channels,
     billing,
     isDraining: () => draining,
@@ -249,7 +251,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
       render: new LocalRenderJob(config.renderConcurrency, {
         workRoot: join(config.dataDir, "work"),
         tasks: taskRepo,
-        taskService: tasks,
+        lifecycle,
         storage,
         events,
         metrics,
@@ -262,17 +264,22 @@ export async function startServer(config: Config, options: { logger?: Logger } =
         },
       }),
       deliver: new DeliverWebhookJob(config.webhookConcurrency, webhooks),
-      dispatch: {
-        concurrency: 16,
-        handle: (job, { signal }) => upstream.dispatch(job, signal),
-        exhausted: (job, error) => upstream.dispatchExhausted(job, error),
-      },
-      ingest: {
-        // Ingest is I/O (download, MP4 box read, store): no process per task.
-        concurrency: 16,
-        handle: (job, { signal }) => upstream.ingest(job, signal),
-        exhausted: (job, error) => upstream.ingestExhausted(job, error),
-      },
+      dispatch: new DispatchJob({
+        config,
+        db,
+        tasks: taskRepo,
+        lifecycle,
+        channels,
+        routing,
+        breaker,
+        files,
+        storage,
+        metrics,
+        poller,
+        logger: relayLogger,
+      }),
+      // Ingest is I/O (download, MP4 box read, store): no process per task.
+      ingest: new IngestJob({ config, tasks: taskRepo, lifecycle, channels, storage, allowPrivate }),
     };
     for (const kind of Object.keys(handlers) as JobKind[])
       if (!config.workerKinds.includes(kind)) delete handlers[kind];
@@ -282,7 +289,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
       logger: logger.child({ component: "jobs" }),
     });
     runner.start();
-    if (config.workerKinds.includes("dispatch")) upstream.startPoller();
+    if (config.workerKinds.includes("dispatch")) poller.start();
   }
 
   const sweep = async () => {
@@ -293,7 +300,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
       if (removed) logger.info({ removed }, "expired files removed");
       const stuck = await taskRepo.listActiveOlderThan(Date.now() - config.taskTimeoutSeconds * 1000, 100);
       for (const task of stuck) {
-        await tasks.finish(task.id, "failed", {
+        await lifecycle.finish(task.id, "failed", {
           error_code: "timeout",
           error_message: `the task did not finish within ${config.taskTimeoutSeconds} s`,
         });
@@ -319,7 +326,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
       closing ??= (async () => {
         draining = true;
         clearInterval(sweeper);
-        upstream.stopPoller();
+        poller.stop();
         await app.close();
         await runner?.stop(graceMs);
         await database.close();

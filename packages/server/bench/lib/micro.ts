@@ -94,8 +94,8 @@ export async function hotPathCosts(
       await measure("GET + POST: `randomAlphanumeric(20)` (each request id)", n, () =>
         randomAlphanumeric(20),
       ),
-      await measure("GET: `TaskService.toApi` + `JSON.stringify`", n, () =>
-        JSON.stringify(ctx.tasks.toApi(task)),
+      await measure("GET: `TaskPresenter.toApi` + `JSON.stringify`", n, () =>
+        JSON.stringify(ctx.presenter.toApi(task)),
       ),
       await measure("GET + POST: `httpDuration.observe` (onResponse hook)", n, () =>
         ctx.metrics.httpDuration.observe(

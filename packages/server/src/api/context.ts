@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { BillingService } from "../billing/service.ts";
 import type { Catalog } from "../catalog/models.ts";
+import type { ChannelRouting } from "../channels/routing.ts";
 import type { ChannelService } from "../channels/service.ts";
 import type { Config } from "../config.ts";
 import type { FileService } from "../files/service.ts";
@@ -8,10 +9,11 @@ import type { JobQueue } from "../jobs/queue.ts";
 import type { AuthService, Principal } from "../keys/auth.ts";
 import type { AccountRepository } from "../keys/repository.ts";
 import type { Metrics } from "../ops/metrics.ts";
-import type { UpstreamService } from "../relay/upstream.ts";
+import type { UpstreamPoller } from "../relay/poller.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { Database } from "../store/schema.ts";
 import type { TaskEvents } from "../tasks/events.ts";
+import type { TaskPresenter } from "../tasks/presenter.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
 import type { TaskService } from "../tasks/service.ts";
 import type { WebhookService } from "../webhooks/service.ts";
@@ -31,7 +33,9 @@ export interface AppContext {
   files: FileService;
   tasks: TaskService;
   webhooks: WebhookService;
-  upstream: UpstreamService;
+  routing: ChannelRouting;
+  poller: UpstreamPoller;
+  presenter: TaskPresenter;
   channels: ChannelService;
   billing: BillingService;
   /** Whether the HTTP server is shutting down (readiness goes false first). */

@@ -12,14 +12,13 @@
  * `status = 'open'` update claims the hold (a concurrent settler waits for the row lock, then
  * finds it settled), and every ledger row carries an idempotency key unique per account.
  */
-import type { Kysely, Transaction } from "kysely";
+import type { Kysely } from "kysely";
 import { sql } from "kysely";
 import type { Catalog } from "../catalog/models.ts";
 import { ApiError, invalid, notFound } from "../domain/errors.ts";
 import type { Resolution } from "../domain/request.ts";
 import type { Principal } from "../keys/auth.ts";
 import type { Database, TaskRow } from "../store/schema.ts";
-import type { FinishHook } from "../tasks/repository.ts";
 import { randomAlphanumeric } from "../util/ids.ts";
 import { BillingRefusal } from "./errors.ts";
 import {
@@ -459,17 +458,6 @@ export class BillingService {
       billed_tokens: billedTokens,
     };
     return { settled: true, captured, released, usage: usageOf(settledRow) };
-  }
-
-  /**
-   * A `TaskRepository.onFinish` hook that settles the finished task. The outcome comes from the
-   * row (status; seconds from `video_json.duration` when present, else the requested seconds),
-   * or from `resolve` (e.g. to pass the upstream's reported tokens).
-   */
-  finishHook(resolve: (task: TaskRow) => SettleOutcome = outcomeFromRow): FinishHook {
-    return async (trx: Transaction<Database>, task: TaskRow) => {
-      await this.settleTask(trx, task, resolve(task));
-    };
   }
 
   // ===========================================================================================

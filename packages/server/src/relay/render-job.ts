@@ -8,8 +8,8 @@ import type { JobContext, JobHandler } from "../jobs/runner.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { TaskEvents } from "../tasks/events.ts";
+import type { TaskLifecycle } from "../tasks/lifecycle.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
-import type { TaskService } from "../tasks/service.ts";
 import { type MaterializeDeps, MediaUnavailable, materializeMedia } from "./materialize.ts";
 
 /** Progress is written at most this often (each write is a store UPDATE). */
@@ -26,7 +26,7 @@ export class LocalRenderJob implements JobHandler {
     private readonly deps: {
       workRoot: string;
       tasks: TaskRepository;
-      taskService: TaskService;
+      lifecycle: TaskLifecycle;
       storage: BlobStorage;
       events: TaskEvents;
       metrics: Metrics;
@@ -35,11 +35,11 @@ export class LocalRenderJob implements JobHandler {
   ) {}
 
   async handle(job: ClaimedJob, { signal, logger }: JobContext): Promise<void> {
-    const { tasks, taskService, storage, events } = this.deps;
+    const { tasks, lifecycle, storage, events } = this.deps;
     const taskId = job.taskId!;
     const task = await tasks.getById(taskId);
     if (!task || task.status === "succeeded" || task.status === "failed") return;
-    if (task.status === "submitted" && (await tasks.markRunning(taskId))) events.changed(taskId);
+    if (task.status === "submitted") await lifecycle.start(taskId);
 
     const request = JSON.parse(task.request_json) as NormalizedRequest;
     const workDir = join(this.deps.workRoot, `${taskId}-${job.attempt}`);
@@ -61,7 +61,7 @@ export class LocalRenderJob implements JobHandler {
         media = await materializeMedia(request, workDir, this.deps.materialize, abort.signal);
       } catch (error) {
         if (error instanceof MediaUnavailable) {
-          await taskService.finish(taskId, "failed", {
+          await lifecycle.finish(taskId, "failed", {
             error_code: error.code,
             error_message: error.message,
           });
@@ -111,7 +111,7 @@ export class LocalRenderJob implements JobHandler {
       if (result.lastFramePath && lastFrameKey)
         await storage.putFile(lastFrameKey, result.lastFramePath, "image/png");
 
-      const finished = await taskService.finish(taskId, "succeeded", {
+      const finished = await lifecycle.finish(taskId, "succeeded", {
         output_key: outputKey,
         poster_key: posterKey,
         last_frame_key: lastFrameKey,
@@ -139,7 +139,7 @@ export class LocalRenderJob implements JobHandler {
 
   async exhausted(job: ClaimedJob, error: unknown): Promise<void> {
     if (!job.taskId) return;
-    await this.deps.taskService.finish(job.taskId, "failed", {
+    await this.deps.lifecycle.finish(job.taskId, "failed", {
       error_code: "render_failed",
       error_message: `the local engine could not render this task: ${error instanceof Error ? error.message : error}`,
     });

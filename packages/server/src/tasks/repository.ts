@@ -5,17 +5,9 @@ import type { Database, NewTask, TaskPatch, TaskRow, TaskStatus } from "../store
 export type TerminalStatus = Extract<TaskStatus, "succeeded" | "failed">;
 export const ACTIVE_STATUSES: TaskStatus[] = ["submitted", "running"];
 
-/** Hooks run inside the transaction that finishes a task (e.g. the webhook outbox). */
-export type FinishHook = (trx: Transaction<Database>, task: TaskRow) => Promise<void>;
-
+/** Every query on the `tasks` table: the lifecycle, the relay jobs and the routes all come here. */
 export class TaskRepository {
-  private readonly finishHooks: FinishHook[] = [];
-
   constructor(private readonly db: Kysely<Database>) {}
-
-  onFinish(hook: FinishHook): void {
-    this.finishHooks.push(hook);
-  }
 
   async insert(task: NewTask, trx: Kysely<Database> = this.db): Promise<void> {
     await trx.insertInto("tasks").values(task).execute();
@@ -77,31 +69,32 @@ export class TaskRepository {
   }
 
   /**
-   * The one guarded transition into a terminal state: succeeds only from an active status, so a
-   * task finishes exactly once whatever races (duplicate jobs, cancel vs. completion) occur.
-   * Returns the finished row, or undefined when the task was already terminal.
+   * The guarded transition into a terminal state, inside the caller's transaction (the lifecycle's
+   * `finish`): it succeeds only from an active status, so a task finishes exactly once whatever
+   * races (duplicate jobs, cancel vs. completion) occur. Returns the finished row, or undefined
+   * when the task was already terminal.
    */
-  async finish(id: string, status: TerminalStatus, patch: TaskPatch = {}): Promise<TaskRow | undefined> {
-    return this.db.transaction().execute(async (trx) => {
-      const now = Date.now();
-      const result = await trx
-        .updateTable("tasks")
-        .set({
-          ...patch,
-          status,
-          progress: status === "succeeded" ? 100 : (patch.progress ?? undefined),
-          completed_at: now,
-          updated_at: now,
-        })
-        .where("id", "=", id)
-        .where("status", "in", ACTIVE_STATUSES)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) return undefined;
-      const row = await this.getById(id, trx);
-      if (!row) return undefined;
-      for (const hook of this.finishHooks) await hook(trx, row);
-      return row;
-    });
+  async finishIfActive(
+    trx: Transaction<Database>,
+    id: string,
+    status: TerminalStatus,
+    patch: TaskPatch,
+    now: number,
+  ): Promise<TaskRow | undefined> {
+    const result = await trx
+      .updateTable("tasks")
+      .set({
+        ...patch,
+        status,
+        progress: status === "succeeded" ? 100 : (patch.progress ?? undefined),
+        completed_at: now,
+        updated_at: now,
+      })
+      .where("id", "=", id)
+      .where("status", "in", ACTIVE_STATUSES)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) return undefined;
+    return this.getById(id, trx);
   }
 
   async countByStatus(): Promise<Array<{ status: string; model: string; provider: string; n: number }>> {
@@ -122,5 +115,134 @@ export class TaskRepository {
       .where("created_at", "<", before)
       .limit(limit)
       .execute();
+  }
+
+  // --- relay: dispatch, poll and ingest ------------------------------------------------------
+
+  /** Dispatch reserved `channel` for a submitted task (in the transaction that took its slot). */
+  async assignChannel(trx: Kysely<Database>, id: string, channel: { id: string; provider: string }) {
+    await trx
+      .updateTable("tasks")
+      .set({ channel_id: channel.id, provider: channel.provider, updated_at: Date.now() })
+      .where("id", "=", id)
+      .where("status", "=", "submitted")
+      .execute();
+  }
+
+  /**
+   * Undo `assignChannel` after a submit that created nothing upstream; true when the task still
+   * held the channel (a cancel meanwhile finished it and gave the slot back itself).
+   */
+  async unassignChannel(trx: Kysely<Database>, id: string, channelId: string): Promise<boolean> {
+    const undone = await trx
+      .updateTable("tasks")
+      .set({ channel_id: null })
+      .where("id", "=", id)
+      .where("channel_id", "=", channelId)
+      .where("status", "in", ACTIVE_STATUSES)
+      .executeTakeFirst();
+    return Number(undone.numUpdatedRows) > 0;
+  }
+
+  /** The provider accepted the task: remember its id and when to ask about it first. */
+  async recordUpstream(id: string, upstream: { id: string; ref: string | null; firstPollAt: number }) {
+    await this.db
+      .updateTable("tasks")
+      .set({
+        upstream_id: upstream.id,
+        upstream_ref: upstream.ref,
+        upstream_status: "queued",
+        next_poll_at: upstream.firstPollAt,
+        updated_at: Date.now(),
+      })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  /**
+   * Lease up to `limit` relayed tasks whose poll is due, for `leaseMs`: several pollers (one per
+   * process) share the work, and a poller that dies lets its lease lapse.
+   */
+  async leaseDuePolls(owner: string, now: number, leaseMs: number, limit: number): Promise<TaskRow[]> {
+    const due = await this.db
+      .selectFrom("tasks")
+      .select(["id"])
+      .where("upstream_id", "is not", null)
+      .where("status", "in", ACTIVE_STATUSES)
+      .where("next_poll_at", "<=", now)
+      .where((eb) => eb.or([eb("poll_lease_until", "is", null), eb("poll_lease_until", "<", now)]))
+      .orderBy("next_poll_at")
+      .limit(limit)
+      .execute();
+    const claimed: TaskRow[] = [];
+    for (const { id } of due) {
+      const result = await this.db
+        .updateTable("tasks")
+        .set({ poll_owner: owner, poll_lease_until: now + leaseMs })
+        .where("id", "=", id)
+        .where("next_poll_at", "<=", now)
+        .where((eb) => eb.or([eb("poll_lease_until", "is", null), eb("poll_lease_until", "<", now)]))
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) > 0) {
+        const row = await this.getById(id);
+        if (row) claimed.push(row);
+      }
+    }
+    return claimed;
+  }
+
+  /** Give a polled task's lease back and ask again after `delayMs`, applying what the poll learnt. */
+  async reschedulePoll(task: TaskRow, delayMs: number, patch: TaskPatch = {}): Promise<void> {
+    const now = Date.now();
+    await this.db
+      .updateTable("tasks")
+      .set({
+        ...patch,
+        next_poll_at: now + delayMs,
+        poll_lease_until: null,
+        poll_owner: null,
+        poll_count: task.poll_count + 1,
+        updated_at: now,
+      })
+      .where("id", "=", task.id)
+      .where("status", "in", ACTIVE_STATUSES)
+      .execute();
+  }
+
+  /**
+   * The provider finished: stop polling, in the transaction that enqueues the ingest job, so
+   * exactly one ingest exists. False when the task is no longer active or was handed over already.
+   */
+  async stopPollingForIngest(trx: Kysely<Database>, task: TaskRow): Promise<boolean> {
+    const now = Date.now();
+    const result = await trx
+      .updateTable("tasks")
+      .set({
+        upstream_status: "succeeded",
+        status: "running",
+        started_at: task.started_at ?? now,
+        progress: Math.max(task.progress, 95),
+        next_poll_at: null,
+        poll_lease_until: null,
+        updated_at: now,
+      })
+      .where("id", "=", task.id)
+      .where("status", "in", ACTIVE_STATUSES)
+      .where((eb) => eb.or([eb("upstream_status", "is", null), eb("upstream_status", "!=", "succeeded")]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** A provider callback named this task: poll it now (a hint only). False when no active task matched. */
+  async pollNow(channelId: string, upstreamId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable("tasks")
+      .set({ next_poll_at: Date.now() })
+      .where("channel_id", "=", channelId)
+      .where("upstream_id", "=", upstreamId)
+      .where("status", "in", ACTIVE_STATUSES)
+      .where((eb) => eb.or([eb("upstream_status", "is", null), eb("upstream_status", "!=", "succeeded")]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 }

@@ -1,53 +1,17 @@
-import type { Kysely } from "kysely";
 import type { Catalog } from "../catalog/models.ts";
 import { checkMediaFacts, normalizeSubmit } from "../catalog/validate.ts";
-import type { Config } from "../config.ts";
+import type { ChannelRouting } from "../channels/routing.ts";
 import { ApiError, invalid, notFound } from "../domain/errors.ts";
 import type { NormalizedRequest } from "../domain/request.ts";
 import type { FileService } from "../files/service.ts";
-import type { JobQueue } from "../jobs/queue.ts";
+import type { EnqueueOptions } from "../jobs/queue.ts";
 import type { Principal } from "../keys/auth.ts";
-import type { Metrics } from "../ops/metrics.ts";
 import type { Cursor, Page } from "../store/pagination.ts";
-import type { Database, TaskPatch, TaskRow, TaskStatus } from "../store/schema.ts";
-import { newCapabilityToken, newTaskId, sha256Hex, unixSeconds } from "../util/ids.ts";
-import type { TaskEvents } from "./events.ts";
+import type { TaskRow, TaskStatus } from "../store/schema.ts";
+import { newCapabilityToken, newTaskId, sha256Hex } from "../util/ids.ts";
 import type { IdempotencyRepository } from "./idempotency-repository.ts";
-import type { TaskRepository, TerminalStatus } from "./repository.ts";
-
-export interface VideoInfo {
-  width: number;
-  height: number;
-  duration: number;
-  fps: number;
-  has_audio: boolean;
-  bytes: number;
-}
-
-/** The task object of spec §4: what GET returns, SSE streams and (later) webhooks deliver. */
-export interface TaskObject {
-  task_id: string;
-  id: string;
-  object: "video";
-  model: string;
-  status: TaskStatus;
-  progress: number;
-  prompt: string;
-  seconds: string;
-  metadata: Record<string, unknown>;
-  provider: string;
-  url?: string;
-  format: "mp4";
-  last_frame_url?: string;
-  thumbnail_url?: string;
-  video?: VideoInfo;
-  usage?: { seconds: number; resolution: string; cost: string; currency: string };
-  error?: { code: string; message: string };
-  created_at: number;
-  started_at: number | null;
-  completed_at: number | null;
-  expires_at: number | null;
-}
+import type { TaskLifecycle } from "./lifecycle.ts";
+import type { TaskRepository } from "./repository.ts";
 
 export interface SubmitResult {
   task: TaskRow;
@@ -55,86 +19,25 @@ export interface SubmitResult {
   replayed: boolean;
 }
 
-/** Task lifecycle logic: submit, read, list, cancel, finish. I/O lives in the repositories. */
+export interface TaskServiceDeps {
+  catalog: Catalog;
+  tasks: TaskRepository;
+  idempotency: IdempotencyRepository;
+  files: FileService;
+  lifecycle: TaskLifecycle;
+  routing: Pick<ChannelRouting, "plan">;
+  /** Tells the provider a cancelled task is no longer wanted (best effort). */
+  cancelUpstream(task: TaskRow): Promise<void>;
+  /** Refuses a callback URL the gateway will not deliver to (the webhooks' SSRF guard). */
+  checkCallbackUrl(url: string): Promise<void>;
+}
+
+/**
+ * The task requests of the API: submit (validate, resolve own media, route, then the lifecycle's
+ * submit), read, list, cancel. I/O lives in the repositories, state changes in `TaskLifecycle`.
+ */
 export class TaskService {
-  constructor(
-    private readonly config: Config,
-    private readonly db: Kysely<Database>,
-    private readonly catalog: Catalog,
-    private readonly tasks: TaskRepository,
-    private readonly idempotency: IdempotencyRepository,
-    private readonly queue: JobQueue,
-    private readonly files: FileService,
-    private readonly events: TaskEvents,
-    private readonly metrics: Metrics,
-    /** Refuses a callback URL the gateway will not deliver to (SSRF guard); set by the webhook module. */
-    private readonly checkCallbackUrl: (url: string) => Promise<void> = async () => {},
-    /** Chooses who serves a model for a key (an upstream channel or the local engine). */
-    private readonly plan: (
-      model: string,
-      testMode: boolean,
-    ) => Promise<{ provider: string; upstream: boolean } | undefined> = async () => ({
-      provider: "local",
-      upstream: false,
-    }),
-    /** Billing: the hold taken in the submit transaction, and what a finished task was charged. */
-    private readonly billing?: {
-      hold(trx: Kysely<Database>, task: TaskRow): Promise<unknown>;
-      usage(taskId: string, executor?: Kysely<Database>): Promise<TaskObject["usage"]>;
-      usageMany(taskIds: string[]): Promise<Map<string, TaskObject["usage"]>>;
-    },
-  ) {}
-
-  mediaUrl(task: Pick<TaskRow, "media_token">, ext: "mp4" | "png" | "jpg"): string {
-    return `${this.config.publicUrl}/videos/${task.media_token}.${ext}`;
-  }
-
-  /** The task object; `usage` comes from billing (see `present`), which knows what was charged. */
-  toApi(task: TaskRow, usage?: TaskObject["usage"]): TaskObject {
-    const object: TaskObject = {
-      task_id: task.id,
-      id: task.id,
-      object: "video",
-      model: task.model,
-      status: task.status,
-      progress: task.status === "succeeded" ? 100 : task.progress,
-      prompt: task.prompt,
-      seconds: String(task.seconds),
-      metadata: JSON.parse(task.metadata_json) as Record<string, unknown>,
-      provider: task.provider,
-      format: "mp4",
-      created_at: unixSeconds(task.created_at)!,
-      started_at: unixSeconds(task.started_at),
-      completed_at: unixSeconds(task.completed_at),
-      expires_at: unixSeconds(task.expires_at),
-    };
-    if (task.status === "succeeded" && task.output_key) {
-      object.url = this.mediaUrl(task, "mp4");
-      if (task.last_frame_key) object.last_frame_url = this.mediaUrl(task, "png");
-      object.thumbnail_url = this.mediaUrl(task, "jpg"); // made on first request when missing
-      if (task.video_json) object.video = JSON.parse(task.video_json) as VideoInfo;
-    }
-    if (usage) object.usage = usage;
-    if (task.status === "failed") {
-      object.error = { code: task.error_code ?? "failed", message: task.error_message ?? "the task failed" };
-    }
-    return object;
-  }
-
-  /** toApi with the charged usage looked up (inside `executor`'s transaction when given). */
-  async present(task: TaskRow, executor?: Kysely<Database>): Promise<TaskObject> {
-    const usage =
-      task.status === "succeeded" || task.status === "failed"
-        ? await this.billing?.usage(task.id, executor)
-        : undefined;
-    return this.toApi(task, usage);
-  }
-
-  async presentMany(tasks: TaskRow[]): Promise<TaskObject[]> {
-    const done = tasks.filter((t) => t.status === "succeeded" || t.status === "failed").map((t) => t.id);
-    const usage = done.length && this.billing ? await this.billing.usageMany(done) : new Map();
-    return tasks.map((t) => this.toApi(t, usage.get(t.id)));
-  }
+  constructor(private readonly deps: TaskServiceDeps) {}
 
   async submit(principal: Principal, body: unknown, idempotencyKey?: string): Promise<SubmitResult> {
     const accountId = principal.account.id;
@@ -152,9 +55,9 @@ export class TaskService {
       if (replay) return { task: replay, replayed: true };
     }
 
-    const { request, callbackUrl, metadataEcho } = normalizeSubmit(body, this.catalog);
-    if (callbackUrl) await this.checkCallbackUrl(callbackUrl);
-    const plan = await this.plan(request.model, principal.key.test_mode === 1);
+    const { request, callbackUrl, metadataEcho } = normalizeSubmit(body, this.deps.catalog);
+    if (callbackUrl) await this.deps.checkCallbackUrl(callbackUrl);
+    const plan = await this.deps.routing.plan(request.model, principal.key.test_mode === 1);
     if (!plan) {
       throw notFound(
         "model_not_available",
@@ -162,7 +65,7 @@ export class TaskService {
         "model",
       );
     }
-    const model = this.catalog.get(request.model)!;
+    const model = this.deps.catalog.get(request.model)!;
     await this.resolveOwnMedia(principal, request, model);
 
     const now = Date.now();
@@ -201,27 +104,23 @@ export class TaskService {
       expires_at: null,
       updated_at: now,
     };
+    const firstJob: EnqueueOptions = plan.upstream
+      ? { kind: "dispatch", taskId: task.id, maxAttempts: 8 }
+      : { kind: "render", taskId: task.id };
     try {
-      await this.db.transaction().execute(async (trx) => {
-        await this.tasks.insert(task, trx);
-        // The worst-case price is held in the same transaction: too little balance → 403, no task.
-        await this.billing?.hold(trx, task);
-        if (idempotencyKey !== undefined && requestHash) {
-          await this.idempotency.record(trx, {
-            account_id: accountId,
-            idem_key: idempotencyKey,
-            request_hash: requestHash,
-            task_id: task.id,
-            created_at: now,
-          });
-        }
-        await this.queue.enqueue(
-          plan.upstream
-            ? { kind: "dispatch", taskId: task.id, maxAttempts: 8 }
-            : { kind: "render", taskId: task.id },
-          trx,
-        );
-      });
+      await this.deps.lifecycle.submit(
+        task,
+        firstJob,
+        idempotencyKey !== undefined && requestHash
+          ? {
+              account_id: accountId,
+              idem_key: idempotencyKey,
+              request_hash: requestHash,
+              task_id: task.id,
+              created_at: now,
+            }
+          : undefined,
+      );
     } catch (error) {
       // Two identical idempotent requests raced: the loser returns the winner's task.
       if (idempotencyKey !== undefined && requestHash) {
@@ -230,13 +129,11 @@ export class TaskService {
       }
       throw error;
     }
-    this.queue.poke(); // the job is committed now: wake workers without waiting for a poll
-    this.events.changed(task.id);
     return { task, replayed: false };
   }
 
   private async findIdempotent(accountId: string, key: string, hash: string): Promise<TaskRow | undefined> {
-    const existing = await this.idempotency.find(accountId, key);
+    const existing = await this.deps.idempotency.find(accountId, key);
     if (!existing) return undefined;
     if (existing.request_hash !== hash) {
       throw new ApiError(
@@ -247,7 +144,7 @@ export class TaskService {
         "Idempotency-Key",
       );
     }
-    return this.tasks.getById(existing.task_id);
+    return this.deps.tasks.getById(existing.task_id);
   }
 
   /**
@@ -264,7 +161,7 @@ export class TaskService {
     for (const media of request.content) {
       const param = `metadata.content[${media.position}].${media.kind}_url.url`;
       if (media.url.startsWith("data:")) {
-        const file = await this.files.createFromDataUrl(
+        const file = await this.deps.files.createFromDataUrl(
           principal.account.id,
           media.url,
           media.kind,
@@ -278,14 +175,14 @@ export class TaskService {
             param,
           );
         }
-        media.url = this.files.urlOf(file);
+        media.url = this.deps.files.urlOf(file);
         media.fileToken = file.token;
         facts.push(factsOf(media.position, file));
         continue;
       }
-      const token = this.files.ownFileToken(media.url);
+      const token = this.deps.files.ownFileToken(media.url);
       if (token) {
-        const file = await this.files.byToken(token);
+        const file = await this.deps.files.byToken(token);
         if (!file) {
           throw invalid(
             "file_not_found",
@@ -308,7 +205,7 @@ export class TaskService {
   }
 
   async get(accountId: string, id: string): Promise<TaskRow> {
-    const task = await this.tasks.get(accountId, id);
+    const task = await this.deps.tasks.get(accountId, id);
     if (!task) throw taskNotFound(id);
     return task;
   }
@@ -319,16 +216,19 @@ export class TaskService {
     limit: number,
     after?: Cursor,
   ): Promise<Page<TaskRow>> {
-    return this.tasks.list(accountId, filters, limit, after);
+    return this.deps.tasks.list(accountId, filters, limit, after);
   }
 
   async cancel(accountId: string, id: string): Promise<TaskRow> {
     const task = await this.get(accountId, id);
-    const finished = await this.finish(task.id, "failed", {
+    const finished = await this.deps.lifecycle.finish(task.id, "failed", {
       error_code: "cancelled",
       error_message: "the task was cancelled by the client",
     });
-    if (finished) return finished;
+    if (finished) {
+      void this.deps.cancelUpstream(finished); // best effort: the provider may stop a queued task
+      return finished;
+    }
     const current = await this.get(accountId, id);
     throw new ApiError(
       409,
@@ -337,18 +237,6 @@ export class TaskService {
       `task ${id} has already ${current.status}; only submitted or running tasks can be cancelled`,
       "task_id",
     );
-  }
-
-  /** The single guarded terminal transition, plus the side effects every finish has. */
-  async finish(id: string, status: TerminalStatus, patch: TaskPatch = {}): Promise<TaskRow | undefined> {
-    const expiresAt = status === "succeeded" ? Date.now() + this.config.videoTtlSeconds * 1000 : null;
-    const row = await this.tasks.finish(id, status, { ...patch, expires_at: expiresAt });
-    if (row) {
-      this.queue.poke(); // jobs enqueued by finish hooks (webhook deliveries) are committed now
-      this.metrics.taskFinished.inc({ status, model: row.model, provider: row.provider });
-      this.events.changed(id);
-    }
-    return row;
   }
 }
 

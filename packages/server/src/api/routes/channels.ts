@@ -141,7 +141,7 @@ export async function upstreamHookRoutes(app: FastifyInstance, { ctx }: { ctx: A
       } catch {
         body = undefined;
       }
-      const accepted = await ctx.upstream.hint(channel, { headers: request.headers, rawBody, body });
+      const accepted = await ctx.poller.hint(channel, { headers: request.headers, rawBody, body });
       if (!accepted)
         return reply.code(401).send({
           error: {

@@ -6,7 +6,7 @@ import { toApiModel } from "../model-object.ts";
 export async function modelRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   // Only models that an enabled channel (or the local engine, for this key) serves are listed.
   const available = (request: FastifyRequest) =>
-    ctx.upstream.availableModels(ctx.catalog.ids(), request.principal.key.test_mode === 1);
+    ctx.routing.availableModels(ctx.catalog.ids(), request.principal.key.test_mode === 1);
 
   app.get("/v1/models", async (request) => {
     const [served, allowed, pricing] = await Promise.all([

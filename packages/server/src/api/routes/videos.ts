@@ -50,17 +50,16 @@ export async function videoRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
     }
     const model = typeof query.model === "string" && query.model !== "" ? query.model : undefined;
     const page = await ctx.tasks.list(request.principal.account.id, { status, model }, limit, after);
-    return listEnvelope(await ctx.tasks.presentMany(page.items), page.nextCursor);
+    return listEnvelope(await ctx.presenter.presentMany(page.items), page.nextCursor);
   });
 
   app.get<{ Params: { id: string } }>("/v1/video/generations/:id", async (request) => {
-    return ctx.tasks.present(await ctx.tasks.get(request.principal.account.id, request.params.id));
+    return ctx.presenter.present(await ctx.tasks.get(request.principal.account.id, request.params.id));
   });
 
   app.post<{ Params: { id: string } }>("/v1/video/generations/:id/cancel", async (request) => {
     const task = await ctx.tasks.cancel(request.principal.account.id, request.params.id);
-    void ctx.upstream.cancelUpstream(task); // best effort: the provider may stop a queued task
-    return ctx.tasks.present(task);
+    return ctx.presenter.present(task);
   });
 
   app.get<{ Params: { id: string } }>("/v1/video/generations/:id/content", async (request, reply) => {
@@ -102,7 +101,7 @@ export async function videoRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
       sending = true;
       try {
         const task = await ctx.tasks.get(accountId, first.id);
-        const object = await ctx.tasks.present(task);
+        const object = await ctx.presenter.present(task);
         const body = JSON.stringify(object);
         if (body !== lastSent) {
           lastSent = body;

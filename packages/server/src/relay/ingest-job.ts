@@ -1,0 +1,150 @@
+import { createWriteStream } from "node:fs";
+import { mkdir, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { ChannelService } from "../channels/service.ts";
+import type { Config } from "../config.ts";
+import type { ClaimedJob } from "../jobs/queue.ts";
+import type { JobContext, JobHandler } from "../jobs/runner.ts";
+import { parseRate, probe } from "../media/ffmpeg.ts";
+import { readMp4Info } from "../media/mp4-info.ts";
+import type { AllowMatcher } from "../net/address-policy.ts";
+import { safeFetch } from "../net/safe-fetch.ts";
+import type { BlobStorage } from "../storage/storage.ts";
+import type { ChannelRow } from "../store/schema.ts";
+import type { ProviderUsage, TaskLifecycle } from "../tasks/lifecycle.ts";
+import type { TaskRepository } from "../tasks/repository.ts";
+
+const MAX_VIDEO_BYTES = 2 * 1024 * 1024 * 1024;
+
+export interface IngestDeps {
+  config: Pick<Config, "dataDir">;
+  tasks: TaskRepository;
+  lifecycle: TaskLifecycle;
+  channels: ChannelService;
+  storage: BlobStorage;
+  allowPrivate: AllowMatcher;
+}
+
+/**
+ * The `ingest` job: the provider finished, so copy its video (and last frame) into our storage,
+ * read the MP4's facts, and only then succeed the task — with the usage the provider reported,
+ * which billing settles on. I/O only: no process per task.
+ */
+export class IngestJob implements JobHandler {
+  readonly concurrency = 16;
+
+  constructor(private readonly deps: IngestDeps) {}
+
+  /** Copy the provider's video (and last frame) into our storage, probe it, then succeed the task. */
+  async handle(job: ClaimedJob, { signal }: JobContext): Promise<void> {
+    const { tasks, storage, lifecycle, channels, config } = this.deps;
+    const task = await tasks.getById(job.taskId!);
+    if (!task || task.status === "succeeded" || task.status === "failed") return;
+    const channel = task.channel_id ? await channels.require(task.channel_id) : undefined;
+    const allow = this.allowForChannel(channel);
+    const workDir = join(config.dataDir, "work", `ingest-${task.id}-${job.attempt}`);
+    await rm(workDir, { recursive: true, force: true });
+    await mkdir(workDir, { recursive: true });
+    try {
+      const videoPath = join(workDir, "video.mp4");
+      await this.download(String(job.payload.videoUrl), videoPath, allow, signal);
+      const info = await videoFacts(videoPath, signal);
+      let lastFrameKey: string | null = null;
+      if (typeof job.payload.lastFrameUrl === "string") {
+        const lastPath = join(workDir, "last.png");
+        await this.download(job.payload.lastFrameUrl, lastPath, allow, signal);
+        lastFrameKey = `videos/${task.id}-last.png`;
+        await storage.putFile(lastFrameKey, lastPath, "image/png");
+      }
+      const bytes = (await stat(videoPath)).size;
+      const outputKey = `videos/${task.id}.mp4`;
+      await storage.putFile(outputKey, videoPath, "video/mp4");
+      const finished = await lifecycle.finish(
+        task.id,
+        "succeeded",
+        {
+          output_key: outputKey,
+          last_frame_key: lastFrameKey,
+          video_json: JSON.stringify({
+            width: info.width,
+            height: info.height,
+            duration: Math.round(info.duration * 1000) / 1000,
+            fps: Math.round(info.fps * 100) / 100,
+            has_audio: info.hasAudio,
+            bytes,
+          }),
+        },
+        providerUsage(job.payload.usage),
+      );
+      if (!finished) {
+        await Promise.all([outputKey, lastFrameKey].map((k) => (k ? storage.delete(k) : undefined)));
+      }
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  async exhausted(job: ClaimedJob, error: unknown): Promise<void> {
+    await this.deps.lifecycle.finish(job.taskId!, "failed", {
+      error_code: "ingest_failed",
+      error_message: `the provider finished the video but it could not be copied: ${error instanceof Error ? error.message : error}`,
+    });
+  }
+
+  /** Output URLs are fetched through the SSRF guard; the channel's own host is trusted (the operator set it). */
+  private allowForChannel(channel: ChannelRow | undefined): AllowMatcher {
+    const base = this.deps.allowPrivate;
+    if (!channel) return base;
+    const host = new URL(channel.base_url).hostname.replace(/^\[|\]$/g, "").toLowerCase();
+    return {
+      allowsAll: base.allowsAll,
+      entries: [...base.entries, host],
+      allows: (target) => base.allows(target) || target.hostname === host,
+    };
+  }
+
+  private async download(url: string, path: string, allow: AllowMatcher, signal: AbortSignal): Promise<void> {
+    const response = await safeFetch(url, {
+      timeoutMs: 10 * 60_000,
+      maxBytes: MAX_VIDEO_BYTES,
+      allow,
+      signal,
+    });
+    if (response.status !== 200) {
+      // Discard the body; a later abort must not surface as an unhandled stream error.
+      response.body.on("error", () => {});
+      response.body.destroy();
+      throw new Error(`downloading the provider's output answered HTTP ${response.status}`);
+    }
+    await pipeline(response.body, createWriteStream(path), { signal });
+  }
+}
+
+/** Probe the ingested file: the MP4 box reader first (no process), ffprobe for anything else. */
+async function videoFacts(path: string, signal: AbortSignal) {
+  try {
+    return await readMp4Info(path);
+  } catch {
+    const probed = await probe(path, signal);
+    const video = probed.streams.find((s) => s.codec_type === "video");
+    if (!video) throw new Error("the provider's file has no video stream");
+    return {
+      width: video.width ?? 0,
+      height: video.height ?? 0,
+      duration: Number(probed.format.duration ?? 0),
+      fps: parseRate(video.avg_frame_rate),
+      hasAudio: probed.streams.some((s) => s.codec_type === "audio"),
+    };
+  }
+}
+
+/** The provider's usage as the poller stored it in the job payload (JSON: anything may be there). */
+function providerUsage(value: unknown): ProviderUsage | undefined {
+  if (!value || typeof value !== "object") return undefined;
+  const { tokens, seconds } = value as Record<string, unknown>;
+  const usage: ProviderUsage = {};
+  if (typeof tokens === "number" && Number.isFinite(tokens) && tokens >= 0) usage.tokens = tokens;
+  if (typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0) usage.seconds = seconds;
+  return usage.tokens === undefined && usage.seconds === undefined ? undefined : usage;
+}

@@ -1,0 +1,244 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { ChannelService } from "../channels/service.ts";
+import { TokenBucket } from "../channels/token-bucket.ts";
+import type { Config } from "../config.ts";
+import type { NormalizedRequest } from "../domain/request.ts";
+import type { JobQueue } from "../jobs/queue.ts";
+import type { Metrics } from "../ops/metrics.ts";
+import type { UpstreamCallback, UpstreamStatus } from "../providers/types.ts";
+import type { ChannelRow, Database, TaskPatch, TaskRow } from "../store/schema.ts";
+import type { TaskEvents } from "../tasks/events.ts";
+import type { TaskLifecycle } from "../tasks/lifecycle.ts";
+import type { TaskRepository } from "../tasks/repository.ts";
+import { randomAlphanumeric } from "../util/ids.ts";
+
+const POLL_TICK_MS = 250;
+const POLL_LEASE_MS = 30_000;
+const POLL_BATCH = 500;
+const PER_CHANNEL_PARALLEL_STATUS = 8;
+
+export interface PollerDeps {
+  config: Pick<Config, "upstreamQueryRps">;
+  db: Kysely<Database>;
+  tasks: TaskRepository;
+  lifecycle: TaskLifecycle;
+  channels: ChannelService;
+  queue: JobQueue;
+  events: TaskEvents;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/**
+ * Polls relayed tasks: leases the due ones (several processes share the work), asks each
+ * channel's provider about them (batched where the provider can, paced by a per-channel query
+ * budget and by each provider's typical run time), and applies the answers. A provider's
+ * success hands the task to one `ingest` job; a provider callback only makes a task due now.
+ */
+export class UpstreamPoller {
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private pollAgain = false;
+  private stopped = true;
+  private readonly owner = `poller-${randomAlphanumeric(10)}`;
+  /** Per-channel query budgets, shared by every poll of this process. */
+  private readonly budgets = new Map<string, TokenBucket>();
+
+  constructor(private readonly deps: PollerDeps) {}
+
+  private budget(channelId: string): TokenBucket {
+    let bucket = this.budgets.get(channelId);
+    if (!bucket) {
+      bucket = new TokenBucket(this.deps.config.upstreamQueryRps);
+      this.budgets.set(channelId, bucket);
+    }
+    return bucket;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
+    void this.pollLoop();
+  }
+
+  private async pollLoop(): Promise<void> {
+    this.polling = true;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    try {
+      do {
+        this.pollAgain = false;
+        const n = await this.pollOnce();
+        if (n >= POLL_BATCH) this.pollAgain = true;
+      } while (this.pollAgain && !this.stopped);
+    } catch (error) {
+      this.deps.logger.error({ err: error }, "poll round failed");
+    } finally {
+      this.polling = false;
+      if (!this.stopped) this.pollTimer = setTimeout(() => this.wake(), POLL_TICK_MS);
+    }
+  }
+
+  /** One round: lease due tasks, query their providers (batched where possible), apply results. */
+  async pollOnce(): Promise<number> {
+    const claimed = await this.deps.tasks.leaseDuePolls(this.owner, Date.now(), POLL_LEASE_MS, POLL_BATCH);
+    if (claimed.length === 0) return 0;
+    const byChannel = new Map<string, TaskRow[]>();
+    for (const task of claimed) {
+      const list = byChannel.get(task.channel_id!) ?? [];
+      list.push(task);
+      byChannel.set(task.channel_id!, list);
+    }
+    await Promise.all([...byChannel.entries()].map(([channelId, list]) => this.pollChannel(channelId, list)));
+    return claimed.length;
+  }
+
+  private async pollChannel(channelId: string, list: TaskRow[]): Promise<void> {
+    const { channels, metrics, logger } = this.deps;
+    let channel: ChannelRow;
+    try {
+      channel = await channels.require(channelId);
+    } catch {
+      for (const task of list) await this.reschedule(task, 60_000);
+      return;
+    }
+    const adapter = channels.adapterFor(channel);
+    const context = channels.context(channel, list[0]!.model);
+    const results = new Map<string, UpstreamStatus>();
+    try {
+      if (adapter.statusMany && list.length > 1) {
+        metrics.upstreamRequests.inc(
+          { channel: channel.name, op: "status_many" },
+          Math.ceil(list.length / 100),
+        );
+        const many = await adapter.statusMany(
+          list.map((t) => t.upstream_id!),
+          context,
+        );
+        for (const [id, status] of many) results.set(id, status);
+      }
+      const missing = list.filter((t) => !results.has(t.upstream_id!));
+      for (let i = 0; i < missing.length; i += PER_CHANNEL_PARALLEL_STATUS) {
+        await Promise.all(
+          missing.slice(i, i + PER_CHANNEL_PARALLEL_STATUS).map(async (task) => {
+            await this.budget(channel.id).take();
+            metrics.upstreamRequests.inc({ channel: channel.name, op: "status" });
+            try {
+              results.set(
+                task.upstream_id!,
+                await adapter.status(task.upstream_id!, context, task.upstream_ref ?? undefined),
+              );
+            } catch (error) {
+              logger.warn({ err: error, task_id: task.id }, "upstream status query failed");
+            }
+          }),
+        );
+      }
+    } catch (error) {
+      logger.warn({ err: error, channel: channel.name }, "upstream batch status query failed");
+    }
+    for (const task of list) {
+      const status = results.get(task.upstream_id!);
+      if (!status) await this.reschedule(task, 5000);
+      else await this.apply(task, status);
+    }
+  }
+
+  private reschedule(task: TaskRow, delayMs: number, patch: TaskPatch = {}): Promise<void> {
+    return this.deps.tasks.reschedulePoll(task, delayMs, patch);
+  }
+
+  private async apply(task: TaskRow, status: UpstreamStatus): Promise<void> {
+    const { channels, events, metrics, logger, lifecycle, queue } = this.deps;
+    const channel = await channels.require(task.channel_id!);
+    const adapter = channels.adapterFor(channel);
+    const request = JSON.parse(task.request_json) as NormalizedRequest;
+    const schedule = adapter.pollSchedule(request);
+    const interval = Math.min(
+      schedule.intervalMs * 1.5 ** Math.min(task.poll_count, 10),
+      schedule.maxIntervalMs,
+    );
+    switch (status.type) {
+      case "queued":
+        await this.reschedule(task, interval, { upstream_status: "queued" });
+        return;
+      case "running": {
+        const progress = status.progress ?? estimateProgress(task, schedule);
+        await this.reschedule(task, interval, {
+          upstream_status: "running",
+          status: "running",
+          started_at: task.started_at ?? Date.now(),
+          progress: Math.max(task.progress, Math.min(95, Math.round(progress))),
+        });
+        if (task.status !== "running" || task.progress !== progress) events.changed(task.id);
+        return;
+      }
+      case "unknown":
+        metrics.upstreamUnknownStatus.inc({ provider: channel.provider, status: status.raw.slice(0, 40) });
+        logger.warn(
+          { task_id: task.id, upstream_status: status.raw },
+          "unknown upstream status; still polling",
+        );
+        await this.reschedule(task, interval, { upstream_status: `unknown:${status.raw}`.slice(0, 64) });
+        return;
+      case "failed":
+        await lifecycle.finish(task.id, "failed", { error_code: status.code, error_message: status.message });
+        return;
+      case "succeeded": {
+        // Stop polling and hand over to ingest in one step, so exactly one ingest job exists.
+        const handed = await this.deps.db.transaction().execute(async (trx) => {
+          if (!(await this.deps.tasks.stopPollingForIngest(trx, task))) return false;
+          await queue.enqueue(
+            {
+              kind: "ingest",
+              taskId: task.id,
+              payload: {
+                videoUrl: status.videoUrl,
+                lastFrameUrl: status.lastFrameUrl ?? null,
+                usage: status.usage ?? null,
+              },
+              maxAttempts: 5,
+            },
+            trx,
+          );
+          return true;
+        });
+        if (handed) {
+          queue.poke();
+          events.changed(task.id);
+        }
+        return;
+      }
+    }
+  }
+
+  /** An upstream callback: a hint only. Re-poll the task now with our own key. */
+  async hint(channel: ChannelRow, callback: UpstreamCallback): Promise<boolean> {
+    const adapter = this.deps.channels.adapterFor(channel);
+    // Verification needs only the channel's base URL and key; no model is involved.
+    const parsed = await adapter.parseCallback?.(callback, this.deps.channels.context(channel, ""));
+    if (!parsed) return false;
+    if (await this.deps.tasks.pollNow(channel.id, parsed.upstreamId)) this.wake();
+    return true;
+  }
+}
+
+function estimateProgress(task: TaskRow, schedule: { firstMs: number }): number {
+  // Providers like Ark report no progress: estimate from elapsed time against the expected run.
+  const expected = Math.max(1, schedule.firstMs * 2);
+  const elapsed = Date.now() - (task.started_at ?? task.created_at);
+  return Math.min(95, (elapsed / expected) * 90);
+}

@@ -1,0 +1,116 @@
+import type { Kysely } from "kysely";
+import type { BillingService } from "../billing/index.ts";
+import { outcomeFromRow, type SettleOutcome } from "../billing/index.ts";
+import type { ChannelService } from "../channels/service.ts";
+import type { Config } from "../config.ts";
+import type { EnqueueOptions, JobQueue } from "../jobs/queue.ts";
+import type { Metrics } from "../ops/metrics.ts";
+import type { Database, IdempotencyKeysTable, TaskPatch, TaskRow } from "../store/schema.ts";
+import type { WebhookService } from "../webhooks/service.ts";
+import type { TaskEvents } from "./events.ts";
+import type { IdempotencyRepository } from "./idempotency-repository.ts";
+import type { TaskPresenter } from "./presenter.ts";
+import type { TaskRepository, TerminalStatus } from "./repository.ts";
+
+/** What a provider reported it used for a task (Ark's completion tokens, billed seconds). */
+export interface ProviderUsage {
+  tokens?: number;
+  seconds?: number;
+}
+
+export interface TaskLifecycleDeps {
+  config: Pick<Config, "videoTtlSeconds">;
+  db: Kysely<Database>;
+  tasks: TaskRepository;
+  idempotency: IdempotencyRepository;
+  queue: JobQueue;
+  channels: Pick<ChannelService, "releaseSlot">;
+  billing: Pick<BillingService, "holdForTaskRow" | "settleTask">;
+  webhooks: Pick<WebhookService, "enqueueForTask">;
+  presenter: TaskPresenter;
+  events: TaskEvents;
+  metrics: Metrics;
+}
+
+/**
+ * The life of a task, in one place: `submit` (accepted), `start` (running), `finish` (succeeded or
+ * failed). Each step is one transaction with everything that must happen with it, so a crash
+ * between statements can never leave a task without its job, a finished task holding a channel
+ * slot or an open billing hold, or a finished task without its webhook.
+ */
+export class TaskLifecycle {
+  constructor(private readonly deps: TaskLifecycleDeps) {}
+
+  /**
+   * Accept a task: the row, the worst-case billing hold (too little balance refuses it, 403, and
+   * nothing is written), the Idempotency-Key record and the first job commit together.
+   */
+  async submit(task: TaskRow, firstJob: EnqueueOptions, idempotency?: IdempotencyKeysTable): Promise<void> {
+    const { db, tasks, billing, queue, events } = this.deps;
+    await db.transaction().execute(async (trx) => {
+      await tasks.insert(task, trx);
+      await billing.holdForTaskRow(trx, task);
+      if (idempotency) await this.deps.idempotency.record(trx, idempotency);
+      await queue.enqueue(firstJob, trx);
+    });
+    queue.poke(); // the job is committed now: wake workers without waiting for a poll
+    events.changed(task.id);
+  }
+
+  /** submitted → running; false when the task is no longer submitted. */
+  async start(id: string): Promise<boolean> {
+    const started = await this.deps.tasks.markRunning(id);
+    if (started) this.deps.events.changed(id);
+    return started;
+  }
+
+  /**
+   * The one terminal transition. In a single transaction: the guarded status change (only from
+   * submitted or running, so a task finishes exactly once whatever races), the channel's
+   * concurrency slot given back, the billing hold settled with what the provider reported using
+   * (captured on success, released on failure), then the webhook outbox row with the task object
+   * exactly as GET will show it, usage included. Undefined when the task had already finished.
+   */
+  async finish(
+    id: string,
+    status: TerminalStatus,
+    patch: TaskPatch = {},
+    usage?: ProviderUsage,
+  ): Promise<TaskRow | undefined> {
+    const { db, tasks, channels, billing, webhooks, presenter, config } = this.deps;
+    const now = Date.now();
+    const expiresAt = status === "succeeded" ? now + config.videoTtlSeconds * 1000 : null;
+    const row = await db.transaction().execute(async (trx) => {
+      const finished = await tasks.finishIfActive(trx, id, status, { ...patch, expires_at: expiresAt }, now);
+      if (!finished) return undefined;
+      if (finished.channel_id) await channels.releaseSlot(trx, finished.channel_id);
+      await billing.settleTask(trx, finished, settleOutcome(finished, usage));
+      if (finished.callback_url) {
+        const object = await presenter.present(finished, trx);
+        await webhooks.enqueueForTask(trx, finished, JSON.stringify(object));
+      }
+      return finished;
+    });
+    if (row) {
+      this.deps.queue.poke(); // the webhook delivery job is committed now
+      this.deps.metrics.taskFinished.inc({ status, model: row.model, provider: row.provider });
+      this.deps.events.changed(id);
+    }
+    return row;
+  }
+}
+
+/**
+ * What billing settles: failure releases the hold; success is billed on the provider's own count
+ * where it gave one (billed seconds, tokens), else on the stored video's duration, else on the
+ * requested seconds — never above the hold.
+ */
+export function settleOutcome(task: TaskRow, usage?: ProviderUsage): SettleOutcome {
+  const fromRow = outcomeFromRow(task);
+  if (fromRow.status !== "succeeded" || !usage) return fromRow;
+  return {
+    status: "succeeded",
+    seconds: usage.seconds !== undefined && usage.seconds > 0 ? usage.seconds : fromRow.seconds,
+    tokens: usage.tokens,
+  };
+}

@@ -1,0 +1,103 @@
+import type { Kysely } from "kysely";
+import type { Config } from "../config.ts";
+import type { Database, TaskRow, TaskStatus } from "../store/schema.ts";
+import { unixSeconds } from "../util/ids.ts";
+
+export interface VideoInfo {
+  width: number;
+  height: number;
+  duration: number;
+  fps: number;
+  has_audio: boolean;
+  bytes: number;
+}
+
+/** The task object of spec §4: what GET returns, SSE streams and (later) webhooks deliver. */
+export interface TaskObject {
+  task_id: string;
+  id: string;
+  object: "video";
+  model: string;
+  status: TaskStatus;
+  progress: number;
+  prompt: string;
+  seconds: string;
+  metadata: Record<string, unknown>;
+  provider: string;
+  url?: string;
+  format: "mp4";
+  last_frame_url?: string;
+  thumbnail_url?: string;
+  video?: VideoInfo;
+  usage?: { seconds: number; resolution: string; cost: string; currency: string };
+  error?: { code: string; message: string };
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  expires_at: number | null;
+}
+
+/** What billing knows of a finished task: the `usage` the task object shows. */
+export interface TaskUsageSource {
+  usageForTask(taskId: string, executor?: Kysely<Database>): Promise<TaskObject["usage"]>;
+  usageForTasks(taskIds: string[]): Promise<Map<string, TaskObject["usage"]>>;
+}
+
+/** The task object of docs/api.md §4, as GET returns it, SSE streams it and webhooks deliver it. */
+export class TaskPresenter {
+  constructor(
+    private readonly config: Pick<Config, "publicUrl">,
+    private readonly usage: TaskUsageSource,
+  ) {}
+
+  mediaUrl(task: Pick<TaskRow, "media_token">, ext: "mp4" | "png" | "jpg"): string {
+    return `${this.config.publicUrl}/videos/${task.media_token}.${ext}`;
+  }
+
+  /** The task object; `usage` comes from billing (see `present`), which knows what was charged. */
+  toApi(task: TaskRow, usage?: TaskObject["usage"]): TaskObject {
+    const object: TaskObject = {
+      task_id: task.id,
+      id: task.id,
+      object: "video",
+      model: task.model,
+      status: task.status,
+      progress: task.status === "succeeded" ? 100 : task.progress,
+      prompt: task.prompt,
+      seconds: String(task.seconds),
+      metadata: JSON.parse(task.metadata_json) as Record<string, unknown>,
+      provider: task.provider,
+      format: "mp4",
+      created_at: unixSeconds(task.created_at)!,
+      started_at: unixSeconds(task.started_at),
+      completed_at: unixSeconds(task.completed_at),
+      expires_at: unixSeconds(task.expires_at),
+    };
+    if (task.status === "succeeded" && task.output_key) {
+      object.url = this.mediaUrl(task, "mp4");
+      if (task.last_frame_key) object.last_frame_url = this.mediaUrl(task, "png");
+      object.thumbnail_url = this.mediaUrl(task, "jpg"); // made on first request when missing
+      if (task.video_json) object.video = JSON.parse(task.video_json) as VideoInfo;
+    }
+    if (usage) object.usage = usage;
+    if (task.status === "failed") {
+      object.error = { code: task.error_code ?? "failed", message: task.error_message ?? "the task failed" };
+    }
+    return object;
+  }
+
+  /** toApi with the charged usage looked up (inside `executor`'s transaction when given). */
+  async present(task: TaskRow, executor?: Kysely<Database>): Promise<TaskObject> {
+    const usage =
+      task.status === "succeeded" || task.status === "failed"
+        ? await this.usage.usageForTask(task.id, executor)
+        : undefined;
+    return this.toApi(task, usage);
+  }
+
+  async presentMany(tasks: TaskRow[]): Promise<TaskObject[]> {
+    const done = tasks.filter((t) => t.status === "succeeded" || t.status === "failed").map((t) => t.id);
+    const usage = done.length ? await this.usage.usageForTasks(done) : new Map();
+    return tasks.map((t) => this.toApi(t, usage.get(t.id)));
+  }
+}
