@@ -402,3 +402,39 @@ describe("BytePlus ModelArk profile", () => {
     }
   });
 });
+
+describe("settlement on the provider's own usage", () => {
+  test("a token-priced model is billed on the completion tokens Ark reported, never above the hold", async () => {
+    const ark = await startArkDouble({ profile: "cn" });
+    const t = await startTestServer(gatewayOptions);
+    try {
+      await addChannel(t, ark);
+      // $1 per million tokens, nothing per second; the hold assumes at most 30,000 tokens a second.
+      const price = await t.api(`/v1/admin/prices/${MODEL}`, {
+        method: "PUT",
+        json: {
+          per_second: { "480p": "0", "720p": "0", "1080p": "0" },
+          per_million_tokens: "1",
+          tokens_per_second: { "480p": 30000, "720p": 60000, "1080p": 120000 },
+        },
+      });
+      assert.equal(price.status, 200, await price.clone().text());
+      const id = await submitText(t, "a lighthouse at dusk");
+      const task = (await waitForTask(t, id, { timeoutMs: 30_000 })) as {
+        status: string;
+        usage?: { cost: string; seconds: number };
+      };
+      assert.equal(task.status, "succeeded");
+      const upstream = ark.tasks.list();
+      assert.equal(upstream.length, 1);
+      const tokens = upstream[0]!.tokens!;
+      assert.ok(tokens > 0 && tokens < 5 * 30000, `the double reported ${tokens} tokens`);
+      // One micro-unit per token at $1 per million: the charge is the reported count, not the 150,000 held.
+      const charged = Math.round(Number(task.usage?.cost) * 1e6);
+      assert.ok(Math.abs(charged - tokens) <= 100, `charged ${task.usage?.cost} for ${tokens} tokens`);
+    } finally {
+      await t.stop();
+      await ark.close();
+    }
+  });
+});
