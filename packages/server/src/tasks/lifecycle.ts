@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { BillingService } from "../billing/index.ts";
 import { outcomeFromRow, type SettleOutcome } from "../billing/index.ts";
 import type { ChannelService } from "../channels/service.ts";
@@ -77,26 +77,37 @@ export class TaskLifecycle {
     patch: TaskPatch = {},
     usage?: ProviderUsage,
   ): Promise<TaskRow | undefined> {
-    const { db, tasks, channels, billing, webhooks, presenter, config } = this.deps;
-    const now = Date.now();
-    const expiresAt = status === "succeeded" ? now + config.videoTtlSeconds * 1000 : null;
-    const row = await db.transaction().execute(async (trx) => {
-      const finished = await tasks.finishIfActive(trx, id, status, { ...patch, expires_at: expiresAt }, now);
-      if (!finished) return undefined;
-      if (finished.channel_id) await channels.releaseSlot(trx, finished.channel_id);
-      await billing.settleTask(trx, finished, settleOutcome(finished, usage));
-      if (finished.callback_url) {
-        const object = await presenter.present(finished, trx);
-        await webhooks.enqueueForTask(trx, finished, JSON.stringify(object));
-      }
-      return finished;
-    });
+    const row = await this.deps.db
+      .transaction()
+      .execute((trx) => this.finishWithin(trx, id, status, patch, usage));
     if (row) {
       this.deps.queue.poke(); // the webhook delivery job is committed now
       this.deps.metrics.taskFinished.inc({ status, model: row.model, provider: row.provider });
       this.deps.events.changed(id);
     }
     return row;
+  }
+
+  /** `finish`'s transaction: each step below commits with the others or not at all. */
+  private async finishWithin(
+    trx: Transaction<Database>,
+    id: string,
+    status: TerminalStatus,
+    patch: TaskPatch,
+    usage: ProviderUsage | undefined,
+  ): Promise<TaskRow | undefined> {
+    const { tasks, channels, billing, webhooks, presenter, config } = this.deps;
+    const now = Date.now();
+    const expiresAt = status === "succeeded" ? now + config.videoTtlSeconds * 1000 : null;
+    const finished = await tasks.finishIfActive(trx, id, status, { ...patch, expires_at: expiresAt }, now);
+    if (!finished) return undefined;
+    if (finished.channel_id) await channels.releaseSlot(trx, finished.channel_id);
+    await billing.settleTask(trx, finished, settleOutcome(finished, usage));
+    if (finished.callback_url) {
+      const object = await presenter.present(finished, trx);
+      await webhooks.enqueueForTask(trx, finished, JSON.stringify(object));
+    }
+    return finished;
   }
 }
 
