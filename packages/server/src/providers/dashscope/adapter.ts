@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { NormalizedRequest } from "../../domain/request.ts";
+import { happyHorsePrompt, happyHorseTask, unsupportedInput } from "../happyhorse.ts";
 import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
 import {
   type ChannelContext,
@@ -9,7 +10,6 @@ import {
   type UpstreamStatus,
 } from "../types.ts";
 import { QueryBudget } from "./budget.ts";
-import { happyHorsePrompt, happyHorseTask, unsupportedInput } from "./happyhorse.ts";
 import { DashScopeCreated, DashScopeError, DashScopeTask } from "./wire.ts";
 
 const SUBMIT_TIMEOUT_MS = 30_000;

@@ -1,5 +1,5 @@
 import type { NormalizedRequest } from "../../domain/request.ts";
-import { happyHorsePrompt, happyHorseTask, unsupportedInput } from "../dashscope/happyhorse.ts";
+import { happyHorsePrompt, happyHorseTask, unsupportedInput } from "../happyhorse.ts";
 import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
 import {
   type ChannelContext,

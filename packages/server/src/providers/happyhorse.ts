@@ -1,5 +1,5 @@
-import type { NormalizedRequest } from "../../domain/request.ts";
-import { ProviderError } from "../types.ts";
+import type { NormalizedRequest } from "../domain/request.ts";
+import { ProviderError } from "./types.ts";
 
 /**
  * HappyHorse semantics shared by the DashScope and fal adapters (upstreams.md §2): which of the
