@@ -1,14 +1,29 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type Kysely, type Migration, Migrator, type MigratorProps, PostgresAdapter, sql } from "kysely";
+import pino from "pino";
 import { type BillingDb, billingView } from "../../src/billing/schema.ts";
 import type { BillingService } from "../../src/billing/service.ts";
+import { Catalog } from "../../src/catalog/models.ts";
+import { ChannelService } from "../../src/channels/service.ts";
+import { loadConfig } from "../../src/config.ts";
 import type { Resolution } from "../../src/domain/request.ts";
+import { StoreJobQueue } from "../../src/jobs/store-queue.ts";
 import { AccountRepository } from "../../src/keys/repository.ts";
 import { ALL_MIGRATIONS } from "../../src/migrations.ts";
+import { parseAllowList } from "../../src/net/address-policy.ts";
+import { Metrics } from "../../src/ops/metrics.ts";
 import { type DatabaseHandle, openDatabase } from "../../src/store/db.ts";
-import type { Account, ApiKeyRow, Database, TaskRow } from "../../src/store/schema.ts";
+import type { Account, ApiKeyRow, Database, TaskPatch, TaskRow } from "../../src/store/schema.ts";
+import { TaskEvents } from "../../src/tasks/events.ts";
+import { IdempotencyRepository } from "../../src/tasks/idempotency-repository.ts";
+import { type ProviderUsage, TaskLifecycle } from "../../src/tasks/lifecycle.ts";
+import { TaskPresenter } from "../../src/tasks/presenter.ts";
+import { TaskRepository, type TerminalStatus } from "../../src/tasks/repository.ts";
 import { newCapabilityToken, newTaskId } from "../../src/util/ids.ts";
+import { SecretBox } from "../../src/util/secret-box.ts";
+import { WebhookRepository } from "../../src/webhooks/repository.ts";
+import { WebhookService } from "../../src/webhooks/service.ts";
 import { freshPostgres, freshSqlite, type TestDatabase } from "../helpers/databases.ts";
 import { SERVER_ROOT } from "../helpers/paths.ts";
 
@@ -160,6 +175,67 @@ export async function submit(
     if (options.crashAfterHold) throw new Error("simulated crash after the hold");
   });
   return task;
+}
+
+/** How tasks finish in these tests: through the gateway's one lifecycle, wired as server.ts wires it. */
+export interface Finisher {
+  finish(id: string, status: TerminalStatus, patch?: TaskPatch): Promise<TaskRow | undefined>;
+  markRunning(id: string): Promise<boolean>;
+  getById(id: string): Promise<TaskRow | undefined>;
+}
+
+export interface FinisherOptions {
+  /** Tokens the provider reported for a task, handed to finish as the ingest job hands them. */
+  reported?: ReadonlyMap<string, number>;
+  /** Throw inside finish's transaction, after billing settled: a process dying mid-commit. */
+  crashAfterSettle?: boolean;
+}
+
+/**
+ * A real TaskLifecycle over `db` (real task repository, channel service, webhook outbox, presenter
+ * and job queue) settling through `billing`, as one gateway process would finish its tasks.
+ */
+export function finisher(
+  db: Kysely<Database>,
+  billing: BillingService,
+  options: FinisherOptions = {},
+): Finisher {
+  const config = loadConfig({ secret: "billing-tests-secret", dataDir: "/nonexistent/billing-tests" }, {});
+  const catalog = new Catalog();
+  const queue = new StoreJobQueue(db);
+  const tasks = new TaskRepository(db);
+  const logger = pino({ level: "silent" });
+  const settling: Pick<BillingService, "holdForTaskRow" | "settleTask"> = options.crashAfterSettle
+    ? {
+        holdForTaskRow: (trx, task) => billing.holdForTaskRow(trx, task),
+        async settleTask(trx, task, outcome) {
+          await billing.settleTask(trx, task, outcome);
+          throw new Error("simulated crash inside the finish transaction");
+        },
+      }
+    : billing;
+  const lifecycle = new TaskLifecycle({
+    config,
+    db,
+    tasks,
+    idempotency: new IdempotencyRepository(db),
+    queue,
+    channels: new ChannelService(db, new SecretBox(config.secret!), catalog, new Map()),
+    billing: settling,
+    webhooks: new WebhookService(config, new WebhookRepository(db), queue, parseAllowList(null), logger),
+    presenter: new TaskPresenter(config, billing),
+    events: new TaskEvents(),
+    metrics: new Metrics(),
+  });
+  const usage = (id: string): ProviderUsage | undefined => {
+    const tokens = options.reported?.get(id);
+    return tokens === undefined ? undefined : { tokens };
+  };
+  return {
+    finish: (id, status, patch = {}) => lifecycle.finish(id, status, patch, usage(id)),
+    markRunning: (id) => lifecycle.start(id),
+    getById: (id) => tasks.getById(id),
+  };
 }
 
 export interface Racer {

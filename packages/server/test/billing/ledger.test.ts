@@ -5,8 +5,17 @@ import { dayToDate } from "../../src/billing/limits.ts";
 import { BillingService } from "../../src/billing/service.ts";
 import { Catalog, DEFAULT_CATALOG } from "../../src/catalog/models.ts";
 import type { ApiError } from "../../src/domain/errors.ts";
-import { TaskRepository } from "../../src/tasks/repository.ts";
-import { DIALECTS, ledgerRows, newCustomer, openStore, type Store, submit, taskRow } from "./helpers.ts";
+import {
+  DIALECTS,
+  type Finisher,
+  finisher,
+  ledgerRows,
+  newCustomer,
+  openStore,
+  type Store,
+  submit,
+  taskRow,
+} from "./helpers.ts";
 
 /** Seedance 1.5 pro with audio, 5 s at 720p, at the default $0.07/s. */
 const FIVE_SECONDS_720P = 350_000;
@@ -15,15 +24,14 @@ for (const { name, make } of DIALECTS) {
   describe(`billing ledger on ${name}`, () => {
     let store: Store;
     let billing: BillingService;
-    let tasks: TaskRepository;
+    let tasks: Finisher;
 
     before(async () => {
       store = await openStore(make);
       billing = new BillingService(store.db, new Catalog(), { limitsCacheMs: 0 });
       await billing.ensureDefaultPrices();
       await billing.ensureDefaultPrices(); // idempotent
-      tasks = new TaskRepository(store.db);
-      tasks.onFinish(billing.finishHook());
+      tasks = finisher(store.db, billing);
     });
     after(async () => {
       await store.close();
@@ -110,8 +118,7 @@ for (const { name, make } of DIALECTS) {
       // connection; the cross-process race (race.test.ts) covers two SQLite connections.
       const otherDb = name === "postgres" ? store.other.db : store.db;
       const otherBilling = new BillingService(otherDb, new Catalog(), { limitsCacheMs: 0 });
-      const otherTasks = new TaskRepository(otherDb);
-      otherTasks.onFinish(otherBilling.finishHook());
+      const otherTasks = finisher(otherDb, otherBilling);
       for (let i = 0; i < 8; i++) {
         const task = await submit(store.db, billing, taskRow(account.id, key.id));
         const [a, b] = await Promise.all([
@@ -246,8 +253,7 @@ for (const { name, make } of DIALECTS) {
         localRenders: "priced",
         limitsCacheMs: 0,
       });
-      const pricedTasks = new TaskRepository(store.db);
-      pricedTasks.onFinish(priced.finishHook());
+      const pricedTasks = finisher(store.db, priced);
       const paid = await submit(store.db, priced, taskRow(account.id, key.id, { provider: "local" }));
       const stillFree = await submit(
         store.db,
@@ -298,15 +304,8 @@ for (const { name, make } of DIALECTS) {
         perMillionTokens: 6_400_000, // $6.40 per million tokens
         tokensPerSecond: { "480p": 10_000 },
       });
-      const tokenTasks = new TaskRepository(store.db);
       const reported = new Map<string, number>();
-      tokenTasks.onFinish(
-        billing.finishHook((row) =>
-          row.status === "succeeded"
-            ? { status: "succeeded", tokens: reported.get(row.id) }
-            : { status: "failed" },
-        ),
-      );
+      const tokenTasks = finisher(store.db, billing, { reported });
       const spec = { model, resolution: "480p" as const, seconds: 5 };
       const a = await submit(store.db, billing, taskRow(account.id, key.id, spec));
       const b = await submit(store.db, billing, taskRow(account.id, key.id, spec));

@@ -4,8 +4,16 @@ import { type BillingRefusal, isBillingRefusal } from "../../src/billing/errors.
 import { RATE_WINDOW_MS } from "../../src/billing/limits.ts";
 import { BillingService } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
-import { TaskRepository } from "../../src/tasks/repository.ts";
-import { DIALECTS, newCustomer, openStore, type Store, submit, taskRow } from "./helpers.ts";
+import {
+  DIALECTS,
+  type Finisher,
+  finisher,
+  newCustomer,
+  openStore,
+  type Store,
+  submit,
+  taskRow,
+} from "./helpers.ts";
 
 async function refusal(promise: Promise<unknown>): Promise<BillingRefusal> {
   const error = await promise.then(
@@ -22,18 +30,16 @@ for (const { name, make } of DIALECTS) {
     /** Two "gateway processes": independent connections and services over one store. */
     let a: BillingService;
     let b: BillingService;
-    let tasksA: TaskRepository;
-    let tasksB: TaskRepository;
+    let tasksA: Finisher;
+    let tasksB: Finisher;
 
     before(async () => {
       store = await openStore(make);
       a = new BillingService(store.handle.db, new Catalog(), { limitsCacheMs: 0 });
       b = new BillingService(store.other.db, new Catalog(), { limitsCacheMs: 0 });
       await a.ensureDefaultPrices();
-      tasksA = new TaskRepository(store.handle.db);
-      tasksA.onFinish(a.finishHook());
-      tasksB = new TaskRepository(store.other.db);
-      tasksB.onFinish(b.finishHook());
+      tasksA = finisher(store.handle.db, a);
+      tasksB = finisher(store.other.db, b);
     });
     after(async () => {
       await store.close();

@@ -20,14 +20,13 @@ import fc from "fast-check";
 import { isBillingRefusal } from "../../src/billing/errors.ts";
 import { inflightKey } from "../../src/billing/limits.ts";
 import type { PriceRule } from "../../src/billing/prices.ts";
-import { BillingService, outcomeFromRow } from "../../src/billing/service.ts";
+import { BillingService } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
 import type { ApiError } from "../../src/domain/errors.ts";
 import type { Resolution } from "../../src/domain/request.ts";
-import type { ApiKeyRow, TaskRow } from "../../src/store/schema.ts";
-import { TaskRepository } from "../../src/tasks/repository.ts";
+import type { ApiKeyRow } from "../../src/store/schema.ts";
 import { freshSqlite, type TestDatabase } from "../helpers/databases.ts";
-import { DIALECTS, newCustomer, openStore, type Store, submit, taskRow } from "./helpers.ts";
+import { DIALECTS, finisher, newCustomer, openStore, type Store, submit, taskRow } from "./helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The model's own prices (set into the store at the start) and its own arithmetic.
@@ -247,24 +246,14 @@ for (const { name, make: makeDefault } of DIALECTS) {
           async (ops, limit, opening) => {
             // Fresh "processes" each run (and on restart); one fresh account, three keys.
             const reported = new Map<string, number>();
-            const resolve = (row: TaskRow) => {
-              const outcome = outcomeFromRow(row);
-              return outcome.status === "succeeded" ? { ...outcome, tokens: reported.get(row.id) } : outcome;
-            };
             // Two workers: on Postgres separate connections; SQLite races on one (see ledger.test.ts).
             const secondDb = name === "postgres" ? store.other.db : store.db;
             const boot = () => {
               const billing = new BillingService(store.db, new Catalog(), { limitsCacheMs: 0 });
               const billing2 = new BillingService(secondDb, new Catalog(), { limitsCacheMs: 0 });
-              const tasks = new TaskRepository(store.db);
-              tasks.onFinish(billing.finishHook(resolve));
-              const tasks2 = new TaskRepository(secondDb);
-              tasks2.onFinish(billing2.finishHook(resolve));
-              const crashing = new TaskRepository(store.db);
-              crashing.onFinish(billing.finishHook(resolve));
-              crashing.onFinish(async () => {
-                throw new Error("simulated crash inside the finish transaction");
-              });
+              const tasks = finisher(store.db, billing, { reported });
+              const tasks2 = finisher(secondDb, billing2, { reported });
+              const crashing = finisher(store.db, billing, { reported, crashAfterSettle: true });
               return { billing, billing2, tasks, tasks2, crashing };
             };
             let p = boot();

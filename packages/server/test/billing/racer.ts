@@ -10,8 +10,7 @@ import { BillingService } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
 import { type DatabaseHandle, openDatabase } from "../../src/store/db.ts";
 import type { ApiKeyRow } from "../../src/store/schema.ts";
-import { TaskRepository } from "../../src/tasks/repository.ts";
-import { submit, taskRow } from "./helpers.ts";
+import { type Finisher, finisher, submit, taskRow } from "./helpers.ts";
 
 interface Args {
   url: string;
@@ -27,7 +26,7 @@ interface Args {
 interface Gateway {
   handle: DatabaseHandle;
   billing: BillingService;
-  tasks: TaskRepository;
+  tasks: Finisher;
 }
 
 const gateways = new Map<string, Gateway>();
@@ -38,8 +37,7 @@ async function gatewayFor(url: string): Promise<Gateway> {
   if (!gateway) {
     const handle = openDatabase(url, { poolSize: 8 });
     const billing = new BillingService(handle.db, new Catalog(), { limitsCacheMs: 0 });
-    const tasks = new TaskRepository(handle.db);
-    tasks.onFinish(billing.finishHook());
+    const tasks = finisher(handle.db, billing);
     gateway = { handle, billing, tasks };
     gateways.set(url, gateway);
   }

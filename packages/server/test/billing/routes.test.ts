@@ -8,8 +8,7 @@ import { billingRoutes } from "../../src/billing/routes.ts";
 import { BillingService } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
 import { AuthService } from "../../src/keys/auth.ts";
-import { TaskRepository } from "../../src/tasks/repository.ts";
-import { DIALECTS, openStore, type Store, submit, taskRow } from "./helpers.ts";
+import { DIALECTS, finisher, openStore, type Store, submit, taskRow } from "./helpers.ts";
 
 for (const { name, make } of DIALECTS) {
   describe(`billing routes on ${name}`, () => {
@@ -243,8 +242,7 @@ for (const { name, make } of DIALECTS) {
     });
 
     test("GET /v1/usage: the caller's usage, date range and grouping", async () => {
-      const tasks = new TaskRepository(store.db);
-      tasks.onFinish(billing.finishHook());
+      const tasks = finisher(store.db, billing);
       const at = Date.parse("2026-02-10T10:00:00Z");
       const t1 = await submit(store.db, billing, taskRow(userAccountId, userKeyId, { createdAt: at }));
       await tasks.finish(t1.id, "succeeded");
