@@ -34,7 +34,7 @@ export async function benchWebhooks(n = Number(process.env.BENCH_WEBHOOK_TASKS ?
       const before = receiver.received.length;
       await t.api(`/v1/video/generations/${task_id}/cancel`, { method: "POST" });
       while (receiver.received.length === before) await new Promise((r) => setTimeout(r, 1));
-      const row = await t.server.ctx.taskRepo.getById(task_id);
+      const row = await t.server.services.taskRepo.getById(task_id);
       idleDelays.push(receiver.received.at(-1)!.at - row!.completed_at!);
     }
     // Throughput: N tasks finishing as fast as the API lets them.
@@ -62,7 +62,7 @@ export async function benchWebhooks(n = Number(process.env.BENCH_WEBHOOK_TASKS ?
       receiver.received.slice(start).map((r) => [JSON.parse(r.body).task_id as string, r.at]),
     );
     for (const id of ids) {
-      const row = await t.server.ctx.taskRepo.getById(id);
+      const row = await t.server.services.taskRepo.getById(id);
       const at = byTask.get(id);
       if (row?.completed_at && at) loadDelays.push(at - row.completed_at);
     }

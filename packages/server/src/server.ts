@@ -2,31 +2,30 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import pino, { type Logger } from "pino";
-import type { AppContext } from "./api/context.ts";
-import { installErrorHandling } from "./api/http-errors.ts";
-import { adminRoutes } from "./api/routes/admin.ts";
-import { channelRoutes, upstreamHookRoutes } from "./api/routes/channels.ts";
+import { type RegisteredRoute, recordRoutes } from "./api/openapi.ts";
 import { docsRoutes } from "./api/routes/docs.ts";
-import { fileRoutes } from "./api/routes/files.ts";
 import { mediaRoutes } from "./api/routes/media.ts";
 import { modelRoutes } from "./api/routes/models.ts";
 import { opsRoutes } from "./api/routes/ops.ts";
-import { videoRoutes } from "./api/routes/videos.ts";
-import { webhookRoutes } from "./api/routes/webhooks.ts";
+import type { AppServices } from "./app-services.ts";
 import { BillingService, billingRoutes } from "./billing/index.ts";
 import { Catalog, DEFAULT_CATALOG } from "./catalog/models.ts";
 import { CircuitBreaker } from "./channels/breaker.ts";
 import { cancelUpstream } from "./channels/cancel.ts";
+import { channelRoutes } from "./channels/routes.ts";
 import { ChannelRouting } from "./channels/routing.ts";
 import { ChannelService } from "./channels/service.ts";
 import type { Config } from "./config.ts";
 import { FileRepository } from "./files/repository.ts";
+import { fileRoutes } from "./files/routes.ts";
 import { FileService } from "./files/service.ts";
+import { installErrorHandling } from "./http/errors.ts";
 import type { JobKind } from "./jobs/queue.ts";
 import { type JobHandler, JobRunner } from "./jobs/runner.ts";
 import { StoreJobQueue } from "./jobs/store-queue.ts";
 import { AuthService } from "./keys/auth.ts";
 import { AccountRepository } from "./keys/repository.ts";
+import { keyRoutes } from "./keys/routes.ts";
 import { KeyService } from "./keys/service.ts";
 import { ALL_MIGRATIONS } from "./migrations.ts";
 import { parseAllowList } from "./net/address-policy.ts";
@@ -36,6 +35,7 @@ import { DispatchJob } from "./relay/dispatch-job.ts";
 import { IngestJob } from "./relay/ingest-job.ts";
 import { UpstreamPoller } from "./relay/poller.ts";
 import { LocalRenderJob } from "./relay/render-job.ts";
+import { upstreamHookRoutes } from "./relay/routes.ts";
 import { DiskStorage } from "./storage/disk.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "./store/db.ts";
 import { TaskEvents } from "./tasks/events.ts";
@@ -43,18 +43,23 @@ import { IdempotencyRepository } from "./tasks/idempotency-repository.ts";
 import { TaskLifecycle } from "./tasks/lifecycle.ts";
 import { TaskPresenter } from "./tasks/presenter.ts";
 import { TaskRepository } from "./tasks/repository.ts";
+import { taskRoutes } from "./tasks/routes.ts";
 import { TaskService } from "./tasks/service.ts";
 import { randomAlphanumeric } from "./util/ids.ts";
 import { SecretBox } from "./util/secret-box.ts";
 import { DeliverWebhookJob } from "./webhooks/deliver-job.ts";
 import { WebhookRepository } from "./webhooks/repository.ts";
+import { webhookRoutes } from "./webhooks/routes.ts";
 import { WebhookService } from "./webhooks/service.ts";
 
 export { VERSION_STRING as VERSION } from "./version.ts";
 
 export interface RunningServer {
   app: FastifyInstance;
-  ctx: AppContext;
+  /** The composed services (for the CLI, tests and benchmarks). */
+  services: AppServices;
+  /** Every route registered, with its declaration (what /openapi.json is built from). */
+  routes: RegisteredRoute[];
   keys: KeyService;
   runner: JobRunner | undefined;
   database: DatabaseHandle;
@@ -154,7 +159,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const auth = new AuthService(accounts);
   const keys = new KeyService(accounts);
   let draining = false;
-  const ctx: AppContext = {
+  const services: AppServices = {
     config,
     db,
     catalog,
@@ -173,7 +178,6 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     presenter,
     channels,
     billing,
-    isDraining: () => draining,
   };
 
   const bootstrap = await keys.bootstrap(config.bootstrapKey);
@@ -216,10 +220,12 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     }
   });
 
-  await app.register(opsRoutes, { ctx });
-  await app.register(docsRoutes, { ctx });
-  await app.register(mediaRoutes, { ctx });
-  await app.register(upstreamHookRoutes, { ctx });
+  // Every route registered from here on is recorded for /openapi.json (an undeclared one fails the suite).
+  const routes = recordRoutes(app);
+  await app.register(opsRoutes, { db, tasks: taskRepo, queue, metrics, isDraining: () => draining });
+  await app.register(docsRoutes, { config, routes });
+  await app.register(mediaRoutes, { config, db, storage, files, tasks: taskRepo });
+  await app.register(upstreamHookRoutes, { channels, poller });
   // Everything under /v1 needs a key; the plugin scope keeps the hook off the public routes.
   await app.register(async (v1) => {
     v1.addHook("onRequest", async (request, reply) => {
@@ -227,12 +233,12 @@ export async function startServer(config: Config, options: { logger?: Logger } =
       // Per-key requests per minute (no store access unless the key or account has a limit).
       reply.headers(await billing.enforceRateLimit(request.principal));
     });
-    await v1.register(fileRoutes, { ctx });
-    await v1.register(videoRoutes, { ctx });
-    await v1.register(modelRoutes, { ctx });
-    await v1.register(adminRoutes, { ctx, keys });
-    await v1.register(webhookRoutes, { ctx, webhooks });
-    await v1.register(channelRoutes, { ctx });
+    await v1.register(fileRoutes, { config, files });
+    await v1.register(taskRoutes, { config, tasks, presenter, events, storage });
+    await v1.register(modelRoutes, { catalog, routing, billing });
+    await v1.register(keyRoutes, { keys, auth });
+    await v1.register(webhookRoutes, { webhooks, tasks });
+    await v1.register(channelRoutes, { channels });
     await v1.register(billingRoutes, { billing });
   });
 
@@ -316,7 +322,8 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   let closing: Promise<void> | undefined;
   return {
     app,
-    ctx,
+    services,
+    routes,
     keys,
     runner,
     database,

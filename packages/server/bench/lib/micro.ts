@@ -63,7 +63,7 @@ export async function hotPathCosts(
     const dataDir = await mkdtemp(join(root, "micro-"));
     dirs.push(dataDir);
     const server = await start(dataDir);
-    const { ctx } = server;
+    const { services: ctx } = server;
     const principal = await ctx.auth.authenticate(`Bearer ${key}`);
     const accountId = principal.account.id;
     const { task } = await ctx.tasks.submit(principal, submitBody);
@@ -144,10 +144,10 @@ export async function hotPathCosts(
       const shm = await mkdtemp("/dev/shm/vidrelay-bench-");
       dirs.push(shm);
       const onTmpfs = await start(dataDir, `sqlite:${join(shm, "vidrelay.db")}`);
-      const p = await onTmpfs.ctx.auth.authenticate(`Bearer ${key}`);
+      const p = await onTmpfs.services.auth.authenticate(`Bearer ${key}`);
       results.push(
         await measure("POST: `TaskService.submit`, SQLite file on tmpfs", submits, () =>
-          onTmpfs.ctx.tasks.submit(p, submitBody),
+          onTmpfs.services.tasks.submit(p, submitBody),
         ),
       );
     }

@@ -141,7 +141,7 @@ function rowToPatch(row: LimitsRow | undefined): LimitPatch {
 export function limitsRowToApi(row: LimitsRow | undefined, scope: LimitScope, id: string) {
   const p = rowToPatch(row);
   return {
-    object: "limits",
+    object: "limits" as const,
     scope,
     id,
     requests_per_minute: p.requestsPerMinute ?? null,

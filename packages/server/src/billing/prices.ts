@@ -193,7 +193,7 @@ export function priceVersionToApi(price: PriceVersion) {
   const money = (v: Partial<Record<Resolution, number>>) =>
     Object.fromEntries(Object.entries(v).map(([r, m]) => [r, formatMoney(m!, 6)]));
   return {
-    object: "price",
+    object: "price" as const,
     id: price.id,
     model: price.model,
     version: price.version,

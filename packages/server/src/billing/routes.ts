@@ -14,26 +14,35 @@
  *   GET/PUT /v1/admin/keys/:id/limits      one key's limits
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { z } from "zod";
 import { ApiError, invalid, notFound } from "../domain/errors.ts";
+import { route } from "../http/route.ts";
+import { assertAdmin, requireAdmin } from "../keys/routes.ts";
 import { randomAlphanumeric } from "../util/ids.ts";
 import { DAY_MS, dayToDate, type LimitPatch, limitsRowToApi } from "./limits.ts";
 import { formatMoney, moneyFromJson } from "./money.ts";
 import { priceRuleFromApi, priceVersionToApi } from "./prices.ts";
 import type { LedgerRow, LimitScope } from "./schema.ts";
+import {
+  AccountQuery,
+  AmountBody,
+  BalanceObject,
+  type LedgerEntry,
+  LedgerList,
+  LedgerQuery,
+  LedgerResult,
+  LimitsBody,
+  LimitsObject,
+  ModelPrices,
+  PriceBody,
+  PriceHistory,
+  PriceObject,
+  UsageQuery,
+  UsageReport,
+} from "./schemas.ts";
 import { type BillingService, dateToDay, type UsageDimension } from "./service.ts";
 
 const MAX_USAGE_DAYS = 366;
-
-function requireAdmin(request: FastifyRequest): void {
-  if (request.principal.account.is_admin !== 1) {
-    throw new ApiError(
-      403,
-      "permission_error",
-      "admin_only",
-      "this endpoint needs an admin account's API key",
-    );
-  }
-}
 
 /** Whose data: the caller's account, or (admins only) the one named by ?account_id=. */
 function targetAccount(request: FastifyRequest, requested: unknown): string {
@@ -42,11 +51,11 @@ function targetAccount(request: FastifyRequest, requested: unknown): string {
   }
   if (typeof requested !== "string")
     throw invalid("invalid_type", "account_id must be a string", "account_id");
-  requireAdmin(request);
+  assertAdmin(request);
   return requested;
 }
 
-export function ledgerEntryToApi(row: LedgerRow) {
+export function ledgerEntryToApi(row: LedgerRow): z.input<typeof LedgerEntry> {
   return {
     object: "ledger_entry",
     id: row.id,
@@ -116,20 +125,33 @@ export async function billingRoutes(
   app: FastifyInstance,
   { billing }: { billing: BillingService },
 ): Promise<void> {
-  app.get("/v1/balance", async (request) => {
-    const query = request.query as { account_id?: unknown };
-    return billing.getBalance(targetAccount(request, query.account_id));
-  });
+  const BILLING = { tag: "Billing", auth: "key" } as const;
+  const ADMIN = { tag: "Billing", auth: "admin", options: { preHandler: requireAdmin } } as const;
+  const AccountParams = z.object({ account_id: z.string().describe("acct_…") });
 
-  app.get("/v1/usage", async (request) => {
-    const query = request.query as Record<string, unknown>;
+  route(app, {
+    ...BILLING,
+    method: "GET",
+    url: "/v1/balance",
+    operationId: "getBalance",
+    summary: "The caller's balance: total, held by running tasks, available",
+    query: AccountQuery,
+    response: BalanceObject,
+    errors: [400, 401, 403],
+  })(async ({ request, query }) => billing.getBalance(targetAccount(request, query.account_id)));
+
+  route(app, {
+    ...BILLING,
+    method: "GET",
+    url: "/v1/usage",
+    operationId: "getUsage",
+    summary: "Tasks, seconds and cost per day, model and key over a date range",
+    query: UsageQuery,
+    response: UsageReport,
+    errors: [400, 401, 403],
+  })(async ({ request, query }) => {
     const accountId = targetAccount(request, query.account_id);
-    const str = (name: string): string | undefined => {
-      const v = query[name];
-      if (v === undefined || v === "") return undefined;
-      if (typeof v !== "string") throw invalid("invalid_type", `${name} must be given once`, name);
-      return v;
-    };
+    const str = (name: keyof typeof query): string | undefined => query[name] || undefined;
     const today = dayToDate(Math.floor(Date.now() / DAY_MS));
     const endDate = str("end_date") ?? today;
     let startDate = str("start_date");
@@ -176,18 +198,27 @@ export async function billingRoutes(
 
   // --- admin -----------------------------------------------------------------------------------
 
-  const admin = { preHandler: async (request: FastifyRequest) => requireAdmin(request) };
-
   const requireAccount = async (id: string) => {
     if (!(await billing.accountExists(id)))
       throw notFound("account_not_found", `no account ${id}`, "account_id");
   };
 
-  app.post<{ Params: { id: string } }>("/v1/admin/accounts/:id/topup", admin, async (request) => {
+  route(app, {
+    ...ADMIN,
+    method: "POST",
+    url: "/v1/admin/accounts/:account_id/topup",
+    operationId: "topupAccount",
+    summary: "Credit an account (idempotent: Idempotency-Key header or idempotency_key)",
+    params: AccountParams,
+    body: AmountBody,
+    bodyMode: "domain",
+    response: LedgerResult,
+    errors: [400, 401, 403, 404],
+  })(async ({ request, params }) => {
     const body = bodyObject(request.body);
-    await requireAccount(request.params.id);
+    await requireAccount(params.account_id);
     const amount = amountOf(body, false);
-    const result = await billing.topup(request.params.id, amount, idempotencyKeyOf(request, body), {
+    const result = await billing.topup(params.account_id, amount, idempotencyKeyOf(request, body), {
       note: optionalNote(body),
       keyId: request.principal.key.id,
     });
@@ -199,11 +230,22 @@ export async function billingRoutes(
     };
   });
 
-  app.post<{ Params: { id: string } }>("/v1/admin/accounts/:id/adjustments", admin, async (request) => {
+  route(app, {
+    ...ADMIN,
+    method: "POST",
+    url: "/v1/admin/accounts/:account_id/adjustments",
+    operationId: "adjustAccount",
+    summary: "A signed correction to an account's balance (idempotent)",
+    params: AccountParams,
+    body: AmountBody,
+    bodyMode: "domain",
+    response: LedgerResult,
+    errors: [400, 401, 403, 404],
+  })(async ({ request, params }) => {
     const body = bodyObject(request.body);
-    await requireAccount(request.params.id);
+    await requireAccount(params.account_id);
     const amount = amountOf(body, true);
-    const result = await billing.adjust(request.params.id, amount, idempotencyKeyOf(request, body), {
+    const result = await billing.adjust(params.account_id, amount, idempotencyKeyOf(request, body), {
       note: optionalNote(body),
       keyId: request.principal.key.id,
     });
@@ -215,18 +257,35 @@ export async function billingRoutes(
     };
   });
 
-  app.get<{ Params: { id: string } }>("/v1/admin/accounts/:id/ledger", admin, async (request) => {
-    await requireAccount(request.params.id);
-    const query = request.query as { limit?: string };
+  route(app, {
+    ...ADMIN,
+    method: "GET",
+    url: "/v1/admin/accounts/:account_id/ledger",
+    operationId: "accountLedger",
+    summary: "An account's ledger, newest first",
+    params: AccountParams,
+    query: LedgerQuery,
+    response: LedgerList,
+    errors: [400, 401, 403, 404],
+  })(async ({ params, query }) => {
+    await requireAccount(params.account_id);
     const limit = query.limit === undefined ? 50 : Number(query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
       throw invalid("invalid_limit", "limit must be an integer from 1 to 500", "limit");
     }
-    const rows = await billing.ledger(request.params.id, { limit });
+    const rows = await billing.ledger(params.account_id, { limit });
     return { object: "list", data: rows.map(ledgerEntryToApi), has_more: rows.length === limit };
   });
 
-  app.get("/v1/admin/prices", admin, async () => {
+  route(app, {
+    ...ADMIN,
+    method: "GET",
+    url: "/v1/admin/prices",
+    operationId: "listPrices",
+    summary: "The current price of every model",
+    response: ModelPrices,
+    errors: [401, 403],
+  })(async () => {
     const pricing = await billing.pricingForModels();
     return {
       object: "list",
@@ -235,41 +294,87 @@ export async function billingRoutes(
     };
   });
 
-  app.get<{ Params: { model: string } }>("/v1/admin/prices/:model", admin, async (request) => {
-    billing.catalog.require(request.params.model);
-    const versions = await billing.priceHistory(request.params.model);
+  const ModelParams = z.object({ model: z.string().describe("A catalog model id.") });
+  route(app, {
+    ...ADMIN,
+    method: "GET",
+    url: "/v1/admin/prices/:model",
+    operationId: "getPrice",
+    summary: "A model's current price and every earlier version",
+    params: ModelParams,
+    response: PriceHistory,
+    errors: [401, 403, 404],
+  })(async ({ params }) => {
+    billing.catalog.require(params.model);
+    const versions = await billing.priceHistory(params.model);
     return {
       object: "price_list",
-      model: request.params.model,
+      model: params.model,
       current: versions[0] ? priceVersionToApi(versions[0]) : null,
       versions: versions.map(priceVersionToApi),
       local_renders: billing.localRenders,
     };
   });
 
-  app.put<{ Params: { model: string } }>("/v1/admin/prices/:model", admin, async (request) => {
-    const model = billing.catalog.require(request.params.model);
+  route(app, {
+    ...ADMIN,
+    method: "PUT",
+    url: "/v1/admin/prices/:model",
+    operationId: "setPrice",
+    summary: "A new price version for a model (tasks already accepted keep the price they were held at)",
+    params: ModelParams,
+    body: PriceBody,
+    bodyMode: "domain",
+    response: PriceObject,
+    errors: [400, 401, 403, 404],
+  })(async ({ request, params }) => {
+    const model = billing.catalog.require(params.model);
     const { rule, note } = priceRuleFromApi(request.body, model, billing.currency);
     const price = await billing.setPrice(model.id, rule, { note, createdBy: request.principal.key.id });
     return priceVersionToApi(price);
   });
 
   for (const scope of ["account", "key"] as const satisfies readonly LimitScope[]) {
-    const path = scope === "account" ? "/v1/admin/accounts/:id/limits" : "/v1/admin/keys/:id/limits";
+    const idName = scope === "account" ? "account_id" : "key_id";
+    const path = `/v1/admin/${scope === "account" ? "accounts" : "keys"}/:${idName}/limits`;
+    const IdParams = z.object({ [idName]: z.string() }) as z.ZodType<Record<string, string>>;
+    const what = scope === "account" ? "an account's keys (defaults)" : "one API key";
     const exists = async (id: string) => {
       const ok = scope === "account" ? await billing.accountExists(id) : await billing.keyExists(id);
       if (!ok)
         throw notFound(`${scope}_not_found`, `no ${scope === "account" ? "account" : "API key"} ${id}`, "id");
     };
-    app.get<{ Params: { id: string } }>(path, admin, async (request) => {
-      await exists(request.params.id);
-      return limitsRowToApi(await billing.getLimits(scope, request.params.id), scope, request.params.id);
+    route(app, {
+      ...ADMIN,
+      method: "GET",
+      url: path,
+      operationId: `get${scope === "account" ? "Account" : "Key"}Limits`,
+      summary: `Limits of ${what}`,
+      params: IdParams,
+      response: LimitsObject,
+      errors: [401, 403, 404],
+    })(async ({ params }) => {
+      const id = params[idName]!;
+      await exists(id);
+      return limitsRowToApi(await billing.getLimits(scope, id), scope, id);
     });
-    app.put<{ Params: { id: string } }>(path, admin, async (request) => {
-      await exists(request.params.id);
-      const patch = limitPatchFromApi(bodyObject(request.body), (id) => billing.catalog.has(id));
-      const row = await billing.setLimits(scope, request.params.id, patch);
-      return limitsRowToApi(row, scope, request.params.id);
+    route(app, {
+      ...ADMIN,
+      method: "PUT",
+      url: path,
+      operationId: `set${scope === "account" ? "Account" : "Key"}Limits`,
+      summary: `Set limits of ${what}`,
+      params: IdParams,
+      body: LimitsBody,
+      bodyMode: "domain",
+      response: LimitsObject,
+      errors: [400, 401, 403, 404],
+    })(async ({ request, params }) => {
+      const id = params[idName]!;
+      await exists(id);
+      const patch = limitPatchFromApi(bodyObject(request.body), (m) => billing.catalog.has(m));
+      const row = await billing.setLimits(scope, id, patch);
+      return limitsRowToApi(row, scope, id);
     });
   }
 }

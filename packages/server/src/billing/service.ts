@@ -107,7 +107,7 @@ export type SettleOutcome = { status: "succeeded"; seconds?: number; tokens?: nu
 /** The task object's `usage` (spec §4). */
 export interface TaskUsage {
   seconds: number;
-  resolution: string;
+  resolution: Resolution;
   cost: string;
   currency: string;
 }
@@ -1172,7 +1172,7 @@ function usageOf(hold: HoldRow): TaskUsage | undefined {
   if (hold.status === "open") return undefined;
   return {
     seconds: hold.status === "captured" ? Number(hold.billed_seconds ?? hold.seconds) : 0,
-    resolution: hold.resolution,
+    resolution: hold.resolution as Resolution, // written at submit from the validated request
     cost: formatMoney(Number(hold.amount_captured ?? 0)),
     currency: hold.currency,
   };

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
-import type { ChannelService } from "../channels/service.ts";
 import type { TaskRow } from "../store/schema.ts";
+import type { ChannelService } from "./service.ts";
 
 /** Best effort: tell the provider a cancelled task is no longer wanted (Ark cancels queued ones). */
 export async function cancelUpstream(

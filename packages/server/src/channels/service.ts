@@ -5,6 +5,7 @@ import type { ChannelContext, ProviderAdapter } from "../providers/types.ts";
 import type { ChannelRow, Database } from "../store/schema.ts";
 import { newCapabilityToken, randomAlphanumeric, unixSeconds } from "../util/ids.ts";
 import type { SecretBox } from "../util/secret-box.ts";
+import type { ChannelObject } from "./schemas.ts";
 
 export interface ChannelInput {
   name?: string;
@@ -19,23 +20,7 @@ export interface ChannelInput {
   enabled?: boolean;
 }
 
-export interface ChannelObject {
-  id: string;
-  object: "channel";
-  name: string;
-  provider: string;
-  base_url: string;
-  /** The last characters of the key, to tell keys apart; the key itself is never returned. */
-  api_key_hint: string;
-  models: Record<string, string>;
-  priority: number;
-  weight: number;
-  max_concurrent: number;
-  in_flight: number;
-  enabled: boolean;
-  created_at: number;
-  updated_at: number;
-}
+export type { ChannelObject } from "./schemas.ts";
 
 const CACHE_MS = 1000;
 

@@ -11,21 +11,10 @@ import type { Cursor, Page } from "../store/pagination.ts";
 import type { FileRow } from "../store/schema.ts";
 import { newCapabilityToken, newFileId, randomAlphanumeric, unixSeconds } from "../util/ids.ts";
 import type { FileRepository } from "./repository.ts";
+import type { FileObject } from "./schemas.ts";
 
-export interface FileObject {
-  id: string;
-  object: "file";
-  url: string;
-  filename: string;
-  bytes: number;
-  content_type: string;
-  kind: string;
-  width: number | null;
-  height: number | null;
-  duration: number | null;
-  created_at: number;
-  expires_at: number;
-}
+/** The file object (docs/api.md §2); its schema is in ./schemas.ts. */
+export type { FileObject } from "./schemas.ts";
 
 export function mediaLimitsFrom(config: Config): MediaLimits {
   return mediaLimits({

@@ -66,3 +66,9 @@ export class AuthService {
     for (const [hash, entry] of this.cache) if (entry.principal.key.id === keyId) this.cache.delete(hash);
   }
 }
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}

@@ -2,28 +2,9 @@ import { invalid, notFound } from "../domain/errors.ts";
 import type { Account, ApiKeyRow } from "../store/schema.ts";
 import { unixSeconds } from "../util/ids.ts";
 import type { AccountRepository } from "./repository.ts";
+import type { AccountObject, KeyObject } from "./schemas.ts";
 
-export interface KeyObject {
-  id: string;
-  object: "api_key";
-  name: string;
-  account_id: string;
-  prefix: string;
-  test_mode: boolean;
-  created_at: number;
-  last_used_at: number | null;
-  revoked_at: number | null;
-  /** Only in the response that creates the key. */
-  key?: string;
-}
-
-export interface AccountObject {
-  id: string;
-  object: "account";
-  name: string;
-  admin: boolean;
-  created_at: number;
-}
+export type { AccountObject, KeyObject } from "./schemas.ts";
 
 /** Key and account administration shared by the admin HTTP API and the `vidrelay keys` CLI. */
 export class KeyService {

@@ -1,3 +1,5 @@
+import { ProviderError } from "./types.ts";
+
 /**
  * The HTTP client adapters use for an operator-configured upstream (a trusted base URL: no SSRF
  * guard here, that is for user-supplied URLs). It classifies failures the way failover needs:
@@ -32,16 +34,39 @@ const NOT_SENT = new Set([
   "UND_ERR_CONNECT_TIMEOUT",
 ]);
 
-export async function callUpstream(
-  url: string,
-  init: {
-    method?: string;
-    headers?: Record<string, string>;
-    body?: string;
-    timeoutMs: number;
-    signal?: AbortSignal;
-  },
-): Promise<UpstreamResponse> {
+type UpstreamInit = {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+};
+
+/**
+ * `callUpstream` for a create request: a network failure becomes the ProviderError failover
+ * reads. Not sent (refused, no route) → `not_created`, safe to try another channel; maybe
+ * received (timeout or reset after sending) → `ambiguous`, never submitted again, because a
+ * second create could be a second paid task.
+ */
+export async function submitUpstream(url: string, init: UpstreamInit): Promise<UpstreamResponse> {
+  try {
+    return await callUpstream(url, init);
+  } catch (error) {
+    throw providerNetworkError(error);
+  }
+}
+
+/** A network failure as the ProviderError failover reads (see `submitUpstream`); other errors as they are. */
+export function providerNetworkError(error: unknown): unknown {
+  if (!(error instanceof UpstreamNetworkError)) return error;
+  return new ProviderError(
+    error.maybeReceived ? "ambiguous" : "not_created",
+    "upstream_unreachable",
+    error.message,
+  );
+}
+
+export async function callUpstream(url: string, init: UpstreamInit): Promise<UpstreamResponse> {
   const timeout = AbortSignal.timeout(init.timeoutMs);
   const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
   let response: Response;

@@ -1,4 +1,5 @@
 import type { Generated, Insertable, Selectable, Updateable } from "kysely";
+import type { MediaKind } from "../domain/request.ts";
 
 /**
  * Table types shared by SQLite and Postgres. Portable column choices: timestamps are integer unix
@@ -32,7 +33,8 @@ export interface FilesTable {
   filename: string;
   bytes: number;
   content_type: string;
-  kind: string;
+  /** Sniffed from the bytes at upload. */
+  kind: MediaKind;
   width: number | null;
   height: number | null;
   duration: number | null;

@@ -1,41 +1,11 @@
 import type { Kysely } from "kysely";
 import type { Config } from "../config.ts";
-import type { Database, TaskRow, TaskStatus } from "../store/schema.ts";
+import type { Database, TaskRow } from "../store/schema.ts";
 import { unixSeconds } from "../util/ids.ts";
+import type { TaskObject, VideoInfo } from "./schemas.ts";
 
-export interface VideoInfo {
-  width: number;
-  height: number;
-  duration: number;
-  fps: number;
-  has_audio: boolean;
-  bytes: number;
-}
-
-/** The task object of spec §4: what GET returns, SSE streams and (later) webhooks deliver. */
-export interface TaskObject {
-  task_id: string;
-  id: string;
-  object: "video";
-  model: string;
-  status: TaskStatus;
-  progress: number;
-  prompt: string;
-  seconds: string;
-  metadata: Record<string, unknown>;
-  provider: string;
-  url?: string;
-  format: "mp4";
-  last_frame_url?: string;
-  thumbnail_url?: string;
-  video?: VideoInfo;
-  usage?: { seconds: number; resolution: string; cost: string; currency: string };
-  error?: { code: string; message: string };
-  created_at: number;
-  started_at: number | null;
-  completed_at: number | null;
-  expires_at: number | null;
-}
+/** The task object (docs/api.md §4): what GET returns, SSE streams and webhooks deliver. Its schema is in ./schemas.ts. */
+export type { TaskObject, VideoInfo } from "./schemas.ts";
 
 /** What billing knows of a finished task: the `usage` the task object shows. */
 export interface TaskUsageSource {
@@ -65,7 +35,8 @@ export class TaskPresenter {
       progress: task.status === "succeeded" ? 100 : task.progress,
       prompt: task.prompt,
       seconds: String(task.seconds),
-      metadata: JSON.parse(task.metadata_json) as Record<string, unknown>,
+      // Written by the submit path as the echo of docs/api.md §4 (catalog/validate.ts).
+      metadata: JSON.parse(task.metadata_json) as TaskObject["metadata"],
       provider: task.provider,
       format: "mp4",
       created_at: unixSeconds(task.created_at)!,

@@ -11,6 +11,7 @@ import { randomAlphanumeric, unixSeconds } from "../util/ids.ts";
 import { VERSION_STRING } from "../version.ts";
 import { HostLimiter } from "./host-limiter.ts";
 import type { WebhookRepository } from "./repository.ts";
+import type { DeliveryObject, WebhookSecret } from "./schemas.ts";
 import { newWebhookSecret, signatureHeader } from "./signing.ts";
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -18,22 +19,7 @@ const EXCERPT_BYTES = 512;
 /** How long to wait before retrying a delivery whose host is at its concurrency limit. */
 const HOST_BUSY_DELAY_MS = 200;
 
-export interface DeliveryObject {
-  id: string;
-  object: "webhook_delivery";
-  task_id: string;
-  url: string;
-  status: WebhookDelivery["status"];
-  attempts: Array<{
-    attempted_at: number;
-    status_code: number | null;
-    latency_ms: number;
-    error: string | null;
-  }>;
-  next_attempt_at: number | null;
-  created_at: number;
-  delivered_at: number | null;
-}
+export type { DeliveryObject } from "./schemas.ts";
 
 /**
  * Signed, durable webhooks (Standard Webhooks). The outbox row is written in the same transaction
@@ -58,19 +44,19 @@ export class WebhookService {
 
   // --- secrets ---------------------------------------------------------------------------------
 
-  async secrets(accountId: string) {
+  async secrets(accountId: string): Promise<WebhookSecret> {
     const row = await this.repo.ensureSecrets(accountId, newWebhookSecret());
     const graceActive =
       row.previous_secret && row.previous_expires_at && row.previous_expires_at > Date.now();
     return {
-      object: "webhook_secret" as const,
+      object: "webhook_secret",
       secret: row.secret,
       previous_secret_expires_at: graceActive ? unixSeconds(row.previous_expires_at) : null,
       rotated_at: unixSeconds(row.rotated_at),
     };
   }
 
-  async rotate(accountId: string, graceSeconds?: number) {
+  async rotate(accountId: string, graceSeconds?: number): Promise<WebhookSecret> {
     const grace = graceSeconds ?? this.config.webhookSecretGraceSeconds;
     if (!Number.isInteger(grace) || grace < 0 || grace > 7 * 24 * 3600) {
       throw invalid(

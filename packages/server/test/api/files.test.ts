@@ -169,7 +169,7 @@ describe("file expiry", () => {
     assert.equal(submit.status, 400);
     const error = ((await submit.json()) as { error: Record<string, unknown> }).error;
     assert.equal(error.param, "metadata.content[0].image_url.url");
-    const removed = await t.server.ctx.files.sweepExpired();
+    const removed = await t.server.services.files.sweepExpired();
     assert.equal(removed, 1);
     assert.deepEqual(await listBlobs(t.dataDir), []);
   });

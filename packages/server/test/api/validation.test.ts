@@ -73,7 +73,7 @@ describe("submit validation over HTTP", () => {
     });
     assert.equal(res.status, 200, await res.clone().text());
     const { task_id } = (await res.json()) as { task_id: string };
-    const row = await t.server.ctx.taskRepo.getById(task_id);
+    const row = await t.server.services.taskRepo.getById(task_id);
     assert.equal(row?.callback_url, "https://example.com/hooks/video");
     const task = (await (await t.api(`/v1/video/generations/${task_id}`)).json()) as Record<string, unknown>;
     assert.equal(JSON.stringify(task).includes("example.com/hooks"), false);

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import Fastify, { type FastifyInstance } from "fastify";
-import "../../src/api/context.ts"; // FastifyRequest.principal
-import { installErrorHandling } from "../../src/api/http-errors.ts";
+import "../../src/keys/auth.ts"; // FastifyRequest.principal
 import { toApiModel } from "../../src/api/model-object.ts";
 import { billingRoutes } from "../../src/billing/routes.ts";
 import { BillingService } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
+import { installErrorHandling } from "../../src/http/errors.ts";
 import { AuthService } from "../../src/keys/auth.ts";
 import { DIALECTS, finisher, openStore, type Store, submit, taskRow } from "./helpers.ts";
 

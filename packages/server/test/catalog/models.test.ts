@@ -1,17 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { toApiModel } from "../../src/api/model-object.ts";
-import {
-  ErrorBody,
-  ModelList,
-  ModelObject,
-  openApiComponents,
-  TaskCreated,
-  toJsonSchema,
-} from "../../src/api/schemas.ts";
+import { ModelList, ModelObject, openApiComponents } from "../../src/api/schemas.ts";
 import { Catalog, type CatalogModel, DEFAULT_CATALOG, parseCatalogModels } from "../../src/catalog/models.ts";
 import { ApiError, invalid } from "../../src/domain/errors.ts";
 import { PIXEL_SIZES } from "../../src/domain/pixels.ts";
+import { ErrorBody, toJsonSchema } from "../../src/http/schema.ts";
+import { TaskCreated } from "../../src/tasks/schemas.ts";
 
 const SPEC_IDS = [
   "seedance-1-5-pro-with-audio",

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { SubmitBody } from "../../src/api/schemas.ts";
 import { Catalog } from "../../src/catalog/models.ts";
 import type { MediaFact } from "../../src/catalog/validate.ts";
 import {
@@ -10,6 +9,7 @@ import {
   SUBMIT_ERROR_CODES,
 } from "../../src/catalog/validate.ts";
 import { ApiError } from "../../src/domain/errors.ts";
+import { SubmitBody } from "../../src/tasks/schemas.ts";
 import { BAD_SUBMITS, GOOD_SUBMITS, image, video } from "../fixtures/bad-submits.ts";
 
 const catalog = new Catalog();

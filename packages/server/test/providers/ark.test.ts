@@ -169,7 +169,7 @@ describe("Seedance on Ark, end to end against the double", () => {
       let upstream: string | null = null;
       await until(
         async () => {
-          upstream = (await t.server.ctx.taskRepo.getById(id))?.upstream_id ?? null;
+          upstream = (await t.server.services.taskRepo.getById(id))?.upstream_id ?? null;
           return upstream !== null;
         },
         10_000,
@@ -209,11 +209,11 @@ describe("Seedance on Ark, end to end against the double", () => {
       ark.updateSettings({ queueDelayMs: 3_600_000 });
       const id = await submitText(stuckGateway, "stuck forever");
       await until(
-        async () => !!(await stuckGateway.server.ctx.taskRepo.getById(id))?.upstream_id,
+        async () => !!(await stuckGateway.server.services.taskRepo.getById(id))?.upstream_id,
         10_000,
         "submit",
       );
-      const upstream = (await stuckGateway.server.ctx.taskRepo.getById(id))!.upstream_id!;
+      const upstream = (await stuckGateway.server.services.taskRepo.getById(id))!.upstream_id!;
       ark.tasks.force(upstream, { status: "running", stuck: true });
       ark.updateSettings({ queueDelayMs: 100 });
       const task = await waitForTask(stuckGateway, id, { timeoutMs: 15_000 });
@@ -292,7 +292,7 @@ describe("failover and duplicates", () => {
     secondary.updateSettings({ queueDelayMs: 36_000_000 });
     const ids = [await submitText(t, "slot 1"), await submitText(t, "slot 2"), await submitText(t, "waits")];
     await new Promise((r) => setTimeout(r, 1500));
-    const rows = await Promise.all(ids.map((id) => t.server.ctx.taskRepo.getById(id)));
+    const rows = await Promise.all(ids.map((id) => t.server.services.taskRepo.getById(id)));
     assert.equal(rows.filter((r) => r?.upstream_id).length, 2, "two tasks hold the two slots");
     const waiting = rows.find((r) => !r?.upstream_id)!;
     assert.equal(waiting.status, "submitted");

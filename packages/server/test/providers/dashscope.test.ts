@@ -59,7 +59,7 @@ async function upstreamOf(t: TestServer, id: string): Promise<string> {
   let upstream: string | null = null;
   await until(
     async () => {
-      upstream = (await t.server.ctx.taskRepo.getById(id))?.upstream_id ?? null;
+      upstream = (await t.server.services.taskRepo.getById(id))?.upstream_id ?? null;
       return upstream !== null;
     },
     10_000,

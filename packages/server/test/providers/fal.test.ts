@@ -197,7 +197,7 @@ describe("HappyHorse on fal, end to end", () => {
     let upstream = "";
     await until(
       async () => {
-        upstream = (await t.server.ctx.taskRepo.getById(taskId))?.upstream_id ?? "";
+        upstream = (await t.server.services.taskRepo.getById(taskId))?.upstream_id ?? "";
         return upstream !== "";
       },
       10_000,
@@ -234,7 +234,7 @@ describe("HappyHorse on fal, end to end", () => {
       200,
     );
     // The upstream id is fal's request id; the URLs fal returned are kept beside it, never rebuilt.
-    const row = await t.server.ctx.taskRepo.getById(id);
+    const row = await t.server.services.taskRepo.getById(id);
     assert.equal(row!.upstream_id, request);
     assert.equal(
       JSON.parse(row!.upstream_ref!).status_url,

@@ -63,7 +63,7 @@ describe("a vidrelay relaying to another vidrelay", () => {
     let upstream = "";
     await until(
       async () => {
-        upstream = (await front.server.ctx.taskRepo.getById(id))?.upstream_id ?? "";
+        upstream = (await front.server.services.taskRepo.getById(id))?.upstream_id ?? "";
         return upstream !== "";
       },
       10_000,
@@ -245,7 +245,7 @@ describe("a vidrelay relaying to another vidrelay", () => {
     assert.equal(task.status, "failed");
     assert.equal(task.error.code, "unsupported_by_model");
     assert.match(task.error.message, /seconds must be a whole number from 4 to 12.*\(seconds\)/);
-    const row = await front.server.ctx.taskRepo.getById(task_id);
+    const row = await front.server.services.taskRepo.getById(task_id);
     assert.equal(row!.upstream_id, null, "nothing was created upstream");
   });
 });

@@ -126,7 +126,7 @@ describe("Grok Imagine on xAI, end to end", () => {
 
   test("an expired request fails as expired", async () => {
     const id = await submit(t, "[[expire]] never finishes");
-    await until(async () => !!(await t.server.ctx.taskRepo.getById(id))?.upstream_id, 10_000, "submit");
+    await until(async () => !!(await t.server.services.taskRepo.getById(id))?.upstream_id, 10_000, "submit");
     xai.clock.advance(3 * HOUR);
     const task = await waitForTask(t, id, { timeoutMs: 30_000 });
     assert.equal(task.status, "failed");

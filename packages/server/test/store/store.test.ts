@@ -183,7 +183,7 @@ for (const make of [freshSqlite, freshPostgres]) {
         filename: "a.jpg",
         bytes: 10,
         content_type: "image/jpeg",
-        kind: "image",
+        kind: "image" as const,
         width: 1,
         height: 1,
         duration: 1.5,

@@ -1,14 +1,33 @@
+/** `/openapi.json`, built from the routes as registered, and `/docs`, the reference page over it. */
 import scalar from "@scalar/fastify-api-reference";
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "../context.ts";
-import { buildOpenApiDocument } from "../openapi.ts";
+import type { Config } from "../../config.ts";
+import { route } from "../../http/route.ts";
+import { buildOpenApiDocument, type RegisteredRoute } from "../openapi.ts";
 
-/** `/openapi.json` (generated from the same zod schemas that validate requests) and `/docs`. */
-export async function docsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+export interface DocsRouteDeps {
+  config: Pick<Config, "publicUrl">;
+  /** Every route the server registered (see `recordRoutes`); read when the document is first asked for. */
+  routes: RegisteredRoute[];
+}
+
+export async function docsRoutes(app: FastifyInstance, { config, routes }: DocsRouteDeps): Promise<void> {
   let cached: { url: string; doc: unknown } | undefined;
-  app.get("/openapi.json", async () => {
-    if (!cached || cached.url !== ctx.config.publicUrl) {
-      cached = { url: ctx.config.publicUrl, doc: buildOpenApiDocument(ctx.config.publicUrl) };
+  route(app, {
+    method: "GET",
+    url: "/openapi.json",
+    operationId: "openapi",
+    summary: "This document",
+    tag: "Operations",
+    auth: "public",
+    response: {
+      description: "The OpenAPI 3.1 document",
+      content: { "application/json": { schema: { type: "object" } } },
+    },
+    errors: [],
+  })(async () => {
+    if (!cached || cached.url !== config.publicUrl) {
+      cached = { url: config.publicUrl, doc: buildOpenApiDocument(config.publicUrl, routes) };
     }
     return cached.doc;
   });

@@ -1,8 +1,30 @@
+/** Public capability URLs of uploaded files and finished videos (docs/api.md §2, §4). */
 import { join } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Kysely } from "kysely";
+import { z } from "zod";
+import type { Config } from "../../config.ts";
+import type { FileService } from "../../files/service.ts";
+import { sendBlob } from "../../http/range.ts";
+import { type HttpMethod, type RawResponse, route } from "../../http/route.ts";
+import type { BlobStorage } from "../../storage/storage.ts";
+import type { Database } from "../../store/schema.ts";
 import { ensurePoster } from "../../tasks/posters.ts";
-import type { AppContext } from "../context.ts";
-import { sendBlob } from "../range.ts";
+import type { TaskRepository } from "../../tasks/repository.ts";
+
+export interface MediaRouteDeps {
+  config: Pick<Config, "dataDir">;
+  db: Kysely<Database>;
+  storage: BlobStorage;
+  files: Pick<FileService, "byToken">;
+  tasks: Pick<TaskRepository, "getByMediaToken">;
+}
+
+const MEDIA: RawResponse = {
+  description: "The bytes",
+  content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+  alsoStatuses: { 206: "A byte range" },
+};
 
 const gone = {
   error: {
@@ -17,13 +39,30 @@ const gone = {
  * Public capability URLs (no key): the unguessable token is the authorisation, so upstream
  * providers and browsers can fetch them directly, with Range for video players.
  */
-export async function mediaRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+export async function mediaRoutes(app: FastifyInstance, deps: MediaRouteDeps): Promise<void> {
+  const { config, db, storage, files, tasks } = deps;
+  const declare = (method: HttpMethod, url: string, what: string, description: string) =>
+    route(app, {
+      method,
+      url,
+      operationId: `${method === "GET" ? "get" : "head"}${what}Media`,
+      summary: `${method === "GET" ? "Download" : "Headers of"} ${description}; the unguessable name is the authorisation (Range supported)`,
+      tag: "Media",
+      auth: "capability",
+      params: z.object({
+        name: z.string().describe("token and extension, as in the URL the API handed out"),
+      }),
+      response: MEDIA,
+      errors: [404, 416],
+      options: { exposeHeadRoute: false },
+    });
+
   const fileHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     const name = (request.params as { name: string }).name;
     const token = /^([A-Za-z0-9]{32})(\.\w+)?$/.exec(name)?.[1];
-    const file = token ? await ctx.files.byToken(token) : undefined;
+    const file = token ? await files.byToken(token) : undefined;
     if (!file) return reply.code(404).send(gone);
-    return sendBlob(request, reply, ctx.storage, {
+    return sendBlob(request, reply, storage, {
       key: file.storage_key,
       contentType: file.content_type,
       etag: file.sha256.slice(0, 16),
@@ -31,14 +70,20 @@ export async function mediaRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
       maxAgeSeconds: Math.max(0, Math.floor((file.expires_at - Date.now()) / 1000)),
     });
   };
-  app.get("/files/:name", { exposeHeadRoute: false }, fileHandler);
-  app.head("/files/:name", fileHandler);
+  for (const method of ["GET", "HEAD"] as const) {
+    declare(
+      method,
+      "/files/:name",
+      "File",
+      "an uploaded file (`url` of the file object)",
+    )(({ request, reply }) => fileHandler(request, reply));
+  }
 
   const videoHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     const name = (request.params as { name: string }).name;
     const match = /^([A-Za-z0-9]{32})\.(mp4|png|jpg)$/.exec(name);
     if (!match) return reply.code(404).send(gone);
-    const task = await ctx.taskRepo.getByMediaToken(match[1]!);
+    const task = await tasks.getByMediaToken(match[1]!);
     if (task?.status !== "succeeded" || (task.expires_at != null && task.expires_at <= Date.now())) {
       return reply.code(404).send(gone);
     }
@@ -49,12 +94,12 @@ export async function mediaRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
         : ext === "png"
           ? task.last_frame_key
           : await ensurePoster(task, {
-              db: ctx.db,
-              storage: ctx.storage,
-              tmpDir: join(ctx.config.dataDir, "tmp"),
+              db,
+              storage: storage,
+              tmpDir: join(config.dataDir, "tmp"),
             });
     if (!key) return reply.code(404).send(gone);
-    return sendBlob(request, reply, ctx.storage, {
+    return sendBlob(request, reply, storage, {
       key,
       contentType: ext === "mp4" ? "video/mp4" : ext === "png" ? "image/png" : "image/jpeg",
       etag: task.media_token.slice(0, 12),
@@ -62,6 +107,12 @@ export async function mediaRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
       maxAgeSeconds: task.expires_at ? Math.max(0, Math.floor((task.expires_at - Date.now()) / 1000)) : 3600,
     });
   };
-  app.get("/videos/:name", { exposeHeadRoute: false }, videoHandler);
-  app.head("/videos/:name", videoHandler);
+  for (const method of ["GET", "HEAD"] as const) {
+    declare(
+      method,
+      "/videos/:name",
+      "Video",
+      "a finished task's mp4, poster (.jpg) or last frame (.png)",
+    )(({ request, reply }) => videoHandler(request, reply));
+  }
 }

@@ -1,39 +1,74 @@
+/** The model routes (docs/api.md §6): what this key may use, with capabilities and prices. */
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { BillingService } from "../../billing/service.ts";
+import type { Catalog } from "../../catalog/models.ts";
+import type { ChannelRouting } from "../../channels/routing.ts";
 import { notFound } from "../../domain/errors.ts";
-import type { AppContext } from "../context.ts";
+import { route } from "../../http/route.ts";
 import { toApiModel } from "../model-object.ts";
+import { ModelList, ModelObject } from "../schemas.ts";
 
-export async function modelRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+export interface ModelRouteDeps {
+  catalog: Catalog;
+  routing: Pick<ChannelRouting, "availableModels">;
+  billing: Pick<BillingService, "modelFilter" | "pricingForModels">;
+}
+
+export async function modelRoutes(
+  app: FastifyInstance,
+  { catalog, routing, billing }: ModelRouteDeps,
+): Promise<void> {
   // Only models that an enabled channel (or the local engine, for this key) serves are listed.
   const available = (request: FastifyRequest) =>
-    ctx.routing.availableModels(ctx.catalog.ids(), request.principal.key.test_mode === 1);
+    routing.availableModels(catalog.ids(), request.principal.key.test_mode === 1);
 
-  app.get("/v1/models", async (request) => {
+  route(app, {
+    method: "GET",
+    url: "/v1/models",
+    operationId: "listModels",
+    summary: "List the models this key may use, with capabilities",
+    tag: "Models",
+    auth: "key",
+    response: ModelList,
+    errors: [401],
+  })(async ({ request }) => {
     const [served, allowed, pricing] = await Promise.all([
       available(request),
-      ctx.billing.modelFilter(request.principal),
-      ctx.billing.pricingForModels(),
+      billing.modelFilter(request.principal),
+      billing.pricingForModels(),
     ]);
     return {
       object: "list",
-      data: ctx.catalog
+      has_more: false,
+      data: catalog
         .list()
         .filter((m) => served.has(m.id) && allowed(m.id))
         .map((m) => toApiModel(m, { providers: served.get(m.id), pricing: pricing.get(m.id) })),
     };
   });
 
-  app.get<{ Params: { id: string } }>("/v1/models/:id", async (request) => {
-    const model = ctx.catalog.get(request.params.id);
+  route(app, {
+    method: "GET",
+    url: "/v1/models/:model_id",
+    operationId: "getModel",
+    summary: "Get one model",
+    tag: "Models",
+    auth: "key",
+    params: z.object({ model_id: z.string().describe("a catalog model id") }),
+    response: ModelObject,
+    errors: [401, 404],
+  })(async ({ request, params }) => {
+    const model = catalog.get(params.model_id);
     const providers = model ? (await available(request)).get(model.id) : undefined;
-    const allowed = await ctx.billing.modelFilter(request.principal);
+    const allowed = await billing.modelFilter(request.principal);
     if (!model || !providers || !allowed(model.id)) {
       throw notFound(
         "model_not_found",
-        `no model ${request.params.id} is available; GET /v1/models lists them`,
+        `no model ${params.model_id} is available; GET /v1/models lists them`,
         "model",
       );
     }
-    return toApiModel(model, { providers, pricing: (await ctx.billing.pricingForModels()).get(model.id) });
+    return toApiModel(model, { providers, pricing: (await billing.pricingForModels()).get(model.id) });
   });
 }

@@ -1,32 +1,87 @@
+/** Operations routes, no key needed: liveness, readiness, Prometheus metrics. */
 import type { FastifyInstance } from "fastify";
-import { sql } from "kysely";
-import type { AppContext } from "../context.ts";
+import { type Kysely, sql } from "kysely";
+import { z } from "zod";
+import { route } from "../../http/route.ts";
+import type { JobQueue } from "../../jobs/queue.ts";
+import type { Metrics } from "../../ops/metrics.ts";
+import type { Database } from "../../store/schema.ts";
+import type { TaskRepository } from "../../tasks/repository.ts";
 
-export async function opsRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
-  app.get("/healthz", async () => ({ status: "ok" }));
+export interface OpsRouteDeps {
+  db: Kysely<Database>;
+  tasks: Pick<TaskRepository, "countByStatus">;
+  queue: Pick<JobQueue, "depth">;
+  metrics: Metrics;
+  /** Whether the HTTP server is shutting down (readiness goes false first). */
+  isDraining(): boolean;
+}
 
-  app.get("/readyz", async (_request, reply) => {
+const Health = z.object({ status: z.literal("ok") }).meta({ title: "Health" });
+const Readiness = z
+  .object({
+    status: z.enum(["ready", "not_ready"]),
+    checks: z.record(z.string(), z.string()).describe("`ok`, or why not (store, http)."),
+  })
+  .meta({ title: "Readiness" });
+
+export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promise<void> {
+  const { metrics } = deps;
+  route(app, {
+    method: "GET",
+    url: "/healthz",
+    operationId: "healthz",
+    summary: "Liveness: the process answers",
+    tag: "Operations",
+    auth: "public",
+    response: Health,
+    errors: [],
+  })(async () => ({ status: "ok" }));
+
+  route(app, {
+    method: "GET",
+    url: "/readyz",
+    operationId: "readyz",
+    summary: "Readiness: the store answers and the server is not draining (503 otherwise, same body)",
+    tag: "Operations",
+    auth: "public",
+    response: Readiness,
+    errors: [],
+  })(async ({ reply }) => {
     const checks: Record<string, string> = {};
     try {
-      await sql`select 1`.execute(ctx.db);
+      await sql`select 1`.execute(deps.db);
       checks.store = "ok";
     } catch (error) {
       checks.store = `failing: ${error instanceof Error ? error.message : error}`;
     }
-    checks.http = ctx.isDraining() ? "draining" : "ok";
+    checks.http = deps.isDraining() ? "draining" : "ok";
     const ready = Object.values(checks).every((v) => v === "ok");
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks });
+    reply.code(ready ? 200 : 503);
+    return { status: ready ? "ready" : "not_ready", checks };
   });
 
-  app.get("/metrics", async (_request, reply) => {
+  route(app, {
+    method: "GET",
+    url: "/metrics",
+    operationId: "metrics",
+    summary: "Prometheus metrics (text exposition format)",
+    tag: "Operations",
+    auth: "public",
+    response: {
+      description: "Prometheus text format",
+      content: { "text/plain": { schema: { type: "string" } } },
+    },
+    errors: [],
+  })(async ({ reply }) => {
     // Gauges that live in the store are refreshed on scrape.
-    const [byStatus, depth] = await Promise.all([ctx.taskRepo.countByStatus(), ctx.queue.depth()]);
-    ctx.metrics.tasks.reset();
+    const [byStatus, depth] = await Promise.all([deps.tasks.countByStatus(), deps.queue.depth()]);
+    metrics.tasks.reset();
     for (const row of byStatus)
-      ctx.metrics.tasks.set({ status: row.status, model: row.model, provider: row.provider }, row.n);
-    ctx.metrics.queueDepth.reset();
-    for (const row of depth) ctx.metrics.queueDepth.set({ kind: row.kind, status: row.status }, row.n);
-    reply.header("content-type", ctx.metrics.registry.contentType);
-    return ctx.metrics.registry.metrics();
+      metrics.tasks.set({ status: row.status, model: row.model, provider: row.provider }, row.n);
+    metrics.queueDepth.reset();
+    for (const row of depth) metrics.queueDepth.set({ kind: row.kind, status: row.status }, row.n);
+    reply.header("content-type", metrics.registry.contentType);
+    return metrics.registry.metrics();
   });
 }

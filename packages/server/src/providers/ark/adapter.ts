@@ -1,5 +1,5 @@
 import type { NormalizedRequest } from "../../domain/request.ts";
-import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
+import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
 import {
   type ChannelContext,
   type ProviderAdapter,
@@ -65,25 +65,13 @@ export class ArkAdapter implements ProviderAdapter {
     if (request.returnLastFrame !== undefined) body.return_last_frame = request.returnLastFrame;
     if (context.callbackUrl) body.callback_url = context.callbackUrl;
 
-    let response: UpstreamResponse;
-    try {
-      response = await callUpstream(`${context.baseUrl}/contents/generations/tasks`, {
-        method: "POST",
-        headers: this.headers(context),
-        body: JSON.stringify(body),
-        timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
-        signal: context.signal,
-      });
-    } catch (error) {
-      if (error instanceof UpstreamNetworkError) {
-        throw new ProviderError(
-          error.maybeReceived ? "ambiguous" : "not_created",
-          "upstream_unreachable",
-          error.message,
-        );
-      }
-      throw error;
-    }
+    const response = await submitUpstream(`${context.baseUrl}/contents/generations/tasks`, {
+      method: "POST",
+      headers: this.headers(context),
+      body: JSON.stringify(body),
+      timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
+      signal: context.signal,
+    });
     if (response.status === 200) {
       const created = ArkCreated.safeParse(response.json);
       if (created.success) return { upstreamId: created.data.id };

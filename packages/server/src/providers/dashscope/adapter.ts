@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { NormalizedRequest } from "../../domain/request.ts";
 import { happyHorsePrompt, happyHorseTask, unsupportedInput } from "../happyhorse.ts";
-import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
+import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
 import {
   type ChannelContext,
   type ProviderAdapter,
@@ -140,18 +140,13 @@ export class DashScopeAdapter implements ProviderAdapter {
     }
     const body = { model: context.upstreamModel, input, parameters };
 
-    let response: UpstreamResponse;
-    try {
-      response = await callUpstream(`${ch.api}/services/aigc/video-generation/video-synthesis`, {
-        method: "POST",
-        headers: { ...this.headers(context, ch), "x-dashscope-async": "enable" },
-        body: JSON.stringify(body),
-        timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
-        signal: context.signal,
-      });
-    } catch (error) {
-      throw networkFailure(error);
-    }
+    const response = await submitUpstream(`${ch.api}/services/aigc/video-generation/video-synthesis`, {
+      method: "POST",
+      headers: { ...this.headers(context, ch), "x-dashscope-async": "enable" },
+      body: JSON.stringify(body),
+      timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
+      signal: context.signal,
+    });
     if (response.status === 200) {
       const created = DashScopeCreated.safeParse(response.json);
       if (created.success) return { upstreamId: created.data.output.task_id };
@@ -207,17 +202,6 @@ export class DashScopeAdapter implements ProviderAdapter {
     }
     return response;
   }
-}
-
-function networkFailure(error: unknown): unknown {
-  if (error instanceof UpstreamNetworkError) {
-    return new ProviderError(
-      error.maybeReceived ? "ambiguous" : "not_created",
-      "upstream_unreachable",
-      error.message,
-    );
-  }
-  return error;
 }
 
 function errorOf(response: UpstreamResponse): { code: string; message: string } {

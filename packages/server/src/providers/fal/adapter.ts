@@ -1,6 +1,6 @@
 import type { NormalizedRequest } from "../../domain/request.ts";
 import { happyHorsePrompt, happyHorseTask, unsupportedInput } from "../happyhorse.ts";
-import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
+import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
 import {
   type ChannelContext,
   type ProviderAdapter,
@@ -119,25 +119,13 @@ export class FalAdapter implements ProviderAdapter {
     const headers = this.headers(context);
     if (ch.requestTimeout) headers["x-fal-request-timeout"] = ch.requestTimeout;
     const body = await this.input(request, context);
-    let response: UpstreamResponse;
-    try {
-      response = await callUpstream(url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(body),
-        timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
-        signal: context.signal,
-      });
-    } catch (error) {
-      if (error instanceof UpstreamNetworkError) {
-        throw new ProviderError(
-          error.maybeReceived ? "ambiguous" : "not_created",
-          "upstream_unreachable",
-          error.message,
-        );
-      }
-      throw error;
-    }
+    const response = await submitUpstream(url, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+      timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
+      signal: context.signal,
+    });
     if (response.status === 200 || response.status === 201 || response.status === 202) {
       const submitted = FalSubmitted.safeParse(response.json);
       if (submitted.success) {

@@ -1,6 +1,6 @@
 import type { NormalizedMedia, NormalizedRequest } from "../../domain/request.ts";
 import { originIsPublic } from "../../net/public-origin.ts";
-import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
+import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
 import {
   type ChannelContext,
   type ProviderAdapter,
@@ -111,18 +111,13 @@ export class RelayDanceAdapter implements ProviderAdapter {
     };
     if (request.prompt) body.prompt = request.prompt;
 
-    let response: UpstreamResponse;
-    try {
-      response = await callUpstream(`${ch.api}/video/generations`, {
-        method: "POST",
-        headers: this.headers(context),
-        body: JSON.stringify(body),
-        timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
-        signal: context.signal,
-      });
-    } catch (error) {
-      throw networkFailure(error);
-    }
+    const response = await submitUpstream(`${ch.api}/video/generations`, {
+      method: "POST",
+      headers: this.headers(context),
+      body: JSON.stringify(body),
+      timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
+      signal: context.signal,
+    });
     if (response.status >= 200 && response.status < 300) {
       const id = taskIdOf(response.json);
       if (id) return { upstreamId: id };
@@ -293,17 +288,6 @@ export function mapStatus(task: NonNullable<ReturnType<typeof readTask>>): Upstr
       retryable: false,
     };
   return { type: "unknown", raw: task.status };
-}
-
-function networkFailure(error: unknown): unknown {
-  if (error instanceof UpstreamNetworkError) {
-    return new ProviderError(
-      error.maybeReceived ? "ambiguous" : "not_created",
-      "upstream_unreachable",
-      error.message,
-    );
-  }
-  return error;
 }
 
 /** relaydance-v1.md §1: 4xx is the request or the key, 429 and 5xx are "retry later". */

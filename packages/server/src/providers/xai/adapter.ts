@@ -1,5 +1,5 @@
 import type { NormalizedRequest } from "../../domain/request.ts";
-import { callUpstream, retryAfterMs, UpstreamNetworkError, type UpstreamResponse } from "../http.ts";
+import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
 import {
   type ChannelContext,
   type ProviderAdapter,
@@ -70,25 +70,13 @@ export class XaiAdapter implements ProviderAdapter {
     if (request.seed !== undefined && Number.isInteger(request.seed) && request.seed >= 0)
       body.seed = request.seed;
 
-    let response: UpstreamResponse;
-    try {
-      response = await callUpstream(`${this.api(context)}/videos/generations`, {
-        method: "POST",
-        headers: this.headers(context),
-        body: JSON.stringify(body),
-        timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
-        signal: context.signal,
-      });
-    } catch (error) {
-      if (error instanceof UpstreamNetworkError) {
-        throw new ProviderError(
-          error.maybeReceived ? "ambiguous" : "not_created",
-          "upstream_unreachable",
-          error.message,
-        );
-      }
-      throw error;
-    }
+    const response = await submitUpstream(`${this.api(context)}/videos/generations`, {
+      method: "POST",
+      headers: this.headers(context),
+      body: JSON.stringify(body),
+      timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
+      signal: context.signal,
+    });
     if (response.status === 200 || response.status === 201 || response.status === 202) {
       const created = XaiCreated.safeParse(response.json);
       if (created.success) return { upstreamId: created.data.request_id };

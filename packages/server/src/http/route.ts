@@ -1,0 +1,199 @@
+/**
+ * Routes declared with their schemas. One zod schema per part (path params, query, body,
+ * response) does three jobs: it validates the request before the handler runs (a failure is the
+ * contract's 400 with the offending field in `param`), it types the handler's input and output,
+ * and it is what `/openapi.json` publishes (see `openapi.ts`, which reads the declarations back
+ * from the registered routes — a route cannot be served and missing from the document).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from "fastify";
+import { type core, z } from "zod";
+import { invalid } from "../domain/errors.ts";
+
+export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** Who may call a route: a key (the /v1 scope), an admin key, nobody in particular, or a capability URL. */
+export type RouteAuth = "key" | "admin" | "public" | "capability";
+
+/** A non-JSON response (a video, an event stream) or one described without a schema. */
+export interface RawResponse {
+  description: string;
+  /** Content type → JSON Schema of the body (for binary bodies `{type:"string", format:"binary"}`). */
+  content?: Record<string, { schema: Record<string, unknown> }>;
+  /** Further statuses, e.g. 206 for a range. */
+  alsoStatuses?: Record<number, string>;
+}
+
+/** How the request body is read. */
+export type BodyMode =
+  /** JSON validated by `body` before the handler runs. */
+  | "validated"
+  /**
+   * JSON documented by `body` but validated by the domain: the submit body's compatibility
+   * forms and field-path errors are the catalog validator's job (catalog/validate.ts), and it
+   * accepts exactly what the loose `SubmitBody` schema describes (test/catalog/validate.test.ts).
+   */
+  | "domain"
+  /** multipart/form-data, documented by `body`, streamed by the handler. */
+  | "multipart";
+
+export interface RouteSpec<
+  P extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+  R extends z.ZodType | RawResponse = z.ZodType | RawResponse,
+> {
+  method: HttpMethod;
+  /** Fastify path (`/v1/files/:id`); the document shows it as `/v1/files/{id}`. */
+  url: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  /** The concern, for grouping in the reference (`Tasks`, `Files`, `Billing`, …). */
+  tag: string;
+  auth: RouteAuth;
+  params?: P;
+  query?: Q;
+  body?: B;
+  bodyMode?: BodyMode;
+  /** Documented request headers (Idempotency-Key, …). */
+  headers?: Array<{ name: string; description: string; schema?: Record<string, unknown> }>;
+  /** The 200 body: a zod schema (JSON), or a raw description. */
+  response: R;
+  /** Error statuses this route answers with (documented with the error body). */
+  errors: number[];
+  /** Fastify route options (bodyLimit, preHandler, …). */
+  options?: RouteShorthandOptions;
+}
+
+type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
+type Reply<R> = R extends z.ZodType ? z.input<R> : unknown;
+
+export interface RouteInput<P, Q, B> {
+  params: Out<P>;
+  query: Out<Q>;
+  body: Out<B>;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The declaration a route was registered with (read back for the OpenAPI document). */
+    spec?: RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
+  }
+}
+
+/**
+ * Register a route from its declaration: `route(app, spec)(handler)`. The handler receives the
+ * parsed `params`, `query` and `body` (zod output types) and returns the response schema's input
+ * type. (Two calls, so the declaration's types are fixed before the handler is checked against
+ * them; in one call TypeScript widens the handler's literals while it is still inferring.)
+ */
+export function route<
+  P extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+  R extends z.ZodType | RawResponse = RawResponse,
+>(
+  app: FastifyInstance,
+  spec: RouteSpec<P, Q, B, R>,
+): (handler: (input: RouteInput<P, Q, B>) => Promise<Reply<R>>) => void {
+  return (handler) => register(app, spec, handler);
+}
+
+function register<P, Q, B, R>(
+  app: FastifyInstance,
+  spec: RouteSpec<
+    z.ZodType | undefined,
+    z.ZodType | undefined,
+    z.ZodType | undefined,
+    z.ZodType | RawResponse
+  >,
+  handler: (input: RouteInput<P, Q, B>) => Promise<Reply<R>>,
+): void {
+  const validateBody = spec.body !== undefined && (spec.bodyMode ?? "validated") === "validated";
+  app.route({
+    ...spec.options,
+    method: spec.method,
+    url: spec.url,
+    config: { spec },
+    handler: async (request, reply) => {
+      const params = spec.params ? parsePart(spec.params, request.params, "path") : undefined;
+      const query = spec.query ? parsePart(spec.query, request.query ?? {}, "query") : undefined;
+      const body = validateBody ? parsePart(spec.body!, request.body ?? {}, "body") : request.body;
+      return handler({ params, query, body, request, reply } as RouteInput<P, Q, B>);
+    },
+  });
+}
+
+/**
+ * Error codes for fields whose failure has a code of its own (`invalid_limit`, `invalid_amount`),
+ * set with `withErrorCode`. Without one a failure is `invalid_type` (wrong JSON type) or
+ * `invalid_value` (right type, refused value).
+ */
+const errorCodes = z.registry<{ errorCode: string }>();
+
+export function withErrorCode<T extends z.ZodType>(schema: T, errorCode: string): T {
+  errorCodes.add(schema, { errorCode });
+  return schema;
+}
+
+function parsePart(schema: z.ZodType, value: unknown, part: "path" | "query" | "body"): unknown {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const param = issue.path.length > 0 ? formatPath(issue.path) : part === "body" ? null : part;
+  const code =
+    codeAt(schema, issue.path) ??
+    (issue.code === "invalid_type" && !(part === "body" && issue.path.length === 0)
+      ? "invalid_type"
+      : issue.path.length === 0 && part === "body"
+        ? "invalid_body"
+        : "invalid_value");
+  throw invalid(code, messageOf(issue, param), param);
+}
+
+/** The field's own code, if the schema at `path` (or one it wraps) registered one. */
+function codeAt(root: z.ZodType, path: PropertyKey[]): string | undefined {
+  let node: z.ZodType | undefined = root;
+  for (const key of path) {
+    node = unwrap(node);
+    if (node instanceof z.ZodObject) node = (node.shape as Record<string, z.ZodType>)[String(key)];
+    else if (node instanceof z.ZodArray) node = node.element as z.ZodType;
+    else return undefined;
+    if (!node) return undefined;
+  }
+  for (let n: z.ZodType | undefined = node; n; n = inner(n)) {
+    const code = errorCodes.get(n)?.errorCode;
+    if (code) return code;
+  }
+  return undefined;
+}
+
+function inner(schema: z.ZodType): z.ZodType | undefined {
+  const def = (schema as unknown as { _zod: { def: { innerType?: z.ZodType; in?: z.ZodType } } })._zod.def;
+  return def.innerType ?? def.in;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let n = schema;
+  for (let next = inner(n); next; next = inner(n)) n = next;
+  return n;
+}
+
+/** `metadata.content[2].role` — the contract's way of naming a field. */
+export function formatPath(path: PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out;
+}
+
+/** A schema's custom message stands as written; zod's default gets the field name in front. */
+function messageOf(issue: core.$ZodIssue, param: string | null): string {
+  const message = issue.message;
+  if (!param || message.includes(param)) return message;
+  return `${param}: ${message}`;
+}

@@ -1,0 +1,128 @@
+/**
+ * Schema pieces every concern's routes share: time stamps, the error body (docs/api.md §1), list
+ * envelopes, the paging query, and the conversion of a zod schema to the JSON Schema that
+ * `/openapi.json` publishes.
+ */
+import { z } from "zod";
+import { withErrorCode } from "./route.ts";
+
+export const UnixSeconds = z.int().min(0).describe("Unix time, seconds.");
+
+// ---------------------------------------------------------------------------------------------
+// §1 Errors
+
+export const ErrorType = z
+  .enum([
+    "invalid_request_error",
+    "authentication_error",
+    "permission_error",
+    "insufficient_quota",
+    "not_found_error",
+    "idempotency_error",
+    "rate_limit_error",
+    "server_error",
+    "upstream_error",
+  ])
+  .describe("Error class; the HTTP status follows from it (spec §1).");
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      message: z.string().describe("What went wrong and what to do about it, for a person."),
+      type: ErrorType,
+      code: z
+        .string()
+        .describe(
+          "Stable machine-readable code, e.g. `model_not_found`, `unsupported_by_model`, `invalid_url`.",
+        ),
+      param: z
+        .string()
+        .nullable()
+        .describe(
+          "JSON path of the offending request field, e.g. `metadata.content[2].role`; null when none.",
+        ),
+    }),
+  })
+  .meta({
+    title: "Error",
+    description: "Every error response has this body.",
+    examples: [
+      {
+        error: {
+          message: "seconds must be a whole number from 4 to 12 for seedance-1-5-pro-with-audio; got 15.",
+          type: "invalid_request_error",
+          code: "unsupported_by_model",
+          param: "seconds",
+        },
+      },
+    ],
+  });
+
+// ---------------------------------------------------------------------------------------------
+// Lists
+
+export function listEnvelope<T extends z.ZodType>(item: T, title: string, paginated = true) {
+  return z
+    .object({
+      object: z.literal("list"),
+      data: z.array(item),
+      has_more: paginated ? z.boolean() : z.boolean().optional(),
+      next_cursor: z
+        .string()
+        .nullish()
+        .describe("Pass as `after` to get the next page; null or absent on the last."),
+    })
+    .meta({ title });
+}
+
+const LIMIT_MESSAGE = "limit must be a whole number from 1 to 100";
+
+/** `?limit=1..100` (default 20) and `?after=<next_cursor>`. */
+export const PageQuery = z.object({
+  limit: withErrorCode(
+    z.coerce
+      .number({ error: LIMIT_MESSAGE })
+      .int({ error: LIMIT_MESSAGE })
+      .min(1, { error: LIMIT_MESSAGE })
+      .max(100, { error: LIMIT_MESSAGE }),
+    "invalid_limit",
+  )
+    .default(20)
+    .describe("Page size, 1–100."),
+  after: z.string().optional().describe("`next_cursor` of the previous page."),
+});
+
+/** A path with one id in it: `{task_id}`, `{file_id}`, … */
+export function idParams<K extends string>(name: K, description: string) {
+  return z.object({ [name]: z.string().describe(description) } as Record<K, z.ZodString>);
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenAPI
+
+export type JsonSchema = Record<string, unknown>;
+
+/**
+ * A self-contained JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1 Schema Objects) for
+ * embedding in an OpenAPI 3.1 document: no `$schema`, no `$defs`/`$ref` (everything inlined), and
+ * no `additionalProperties` (clients must tolerate new fields; unknown request fields are ignored).
+ * Use `io: "input"` for request bodies, `"output"` (default) for responses.
+ */
+export function toJsonSchema(schema: z.ZodType, options: { io?: "input" | "output" } = {}): JsonSchema {
+  const json = z.toJSONSchema(schema, {
+    target: "draft-2020-12",
+    io: options.io ?? "output",
+    unrepresentable: "any",
+    reused: "inline",
+    cycles: "throw",
+    override: ({ jsonSchema }) => {
+      const node = jsonSchema as JsonSchema;
+      delete node.additionalProperties;
+      // z.int() bounds itself to the safe-integer range; that is noise in the document.
+      if (node.maximum === Number.MAX_SAFE_INTEGER) delete node.maximum;
+      if (node.minimum === Number.MIN_SAFE_INTEGER) delete node.minimum;
+    },
+  }) as JsonSchema;
+  delete json.$schema;
+  return json;
+}

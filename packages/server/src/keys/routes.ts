@@ -1,0 +1,100 @@
+/** Key and account administration (admin keys only): accounts, keys, revocation. */
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { ApiError } from "../domain/errors.ts";
+import { route } from "../http/route.ts";
+import type { AuthService } from "./auth.ts";
+import { AccountList, CreateKeyBody, KeyCreated, KeyList, KeyObject } from "./schemas.ts";
+import type { KeyService } from "./service.ts";
+
+export interface KeyRouteDeps {
+  keys: KeyService;
+  auth: Pick<AuthService, "forgetKey">;
+}
+
+type WithPrincipal = { principal: { account: { is_admin: number } } };
+
+/** 403 unless the caller's key belongs to an admin account. */
+export function assertAdmin(request: WithPrincipal): void {
+  if (request.principal.account.is_admin !== 1) {
+    throw new ApiError(
+      403,
+      "permission_error",
+      "admin_only",
+      "this endpoint needs an admin account's API key",
+    );
+  }
+}
+
+/** `assertAdmin` as a preHandler hook, for admin-only plugins and routes. */
+export async function requireAdmin(request: WithPrincipal): Promise<void> {
+  assertAdmin(request);
+}
+
+export async function keyRoutes(app: FastifyInstance, { keys, auth }: KeyRouteDeps): Promise<void> {
+  app.addHook("preHandler", requireAdmin);
+
+  route(app, {
+    method: "GET",
+    url: "/v1/admin/accounts",
+    operationId: "listAccounts",
+    summary: "List accounts",
+    tag: "Administration",
+    auth: "admin",
+    response: AccountList,
+    errors: [401, 403],
+  })(async () => ({ object: "list", data: await keys.listAccounts(), has_more: false }));
+
+  route(app, {
+    method: "POST",
+    url: "/v1/admin/keys",
+    operationId: "createKey",
+    summary: "Create an API key, for an existing account or a new one; the secret is shown once",
+    tag: "Administration",
+    auth: "admin",
+    body: CreateKeyBody,
+    response: KeyCreated,
+    errors: [400, 401, 403, 404],
+  })(async ({ body }) => {
+    const { account, key } = await keys.create({
+      accountId: body.account_id,
+      accountName: body.account_name,
+      admin: body.admin,
+      name: body.name,
+      testMode: body.test_mode,
+    });
+    return { ...key, account: keys.accountToApi(account) };
+  });
+
+  route(app, {
+    method: "GET",
+    url: "/v1/admin/keys",
+    operationId: "listKeys",
+    summary: "List API keys (never their secrets)",
+    tag: "Administration",
+    auth: "admin",
+    query: z.object({ account_id: z.string().optional().describe("Only this account's keys.") }),
+    response: KeyList,
+    errors: [401, 403],
+  })(async ({ query }) => ({
+    object: "list",
+    data: await keys.list(query.account_id || undefined),
+    has_more: false,
+  }));
+
+  route(app, {
+    method: "POST",
+    url: "/v1/admin/keys/:key_id/revoke",
+    operationId: "revokeKey",
+    summary: "Revoke an API key (effective at once on this process)",
+    tag: "Administration",
+    auth: "admin",
+    params: z.object({ key_id: z.string().describe("key_…") }),
+    response: KeyObject,
+    errors: [401, 403, 404],
+  })(async ({ params }) => {
+    const key = await keys.revoke(params.key_id);
+    auth.forgetKey(key.id);
+    return key;
+  });
+}

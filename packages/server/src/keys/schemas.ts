@@ -1,0 +1,55 @@
+/** Zod schemas of the key and account administration routes (admin keys only). */
+import { z } from "zod";
+import { UnixSeconds } from "../http/schema.ts";
+
+export const KeyObject = z
+  .object({
+    id: z.string(),
+    object: z.literal("api_key"),
+    name: z.string(),
+    account_id: z.string(),
+    prefix: z.string().describe("The key's first characters, to recognise it; the key is stored hashed."),
+    test_mode: z.boolean().describe("Test-mode keys are served by the local engine only, and never billed."),
+    created_at: UnixSeconds,
+    last_used_at: UnixSeconds.nullable(),
+    revoked_at: UnixSeconds.nullable(),
+    key: z.string().optional().describe("The secret `sk-…`: only in the response that creates the key."),
+  })
+  .meta({ title: "ApiKey" });
+export type KeyObject = z.infer<typeof KeyObject>;
+
+export const AccountObject = z
+  .object({
+    id: z.string(),
+    object: z.literal("account"),
+    name: z.string(),
+    admin: z.boolean(),
+    created_at: UnixSeconds,
+  })
+  .meta({ title: "Account" });
+export type AccountObject = z.infer<typeof AccountObject>;
+
+export const KeyCreated = KeyObject.extend({ account: AccountObject }).meta({ title: "ApiKeyCreated" });
+
+export const CreateKeyBody = z
+  .object({
+    account_id: z
+      .string({ error: "account_id must be a string" })
+      .optional()
+      .describe("An existing account."),
+    account_name: z
+      .string({ error: "account_name must be a string" })
+      .optional()
+      .describe("Create a new account with this name (when account_id is not given)."),
+    name: z.string({ error: "name must be a string" }).optional().describe("A label for the key."),
+    test_mode: z.boolean({ error: "test_mode must be true or false" }).optional(),
+    admin: z.boolean({ error: "admin must be true or false" }).optional().describe("For a new account."),
+  })
+  .meta({ title: "CreateApiKey" });
+
+export const KeyList = z
+  .object({ object: z.literal("list"), data: z.array(KeyObject), has_more: z.boolean() })
+  .meta({ title: "ApiKeyList" });
+export const AccountList = z
+  .object({ object: z.literal("list"), data: z.array(AccountObject), has_more: z.boolean() })
+  .meta({ title: "AccountList" });

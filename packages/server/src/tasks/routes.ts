@@ -1,0 +1,233 @@
+/**
+ * The task routes (docs/api.md §3–§4): submit, list, get, cancel, download, and the live event
+ * stream. Each is declared with the zod schemas that validate, type and document it.
+ */
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { Config } from "../config.ts";
+import { ApiError } from "../domain/errors.ts";
+import { listEnvelope } from "../http/pagination.ts";
+import { sendBlob } from "../http/range.ts";
+import { route, withErrorCode } from "../http/route.ts";
+import { idParams, PageQuery } from "../http/schema.ts";
+import type { BlobStorage } from "../storage/storage.ts";
+import { decodeCursor } from "../store/pagination.ts";
+import type { TaskEvents } from "./events.ts";
+import type { TaskPresenter } from "./presenter.ts";
+import { SubmitBody, TaskCreated, TaskList, TaskObject, TaskStatus } from "./schemas.ts";
+import type { TaskService } from "./service.ts";
+
+const SSE_RESYNC_MS = 1000;
+const SSE_HEARTBEAT_MS = 15_000;
+
+export interface TaskRouteDeps {
+  config: Pick<Config, "maxImageBytes" | "maxAudioBytes">;
+  tasks: TaskService;
+  presenter: TaskPresenter;
+  events: TaskEvents;
+  storage: BlobStorage;
+}
+
+const TaskParams = idParams("task_id", "task_…");
+
+const STATUS_MESSAGE = `status must be one of ${TaskStatus.options.join(", ")}`;
+const TaskListQuery = PageQuery.extend({
+  status: withErrorCode(z.enum(TaskStatus.options, { error: STATUS_MESSAGE }), "invalid_status")
+    .optional()
+    .describe("Only tasks in this status."),
+  model: z.string().optional().describe("Only tasks of this model."),
+});
+
+export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Promise<void> {
+  const { tasks, presenter, storage } = deps;
+
+  route(app, {
+    method: "POST",
+    url: "/v1/video/generations",
+    operationId: "createVideo",
+    summary: "Submit a video generation task",
+    tag: "Tasks",
+    auth: "key",
+    body: SubmitBody,
+    bodyMode: "domain",
+    headers: [
+      {
+        name: "Idempotency-Key",
+        schema: { type: "string", maxLength: 255 },
+        description: "The same key and body within 24 h returns the same task; another body is a 409",
+      },
+    ],
+    response: TaskCreated,
+    errors: [400, 401, 403, 404, 409, 429],
+    // data: URLs may carry images up to the upload limit as base64.
+    options: {
+      bodyLimit:
+        Math.ceil(Math.max(deps.config.maxImageBytes, deps.config.maxAudioBytes) * 1.4) * 3 + 1_000_000,
+    },
+  })(async ({ request, reply, body }) => {
+    const idempotencyKey = request.headers["idempotency-key"];
+    const { task, replayed } = await tasks.submit(
+      request.principal,
+      body,
+      Array.isArray(idempotencyKey) ? idempotencyKey[0] : idempotencyKey,
+    );
+    if (replayed) reply.header("idempotent-replayed", "true");
+    request.log.info({ task_id: task.id, model: task.model, replayed }, "task submitted");
+    return {
+      task_id: task.id,
+      id: task.id,
+      object: "video",
+      model: task.model,
+      status: "submitted",
+      progress: 0,
+      created_at: Math.floor(task.created_at / 1000),
+    };
+  });
+
+  route(app, {
+    method: "GET",
+    url: "/v1/video/generations",
+    operationId: "listVideos",
+    summary: "List tasks, newest first",
+    tag: "Tasks",
+    auth: "key",
+    query: TaskListQuery,
+    response: TaskList,
+    errors: [400, 401],
+  })(async ({ request, query }) => {
+    const after = query.after ? decodeCursor(query.after, "after") : undefined;
+    const model = query.model || undefined;
+    const page = await tasks.list(
+      request.principal.account.id,
+      { status: query.status, model },
+      query.limit,
+      after,
+    );
+    return listEnvelope(await presenter.presentMany(page.items), page.nextCursor);
+  });
+
+  route(app, {
+    method: "GET",
+    url: "/v1/video/generations/:task_id",
+    operationId: "getVideo",
+    summary: "Get a task",
+    tag: "Tasks",
+    auth: "key",
+    params: TaskParams,
+    response: TaskObject,
+    errors: [401, 404],
+  })(async ({ request, params }) =>
+    presenter.present(await tasks.get(request.principal.account.id, params.task_id)),
+  );
+
+  route(app, {
+    method: "POST",
+    url: "/v1/video/generations/:task_id/cancel",
+    operationId: "cancelVideo",
+    summary: "Cancel a task (it becomes failed with error.code = cancelled)",
+    tag: "Tasks",
+    auth: "key",
+    params: TaskParams,
+    response: TaskObject,
+    errors: [401, 404, 409],
+  })(async ({ request, params }) =>
+    presenter.present(await tasks.cancel(request.principal.account.id, params.task_id)),
+  );
+
+  route(app, {
+    method: "GET",
+    url: "/v1/video/generations/:task_id/content",
+    operationId: "downloadVideo",
+    summary: "Download the video (Range supported)",
+    tag: "Tasks",
+    auth: "key",
+    params: TaskParams,
+    response: {
+      description: "The mp4",
+      content: { "video/mp4": { schema: { type: "string", format: "binary" } } },
+      alsoStatuses: { 206: "A byte range of the mp4" },
+    },
+    errors: [401, 404, 409, 416],
+  })(async ({ request, reply, params }) => {
+    const task = await tasks.get(request.principal.account.id, params.task_id);
+    if (task.status !== "succeeded" || !task.output_key) {
+      throw new ApiError(
+        409,
+        "invalid_request_error",
+        "video_not_ready",
+        `task ${task.id} is ${task.status}; the video can be downloaded once it has succeeded`,
+        "task_id",
+      );
+    }
+    return sendBlob(request, reply, storage, {
+      key: task.output_key,
+      contentType: "video/mp4",
+      etag: task.media_token.slice(0, 12),
+      filename: `${task.id}.mp4`,
+    });
+  });
+
+  route(app, {
+    method: "GET",
+    url: "/v1/video/generations/:task_id/events",
+    operationId: "videoEvents",
+    summary: "Server-Sent Events: `task` events with the task object on every change, then `done`",
+    tag: "Tasks",
+    auth: "key",
+    params: TaskParams,
+    response: {
+      description: "An event stream",
+      content: { "text/event-stream": { schema: { type: "string" } } },
+    },
+    errors: [401, 404],
+  })(async ({ request, reply, params }) => {
+    const accountId = request.principal.account.id;
+    const first = await tasks.get(accountId, params.task_id);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
+    res.write("retry: 2000\n\n");
+    let lastSent = "";
+    let closed = false;
+    let sending = false;
+    const send = async () => {
+      if (closed || sending) return;
+      sending = true;
+      try {
+        const task = await tasks.get(accountId, first.id);
+        const object = await presenter.present(task);
+        const body = JSON.stringify(object);
+        if (body !== lastSent) {
+          lastSent = body;
+          res.write(`id: ${task.updated_at}\nevent: task\ndata: ${body}\n\n`);
+        }
+        if (object.status === "succeeded" || object.status === "failed") {
+          res.write(`event: done\ndata: ${JSON.stringify({ task_id: task.id, status: task.status })}\n\n`);
+          close();
+        }
+      } catch (error) {
+        request.log.warn({ err: error }, "SSE update failed");
+      } finally {
+        sending = false;
+      }
+    };
+    const unsubscribe = deps.events.subscribe(first.id, () => void send());
+    const resync = setInterval(() => void send(), SSE_RESYNC_MS);
+    const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), SSE_HEARTBEAT_MS);
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      unsubscribe();
+      clearInterval(resync);
+      clearInterval(heartbeat);
+      res.end();
+    };
+    request.raw.on("close", close);
+    await send();
+  });
+}
