@@ -1,7 +1,9 @@
 import { Readable } from "node:stream";
 import { ApiError } from "../domain/errors.ts";
 import type { AllowMatcher } from "../net/address-policy.ts";
-import { OutboundRequestError, type Resolver, safeFetch } from "../net/safe-fetch.ts";
+import { OutboundRequestError } from "../net/outbound-error.ts";
+import type { Resolver } from "../net/pinned-http.ts";
+import { safeFetch } from "../net/safe-fetch.ts";
 import { decodeDataUrl } from "./data-url.ts";
 import { type IntakeResult, intakeStream } from "./intake.ts";
 import { largestByteLimit, type MediaLimits } from "./limits.ts";

@@ -1,5 +1,6 @@
+import { checkMediaFacts } from "../catalog/media-facts.ts";
 import type { Catalog } from "../catalog/models.ts";
-import { checkMediaFacts, normalizeSubmit } from "../catalog/validate.ts";
+import { normalizeSubmit } from "../catalog/validate.ts";
 import type { ChannelRouting } from "../channels/routing.ts";
 import { ApiError, invalid, notFound } from "../domain/errors.ts";
 import type { NormalizedRequest } from "../domain/request.ts";

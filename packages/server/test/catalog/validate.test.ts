@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { checkMediaFacts, DURATION_TOLERANCE, type MediaFact } from "../../src/catalog/media-facts.ts";
 import { Catalog } from "../../src/catalog/models.ts";
-import type { MediaFact } from "../../src/catalog/validate.ts";
-import {
-  checkMediaFacts,
-  DURATION_TOLERANCE,
-  normalizeSubmit,
-  SUBMIT_ERROR_CODES,
-} from "../../src/catalog/validate.ts";
+import { SUBMIT_ERROR_CODES } from "../../src/catalog/submit-errors.ts";
+import { normalizeSubmit } from "../../src/catalog/validate.ts";
 import { ApiError } from "../../src/domain/errors.ts";
 import { SubmitBody } from "../../src/tasks/schemas.ts";
 import { BAD_SUBMITS, GOOD_SUBMITS, image, video } from "../fixtures/bad-submits.ts";

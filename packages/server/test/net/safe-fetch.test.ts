@@ -4,14 +4,9 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { createSecureContext } from "node:tls";
 import { parseAllowList } from "../../src/net/address-policy.ts";
-import {
-  checkTarget,
-  type OutboundFailureReason,
-  OutboundRequestError,
-  type Resolver,
-  safeFetch,
-  safeFetchBuffer,
-} from "../../src/net/safe-fetch.ts";
+import { type OutboundFailureReason, OutboundRequestError } from "../../src/net/outbound-error.ts";
+import { checkTarget, type Resolver } from "../../src/net/pinned-http.ts";
+import { safeFetch, safeFetchBuffer } from "../../src/net/safe-fetch.ts";
 import { startServer, type TestServer } from "./servers.ts";
 import { TEST_CERT, TEST_KEY } from "./tls-fixture.ts";
 

@@ -3,12 +3,9 @@ import dc from "node:diagnostics_channel";
 import type { Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { parseAllowList } from "../../src/net/address-policy.ts";
-import {
-  type OutboundFailureReason,
-  OutboundRequestError,
-  type Resolver,
-  safeFetch,
-} from "../../src/net/safe-fetch.ts";
+import { type OutboundFailureReason, OutboundRequestError } from "../../src/net/outbound-error.ts";
+import type { Resolver } from "../../src/net/pinned-http.ts";
+import { safeFetch } from "../../src/net/safe-fetch.ts";
 import { startServer, type TestServer } from "./servers.ts";
 
 /**
