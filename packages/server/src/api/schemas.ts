@@ -1,5 +1,5 @@
 /**
- * Zod schemas of the RelayDance v1 request and response bodies (spec relaydance-v1.md), written for
+ * Zod schemas of the RelayDance v1 request and response bodies (docs/api.md), written for
  * two uses: validating/typing bodies, and generating the OpenAPI 3.1 document (`toJsonSchema`).
  *
  * `SubmitBody` is deliberately loose (every compatibility form passes); the submit rules proper

@@ -12,7 +12,7 @@ export interface VideoInfo {
   bytes: number;
 }
 
-/** The task object of spec §4: what GET returns, SSE streams and (later) webhooks deliver. */
+/** The task object of docs/api.md §4: what GET returns, SSE streams and (later) webhooks deliver. */
 export interface TaskObject {
   task_id: string;
   id: string;
