@@ -32,13 +32,13 @@ export type ErrorType =
   | "server_error"
   | "upstream_error";
 
-/** The body of every error response (spec §1). */
+/** The body of every error response (docs/api.md §1). */
 export interface ErrorBody {
   error: { message: string; type: ErrorType | (string & {}); code: string; param: string | null };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Submit (spec §3)
+// Submit (docs/api.md §3)
 
 export interface ImageContent {
   type: "image_url";
@@ -107,7 +107,7 @@ export interface TaskCreated {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Task (spec §4)
+// Task (docs/api.md §4)
 
 /** Echo of the request's vendor parameters, after defaults (OpenAPI `TaskMetadata`). */
 export interface TaskMetadata {
@@ -179,7 +179,7 @@ export interface Task {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Files (spec §2)
+// Files (docs/api.md §2)
 
 /** An uploaded reference medium (OpenAPI `File`). */
 export interface FileObject {
@@ -207,7 +207,7 @@ export interface FileDeleted {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Models (spec §6)
+// Models (docs/api.md §6)
 
 export type ParameterSupport =
   | { supported: true; default: boolean }

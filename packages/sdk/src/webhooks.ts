@@ -23,7 +23,7 @@ export interface VerifyWebhookOptions {
 const encoder = new TextEncoder();
 
 /**
- * Check a webhook delivery and return its parsed JSON body (the task object, spec §5).
+ * Check a webhook delivery and return its parsed JSON body (the task object, docs/api.md §5).
  * Pass the raw body exactly as received (string or bytes) — not a re-serialised object.
  * Throws `WebhookVerificationError` when headers are missing, the timestamp is outside the
  * tolerance, or no `v1` signature in the (space-separated) header matches.

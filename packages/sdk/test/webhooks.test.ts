@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { signWebhook, VidRelayError, verifyWebhook, WebhookVerificationError } from "../src/index.ts";
 
-// upstreams.md §4.4, the Standard Webhooks test vector.
+// docs/providers.md §4.4, the Standard Webhooks test vector.
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const ID = "msg_p5jXN8AQM9LWM0D4loKWxJek";
 const TS = 1614265330;

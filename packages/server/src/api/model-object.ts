@@ -1,7 +1,7 @@
 import { type CatalogModel, SUBMIT_LIMITS } from "../catalog/models.ts";
 import type { ModelObject } from "./schemas.ts";
 
-// The /v1/models entry (spec §6): a catalog model as the API presents it.
+// The /v1/models entry (docs/api.md §6): a catalog model as the API presents it.
 
 /** Fields the caller adds to a model entry, e.g. the price from billing. Spread last. */
 export interface ApiModelExtra {

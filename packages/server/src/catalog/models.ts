@@ -1,7 +1,7 @@
 /**
  * The model catalog, as data: which models the gateway offers, what each accepts, and its defaults.
  *
- * Every value here mirrors the provider's own behaviour (upstreams.md), so that a request is refused
+ * Every value here mirrors the provider's own behaviour (docs/providers.md), so that a request is refused
  * (or defaulted) the same way whether the model is served upstream or by the local engine. The
  * catalog is validated by `CatalogModelSchema`, so operators can load extra models from
  * configuration (`parseCatalogModels`) and build a `Catalog` from them.
@@ -47,7 +47,7 @@ export const MODEL_FAMILIES = ["seedance-1.5", "seedance-2.0", "happyhorse-1.0",
 export type AudioPolicy = (typeof AUDIO_POLICIES)[number];
 export type ModelFamily = (typeof MODEL_FAMILIES)[number];
 
-/** Contract-wide limits (spec §3), whatever the model. */
+/** Contract-wide limits (docs/api.md §3), whatever the model. */
 export const SUBMIT_LIMITS = {
   images: 9,
   videos: 3,
@@ -175,15 +175,15 @@ export function parseCatalogModels(raw: unknown): CatalogModel[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The default catalog (spec §7).
+// The default catalog (docs/api.md §7).
 
 const utc = (date: string): number => Math.floor(Date.parse(`${date}T00:00:00Z`) / 1000);
 
 const SEEDANCE_RATIOS: Ratio[] = ["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "adaptive"];
 
-/** upstreams.md §1.7: aspect strictly within (0.4, 2.5), sides within (300, 6000) px, < 30 MB. */
+/** docs/providers.md §1.7: aspect strictly within (0.4, 2.5), sides within (300, 6000) px, < 30 MB. */
 const SEEDANCE_IMAGE = { minSide: 300, maxSide: 6000, maxAspect: 2.5, maxBytes: 30 * MB };
-/** upstreams.md §2.1: each side ≥ 300 px, between 1:2.5 and 2.5:1, ≤ 10 MB. */
+/** docs/providers.md §2.1: each side ≥ 300 px, between 1:2.5 and 2.5:1, ≤ 10 MB. */
 const HAPPYHORSE_IMAGE = { minSide: 300, maxSide: null, maxAspect: 2.5, maxBytes: 10 * MB };
 
 const NO_REFERENCES = { images: 0, videos: 0, audios: 0, videoTotalSeconds: 0, audioTotalSeconds: 0 };
@@ -240,11 +240,11 @@ function seedance20(resolution: Resolution): CatalogModel {
     audio: { mode: "optional", default: true },
     references: { images: 9, videos: 3, audios: 3, videoTotalSeconds: 15, audioTotalSeconds: 15 },
     inputImage: { ...SEEDANCE_IMAGE },
-    // upstreams.md §1.7 [S]: videos 2-15 s, ≤ 50 MB; audio 2-15 s, ≤ 15 MB. The 2 s minimum is not
+    // docs/providers.md §1.7 [S]: videos 2-15 s, ≤ 50 MB; audio 2-15 s, ≤ 15 MB. The 2 s minimum is not
     // enforced here (secondary source; short test clips stay usable with the local engine).
     inputVideo: { maxSeconds: 15, maxBytes: 50 * MB },
     inputAudio: { maxSeconds: 15, maxBytes: 15 * MB },
-    // camera_fixed is not supported on 2.0 (upstreams.md §1.3).
+    // camera_fixed is not supported on 2.0 (docs/providers.md §1.3).
     passThrough: { seed: true, watermark: true, cameraFixed: false, returnLastFrame: true },
     seedMax: SUBMIT_LIMITS.seedMax,
     watermarkDefault: false,
@@ -256,7 +256,7 @@ const HAPPYHORSE_COMMON = {
   family: "happyhorse-1.0",
   created: utc("2026-04-01"),
   seconds: { min: 3, max: 15, default: 5 },
-  // DashScope's default is 1080P (upstreams.md §2.1).
+  // DashScope's default is 1080P (docs/providers.md §2.1).
   resolutions: ["720p", "1080p"],
   defaultResolution: "1080p",
   audio: { mode: "always", default: true },
@@ -309,7 +309,7 @@ const GROK_IMAGINE: CatalogModel = {
   family: "grok-imagine",
   created: utc("2025-10-01"),
   modes: ["text", "first_frame"],
-  // Comfy's router defaults to 8 s (upstreams.md §3).
+  // Comfy's router defaults to 8 s (docs/providers.md §3).
   seconds: { min: 1, max: 15, default: 8 },
   resolutions: ["480p", "720p"],
   defaultResolution: "720p",

@@ -3,7 +3,7 @@
  * number (`@image1`, `@image2`, …), and the role rules that hold whatever the model.
  *
  * Decisions where the contract is silent:
- * - An image without `role` (Seedance rules, upstreams.md §1.3): `reference_image` when the request
+ * - An image without `role` (Seedance rules, docs/providers.md §1.3): `reference_image` when the request
  *   has a video, an audio track or an explicit reference role; otherwise `first_frame` when it is
  *   the only image; otherwise (several images, frame roles) the role is required (400). Video and
  *   audio roles default to `reference_video` / `reference_audio`.
@@ -208,7 +208,7 @@ function checkMediaUrl(url: string, kind: MediaKind, param: string): void {
   );
 }
 
-/** Rules that hold whatever the model (spec §3). */
+/** Rules that hold whatever the model (docs/api.md §3). */
 export function checkRoleRules(entries: Entry[]): void {
   const isFrame = (e: Entry) => FRAME_ROLES.includes(e.role);
   const first = entries[0];

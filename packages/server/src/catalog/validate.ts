@@ -1,5 +1,5 @@
 /**
- * Validation and normalization of `POST /v1/video/generations` bodies (spec §3) against the catalog.
+ * Validation and normalization of `POST /v1/video/generations` bodies (docs/api.md §3) against the catalog.
  *
  * `normalizeSubmit` turns a parsed JSON body into the `NormalizedRequest` every provider receives,
  * or throws the contract's `ApiError` (400, or 404 for an unknown model) with `param` as a JSON path
@@ -33,7 +33,7 @@ import {
   readSeed,
 } from "./submit-params.ts";
 
-/** The task object's `metadata` (spec §4): the request's vendor parameters after defaults. */
+/** The task object's `metadata` (docs/api.md §4): the request's vendor parameters after defaults. */
 export type MetadataEcho = {
   ratio: Ratio;
   resolution: Resolution;

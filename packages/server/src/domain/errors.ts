@@ -1,6 +1,6 @@
 /**
  * The one error type every layer throws when a request is refused. The HTTP layer turns it into
- * the contract's `{"error": {message, type, code, param}}` body (spec §1).
+ * the contract's `{"error": {message, type, code, param}}` body (docs/api.md §1).
  */
 export type ErrorType =
   | "invalid_request_error"

@@ -3,7 +3,7 @@ import type { Ratio, Resolution } from "./request.ts";
 type FixedRatio = Exclude<Ratio, "adaptive">;
 
 /**
- * Output frame sizes per resolution and ratio: the Seedance 1.5 pro table (upstreams.md §1.3).
+ * Output frame sizes per resolution and ratio: the Seedance 1.5 pro table (docs/providers.md §1.3).
  * The 1080p 21:9 cell is missing from the published table; 2520x1080 keeps the 7:3 shape of the
  * 720p cell (1470x630). Every size is even, as H.264 4:2:0 requires.
  */

@@ -22,7 +22,7 @@ export const FileObject = z
     created_at: UnixSeconds,
     expires_at: UnixSeconds,
   })
-  .meta({ title: "File", description: "An uploaded reference medium (spec §2)." });
+  .meta({ title: "File", description: "An uploaded reference medium (docs/api.md §2)." });
 
 export type FileObject = z.infer<typeof FileObject>;
 

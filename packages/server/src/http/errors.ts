@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { ApiError } from "../domain/errors.ts";
 
-/** Map every failure to the contract's error JSON (spec §1), including Fastify's own errors. */
+/** Map every failure to the contract's error JSON (docs/api.md §1), including Fastify's own errors. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
     if (error instanceof ApiError) {

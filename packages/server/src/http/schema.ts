@@ -23,7 +23,7 @@ export const ErrorType = z
     "server_error",
     "upstream_error",
   ])
-  .describe("Error class; the HTTP status follows from it (spec §1).");
+  .describe("Error class; the HTTP status follows from it (docs/api.md §1).");
 
 export const ErrorBody = z
   .object({

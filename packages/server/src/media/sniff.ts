@@ -2,7 +2,7 @@
  * Media type detection from the first bytes of a file ("magic numbers"). The filename and the
  * declared Content-Type are never consulted: a text file renamed to .jpg is still text.
  *
- * `sniffMedia` only ever answers with a type the gateway accepts (spec: images jpeg/png/webp/gif/
+ * `sniffMedia` only ever answers with a type the gateway accepts (docs/api.md §2: images jpeg/png/webp/gif/
  * bmp/tiff/avif/heic, video mp4/mov/webm, audio mp3/wav/m4a/aac/ogg). `describeUnsupported` names
  * what a refused file looks like, so the 415 message can say "this is a PDF document".
  */

@@ -2,7 +2,7 @@ import type { NormalizedRequest } from "../domain/request.ts";
 import { ProviderError } from "./types.ts";
 
 /**
- * HappyHorse semantics shared by the DashScope and fal adapters (upstreams.md §2): which of the
+ * HappyHorse semantics shared by the DashScope and fal adapters (docs/providers.md §2): which of the
  * four task types a normalized request is, and how our `@image1` citations read to the model.
  */
 export type HappyHorseTask = "t2v" | "i2v" | "r2v" | "edit";

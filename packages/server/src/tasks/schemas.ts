@@ -87,7 +87,7 @@ export const SubmitMetadata = z
     callback_url: z
       .string()
       .nullish()
-      .describe("Absolute http(s) URL; the final task object is POSTed there (spec §5)."),
+      .describe("Absolute http(s) URL; the final task object is POSTed there (docs/api.md §5)."),
     content: z
       .array(ContentItem)
       .max(SUBMIT_LIMITS.entries)
@@ -244,7 +244,7 @@ export const TaskObject = z
     completed_at: UnixSeconds.nullish(),
     expires_at: UnixSeconds.nullish().describe("When `url` stops working."),
   })
-  .meta({ title: "Task", description: "A video generation task (spec §4)." });
+  .meta({ title: "Task", description: "A video generation task (docs/api.md §4)." });
 
 export type TaskObject = z.infer<typeof TaskObject>;
 

@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { BAD_SUBMITS } from "../fixtures/bad-submits.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 
-/** Every submit rule of spec §3, sent over real HTTP: status, type, code and param must match. */
+/** Every submit rule of docs/api.md §3, sent over real HTTP: status, type, code and param must match. */
 describe("submit validation over HTTP", () => {
   let t: TestServer;
   before(async () => {

@@ -22,7 +22,7 @@ const SPEC_IDS = [
 describe("default catalog", () => {
   const catalog = new Catalog();
 
-  test("holds the spec §7 models, in order", () => {
+  test("holds docs/api.md §7 models, in order", () => {
     assert.deepEqual(catalog.ids(), SPEC_IDS);
     assert.deepEqual(
       catalog.list().map((m) => m.id),
@@ -30,7 +30,7 @@ describe("default catalog", () => {
     );
   });
 
-  test("matches the spec §7 table", () => {
+  test("matches docs/api.md §7 table", () => {
     const m = (id: string) => catalog.get(id)!;
     assert.deepEqual(m("seedance-1-5-pro-with-audio").seconds, { min: 4, max: 12, default: 5 });
     assert.deepEqual(m("seedance-1-5-pro-with-audio").modes, ["text", "first_frame", "first_last_frame"]);

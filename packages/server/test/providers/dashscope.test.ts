@@ -438,7 +438,7 @@ const png = async (width: number, height: number) =>
       .toBuffer()
   ).toString("base64")}`;
 
-describe("the DashScope double itself (upstreams.md §7.2)", () => {
+describe("the DashScope double itself (docs/providers.md §7.2)", () => {
   let ds: DashScopeDouble;
   let call: ReturnType<typeof directClient>;
   before(async () => {

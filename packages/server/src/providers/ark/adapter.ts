@@ -16,7 +16,7 @@ const STATUS_TIMEOUT_MS = 15_000;
 const MAX_INLINE_BYTES = 10 * 1024 * 1024;
 const LIST_PAGE = 100;
 
-/** Typical run time in seconds of a 10 s clip (upstreams.md §1.13), used to pace polling. */
+/** Typical run time in seconds of a 10 s clip (docs/providers.md §1.13), used to pace polling. */
 const TYPICAL_RUN_10S: Record<string, number> = { "480p": 80, "720p": 100, "1080p": 150 };
 
 /**
@@ -84,7 +84,7 @@ export class ArkAdapter implements ProviderAdapter {
     throw this.submitError(response);
   }
 
-  /** Map Ark's synchronous errors (upstreams.md §1.10) to what the gateway may do next. */
+  /** Map Ark's synchronous errors (docs/providers.md §1.10) to what the gateway may do next. */
   private submitError(response: UpstreamResponse): ProviderError {
     const parsed = ArkError.safeParse(response.json);
     const code = parsed.success ? (parsed.data.error.code ?? "") : "";
@@ -215,7 +215,7 @@ function ArkTaskOf(json: unknown): ArkTask {
   return parsed.data;
 }
 
-/** upstreams.md §6: unknown statuses stay unknown (polled, counted), never silently "running". */
+/** docs/providers.md §6: unknown statuses stay unknown (polled, counted), never silently "running". */
 export function mapStatus(task: ArkTask): UpstreamStatus {
   switch (task.status) {
     case "queued":

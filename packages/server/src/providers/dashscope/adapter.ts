@@ -14,9 +14,9 @@ import { DashScopeCreated, DashScopeError, DashScopeTask } from "./wire.ts";
 
 const SUBMIT_TIMEOUT_MS = 30_000;
 const STATUS_TIMEOUT_MS = 15_000;
-/** HappyHorse takes images up to 10 MB (upstreams.md §2.1). */
+/** HappyHorse takes images up to 10 MB (docs/providers.md §2.1). */
 const MAX_INLINE_BYTES = 10 * 1024 * 1024;
-/** 20 task queries per second per Alibaba Cloud account (upstreams.md §2.1). */
+/** 20 task queries per second per Alibaba Cloud account (docs/providers.md §2.1). */
 const DEFAULT_QPS = 20;
 /** A little over a second, so network jitter never puts 21 queries into the provider's second. */
 const BUDGET_WINDOW_MS = 1100;
@@ -26,7 +26,7 @@ const BUDGET_MAX_WAIT_MS = 20_000;
 const THROTTLE_BACKOFF_MS = 2000;
 const SEED_MAX = 2147483647;
 
-/** "Typically 1–5 min"; samples took 40–105 s for 5 s at 720P (upstreams.md §2.1). */
+/** "Typically 1–5 min"; samples took 40–105 s for 5 s at 720P (docs/providers.md §2.1). */
 const TYPICAL_RUN_5S: Record<string, number> = { "720p": 75, "1080p": 110 };
 
 /**
@@ -211,7 +211,7 @@ function errorOf(response: UpstreamResponse): { code: string; message: string } 
   return { code, message };
 }
 
-/** Map DashScope's synchronous errors (upstreams.md §2.1) to what the gateway may do next. */
+/** Map DashScope's synchronous errors (docs/providers.md §2.1) to what the gateway may do next. */
 function submitError(response: UpstreamResponse): ProviderError {
   const { code, message } = errorOf(response);
   const status = response.status;
@@ -286,7 +286,7 @@ function queryError(what: string, response: UpstreamResponse): Error {
   return new Error(`DashScope ${what} answered ${response.status} ${code}: ${message.slice(0, 200)}`);
 }
 
-/** upstreams.md §6: UNKNOWN is DashScope's "expired" (task ids live 24 h); it also covers ids it never had. */
+/** docs/providers.md §6: UNKNOWN is DashScope's "expired" (task ids live 24 h); it also covers ids it never had. */
 function notFound(upstreamId: string): UpstreamStatus {
   return {
     type: "failed",
@@ -296,7 +296,7 @@ function notFound(upstreamId: string): UpstreamStatus {
   };
 }
 
-/** upstreams.md §6: unknown statuses stay unknown (polled, counted), never silently "running". */
+/** docs/providers.md §6: unknown statuses stay unknown (polled, counted), never silently "running". */
 export function mapStatus(task: DashScopeTask, upstreamId: string): UpstreamStatus {
   const out = task.output;
   switch (out.task_status) {

@@ -1,7 +1,7 @@
 /**
  * A query budget: at most `limit` calls in any window of `windowMs`, first come first served.
  *
- * DashScope allows 20 task queries per second per Alibaba Cloud account (upstreams.md §2.1) and
+ * DashScope allows 20 task queries per second per Alibaba Cloud account (docs/providers.md §2.1) and
  * answers 429 `Throttling.RateQuota` beyond. Every status call of the channels that share an
  * account takes a slot here first, so polling more tasks than the budget allows slows polling
  * down instead of collecting 429s. A sliding window is stricter than a token bucket (a bucket lets

@@ -27,7 +27,7 @@ const MAX_ID_LENGTH = 200;
 const TYPICAL_RUN_5S: Record<string, number> = { "720p": 75, "1080p": 110 };
 
 /**
- * HappyHorse (and any other video app) on fal's queue (upstreams.md §2.2, §4.1–4.2).
+ * HappyHorse (and any other video app) on fal's queue (docs/providers.md §2.2, §4.1–4.2).
  *
  * The channel's base URL is the queue host, `https://queue.fal.run`; the model map gives the app
  * id (`alibaba/happy-horse/image-to-video`). Options ride in the base URL's query string:
@@ -312,7 +312,7 @@ function cancelled(): UpstreamStatus {
   return { type: "failed", code: "cancelled", message: "the request was cancelled at fal", retryable: false };
 }
 
-/** A failed result fetch (upstreams.md §4.1): 422 validation details, or a platform error type. */
+/** A failed result fetch (docs/providers.md §4.1): 422 validation details, or a platform error type. */
 function resultFailure(
   response: UpstreamResponse,
   status: { error?: string | null; error_type?: string | null },

@@ -2,7 +2,7 @@ import { createHash, createPublicKey, type KeyObject, verify } from "node:crypto
 import { callUpstream } from "../http.ts";
 
 /**
- * fal webhook verification (upstreams.md §4.2): Ed25519 over
+ * fal webhook verification (docs/providers.md §4.2): Ed25519 over
  * `"{request_id}\n{user_id}\n{timestamp}\n{sha256_hex(raw body)}"`, the signature hex in
  * `X-Fal-Webhook-Signature`, the public keys an OKP/Ed25519 JWKS. Any key of the set may have
  * signed; the set is cached (24 h) and fetched again when no cached key verifies a message, so a

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-/** The queue's submit answer (upstreams.md §4.1). */
+/** The queue's submit answer (docs/providers.md §4.1). */
 export const FalSubmitted = z
   .object({
     request_id: z.string().min(1),

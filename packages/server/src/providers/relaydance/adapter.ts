@@ -42,7 +42,7 @@ const CANCELLED = new Set(["cancelled", "canceled"]);
 const EXPIRED = new Set(["expired", "timeout", "timed_out"]);
 
 /**
- * Another gateway speaking RelayDance v1 (relaydance-v1.md) — the hosted service, another
+ * Another gateway speaking RelayDance v1 (docs/api.md; docs/providers.md §10) — the hosted service, another
  * vidrelay, or a compatible relay. The channel's base URL is its API root (`https://relay.example`
  * or `…/v1`); the model map gives the peer's model ids. Options in the base URL's query string:
  * - `callbacks=on|off|auto`: whether to ask the peer for `metadata.callback_url` webhooks (auto, the
@@ -231,7 +231,7 @@ export class RelayDanceAdapter implements ProviderAdapter {
     if (response.status !== 200) throw submitError(response);
   }
 
-  /** The webhook body is the task object (relaydance-v1.md §5): a hint; we re-poll with our key. */
+  /** The webhook body is the task object (docs/api.md §5): a hint; we re-poll with our key. */
   parseCallback(callback: UpstreamCallback): { upstreamId: string } | null {
     const id = taskIdOf(callback.body);
     return id ? { upstreamId: id } : null;
@@ -290,7 +290,7 @@ export function mapStatus(task: NonNullable<ReturnType<typeof readTask>>): Upstr
   return { type: "unknown", raw: task.status };
 }
 
-/** relaydance-v1.md §1: 4xx is the request or the key, 429 and 5xx are "retry later". */
+/** docs/api.md §1: 4xx is the request or the key, 429 and 5xx are "retry later". */
 function submitError(response: UpstreamResponse): ProviderError {
   const { code, message, param } = readError(response.json, response.text);
   const status = response.status;

@@ -1,6 +1,6 @@
 /**
  * Reading RelayDance-compatible answers as they are found in the wild: our own task object
- * (relaydance-v1.md §4), and the variants other gateways send — `{code, data}` envelopes,
+ * (docs/api.md §4), and the variants other gateways send — `{code, data}` envelopes,
  * `queued`/upper-case statuses, the URL in `url`, `metadata.url`, `result_url` or `video_url`,
  * progress as `"45%"`, errors as objects, strings or `fail_reason`.
  */
@@ -100,7 +100,7 @@ function secondsOf(task: Json): number | undefined {
   return typeof n === "number" && Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
-/** The error envelope of relaydance-v1.md §1, or the variants: `{code, message}`, `{error: "…"}`. */
+/** The error envelope of docs/api.md §1, or the variants: `{code, message}`, `{error: "…"}`. */
 export function readError(json: unknown, text: string): { code: string; message: string; param?: string } {
   if (isObject(json)) {
     const e = json.error;

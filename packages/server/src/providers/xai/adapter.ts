@@ -17,7 +17,7 @@ const TYPICAL_RUN_MS = 60_000;
 const CITATION = /(?<![\w.])@(image|video|audio)(\d+)/gi;
 
 /**
- * xAI Grok Imagine video (upstreams.md §3): `POST /v1/videos/generations` → `{request_id}`,
+ * xAI Grok Imagine video (docs/providers.md §3): `POST /v1/videos/generations` → `{request_id}`,
  * `GET /v1/videos/{request_id}` → `pending | done | expired | failed`. No cancel, no callbacks.
  * The channel's base URL is `https://api.x.ai` (a trailing `/v1` is accepted).
  */
@@ -122,7 +122,7 @@ export class XaiAdapter implements ProviderAdapter {
   }
 }
 
-/** upstreams.md §6: `pending` is queued until progress moves; `done` needs respect_moderation true. */
+/** docs/providers.md §6: `pending` is queued until progress moves; `done` needs respect_moderation true. */
 export function mapStatus(video: XaiVideo): UpstreamStatus {
   switch (video.status.toLowerCase()) {
     case "pending": {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-/** POST /v1/videos/generations answers `{request_id}` (upstreams.md §3). */
+/** POST /v1/videos/generations answers `{request_id}` (docs/providers.md §3). */
 export const XaiCreated = z.object({ request_id: z.string().min(1) }).loose();
 
 /** GET /v1/videos/{request_id}. */

@@ -8,7 +8,7 @@ import { type CreateParams, type DraftSource, validateCreate } from "./validate.
 
 /**
  * Seedance on Volcengine Ark (`cn`) / BytePlus ModelArk (`byteplus`): a faithful local double of
- * `/api/v3/contents/generations/tasks` (upstreams.md §1 and §7.1). See test/doubles/README.md.
+ * `/api/v3/contents/generations/tasks` (docs/providers.md §1 and §7.1). See test/doubles/README.md.
  */
 
 export type ArkStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "expired";
@@ -42,7 +42,7 @@ export interface ArkSettings {
   queueDelayMs: number;
   /** Queue wait for `service_tier: "flex"` (default 2 h). */
   flexQueueDelayMs: number;
-  /** Multiplier on the §1.13 run times (default 1). */
+  /** Multiplier on the docs/providers.md §1.13 run times (default 1). */
   runTimeScale: number;
   /** ± fraction of random spread on queue and run times (default 0.1). */
   jitter: number;

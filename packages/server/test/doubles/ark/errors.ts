@@ -1,6 +1,6 @@
 import { json, type Reply } from "../lib/http.ts";
 
-/** The Ark error envelope (upstreams.md §1.10): HTTP status and `type` by code. */
+/** The Ark error envelope (docs/providers.md §1.10): HTTP status and `type` by code. */
 
 interface Kind {
   status: number;

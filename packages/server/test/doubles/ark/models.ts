@@ -1,4 +1,4 @@
-/** Seedance model tables per region (upstreams.md §1.2), capabilities (§1.3), pixel sizes and timing (§1.13). */
+/** Seedance model tables per region (docs/providers.md §1.2), capabilities (§1.3), pixel sizes and timing (§1.13). */
 
 export type Profile = "cn" | "byteplus";
 export type Resolution = "480p" | "720p" | "1080p" | "4k";

@@ -13,7 +13,7 @@ import {
   type Resolution,
 } from "./models.ts";
 
-/** Create-request validation for the Seedance double (upstreams.md §1.3, §1.7, §7.1). */
+/** Create-request validation for the Seedance double (docs/providers.md §1.3, §1.7, §7.1). */
 
 export type Mode = "t2v" | "first_frame" | "first_last" | "reference";
 

@@ -5,7 +5,7 @@ import { type CreateParams, DsRequestError, imageProblem, RATIOS, validateCreate
 
 /**
  * HappyHorse on Alibaba Cloud Model Studio (DashScope): a faithful local double of the async
- * video-synthesis API (upstreams.md §2.1 and §7.2), built on the shared doubles library.
+ * video-synthesis API (docs/providers.md §2.1 and §7.2), built on the shared doubles library.
  *
  * - `POST /api/v1/services/aigc/video-generation/video-synthesis` (needs `X-DashScope-Async: enable`),
  *   `GET /api/v1/tasks/{id}`, `POST /api/v1/tasks/{id}/cancel`, `GET /api/v1/tasks`.

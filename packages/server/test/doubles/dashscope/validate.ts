@@ -2,7 +2,7 @@ import sharp from "sharp";
 import type { MediaMeta } from "../lib/double.ts";
 
 /**
- * Create-request validation for the HappyHorse-on-DashScope double (upstreams.md §2.1, §7.2):
+ * Create-request validation for the HappyHorse-on-DashScope double (docs/providers.md §2.1, §7.2):
  * the `{model, input, parameters}` envelope, per-model media counts, upper-case resolution,
  * integer duration in 3–15, no ratio on i2v/edit, no duration on edit, seed range, legacy `img_url`.
  */
@@ -271,7 +271,7 @@ export async function validateCreate(body: unknown, options: ValidateOptions): P
   };
 }
 
-/** URL shape and (for data: URLs, or declared facts) the image limits of upstreams.md §2.1. */
+/** URL shape and (for data: URLs, or declared facts) the image limits of docs/providers.md §2.1. */
 async function checkMediaUrl(
   item: MediaItem,
   index: number,

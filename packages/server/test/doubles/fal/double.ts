@@ -4,7 +4,7 @@ import { type SignatureFault, WebhookKeys } from "./signing.ts";
 import { APPS, type Detail, type Endpoint, type ValidInput, validateInput } from "./validate.ts";
 
 /**
- * fal's queue with the HappyHorse apps: a faithful local double (upstreams.md §2.2, §4.1–4.2, §7.3),
+ * fal's queue with the HappyHorse apps: a faithful local double (docs/providers.md §2.2, §4.1–4.2, §7.3),
  * built on the shared doubles library.
  *
  * - `POST /{owner}/{app}/{path…}[?fal_webhook=]` → `{request_id, gateway_request_id, response_url,

@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 
 /**
- * The fal double's webhook signing keys (upstreams.md §4.2): Ed25519 **test** keys, published as an
+ * The fal double's webhook signing keys (docs/providers.md §4.2): Ed25519 **test** keys, published as an
  * OKP JWKS. `rotate()` makes a new key the signer; the old one stays in the JWKS only when asked.
  */
 

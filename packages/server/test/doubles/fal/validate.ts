@@ -3,7 +3,7 @@ import type { MediaMeta } from "../lib/double.ts";
 
 /**
  * Input validation of the HappyHorse apps on fal, the way fal's runners report it: a list of
- * pydantic-style `{loc, msg, type}` details that become a 422 result (upstreams.md §2.2, §4.1).
+ * pydantic-style `{loc, msg, type}` details that become a 422 result (docs/providers.md §2.2, §4.1).
  * fal validates when the runner picks the request up, not at submit.
  */
 

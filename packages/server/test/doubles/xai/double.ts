@@ -3,7 +3,7 @@ import { json, type Reply, type RequestContext, type Route } from "../lib/http.t
 
 /**
  * xAI Grok Imagine video: a local double of `POST /v1/videos/generations` and
- * `GET /v1/videos/{request_id}` (upstreams.md §3 and §7.4), built on the shared doubles library.
+ * `GET /v1/videos/{request_id}` (docs/providers.md §3 and §7.4), built on the shared doubles library.
  *
  * - `pending` (with `progress` 0 while queued, rising while it renders) → `done` with
  *   `video {url, duration, respect_moderation: true}` and `usage.cost_in_usd_ticks`; or `failed`
