@@ -39,6 +39,7 @@ export class IngestJob implements JobHandler {
   /** Copy the provider's video (and last frame) into our storage, probe it, then succeed the task. */
   async handle(job: ClaimedJob, { signal }: JobContext): Promise<void> {
     const { tasks, storage, lifecycle, channels, config } = this.deps;
+    const payload = ingestPayload(job.payload);
     const task = await tasks.getById(job.taskId!);
     if (!task || task.status === "succeeded" || task.status === "failed") return;
     const channel = task.channel_id ? await channels.require(task.channel_id) : undefined;
@@ -48,12 +49,12 @@ export class IngestJob implements JobHandler {
     await mkdir(workDir, { recursive: true });
     try {
       const videoPath = join(workDir, "video.mp4");
-      await this.download(String(job.payload.videoUrl), videoPath, allow, signal);
+      await this.download(payload.videoUrl, videoPath, allow, signal);
       const info = await videoFacts(videoPath, signal);
       let lastFrameKey: string | null = null;
-      if (typeof job.payload.lastFrameUrl === "string") {
+      if (payload.lastFrameUrl) {
         const lastPath = join(workDir, "last.png");
-        await this.download(job.payload.lastFrameUrl, lastPath, allow, signal);
+        await this.download(payload.lastFrameUrl, lastPath, allow, signal);
         lastFrameKey = `videos/${task.id}-last.png`;
         await storage.putFile(lastFrameKey, lastPath, "image/png");
       }
@@ -75,7 +76,7 @@ export class IngestJob implements JobHandler {
             bytes,
           }),
         },
-        providerUsage(job.payload.usage),
+        payload.usage,
       );
       if (!finished) {
         await Promise.all([outputKey, lastFrameKey].map((k) => (k ? storage.delete(k) : undefined)));
@@ -139,7 +140,22 @@ async function videoFacts(path: string, signal: AbortSignal) {
   }
 }
 
-/** The provider's usage as the poller stored it in the job payload (JSON: anything may be there). */
+/** What the poller handed the ingest job: where the video is, and what the provider said it used. */
+interface IngestPayload {
+  videoUrl: string;
+  lastFrameUrl?: string;
+  usage?: ProviderUsage;
+}
+
+/** The job payload as the poller stored it (JSON from the store: anything may be there). */
+function ingestPayload(payload: Record<string, unknown>): IngestPayload {
+  return {
+    videoUrl: String(payload.videoUrl),
+    lastFrameUrl: typeof payload.lastFrameUrl === "string" ? payload.lastFrameUrl : undefined,
+    usage: providerUsage(payload.usage),
+  };
+}
+
 function providerUsage(value: unknown): ProviderUsage | undefined {
   if (!value || typeof value !== "object") return undefined;
   const { tokens, seconds } = value as Record<string, unknown>;
