@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import type { BillingService } from "./billing/service.ts";
+import type { Billing } from "./billing/billing.ts";
 import type { Catalog } from "./catalog/models.ts";
 import type { ChannelRouting } from "./channels/routing.ts";
 import type { ChannelService } from "./channels/service.ts";
@@ -40,5 +40,5 @@ export interface AppServices {
   poller: UpstreamPoller;
   presenter: TaskPresenter;
   channels: ChannelService;
-  billing: BillingService;
+  billing: Billing;
 }

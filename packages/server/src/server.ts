@@ -8,7 +8,8 @@ import { mediaRoutes } from "./api/routes/media.ts";
 import { modelRoutes } from "./api/routes/models.ts";
 import { opsRoutes } from "./api/routes/ops.ts";
 import type { AppServices } from "./app-services.ts";
-import { BillingService, billingRoutes } from "./billing/index.ts";
+import { Billing } from "./billing/billing.ts";
+import { billingRoutes } from "./billing/routes.ts";
 import { Catalog, DEFAULT_CATALOG } from "./catalog/models.ts";
 import { CircuitBreaker } from "./channels/breaker.ts";
 import { cancelUpstream } from "./channels/cancel.ts";
@@ -112,14 +113,14 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     allowPrivate,
     logger.child({ component: "webhooks" }),
   );
-  const billing = new BillingService(db, catalog, {
+  const billing = new Billing(db, catalog, {
     localRenders: config.localRendersBilled ? "priced" : "free",
   });
-  await billing.ensureDefaultPrices();
+  await billing.prices.ensureDefaultPrices();
   const channels = new ChannelService(db, SecretBox.fromConfig(config), catalog, createAdapters(config));
   const routing = new ChannelRouting(config, channels);
   const breaker = new CircuitBreaker(config.breakerThreshold, config.breakerCooldownSeconds * 1000);
-  const presenter = new TaskPresenter(config, billing);
+  const presenter = new TaskPresenter(config, billing.usage);
   const lifecycle = new TaskLifecycle({
     config,
     db,
@@ -127,7 +128,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     idempotency,
     queue,
     channels,
-    billing,
+    billing: billing.holds,
     webhooks,
     presenter,
     events,
@@ -231,7 +232,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     v1.addHook("onRequest", async (request, reply) => {
       request.principal = await auth.authenticate(request.headers.authorization);
       // Per-key requests per minute (no store access unless the key or account has a limit).
-      reply.headers(await billing.enforceRateLimit(request.principal));
+      reply.headers(await billing.limits.enforceRateLimit(request.principal));
     });
     await v1.register(fileRoutes, { config, files });
     await v1.register(taskRoutes, { config, tasks, presenter, events, storage });
@@ -302,7 +303,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     try {
       const removed = await files.sweepExpired();
       await idempotency.purgeExpired();
-      await billing.sweep();
+      await billing.repository.purgeExpiredCounters(Date.now());
       if (removed) logger.info({ removed }, "expired files removed");
       const stuck = await taskRepo.listActiveOlderThan(Date.now() - config.taskTimeoutSeconds * 1000, 100);
       for (const task of stuck) {

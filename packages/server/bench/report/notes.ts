@@ -153,7 +153,7 @@ export function postNotes(results: StoreResult[], hot: HotPaths): string {
         : "",
     ),
     "- Per submit: JSON body parse (secure-json-parse), `normalizeSubmit`, random ids, then one transaction " +
-      "with the task insert, the billing hold (`BillingService.holdForTask`: price lookup and usage counters) " +
+      "with the task insert, the billing hold (`BillingHolds.holdForTask`: price lookup and usage counters) " +
       "and the job insert; the statements are listed under the table below, each compiled anew by Kysely's " +
       "SQLite driver. better-sqlite3 runs all of it synchronously on the event loop, so a COMMIT that waits on " +
       "the disk holds up every other request too (see the p99s). With Postgres, each statement is a round trip " +

@@ -1,6 +1,8 @@
 /**
  * Per-key limits, with defaults per account and for the whole gateway, and the store-backed
- * counters that make them hold across several gateway processes sharing one store.
+ * counters that make them hold across several gateway processes sharing one store: their settings
+ * (`billing_limits`), the counter primitives the hold and settlement use inside their transactions,
+ * and the per-request checks (requests per minute, allowed models).
  *
  * Why our own counters rather than rate-limiter-flexible: its store adapters manage their own
  * tables outside our migrations, need a different adapter (and client library) per dialect, and
@@ -10,7 +12,9 @@
  * serve all three limits on SQLite and Postgres with the same code.
  */
 import { type Kysely, sql } from "kysely";
+import type { Principal } from "../keys/auth.ts";
 import type { Database } from "../store/schema.ts";
+import { BillingRefusal } from "./errors.ts";
 import { type BillingDb, billingView, type LimitScope, type LimitsRow } from "./schema.ts";
 
 export interface LimitSettings {
@@ -152,6 +156,20 @@ export function limitsRowToApi(row: LimitsRow | undefined, scope: LimitScope, id
   };
 }
 
+/** 403 permission_error unless the limits let the key use the model. */
+export function assertAllowed(limits: LimitSettings, model: string): void {
+  if (limits.allowedModels !== null && !limits.allowedModels.includes(model)) {
+    throw new BillingRefusal(
+      "model_not_allowed",
+      403,
+      "permission_error",
+      "model_not_allowed",
+      `this API key may not use ${model}; GET /v1/models lists the models it may use`,
+      "model",
+    );
+  }
+}
+
 export class Limits {
   private readonly cache = new Map<string, { limits: LimitSettings; until: number }>();
 
@@ -194,6 +212,54 @@ export class Limits {
     if (this.cache.size > 10_000) this.cache.clear();
     if (this.cacheMs > 0) this.cache.set(cacheKey, { limits, until: now + this.cacheMs });
     return limits;
+  }
+
+  /** `effective` for the caller of a request. */
+  effectiveFor(principal: Principal): Promise<LimitSettings> {
+    return this.effective(principal.account.id, principal.key.id);
+  }
+
+  /**
+   * Count one request against the key's per-minute limit. Returns the RateLimit-* headers to send
+   * (empty when the key has no limit); throws a 429 `BillingRefusal` carrying them plus Retry-After.
+   * Call it outside any transaction.
+   */
+  async enforceRateLimit(
+    principal: Principal,
+    options: { now?: number } = {},
+  ): Promise<Record<string, string>> {
+    const limit = (await this.effectiveFor(principal)).requestsPerMinute;
+    if (limit === null) return {};
+    const decision = await this.consume(principal.key.id, limit, options.now ?? this.clock());
+    const headers: Record<string, string> = {
+      "RateLimit-Limit": String(limit),
+      "RateLimit-Remaining": String(decision.remaining),
+      "RateLimit-Reset": String(decision.resetSeconds),
+      "RateLimit-Policy": `${limit};w=60`,
+    };
+    if (decision.allowed) return headers;
+    throw new BillingRefusal(
+      "rate_limit",
+      429,
+      "rate_limit_error",
+      "rate_limit_exceeded",
+      `this key may make ${limit} requests per minute; retry after ${decision.retryAfterSeconds} s`,
+      null,
+      { ...headers, "Retry-After": String(decision.retryAfterSeconds) },
+    );
+  }
+
+  /** 403 permission_error unless the key may use the model (checked again by the hold). */
+  async assertModelAllowed(principal: Principal, model: string): Promise<void> {
+    assertAllowed(await this.effectiveFor(principal), model);
+  }
+
+  /** For GET /v1/models: a predicate over model ids. */
+  async modelFilter(principal: Principal): Promise<(modelId: string) => boolean> {
+    const allowed = (await this.effectiveFor(principal)).allowedModels;
+    if (allowed === null) return () => true;
+    const set = new Set(allowed);
+    return (id) => set.has(id);
   }
 
   forget(): void {

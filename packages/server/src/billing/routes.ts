@@ -19,6 +19,7 @@ import { ApiError, invalid, notFound } from "../domain/errors.ts";
 import { route } from "../http/route.ts";
 import { assertAdmin, requireAdmin } from "../keys/routes.ts";
 import { randomAlphanumeric } from "../util/ids.ts";
+import type { Billing } from "./billing.ts";
 import { DAY_MS, dayToDate, type LimitPatch, limitsRowToApi } from "./limits.ts";
 import { formatMoney, moneyFromJson } from "./money.ts";
 import { priceRuleFromApi, priceVersionToApi } from "./prices.ts";
@@ -40,7 +41,7 @@ import {
   UsageQuery,
   UsageReport,
 } from "./schemas.ts";
-import { type BillingService, dateToDay, type UsageDimension } from "./service.ts";
+import { dateToDay, type UsageDimension } from "./usage-report.ts";
 
 const MAX_USAGE_DAYS = 366;
 
@@ -121,10 +122,7 @@ function optionalNote(body: Record<string, unknown>): string | undefined {
   return body.note.slice(0, 500);
 }
 
-export async function billingRoutes(
-  app: FastifyInstance,
-  { billing }: { billing: BillingService },
-): Promise<void> {
+export async function billingRoutes(app: FastifyInstance, { billing }: { billing: Billing }): Promise<void> {
   const BILLING = { tag: "Billing", auth: "key" } as const;
   const ADMIN = { tag: "Billing", auth: "admin", options: { preHandler: requireAdmin } } as const;
   const AccountParams = z.object({ account_id: z.string().describe("acct_…") });
@@ -138,7 +136,7 @@ export async function billingRoutes(
     query: AccountQuery,
     response: BalanceObject,
     errors: [400, 401, 403],
-  })(async ({ request, query }) => billing.getBalance(targetAccount(request, query.account_id)));
+  })(async ({ request, query }) => billing.ledger.balance(targetAccount(request, query.account_id)));
 
   route(app, {
     ...BILLING,
@@ -176,7 +174,7 @@ export async function billingRoutes(
         );
       }
     }
-    const { rows, totals } = await billing.usageReport(accountId, {
+    const { rows, totals } = await billing.usage.report(accountId, {
       startDate,
       endDate,
       model: str("model"),
@@ -199,7 +197,7 @@ export async function billingRoutes(
   // --- admin -----------------------------------------------------------------------------------
 
   const requireAccount = async (id: string) => {
-    if (!(await billing.accountExists(id)))
+    if (!(await billing.repository.exists("accounts", id)))
       throw notFound("account_not_found", `no account ${id}`, "account_id");
   };
 
@@ -218,7 +216,7 @@ export async function billingRoutes(
     const body = bodyObject(request.body);
     await requireAccount(params.account_id);
     const amount = amountOf(body, false);
-    const result = await billing.topup(params.account_id, amount, idempotencyKeyOf(request, body), {
+    const result = await billing.ledger.topup(params.account_id, amount, idempotencyKeyOf(request, body), {
       note: optionalNote(body),
       keyId: request.principal.key.id,
     });
@@ -245,7 +243,7 @@ export async function billingRoutes(
     const body = bodyObject(request.body);
     await requireAccount(params.account_id);
     const amount = amountOf(body, true);
-    const result = await billing.adjust(params.account_id, amount, idempotencyKeyOf(request, body), {
+    const result = await billing.ledger.adjust(params.account_id, amount, idempotencyKeyOf(request, body), {
       note: optionalNote(body),
       keyId: request.principal.key.id,
     });
@@ -273,7 +271,7 @@ export async function billingRoutes(
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
       throw invalid("invalid_limit", "limit must be an integer from 1 to 500", "limit");
     }
-    const rows = await billing.ledger(params.account_id, { limit });
+    const rows = await billing.ledger.entries(params.account_id, { limit });
     return { object: "list", data: rows.map(ledgerEntryToApi), has_more: rows.length === limit };
   });
 
@@ -286,7 +284,7 @@ export async function billingRoutes(
     response: ModelPrices,
     errors: [401, 403],
   })(async () => {
-    const pricing = await billing.pricingForModels();
+    const pricing = await billing.prices.pricingForModels();
     return {
       object: "list",
       data: billing.catalog.list().map((m) => ({ model: m.id, pricing: pricing.get(m.id) ?? null })),
@@ -306,13 +304,13 @@ export async function billingRoutes(
     errors: [401, 403, 404],
   })(async ({ params }) => {
     billing.catalog.require(params.model);
-    const versions = await billing.priceHistory(params.model);
+    const versions = await billing.prices.history(params.model);
     return {
       object: "price_list",
       model: params.model,
       current: versions[0] ? priceVersionToApi(versions[0]) : null,
       versions: versions.map(priceVersionToApi),
-      local_renders: billing.localRenders,
+      local_renders: billing.prices.localRenders,
     };
   });
 
@@ -330,7 +328,10 @@ export async function billingRoutes(
   })(async ({ request, params }) => {
     const model = billing.catalog.require(params.model);
     const { rule, note } = priceRuleFromApi(request.body, model, billing.currency);
-    const price = await billing.setPrice(model.id, rule, { note, createdBy: request.principal.key.id });
+    const price = await billing.prices.setPrice(model.id, rule, {
+      note,
+      createdBy: request.principal.key.id,
+    });
     return priceVersionToApi(price);
   });
 
@@ -340,7 +341,10 @@ export async function billingRoutes(
     const IdParams = z.object({ [idName]: z.string() }) as z.ZodType<Record<string, string>>;
     const what = scope === "account" ? "an account's keys (defaults)" : "one API key";
     const exists = async (id: string) => {
-      const ok = scope === "account" ? await billing.accountExists(id) : await billing.keyExists(id);
+      const ok =
+        scope === "account"
+          ? await billing.repository.exists("accounts", id)
+          : await billing.repository.exists("api_keys", id);
       if (!ok)
         throw notFound(`${scope}_not_found`, `no ${scope === "account" ? "account" : "API key"} ${id}`, "id");
     };
@@ -356,7 +360,7 @@ export async function billingRoutes(
     })(async ({ params }) => {
       const id = params[idName]!;
       await exists(id);
-      return limitsRowToApi(await billing.getLimits(scope, id), scope, id);
+      return limitsRowToApi(await billing.limits.get(scope, id), scope, id);
     });
     route(app, {
       ...ADMIN,
@@ -373,7 +377,7 @@ export async function billingRoutes(
       const id = params[idName]!;
       await exists(id);
       const patch = limitPatchFromApi(bodyObject(request.body), (m) => billing.catalog.has(m));
-      const row = await billing.setLimits(scope, id, patch);
+      const row = await billing.limits.set(scope, id, patch);
       return limitsRowToApi(row, scope, id);
     });
   }

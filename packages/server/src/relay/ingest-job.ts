@@ -2,6 +2,7 @@ import { createWriteStream } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import type { ProviderUsage } from "../billing/holds.ts";
 import type { ChannelService } from "../channels/service.ts";
 import type { Config } from "../config.ts";
 import type { ClaimedJob } from "../jobs/queue.ts";
@@ -12,7 +13,7 @@ import type { AllowMatcher } from "../net/address-policy.ts";
 import { safeFetch } from "../net/safe-fetch.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { ChannelRow } from "../store/schema.ts";
-import type { ProviderUsage, TaskLifecycle } from "../tasks/lifecycle.ts";
+import type { TaskLifecycle } from "../tasks/lifecycle.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
 
 const MAX_VIDEO_BYTES = 2 * 1024 * 1024 * 1024;
@@ -160,7 +161,7 @@ function providerUsage(value: unknown): ProviderUsage | undefined {
   if (!value || typeof value !== "object") return undefined;
   const { tokens, seconds } = value as Record<string, unknown>;
   const usage: ProviderUsage = {};
-  if (typeof tokens === "number" && Number.isFinite(tokens) && tokens >= 0) usage.tokens = tokens;
+  if (typeof tokens === "number" && Number.isFinite(tokens) && tokens > 0) usage.tokens = tokens;
   if (typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0) usage.seconds = seconds;
   return usage.tokens === undefined && usage.seconds === undefined ? undefined : usage;
 }

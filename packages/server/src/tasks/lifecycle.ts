@@ -1,6 +1,5 @@
 import type { Kysely, Transaction } from "kysely";
-import type { BillingService } from "../billing/index.ts";
-import { outcomeFromRow, type SettleOutcome } from "../billing/index.ts";
+import type { BillingHolds, ProviderUsage } from "../billing/holds.ts";
 import type { ChannelService } from "../channels/service.ts";
 import type { Config } from "../config.ts";
 import type { EnqueueOptions, JobQueue } from "../jobs/queue.ts";
@@ -12,12 +11,6 @@ import type { IdempotencyRepository } from "./idempotency-repository.ts";
 import type { TaskPresenter } from "./presenter.ts";
 import type { TaskRepository, TerminalStatus } from "./repository.ts";
 
-/** What a provider reported it used for a task (Ark's completion tokens, billed seconds). */
-export interface ProviderUsage {
-  tokens?: number;
-  seconds?: number;
-}
-
 export interface TaskLifecycleDeps {
   config: Pick<Config, "videoTtlSeconds">;
   db: Kysely<Database>;
@@ -25,7 +18,7 @@ export interface TaskLifecycleDeps {
   idempotency: IdempotencyRepository;
   queue: JobQueue;
   channels: Pick<ChannelService, "releaseSlot">;
-  billing: Pick<BillingService, "holdForTaskRow" | "settleTask">;
+  billing: Pick<BillingHolds, "holdForTaskRow" | "settleFinishedTask">;
   webhooks: Pick<WebhookService, "enqueueForTask">;
   presenter: TaskPresenter;
   events: TaskEvents;
@@ -102,26 +95,11 @@ export class TaskLifecycle {
     const finished = await tasks.finishIfActive(trx, id, status, { ...patch, expires_at: expiresAt }, now);
     if (!finished) return undefined;
     if (finished.channel_id) await channels.releaseSlot(trx, finished.channel_id);
-    await billing.settleTask(trx, finished, settleOutcome(finished, usage));
+    await billing.settleFinishedTask(trx, finished, usage);
     if (finished.callback_url) {
       const object = await presenter.present(finished, trx);
       await webhooks.enqueueForTask(trx, finished, JSON.stringify(object));
     }
     return finished;
   }
-}
-
-/**
- * What billing settles: failure releases the hold; success is billed on the provider's own count
- * where it gave one (billed seconds, tokens), else on the stored video's duration, else on the
- * requested seconds — never above the hold.
- */
-export function settleOutcome(task: TaskRow, usage?: ProviderUsage): SettleOutcome {
-  const fromRow = outcomeFromRow(task);
-  if (fromRow.status !== "succeeded" || !usage) return fromRow;
-  return {
-    status: "succeeded",
-    seconds: usage.seconds !== undefined && usage.seconds > 0 ? usage.seconds : fromRow.seconds,
-    tokens: usage.tokens,
-  };
 }

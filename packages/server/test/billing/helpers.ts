@@ -2,8 +2,9 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type Kysely, type Migration, Migrator, type MigratorProps, PostgresAdapter, sql } from "kysely";
 import pino from "pino";
+import type { Billing } from "../../src/billing/billing.ts";
+import type { BillingHolds, ProviderUsage } from "../../src/billing/holds.ts";
 import { type BillingDb, billingView } from "../../src/billing/schema.ts";
-import type { BillingService } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
 import { ChannelService } from "../../src/channels/service.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -17,7 +18,7 @@ import { type DatabaseHandle, openDatabase } from "../../src/store/db.ts";
 import type { Account, ApiKeyRow, Database, TaskPatch, TaskRow } from "../../src/store/schema.ts";
 import { TaskEvents } from "../../src/tasks/events.ts";
 import { IdempotencyRepository } from "../../src/tasks/idempotency-repository.ts";
-import { type ProviderUsage, TaskLifecycle } from "../../src/tasks/lifecycle.ts";
+import { TaskLifecycle } from "../../src/tasks/lifecycle.ts";
 import { TaskPresenter } from "../../src/tasks/presenter.ts";
 import { TaskRepository, type TerminalStatus } from "../../src/tasks/repository.ts";
 import { newCapabilityToken, newTaskId } from "../../src/util/ids.ts";
@@ -165,13 +166,13 @@ export function taskRow(accountId: string, keyId: string, spec: TaskSpec = {}): 
  */
 export async function submit(
   db: Kysely<Database>,
-  billing: BillingService,
+  billing: Billing,
   task: TaskRow,
   options: { crashAfterHold?: boolean } = {},
 ): Promise<TaskRow> {
   await db.transaction().execute(async (trx) => {
     await trx.insertInto("tasks").values(task).execute();
-    await billing.holdForTaskRow(trx, task);
+    await billing.holds.holdForTaskRow(trx, task);
     if (options.crashAfterHold) throw new Error("simulated crash after the hold");
   });
   return task;
@@ -195,25 +196,21 @@ export interface FinisherOptions {
  * A real TaskLifecycle over `db` (real task repository, channel service, webhook outbox, presenter
  * and job queue) settling through `billing`, as one gateway process would finish its tasks.
  */
-export function finisher(
-  db: Kysely<Database>,
-  billing: BillingService,
-  options: FinisherOptions = {},
-): Finisher {
+export function finisher(db: Kysely<Database>, billing: Billing, options: FinisherOptions = {}): Finisher {
   const config = loadConfig({ secret: "billing-tests-secret", dataDir: "/nonexistent/billing-tests" }, {});
   const catalog = new Catalog();
   const queue = new StoreJobQueue(db);
   const tasks = new TaskRepository(db);
   const logger = pino({ level: "silent" });
-  const settling: Pick<BillingService, "holdForTaskRow" | "settleTask"> = options.crashAfterSettle
+  const settling: Pick<BillingHolds, "holdForTaskRow" | "settleFinishedTask"> = options.crashAfterSettle
     ? {
-        holdForTaskRow: (trx, task) => billing.holdForTaskRow(trx, task),
-        async settleTask(trx, task, outcome) {
-          await billing.settleTask(trx, task, outcome);
+        holdForTaskRow: (trx, task) => billing.holds.holdForTaskRow(trx, task),
+        async settleFinishedTask(trx, task, usage) {
+          await billing.holds.settleFinishedTask(trx, task, usage);
           throw new Error("simulated crash inside the finish transaction");
         },
       }
-    : billing;
+    : billing.holds;
   const lifecycle = new TaskLifecycle({
     config,
     db,
@@ -223,7 +220,7 @@ export function finisher(
     channels: new ChannelService(db, new SecretBox(config.secret!), catalog, new Map()),
     billing: settling,
     webhooks: new WebhookService(config, new WebhookRepository(db), queue, parseAllowList(null), logger),
-    presenter: new TaskPresenter(config, billing),
+    presenter: new TaskPresenter(config, billing.usage),
     events: new TaskEvents(),
     metrics: new Metrics(),
   });

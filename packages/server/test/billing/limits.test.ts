@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { Billing } from "../../src/billing/billing.ts";
 import { type BillingRefusal, isBillingRefusal } from "../../src/billing/errors.ts";
 import { RATE_WINDOW_MS } from "../../src/billing/limits.ts";
-import { BillingService } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
 import {
   DIALECTS,
@@ -28,16 +28,16 @@ for (const { name, make } of DIALECTS) {
   describe(`billing limits on ${name}, two gateway connections`, () => {
     let store: Store;
     /** Two "gateway processes": independent connections and services over one store. */
-    let a: BillingService;
-    let b: BillingService;
+    let a: Billing;
+    let b: Billing;
     let tasksA: Finisher;
     let tasksB: Finisher;
 
     before(async () => {
       store = await openStore(make);
-      a = new BillingService(store.handle.db, new Catalog(), { limitsCacheMs: 0 });
-      b = new BillingService(store.other.db, new Catalog(), { limitsCacheMs: 0 });
-      await a.ensureDefaultPrices();
+      a = new Billing(store.handle.db, new Catalog(), { limitsCacheMs: 0 });
+      b = new Billing(store.other.db, new Catalog(), { limitsCacheMs: 0 });
+      await a.prices.ensureDefaultPrices();
       tasksA = finisher(store.handle.db, a);
       tasksB = finisher(store.other.db, b);
     });
@@ -47,13 +47,13 @@ for (const { name, make } of DIALECTS) {
 
     test("requests per minute: exactly the limit is admitted across both, then 429 with Retry-After", async () => {
       const { key, principal } = await newCustomer(store.accounts);
-      await a.setLimits("key", key.id, { requestsPerMinute: 10 });
+      await a.limits.set("key", key.id, { requestsPerMinute: 10 });
       const windowStart = Math.floor(Date.now() / RATE_WINDOW_MS) * RATE_WINDOW_MS + 10 * RATE_WINDOW_MS;
       const now = windowStart + 5_000;
       // 30 requests at the same instant, alternating between the two processes, all in flight at once.
       const results = await Promise.all(
         Array.from({ length: 30 }, (_, i) =>
-          (i % 2 ? a : b).enforceRateLimit(principal, { now }).then(
+          (i % 2 ? a : b).limits.enforceRateLimit(principal, { now }).then(
             (headers) => ({ ok: true as const, headers }),
             (error: unknown) => ({ ok: false as const, error }),
           ),
@@ -79,33 +79,36 @@ for (const { name, make } of DIALECTS) {
       // 55 s to the next window, plus 6 s for this window's 10 to decay to 9 of the sliding 60 s.
       assert.equal(retryAfter, 61);
       // Refusals did not use up budget: at retry-after, one request more than the remainder fits.
-      await refusal(b.enforceRateLimit(principal, { now: now + (retryAfter - 1) * 1000 }));
+      await refusal(b.limits.enforceRateLimit(principal, { now: now + (retryAfter - 1) * 1000 }));
       const later = now + retryAfter * 1000;
-      const next = await a.enforceRateLimit(principal, { now: later });
+      const next = await a.limits.enforceRateLimit(principal, { now: later });
       assert.equal(next["RateLimit-Limit"], "10");
       // Sliding window: 6 s into the next window, 10 × 54/60 of the last one still counts.
       assert.equal(next["RateLimit-Remaining"], "0", "10 − (9 + 1)");
       // Two windows later everything is forgotten.
-      const fresh = await b.enforceRateLimit(principal, { now: windowStart + 3 * RATE_WINDOW_MS });
+      const fresh = await b.limits.enforceRateLimit(principal, { now: windowStart + 3 * RATE_WINDOW_MS });
       assert.equal(fresh["RateLimit-Remaining"], "9");
-      assert.ok((await a.sweep(windowStart + 10 * RATE_WINDOW_MS)) >= 1, "old windows are swept");
+      assert.ok(
+        (await a.repository.purgeExpiredCounters(windowStart + 10 * RATE_WINDOW_MS)) >= 1,
+        "old windows are swept",
+      );
     });
 
     test("Retry-After is honest: a refused client retrying after it is admitted", async () => {
       const { key, principal } = await newCustomer(store.accounts);
-      await a.setLimits("key", key.id, { requestsPerMinute: 3 });
+      await a.limits.set("key", key.id, { requestsPerMinute: 3 });
       let now = Math.floor(Date.now() / RATE_WINDOW_MS) * RATE_WINDOW_MS + 20 * RATE_WINDOW_MS + 40_000;
       let admitted = 0;
       for (let i = 0; i < 40; i++) {
         try {
-          await (i % 2 ? a : b).enforceRateLimit(principal, { now });
+          await (i % 2 ? a : b).limits.enforceRateLimit(principal, { now });
           admitted++;
           now += 1_000;
         } catch (error) {
           const wait = Number((error as BillingRefusal).headers["Retry-After"]);
           assert.ok(wait >= 1 && wait <= 120, `Retry-After ${wait}`);
           now += wait * 1000;
-          await (i % 2 ? b : a).enforceRateLimit(principal, { now }); // must be admitted now
+          await (i % 2 ? b : a).limits.enforceRateLimit(principal, { now }); // must be admitted now
           admitted++;
           now += 1_000;
         }
@@ -115,25 +118,25 @@ for (const { name, make } of DIALECTS) {
 
     test("no limit, no headers; account defaults apply to keys; a key's own setting wins", async () => {
       const { account, key, principal } = await newCustomer(store.accounts);
-      assert.deepEqual(await a.enforceRateLimit(principal), {});
-      await a.setLimits("account", account.id, { requestsPerMinute: 2, maxConcurrent: 1 });
+      assert.deepEqual(await a.limits.enforceRateLimit(principal), {});
+      await a.limits.set("account", account.id, { requestsPerMinute: 2, maxConcurrent: 1 });
       assert.equal(
-        (await b.effectiveLimits(principal)).requestsPerMinute,
+        (await b.limits.effectiveFor(principal)).requestsPerMinute,
         2,
         "visible from the other process",
       );
-      await b.setLimits("key", key.id, { requestsPerMinute: 5 });
-      const limits = await a.effectiveLimits(principal);
+      await b.limits.set("key", key.id, { requestsPerMinute: 5 });
+      const limits = await a.limits.effectiveFor(principal);
       assert.equal(limits.requestsPerMinute, 5);
       assert.equal(limits.maxConcurrent, 1, "inherited from the account");
-      await a.setLimits("key", key.id, { requestsPerMinute: null });
-      assert.equal((await a.effectiveLimits(principal)).requestsPerMinute, 2, "null inherits again");
+      await a.limits.set("key", key.id, { requestsPerMinute: null });
+      assert.equal((await a.limits.effectiveFor(principal)).requestsPerMinute, 2, "null inherits again");
     });
 
     test("concurrent in-flight tasks: the limit holds across both connections; a finish frees a slot", async () => {
       const { account, key } = await newCustomer(store.accounts);
-      await a.topup(account.id, 100_000_000, "seed");
-      await b.setLimits("key", key.id, { maxConcurrent: 3 });
+      await a.ledger.topup(account.id, 100_000_000, "seed");
+      await b.limits.set("key", key.id, { maxConcurrent: 3 });
       const accepted = [];
       for (let i = 0; i < 3; i++) {
         accepted.push(
@@ -146,7 +149,11 @@ for (const { name, make } of DIALECTS) {
       assert.equal(refused.code, "concurrency_limit_exceeded");
       assert.equal(refused.headers["Retry-After"], "10");
       await refusal(submit(store.handle.db, a, taskRow(account.id, key.id)));
-      assert.equal((await a.getBalance(account.id)).held_micros, 3 * 350_000, "a refused task holds nothing");
+      assert.equal(
+        (await a.ledger.balance(account.id)).held_micros,
+        3 * 350_000,
+        "a refused task holds nothing",
+      );
       // Finished through the other process: the slot is free for this one.
       await tasksB.finish(accepted[0]!.id, "failed");
       await submit(store.handle.db, a, taskRow(account.id, key.id));
@@ -154,14 +161,14 @@ for (const { name, make } of DIALECTS) {
       // Another key of the same account has its own slots.
       const key2 = (await store.accounts.createKey(account.id)).key;
       await submit(store.other.db, b, taskRow(account.id, key2.id));
-      assert.deepEqual(await a.checkBalances(), []);
+      assert.deepEqual(await a.ledger.checkBalances(), []);
     });
 
     if (name === "postgres") {
       test("concurrent in-flight tasks under truly concurrent submits from both pools", async () => {
         const { account, key } = await newCustomer(store.accounts);
-        await a.topup(account.id, 100_000_000, "seed");
-        await a.setLimits("key", key.id, { maxConcurrent: 4 });
+        await a.ledger.topup(account.id, 100_000_000, "seed");
+        await a.limits.set("key", key.id, { maxConcurrent: 4 });
         const outcomes = await Promise.all(
           Array.from({ length: 16 }, (_, i) =>
             submit((i % 2 ? store.other : store.handle).db, i % 2 ? b : a, taskRow(account.id, key.id)).then(
@@ -172,34 +179,34 @@ for (const { name, make } of DIALECTS) {
         );
         assert.equal(outcomes.filter((o) => o === "accepted").length, 4);
         assert.equal(outcomes.filter((o) => o === "concurrency_limit_exceeded").length, 12);
-        assert.deepEqual(await a.checkBalances(), []);
+        assert.deepEqual(await a.ledger.checkBalances(), []);
       });
     }
 
     test("allowed models: 403 permission_error, and the model filter for GET /v1/models", async () => {
       const { account, key, principal } = await newCustomer(store.accounts);
-      await a.topup(account.id, 10_000_000, "seed");
-      await a.setLimits("account", account.id, { allowedModels: ["grok-imagine-video"] });
+      await a.ledger.topup(account.id, 10_000_000, "seed");
+      await a.limits.set("account", account.id, { allowedModels: ["grok-imagine-video"] });
       const refused = await refusal(submit(store.other.db, b, taskRow(account.id, key.id)));
       assert.equal(refused.status, 403);
       assert.equal(refused.type, "permission_error");
       assert.equal(refused.code, "model_not_allowed");
       assert.equal(refused.param, "model");
-      await refusal(b.assertModelAllowed(principal, "seedance-1-5-pro-with-audio"));
-      await b.assertModelAllowed(principal, "grok-imagine-video");
+      await refusal(b.limits.assertModelAllowed(principal, "seedance-1-5-pro-with-audio"));
+      await b.limits.assertModelAllowed(principal, "grok-imagine-video");
       await submit(
         store.other.db,
         b,
         taskRow(account.id, key.id, { model: "grok-imagine-video", resolution: "480p" }),
       );
-      const allowed = await a.modelFilter(principal);
+      const allowed = await a.limits.modelFilter(principal);
       assert.deepEqual(new Catalog().ids().filter(allowed), ["grok-imagine-video"]);
     });
 
     test("daily spend cap: committed (held + charged) per key per UTC day, released on failure", async () => {
       const { account, key } = await newCustomer(store.accounts);
-      await a.topup(account.id, 100_000_000, "seed");
-      await a.setLimits("key", key.id, { dailySpendCap: 1_000_000 });
+      await a.ledger.topup(account.id, 100_000_000, "seed");
+      await a.limits.set("key", key.id, { dailySpendCap: 1_000_000 });
       const today = Date.parse("2026-04-10T08:00:00Z");
       const t1 = await submit(store.handle.db, a, taskRow(account.id, key.id, { createdAt: today }));
       const t2 = await submit(store.other.db, b, taskRow(account.id, key.id, { createdAt: today }));

@@ -17,10 +17,10 @@ import { access, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
+import { Billing } from "../../src/billing/billing.ts";
 import { isBillingRefusal } from "../../src/billing/errors.ts";
 import { inflightKey } from "../../src/billing/limits.ts";
 import type { PriceRule } from "../../src/billing/prices.ts";
-import { BillingService } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
 import type { ApiError } from "../../src/domain/errors.ts";
 import type { Resolution } from "../../src/domain/request.ts";
@@ -227,8 +227,8 @@ for (const { name, make: makeDefault } of DIALECTS) {
 
     before(async () => {
       store = await openStore(make);
-      const setup = new BillingService(store.db, new Catalog());
-      for (const [model, rule] of rules) await setup.setPrice(model, rule);
+      const setup = new Billing(store.db, new Catalog());
+      for (const [model, rule] of rules) await setup.prices.setPrice(model, rule);
     });
     after(async () => {
       await store.close();
@@ -249,8 +249,8 @@ for (const { name, make: makeDefault } of DIALECTS) {
             // Two workers: on Postgres separate connections; SQLite races on one (see ledger.test.ts).
             const secondDb = name === "postgres" ? store.other.db : store.db;
             const boot = () => {
-              const billing = new BillingService(store.db, new Catalog(), { limitsCacheMs: 0 });
-              const billing2 = new BillingService(secondDb, new Catalog(), { limitsCacheMs: 0 });
+              const billing = new Billing(store.db, new Catalog(), { limitsCacheMs: 0 });
+              const billing2 = new Billing(secondDb, new Catalog(), { limitsCacheMs: 0 });
               const tasks = finisher(store.db, billing, { reported });
               const tasks2 = finisher(secondDb, billing2, { reported });
               const crashing = finisher(store.db, billing, { reported, crashAfterSettle: true });
@@ -269,9 +269,9 @@ for (const { name, make: makeDefault } of DIALECTS) {
               topups: [],
               tasks: [],
             };
-            await p.billing.setLimits("key", key1.id, { maxConcurrent: limit + 1 });
+            await p.billing.limits.set("key", key1.id, { maxConcurrent: limit + 1 });
             if (opening > 0) {
-              await p.billing.topup(w.accountId, opening, "opening");
+              await p.billing.ledger.topup(w.accountId, opening, "opening");
               w.topups.push({ key: "opening", amount: opening });
               w.balance = opening;
             }
@@ -294,8 +294,9 @@ for (const { name, make: makeDefault } of DIALECTS) {
             };
             const billedSeconds = (task: ModelTask, duration: number | null) =>
               duration === null ? task.seconds : Math.min(task.seconds, Math.max(1, Math.round(duration)));
+            // A reported count of 0 is no count: the task is billed on its duration (settleOutcome).
             const tokensFor = (task: ModelTask) =>
-              task.rule.perMillionTokens === null ? undefined : reported.get(task.id);
+              task.rule.perMillionTokens === null ? undefined : reported.get(task.id) || undefined;
 
             for (const op of ops) {
               steps++;
@@ -303,11 +304,11 @@ for (const { name, make: makeDefault } of DIALECTS) {
                 case "topup": {
                   const previous = w.topups.at(-1);
                   if (op.replay && previous) {
-                    const r = await p.billing.topup(w.accountId, previous.amount, previous.key);
+                    const r = await p.billing.ledger.topup(w.accountId, previous.amount, previous.key);
                     assert.equal(r.replayed, true);
                   } else {
                     const k = `pay-${w.topups.length}`;
-                    const r = await p.billing.topup(w.accountId, op.amount, k);
+                    const r = await p.billing.ledger.topup(w.accountId, op.amount, k);
                     assert.equal(r.replayed, false);
                     w.topups.push({ key: k, amount: op.amount });
                     w.balance += op.amount;
@@ -317,7 +318,7 @@ for (const { name, make: makeDefault } of DIALECTS) {
                 case "adjust": {
                   const ok = w.balance + op.amount >= openHolds(w);
                   const k = `adj-${steps}`;
-                  const r = await p.billing.adjust(w.accountId, op.amount, k).then(
+                  const r = await p.billing.ledger.adjust(w.accountId, op.amount, k).then(
                     () => "ok",
                     (e: ApiError) => e.code,
                   );
@@ -437,7 +438,11 @@ for (const { name, make: makeDefault } of DIALECTS) {
                   const again = await store.db
                     .transaction()
                     .execute((trx) =>
-                      p.billing.settleTask(trx, { id: task.id, provider: "ark" }, { status: op.status }),
+                      p.billing.holds.settleTask(
+                        trx,
+                        { id: task.id, provider: "ark" },
+                        { status: op.status },
+                      ),
                     );
                   assert.equal(again.settled, false, "a finished task's hold is never settled again");
                   break;
@@ -468,10 +473,14 @@ for (const { name, make: makeDefault } of DIALECTS) {
                   const [x, y] = await Promise.all([
                     store.db
                       .transaction()
-                      .execute((trx) => p.billing.settleTask(trx, { id: task.id, provider }, outcome(op.a))),
+                      .execute((trx) =>
+                        p.billing.holds.settleTask(trx, { id: task.id, provider }, outcome(op.a)),
+                      ),
                     secondDb
                       .transaction()
-                      .execute((trx) => p.billing2.settleTask(trx, { id: task.id, provider }, outcome(op.b))),
+                      .execute((trx) =>
+                        p.billing2.holds.settleTask(trx, { id: task.id, provider }, outcome(op.b)),
+                      ),
                   ]);
                   assert.equal([x.settled, y.settled].filter(Boolean).length, wasActive ? 1 : 0);
                   if (wasActive) {
@@ -496,7 +505,7 @@ for (const { name, make: makeDefault } of DIALECTS) {
                     ),
                     perClip: scale(old.perClip),
                   };
-                  await p.billing.setPrice(spec.id, next, { note: `x${op.percent}%` });
+                  await p.billing.prices.setPrice(spec.id, next, { note: `x${op.percent}%` });
                   rules.set(spec.id, next);
                   break;
                 }
@@ -512,7 +521,7 @@ for (const { name, make: makeDefault } of DIALECTS) {
               }
               await checkInvariants(store, p.billing, w);
             }
-            assert.deepEqual(await p.billing.checkBalances(), [], "cache, ledger and hold rows agree");
+            assert.deepEqual(await p.billing.ledger.checkBalances(), [], "cache, ledger and hold rows agree");
           },
         ),
         { numRuns: runs, endOnFailure: true },
@@ -525,8 +534,8 @@ for (const { name, make: makeDefault } of DIALECTS) {
   });
 }
 
-async function checkInvariants(store: Store, billing: BillingService, w: World): Promise<void> {
-  const balance = await billing.getBalance(w.accountId);
+async function checkInvariants(store: Store, billing: Billing, w: World): Promise<void> {
+  const balance = await billing.ledger.balance(w.accountId);
   const held = openHolds(w);
   assert.equal(balance.balance_micros, w.balance, "balance = top-ups − captures ± adjustments (model)");
   assert.equal(balance.held_micros, held, "held = open holds (model)");

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { BillingService } from "../../src/billing/service.ts";
+import { Billing } from "../../src/billing/billing.ts";
 import { Catalog } from "../../src/catalog/models.ts";
 import { TaskRepository } from "../../src/tasks/repository.ts";
 import {
@@ -37,13 +37,13 @@ async function race(args: Record<string, unknown>[]): Promise<Array<Record<strin
 for (const { name, make } of DIALECTS) {
   describe(`billing races between two processes on ${name}`, () => {
     let store: Store;
-    let billing: BillingService;
+    let billing: Billing;
     let tasks: TaskRepository;
 
     before(async () => {
       store = await openStore(make);
-      billing = new BillingService(store.db, new Catalog(), { limitsCacheMs: 0 });
-      await billing.ensureDefaultPrices();
+      billing = new Billing(store.db, new Catalog(), { limitsCacheMs: 0 });
+      await billing.prices.ensureDefaultPrices();
       tasks = new TaskRepository(store.db);
     });
     after(async () => {
@@ -56,7 +56,7 @@ for (const { name, make } of DIALECTS) {
 
     test("finishers race (succeed vs fail): each task settles once, as its winning status says", async (t) => {
       const { account, key } = await newCustomer(store.accounts);
-      await billing.topup(account.id, 30 * PRICE, "seed");
+      await billing.ledger.topup(account.id, 30 * PRICE, "seed");
       const ids: string[] = [];
       for (let i = 0; i < 30; i++)
         ids.push((await submit(store.db, billing, taskRow(account.id, key.id))).id);
@@ -86,15 +86,15 @@ for (const { name, make } of DIALECTS) {
           .sort();
         assert.deepEqual(kinds, a ? ["capture", "hold"] : ["hold", "release"]);
       }
-      const balance = await billing.getBalance(account.id);
+      const balance = await billing.ledger.balance(account.id);
       assert.equal(balance.balance_micros, 30 * PRICE - charged);
       assert.equal(balance.held_micros, 0);
-      assert.deepEqual(await billing.checkBalances(), []);
+      assert.deepEqual(await billing.ledger.checkBalances(), []);
     });
 
     test("direct settlements race without the task guard: the hold is still settled exactly once", async (t) => {
       const { account, key } = await newCustomer(store.accounts);
-      await billing.topup(account.id, 30 * PRICE, "seed");
+      await billing.ledger.topup(account.id, 30 * PRICE, "seed");
       const ids: string[] = [];
       for (let i = 0; i < 30; i++)
         ids.push((await submit(store.db, billing, taskRow(account.id, key.id))).id);
@@ -114,7 +114,7 @@ for (const { name, make } of DIALECTS) {
         assert.equal(holds.get(id)!.status, a ? "captured" : "released");
         if (a) charged += PRICE;
       }
-      const balance = await billing.getBalance(account.id);
+      const balance = await billing.ledger.balance(account.id);
       assert.equal(balance.balance_micros, 30 * PRICE - charged);
       assert.equal(balance.held_micros, 0);
       const ledger = await store.bdb
@@ -124,12 +124,12 @@ for (const { name, make } of DIALECTS) {
         .where("kind", "in", ["capture", "release"])
         .execute();
       assert.equal(ledger.length, 30, "one capture or one release per task, never both, never twice");
-      assert.deepEqual(await billing.checkBalances(), []);
+      assert.deepEqual(await billing.ledger.checkBalances(), []);
     });
 
     test("balance for exactly 6 tasks: 20 concurrent submits from two processes accept exactly 6", async () => {
       const { account, key } = await newCustomer(store.accounts);
-      await billing.topup(account.id, 6 * PRICE, "seed");
+      await billing.ledger.topup(account.id, 6 * PRICE, "seed");
       const results = await race([
         { url: store.database.url, mode: "submit", accountId: account.id, keyId: key.id, count: 10 },
         { url: store.database.url, mode: "submit", accountId: account.id, keyId: key.id, count: 10 },
@@ -137,7 +137,7 @@ for (const { name, make } of DIALECTS) {
       const outcomes = results.flatMap((r) => r.outcomes as string[]);
       assert.equal(outcomes.filter((o) => o === "accepted").length, 6, outcomes.join(", "));
       assert.equal(outcomes.filter((o) => o === "insufficient_balance").length, 14, outcomes.join(", "));
-      const balance = await billing.getBalance(account.id);
+      const balance = await billing.ledger.balance(account.id);
       assert.equal(balance.held_micros, 6 * PRICE);
       assert.equal(balance.available_micros, 0);
       const taskCount = await store.db
@@ -146,13 +146,13 @@ for (const { name, make } of DIALECTS) {
         .where("account_id", "=", account.id)
         .executeTakeFirstOrThrow();
       assert.equal(Number(taskCount.n), 6, "refused submits created no task");
-      assert.deepEqual(await billing.checkBalances(), []);
+      assert.deepEqual(await billing.ledger.checkBalances(), []);
     });
 
     test("concurrency limit 5: 20 concurrent submits from two processes accept exactly 5", async () => {
       const { account, key } = await newCustomer(store.accounts);
-      await billing.topup(account.id, 100 * PRICE, "seed");
-      await billing.setLimits("key", key.id, { maxConcurrent: 5 });
+      await billing.ledger.topup(account.id, 100 * PRICE, "seed");
+      await billing.limits.set("key", key.id, { maxConcurrent: 5 });
       const results = await race([
         { url: store.database.url, mode: "submit", accountId: account.id, keyId: key.id, count: 10 },
         { url: store.database.url, mode: "submit", accountId: account.id, keyId: key.id, count: 10 },
@@ -164,12 +164,12 @@ for (const { name, make } of DIALECTS) {
         15,
         outcomes.join(", "),
       );
-      assert.deepEqual(await billing.checkBalances(), []);
+      assert.deepEqual(await billing.ledger.checkBalances(), []);
     });
 
     test("rate limit 7/min: 24 requests at one instant from two processes admit exactly 7", async () => {
       const { account, key } = await newCustomer(store.accounts);
-      await billing.setLimits("key", key.id, { requestsPerMinute: 7 });
+      await billing.limits.set("key", key.id, { requestsPerMinute: 7 });
       const now = Math.floor(Date.now() / 60_000) * 60_000 + 30 * 60_000 + 1_000;
       const results = await race([
         { url: store.database.url, mode: "rate", accountId: account.id, keyId: key.id, count: 12, now },

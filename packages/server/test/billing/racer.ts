@@ -1,12 +1,12 @@
 /**
  * Another gateway process, for the cross-process race tests (see `startRacer` in helpers.ts). It
  * reads JSON lines on stdin: `{"type":"arm","args":…}` opens the store with its own connection and
- * its own BillingService and answers `{"type":"armed"}`; `{"type":"go"}` runs the armed command and
+ * its own Billing and answers `{"type":"armed"}`; `{"type":"go"}` runs the armed command and
  * answers `{"type":"result","result":…}`. The parent arms both racers, then starts them together.
  */
 import { createInterface } from "node:readline";
+import { Billing } from "../../src/billing/billing.ts";
 import { isBillingRefusal } from "../../src/billing/errors.ts";
-import { BillingService } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
 import { type DatabaseHandle, openDatabase } from "../../src/store/db.ts";
 import type { ApiKeyRow } from "../../src/store/schema.ts";
@@ -25,7 +25,7 @@ interface Args {
 
 interface Gateway {
   handle: DatabaseHandle;
-  billing: BillingService;
+  billing: Billing;
   tasks: Finisher;
 }
 
@@ -36,7 +36,7 @@ async function gatewayFor(url: string): Promise<Gateway> {
   let gateway = gateways.get(url);
   if (!gateway) {
     const handle = openDatabase(url, { poolSize: 8 });
-    const billing = new BillingService(handle.db, new Catalog(), { limitsCacheMs: 0 });
+    const billing = new Billing(handle.db, new Catalog(), { limitsCacheMs: 0 });
     const tasks = finisher(handle.db, billing);
     gateway = { handle, billing, tasks };
     gateways.set(url, gateway);
@@ -76,7 +76,7 @@ async function run({ args, gateway }: { args: Args; gateway: Gateway }): Promise
           return handle.db
             .transaction()
             .execute((trx) =>
-              billing.settleTask(
+              billing.holds.settleTask(
                 trx,
                 { id, provider: "ark" },
                 args.status === "succeeded" ? { status: "succeeded" } : { status: "failed" },
@@ -105,7 +105,7 @@ async function run({ args, gateway }: { args: Args; gateway: Gateway }): Promise
       };
       const outcomes = await Promise.all(
         Array.from({ length: args.count! }, () =>
-          billing.enforceRateLimit(principal, { now: args.now }).then(() => "allowed", outcome),
+          billing.limits.enforceRateLimit(principal, { now: args.now }).then(() => "allowed", outcome),
         ),
       );
       return { outcomes };

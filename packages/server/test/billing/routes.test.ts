@@ -3,8 +3,8 @@ import { after, before, describe, test } from "node:test";
 import Fastify, { type FastifyInstance } from "fastify";
 import "../../src/keys/auth.ts"; // FastifyRequest.principal
 import { toApiModel } from "../../src/api/model-object.ts";
+import { Billing } from "../../src/billing/billing.ts";
 import { billingRoutes } from "../../src/billing/routes.ts";
-import { BillingService } from "../../src/billing/service.ts";
 import { Catalog } from "../../src/catalog/models.ts";
 import { installErrorHandling } from "../../src/http/errors.ts";
 import { AuthService } from "../../src/keys/auth.ts";
@@ -13,7 +13,7 @@ import { DIALECTS, finisher, openStore, type Store, submit, taskRow } from "./he
 for (const { name, make } of DIALECTS) {
   describe(`billing routes on ${name}`, () => {
     let store: Store;
-    let billing: BillingService;
+    let billing: Billing;
     let app: FastifyInstance;
     let adminKey: string;
     let userKey: string;
@@ -22,8 +22,8 @@ for (const { name, make } of DIALECTS) {
 
     before(async () => {
       store = await openStore(make);
-      billing = new BillingService(store.db, new Catalog(), { limitsCacheMs: 0 });
-      await billing.ensureDefaultPrices();
+      billing = new Billing(store.db, new Catalog(), { limitsCacheMs: 0 });
+      await billing.prices.ensureDefaultPrices();
       const auth = new AuthService(store.accounts);
       const admin = await store.accounts.createAccount("operator", true);
       adminKey = (await store.accounts.createKey(admin.id)).secret;
@@ -165,7 +165,7 @@ for (const { name, make } of DIALECTS) {
       });
       assert.equal(currency.body.error.code, "currency_mismatch");
 
-      const pricing = await billing.pricingForModels();
+      const pricing = await billing.prices.pricingForModels();
       const catalog = new Catalog();
       const model = toApiModel(catalog.get("seedance-1-5-pro-with-audio")!, {
         pricing: pricing.get("seedance-1-5-pro-with-audio"),

@@ -37,7 +37,7 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}): Pro
   const url = server.url;
   // Upstream tasks are billed: give the admin account plenty of balance ($1,000,000).
   const admin = await server.services.accounts.authenticate(ADMIN_KEY);
-  await server.services.billing.topup(admin!.account.id, 1_000_000 * 1_000_000, "test-harness");
+  await server.services.billing.ledger.topup(admin!.account.id, 1_000_000 * 1_000_000, "test-harness");
   const api = (path: string, init: RequestInit & { json?: unknown } = {}) => {
     const headers = new Headers(init.headers);
     if (!headers.has("authorization")) headers.set("authorization", `Bearer ${ADMIN_KEY}`);

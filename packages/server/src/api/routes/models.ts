@@ -1,7 +1,8 @@
 /** The model routes (docs/api.md §6): what this key may use, with capabilities and prices. */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { BillingService } from "../../billing/service.ts";
+import type { Limits } from "../../billing/limits.ts";
+import type { PriceBook } from "../../billing/price-book.ts";
 import type { Catalog } from "../../catalog/models.ts";
 import type { ChannelRouting } from "../../channels/routing.ts";
 import { notFound } from "../../domain/errors.ts";
@@ -12,7 +13,7 @@ import { ModelList, ModelObject } from "../schemas.ts";
 export interface ModelRouteDeps {
   catalog: Catalog;
   routing: Pick<ChannelRouting, "availableModels">;
-  billing: Pick<BillingService, "modelFilter" | "pricingForModels">;
+  billing: { limits: Pick<Limits, "modelFilter">; prices: Pick<PriceBook, "pricingForModels"> };
 }
 
 export async function modelRoutes(
@@ -35,8 +36,8 @@ export async function modelRoutes(
   })(async ({ request }) => {
     const [served, allowed, pricing] = await Promise.all([
       available(request),
-      billing.modelFilter(request.principal),
-      billing.pricingForModels(),
+      billing.limits.modelFilter(request.principal),
+      billing.prices.pricingForModels(),
     ]);
     return {
       object: "list",
@@ -61,7 +62,7 @@ export async function modelRoutes(
   })(async ({ request, params }) => {
     const model = catalog.get(params.model_id);
     const providers = model ? (await available(request)).get(model.id) : undefined;
-    const allowed = await billing.modelFilter(request.principal);
+    const allowed = await billing.limits.modelFilter(request.principal);
     if (!model || !providers || !allowed(model.id)) {
       throw notFound(
         "model_not_found",
@@ -69,6 +70,9 @@ export async function modelRoutes(
         "model",
       );
     }
-    return toApiModel(model, { providers, pricing: (await billing.pricingForModels()).get(model.id) });
+    return toApiModel(model, {
+      providers,
+      pricing: (await billing.prices.pricingForModels()).get(model.id),
+    });
   });
 }
