@@ -10,7 +10,7 @@
  */
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { Database } from "../store/schema.ts";
-import { randomAlphanumeric } from "../util/ids.ts";
+import { monotonicId, randomAlphanumeric } from "../util/ids.ts";
 import { assertMicros, microsFromDb } from "./money.ts";
 import {
   type BillingBalancesTable,
@@ -45,7 +45,8 @@ export interface UsageTotals {
 export type UsageFilter = { accountId: string; from: number; to: number; model?: string; keyId?: string };
 export type UsageGrouping = { byDay: boolean; byModel: boolean; byKey: boolean };
 
-const newLedgerId = () => `led_${randomAlphanumeric(24)}`;
+/** Sortable: entries written in the same millisecond list in the order they were written. */
+const newLedgerId = () => monotonicId("led_", 12);
 const newPriceId = () => `price_${randomAlphanumeric(20)}`;
 function normalizeLedger(row: LedgerRow): LedgerRow {
   return { ...row, amount: Number(row.amount), created_at: Number(row.created_at) };

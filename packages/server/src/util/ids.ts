@@ -14,6 +14,20 @@ export function randomAlphanumeric(length: number): string {
   return out;
 }
 
+let lastStamp = 0;
+
+/**
+ * An id that sorts (as text, in any collation: the sortable part is digits) in the order this
+ * process made them: 16 digits of microsecond-ish stamp (milliseconds × 1000 plus a counter, never
+ * repeating or going back within a process), then randomness. Rows listed "newest first" by
+ * (created_at, id) need this: several ledger entries written in the same millisecond must keep the
+ * order they were written in, which a random id cannot give.
+ */
+export function monotonicId(prefix: string, randomLength: number): string {
+  lastStamp = Math.max(lastStamp + 1, Date.now() * 1000);
+  return `${prefix}${String(lastStamp).padStart(16, "0")}${randomAlphanumeric(randomLength)}`;
+}
+
 export const newTaskId = () => `task_${randomAlphanumeric(32)}`;
 export const newFileId = () => `file_${randomAlphanumeric(24)}`;
 export const newAccountId = () => `acct_${randomAlphanumeric(20)}`;

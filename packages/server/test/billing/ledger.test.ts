@@ -5,6 +5,7 @@ import { BillingRefusal, isBillingRefusal } from "../../src/billing/errors.ts";
 import { dayToDate } from "../../src/billing/limits.ts";
 import { Catalog, DEFAULT_CATALOG } from "../../src/catalog/models.ts";
 import type { ApiError } from "../../src/domain/errors.ts";
+import { monotonicId } from "../../src/util/ids.ts";
 import {
   DIALECTS,
   type Finisher,
@@ -19,6 +20,13 @@ import {
 
 /** Seedance 1.5 pro with audio, 5 s at 720p, at the default $0.07/s. */
 const FIVE_SECONDS_720P = 350_000;
+
+test("ledger ids made in one millisecond sort (as plain text) in the order they were made", () => {
+  const ids = Array.from({ length: 5000 }, () => monotonicId("led_", 12));
+  assert.deepEqual([...ids].sort(), ids);
+  assert.equal(new Set(ids).size, ids.length);
+  assert.match(ids[0] ?? "", /^led_\d{16}[A-Za-z0-9]{12}$/);
+});
 
 for (const { name, make } of DIALECTS) {
   describe(`billing ledger on ${name}`, () => {
