@@ -2,6 +2,12 @@
 // the tests of the security and money paths fail when the code under them changes. Scores and the
 // survivors we accept live in docs/mutation.md. Narrow a run with
 // `npm run mutation -- --mutate src/net/address-policy.ts`.
+//
+// Several narrowed runs may go at once (one per module group): `MUTATION_RUN=net npm run mutation
+// -- --mutate 'src/net/*.ts'` keeps that run's sandbox and reports apart (.stryker-tmp-net,
+// .stryker/net.html, .stryker/net.json).
+const run = process.env.MUTATION_RUN ? `-${process.env.MUTATION_RUN.replace(/[^\w-]/g, "_")}` : "";
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: "tap",
@@ -32,9 +38,9 @@ export default {
   concurrency: 2,
   timeoutMS: 20000,
   reporters: ["clear-text", "progress", "html", "json"],
-  htmlReporter: { fileName: ".stryker/report.html" },
-  jsonReporter: { fileName: ".stryker/report.json" },
-  tempDirName: ".stryker-tmp",
+  htmlReporter: { fileName: `.stryker/report${run}.html` },
+  jsonReporter: { fileName: `.stryker/report${run}.json` },
+  tempDirName: `.stryker-tmp${run}`,
   incremental: false,
   cleanTempDir: "always",
 };
