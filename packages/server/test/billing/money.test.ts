@@ -2,12 +2,15 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
+  assertMicros,
   decimalToMicros,
   formatMoney,
+  MICROS_PER_UNIT,
   MoneyError,
   microsFromDb,
   moneyFromJson,
   mulDivCeil,
+  mulMicros,
   sumMicros,
 } from "../../src/billing/money.ts";
 import {
@@ -88,6 +91,225 @@ describe("money", () => {
     assert.equal(microsFromDb(null), 0);
     assert.throws(() => microsFromDb("1.5"), MoneyError);
     assert.throws(() => microsFromDb("99999999999999999999"), MoneyError);
+  });
+});
+
+/** Asserts that `fn` throws a MoneyError with exactly `message`. */
+function throwsMoney(fn: () => unknown, message: string): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof MoneyError, `expected a MoneyError, got ${String(e)}`);
+    assert.equal(e.name, "MoneyError");
+    assert.equal(e.message, message);
+    return true;
+  });
+}
+
+const MAX = Number.MAX_SAFE_INTEGER;
+const MIN = Number.MIN_SAFE_INTEGER;
+
+describe("money: the edges", () => {
+  test("a micro-unit is a millionth; MoneyError is named", () => {
+    assert.equal(MICROS_PER_UNIT, 1_000_000);
+    const error = new MoneyError("x");
+    assert.ok(error instanceof Error);
+    assert.equal(error.name, "MoneyError");
+    assert.equal(String(error), "MoneyError: x");
+  });
+
+  test("assertMicros passes safe integers through and names what is wrong", () => {
+    assert.equal(assertMicros(0), 0);
+    assert.equal(assertMicros(-7), -7);
+    assert.equal(assertMicros(MAX), MAX);
+    assert.equal(assertMicros(MIN), MIN);
+    throwsMoney(() => assertMicros(0.5), "amount is not a safe integer of micro-units: 0.5");
+    throwsMoney(() => assertMicros(MAX + 1), "amount is not a safe integer of micro-units: 9007199254740992");
+    throwsMoney(() => assertMicros(Number.NaN, "fee"), "fee is not a safe integer of micro-units: NaN");
+    throwsMoney(
+      () => assertMicros(Number.POSITIVE_INFINITY, "fee"),
+      "fee is not a safe integer of micro-units: Infinity",
+    );
+  });
+
+  test("negatives are refused unless asked for, in both parsers", () => {
+    assert.equal(decimalToMicros("-1"), undefined);
+    assert.equal(decimalToMicros("-0.5"), undefined);
+    assert.equal(decimalToMicros("-1", false), undefined);
+    assert.equal(decimalToMicros("-1", true), -1_000_000);
+    assert.equal(moneyFromJson("-1"), undefined, "the default refuses a negative string");
+    assert.equal(moneyFromJson(-1), undefined, "the default refuses a negative number");
+    assert.equal(moneyFromJson(" -2.25 ", true), -2_250_000);
+    assert.equal(moneyFromJson(-2.25, true), -2_250_000);
+    assert.equal(moneyFromJson("-0", true), 0);
+    assert.ok(Object.is(decimalToMicros("-0.000000", true), 0), "never -0");
+    assert.ok(Object.is(decimalToMicros("-0", true), 0), "never -0");
+  });
+
+  test("decimal grammar: digits, at most 13 of them before the point, at most 6 after", () => {
+    assert.equal(decimalToMicros("0"), 0);
+    assert.equal(decimalToMicros("7"), 7_000_000, "no fraction: whole units");
+    assert.equal(decimalToMicros("10.5"), 10_500_000, "a short fraction is padded, not shifted");
+    assert.equal(decimalToMicros("3.000001"), 3_000_001);
+    assert.equal(decimalToMicros("0000000000001"), 1_000_000, "13 digits");
+    assert.equal(decimalToMicros("00000000000001"), undefined, "14 digits, even as leading zeros");
+    for (const bad of [
+      "--1",
+      "+1",
+      "1-",
+      "a1",
+      "1a",
+      "1.a",
+      "1.5a",
+      "x1.5",
+      "1.5.5",
+      "1..5",
+      "-",
+      "-.5",
+      ".",
+      "1 ",
+      "1.0000000",
+      "١",
+    ]) {
+      assert.equal(decimalToMicros(bad, true), undefined, JSON.stringify(bad));
+    }
+  });
+
+  test("the safe-integer range bounds parsing on both sides", () => {
+    assert.equal(decimalToMicros("9007199254.740991"), MAX);
+    assert.equal(decimalToMicros("9007199254.740992"), undefined);
+    assert.equal(decimalToMicros("9999999999999.999999"), undefined);
+    assert.equal(decimalToMicros("-9007199254.740991", true), MIN);
+    assert.equal(decimalToMicros("-9007199254.740992", true), undefined, "negative overflow");
+    assert.equal(decimalToMicros("-9999999999999", true), undefined);
+  });
+
+  test("moneyFromJson: strings are trimmed, numbers go through their decimal form, the rest is refused", () => {
+    assert.equal(moneyFromJson("1.25"), 1_250_000);
+    assert.equal(moneyFromJson("\t7\n"), 7_000_000);
+    assert.equal(moneyFromJson(7), 7_000_000);
+    assert.equal(moneyFromJson(10.5), 10_500_000);
+    assert.equal(moneyFromJson(0), 0);
+    assert.equal(moneyFromJson(1e21), undefined, "1e+21 is not a decimal");
+    assert.equal(moneyFromJson(Number.NaN), undefined);
+    assert.equal(moneyFromJson(Number.POSITIVE_INFINITY), undefined);
+    assert.equal(moneyFromJson(Number.NEGATIVE_INFINITY, true), undefined);
+    for (const bad of [null, undefined, {}, [], [1], ["1"], 1n, false]) {
+      assert.equal(moneyFromJson(bad), undefined, String(bad));
+      assert.equal(moneyFromJson(bad, true), undefined, String(bad));
+    }
+  });
+
+  test("formatMoney: every number of places from 0 to 6, rounding half away from zero", () => {
+    assert.equal(formatMoney(12_345_678, 0), "12");
+    assert.equal(formatMoney(12_500_000, 0), "13");
+    assert.equal(formatMoney(12_499_999, 0), "12");
+    assert.equal(formatMoney(-12_500_000, 0), "-13");
+    assert.equal(formatMoney(12_345_678, 1), "12.3");
+    assert.equal(formatMoney(12_345_678, 2), "12.35");
+    assert.equal(formatMoney(12_345_678, 3), "12.346");
+    assert.equal(formatMoney(12_345_678), "12.3457");
+    assert.equal(formatMoney(12_345_678, 5), "12.34568");
+    assert.equal(formatMoney(1_200, 4), "0.0012", "leading zeros of the fraction are kept");
+    assert.equal(formatMoney(7, 6), "0.000007");
+    assert.equal(formatMoney(-7, 6), "-0.000007");
+    assert.equal(formatMoney(-1_000_000, 6), "-1.000000");
+    assert.equal(formatMoney(1_000_000, 6), "1.000000");
+    assert.equal(formatMoney(50), "0.0001", "exactly half a step rounds up");
+    assert.equal(formatMoney(49), "0.0000");
+    assert.equal(formatMoney(-50), "-0.0001", "and away from zero for a negative");
+    assert.equal(formatMoney(MIN, 6), "-9007199254.740991");
+    assert.equal(formatMoney(0, 0), "0");
+    assert.equal(formatMoney(-1, 0), "0", "no negative zero");
+    throwsMoney(() => formatMoney(1, -1), "cannot format with -1 decimals");
+    throwsMoney(() => formatMoney(1, 7), "cannot format with 7 decimals");
+    throwsMoney(() => formatMoney(1.5), "amount is not a safe integer of micro-units: 1.5");
+  });
+
+  test("mulMicros: exact signed products, refused past 2^53", () => {
+    assert.equal(mulMicros(3, 5), 15);
+    assert.equal(mulMicros(-3, 5), -15);
+    assert.equal(mulMicros(-3, -5), 15);
+    assert.equal(mulMicros(0, MAX), 0);
+    assert.equal(mulMicros(MAX, 1), MAX);
+    assert.equal(mulMicros(MIN, 1), MIN);
+    // 94 906 267² = 9 007 199 515 875 289 > 2^53 − 1: an exact product, refused rather than rounded.
+    throwsMoney(() => mulMicros(94_906_267, 94_906_267), "product is out of range: 9007199515875289");
+    throwsMoney(() => mulMicros(MAX, -2), "product is out of range: -18014398509481982");
+    throwsMoney(() => mulMicros(1.5, 2), "amount is not a safe integer of micro-units: 1.5");
+    throwsMoney(() => mulMicros(2, 1.5), "amount is not a safe integer of micro-units: 1.5");
+  });
+
+  test("mulDivCeil: rounds a partial micro-unit up, never down, and refuses negative operands", () => {
+    assert.equal(mulDivCeil(2, 3, 3), 2, "exact quotient: no extra micro-unit");
+    assert.equal(mulDivCeil(2, 3, 4), 2, "1.5 → 2");
+    assert.equal(mulDivCeil(1, 1, 3), 1, "⅓ → 1");
+    assert.equal(mulDivCeil(7, 1, 1), 7);
+    assert.equal(mulDivCeil(MAX, 1, 1), MAX);
+    const refusal = "mulDivCeil takes non-negative operands and d > 0";
+    throwsMoney(() => mulDivCeil(-1, 1, 1), refusal);
+    throwsMoney(() => mulDivCeil(1, -1, 1), refusal);
+    throwsMoney(() => mulDivCeil(1_000, -6_400_000, 1_000_000), refusal);
+    throwsMoney(() => mulDivCeil(1, 1, 0), refusal);
+    throwsMoney(() => mulDivCeil(1, 1, -1), refusal);
+    throwsMoney(() => mulDivCeil(MAX, 2, 1), "amount is out of range: 18014398509481982");
+    throwsMoney(() => mulDivCeil(0.5, 2, 1), "amount is not a safe integer of micro-units: 0.5");
+    throwsMoney(() => mulDivCeil(2, 0.5, 1), "amount is not a safe integer of micro-units: 0.5");
+    throwsMoney(() => mulDivCeil(2, 2, 1.5), "amount is not a safe integer of micro-units: 1.5");
+  });
+
+  test("sumMicros: exact signed sums, refused past either end of the safe range", () => {
+    assert.equal(sumMicros([]), 0);
+    assert.equal(sumMicros([5]), 5);
+    assert.equal(sumMicros([5, -8]), -3);
+    assert.equal(sumMicros(new Set([1, 2])), 3, "any iterable");
+    assert.equal(sumMicros([MAX, 0]), MAX);
+    assert.equal(sumMicros([MIN, 0]), MIN);
+    assert.equal(sumMicros([MAX, 1, -1]), MAX, "the total is exact even past 2^53 midway");
+    throwsMoney(() => sumMicros([MAX, 1]), "sum is out of range: 9007199254740992");
+    throwsMoney(() => sumMicros([MIN, -1]), "sum is out of range: -9007199254740992");
+    throwsMoney(() => sumMicros([1, 0.5]), "amount is not a safe integer of micro-units: 0.5");
+  });
+
+  test("microsFromDb: numbers, bigints and integer strings, exactly; anything else is an error", () => {
+    assert.equal(microsFromDb(null), 0);
+    assert.equal(microsFromDb(undefined), 0);
+    assert.equal(microsFromDb(0), 0);
+    assert.equal(microsFromDb(42), 42);
+    assert.equal(microsFromDb(-42), -42);
+    assert.equal(microsFromDb(MAX), MAX);
+    assert.equal(microsFromDb(42n), 42);
+    assert.equal(microsFromDb(-42n), -42);
+    assert.equal(microsFromDb(BigInt(MAX)), MAX);
+    assert.equal(microsFromDb(BigInt(MIN)), MIN);
+    assert.equal(microsFromDb("0"), 0);
+    assert.equal(microsFromDb("-42"), -42);
+    assert.equal(microsFromDb("9007199254740991"), MAX);
+    assert.equal(microsFromDb("-9007199254740991"), MIN);
+    throwsMoney(() => microsFromDb(1.5), "amount is not a safe integer of micro-units: 1.5");
+    throwsMoney(() => microsFromDb(MAX + 1), "amount is not a safe integer of micro-units: 9007199254740992");
+    throwsMoney(() => microsFromDb(BigInt(MAX) + 1n), "stored amount is out of range: 9007199254740992");
+    throwsMoney(() => microsFromDb(BigInt(MIN) - 1n), "stored amount is out of range: -9007199254740992");
+    throwsMoney(() => microsFromDb("9007199254740992"), "stored amount is out of range: 9007199254740992");
+    throwsMoney(() => microsFromDb("-9007199254740992"), "stored amount is out of range: -9007199254740992");
+    for (const bad of [
+      "",
+      "-",
+      "1.5",
+      "1.0",
+      "12a",
+      "a12",
+      "1 2",
+      " 12",
+      "12 ",
+      "+12",
+      "--1",
+      "1e3",
+      "0x10",
+    ]) {
+      throwsMoney(() => microsFromDb(bad), `unexpected amount from the store: ${bad}`);
+    }
+    throwsMoney(() => microsFromDb([12]), "unexpected amount from the store: 12");
+    throwsMoney(() => microsFromDb(true), "unexpected amount from the store: true");
+    throwsMoney(() => microsFromDb({}), "unexpected amount from the store: [object Object]");
   });
 });
 
