@@ -1,6 +1,7 @@
 import { cpus } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
+import { parseStorageUrl } from "./storage/storage-url.ts";
 
 /**
  * Every setting is an environment variable `VIDRELAY_<NAME>` and a `vidrelay serve --<name>` flag
@@ -46,6 +47,20 @@ export const ConfigSchema = z.object({
     .regex(/^sk-[A-Za-z0-9_-]{32,}$/, "must look like sk- followed by at least 32 letters, digits, - or _")
     .optional(),
   secret: z.string().min(16, "must be at least 16 characters (used to encrypt upstream keys)").optional(),
+  /**
+   * Where uploads and videos are kept: unset = `<data dir>/blobs`; `file:///abs/path`; or
+   * `s3://BUCKET[/PREFIX]?endpoint=URL&region=R&force_path_style=true` (credentials: the AWS chain).
+   */
+  storageUrl: z
+    .string()
+    .superRefine((value, ctx) => {
+      try {
+        parseStorageUrl(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+      }
+    })
+    .optional(),
   allowPrivateTargets: z.string().default(""),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   fileTtlSeconds: z.coerce

@@ -16,7 +16,7 @@ import { cancelUpstream } from "./channels/cancel.ts";
 import { channelRoutes } from "./channels/routes.ts";
 import { ChannelRouting } from "./channels/routing.ts";
 import { ChannelService } from "./channels/service.ts";
-import type { Config } from "./config.ts";
+import { type Config, ConfigError } from "./config.ts";
 import { FileRepository } from "./files/repository.ts";
 import { fileRoutes } from "./files/routes.ts";
 import { FileService } from "./files/service.ts";
@@ -37,7 +37,7 @@ import { IngestJob } from "./relay/ingest-job.ts";
 import { UpstreamPoller } from "./relay/poller.ts";
 import { LocalRenderJob } from "./relay/render-job.ts";
 import { upstreamHookRoutes } from "./relay/routes.ts";
-import { DiskStorage } from "./storage/disk.ts";
+import { openStorage } from "./storage/open-storage.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "./store/db.ts";
 import { TaskEvents } from "./tasks/events.ts";
 import { IdempotencyRepository } from "./tasks/idempotency-repository.ts";
@@ -96,7 +96,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   await migrateToLatest(database.db, ALL_MIGRATIONS);
   const { db } = database;
 
-  const storage = new DiskStorage(join(config.dataDir, "blobs"));
+  const storage = await openStorage(config, (problem) => new ConfigError([problem]));
   const catalog = new Catalog(DEFAULT_CATALOG);
   const metrics = new Metrics();
   const events = new TaskEvents();

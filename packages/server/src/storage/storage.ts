@@ -8,11 +8,17 @@ export interface ByteRange {
 }
 
 /**
- * Where uploads and rendered videos live. Local disk now; an S3-compatible implementation later.
- * Keys are relative paths such as `files/ab/file_….jpg` or `videos/task_….mp4`.
+ * Where uploads and rendered videos live: `DiskStorage` (the default) or `S3Storage`, chosen by
+ * `VIDRELAY_STORAGE_URL` (`open-storage.ts`). Keys are relative paths such as
+ * `files/ab/file_….jpg` or `videos/task_….mp4`. A missing key: `size` → null, `read` rejects with
+ * `code: "ENOENT"`, `delete` does nothing.
  */
 export interface BlobStorage {
-  /** Move (or copy) a finished local file into storage under `key`. The source is consumed. */
+  /**
+   * Move (or copy, or upload) a finished local file into storage under `key`. The source is
+   * consumed. Always a complete file, never a live request body: uploads are sniffed and probed
+   * from a temp file before anything is stored.
+   */
   putFile(key: string, sourcePath: string, contentType: string): Promise<{ bytes: number }>;
   /** Size in bytes, or null when the key does not exist. */
   size(key: string): Promise<number | null>;
