@@ -287,7 +287,8 @@ describe("VIDRELAY_STORAGE_URL", () => {
         "endpoint without region",
       );
     } finally {
-      process.env = saved;
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
     }
   });
 });
