@@ -113,6 +113,8 @@ export async function checkTarget(
       addresses = await (options.signal ? abortable(pending, options.signal) : pending);
     } catch (err) {
       if (err instanceof OutboundRequestError) throw err;
+      // Cancelled by the caller: their reason, as sendOnce does, not a "DNS failure" with code 20.
+      if (options.signal?.aborted) throw options.signal.reason;
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       throw outboundError(
         "dns_failure",
