@@ -63,7 +63,7 @@ export class BillingLedger {
   ): Promise<CreditResult> {
     assertMicros(amount);
     if (amount <= 0) throw invalid("invalid_amount", "a top-up must be a positive amount", "amount");
-    return this.credit("topup", accountId, amount, `topup:${idempotencyKey}`, options);
+    return this.credit("topup", accountId, amount, idempotencyKey, options);
   }
 
   /**
@@ -78,7 +78,7 @@ export class BillingLedger {
   ): Promise<CreditResult> {
     assertMicros(amount);
     if (amount === 0) throw invalid("invalid_amount", "an adjustment must not be zero", "amount");
-    return this.credit("adjustment", accountId, amount, `adjustment:${idempotencyKey}`, options);
+    return this.credit("adjustment", accountId, amount, idempotencyKey, options);
   }
 
   async balance(accountId: string, executor?: Executor): Promise<Balance> {
@@ -175,16 +175,18 @@ export class BillingLedger {
     kind: "topup" | "adjustment",
     accountId: string,
     amount: number,
-    ledgerKey: string,
+    idempotencyKey: string,
     options: CreditOptions,
   ): Promise<CreditResult> {
-    if (ledgerKey.length > 320) {
+    // The caller's key, whatever the kind (the ledger's column holds 320: the kind's prefix fits).
+    if (idempotencyKey.length > 300) {
       throw invalid(
         "invalid_idempotency_key",
         "the idempotency key is too long (max 300)",
         "Idempotency-Key",
       );
     }
+    const ledgerKey = `${kind}:${idempotencyKey}`;
     const now = options.now ?? this.options.clock();
     return this.repo.transaction(async (trx) => {
       // Write first (SQLite: take the write lock before reading; Postgres: no lock on an existing row).
