@@ -41,6 +41,8 @@ export default {
   htmlReporter: { fileName: `.stryker/report${run}.html` },
   jsonReporter: { fileName: `.stryker/report${run}.json` },
   tempDirName: `.stryker-tmp${run}`,
+  // Other runs' sandboxes and reports must not be copied into this one's (they change under it).
+  ignorePatterns: [".stryker-tmp*", ".stryker", "data", "bench/results"],
   incremental: false,
   cleanTempDir: "always",
 };
