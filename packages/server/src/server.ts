@@ -90,7 +90,22 @@ export function createLogger(config: Pick<Config, "logLevel">): Logger {
   });
 }
 
-export async function startServer(config: Config, options: { logger?: Logger } = {}): Promise<RunningServer> {
+export interface StartOptions {
+  logger?: Logger;
+  /**
+   * "api" (default): the whole API, plus the job runner unless `config.workers` is false.
+   * "worker" (`vidrelay worker`): the job runner and only /healthz, /readyz and /metrics.
+   */
+  role?: "api" | "worker";
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const role = options.role ?? "api";
+  if (role === "worker" && !config.workers) {
+    throw new ConfigError([
+      "VIDRELAY_WORKERS=false: `vidrelay worker` exists to run jobs; unset it (and pick kinds with VIDRELAY_WORKER_KINDS)",
+    ]);
+  }
   const logger = options.logger ?? createLogger(config);
   const database = openDatabase(config.databaseUrl);
   await migrateToLatest(database.db, ALL_MIGRATIONS);
@@ -181,7 +196,8 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     billing,
   };
 
-  const bootstrap = await keys.bootstrap(config.bootstrapKey);
+  // The API tier creates the first admin key (and shows it once); a worker has no one to show it to.
+  const bootstrap = role === "api" ? await keys.bootstrap(config.bootstrapKey) : { created: false };
 
   // Request ids: a random per-process prefix and a counter (unique, and no crypto call per request).
   const requestIdPrefix = randomAlphanumeric(10);
@@ -224,24 +240,27 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   // Every route registered from here on is recorded for /openapi.json (an undeclared one fails the suite).
   const routes = recordRoutes(app);
   await app.register(opsRoutes, { db, tasks: taskRepo, queue, metrics, isDraining: () => draining });
-  await app.register(docsRoutes, { config, routes });
-  await app.register(mediaRoutes, { config, db, storage, files, tasks: taskRepo });
-  await app.register(upstreamHookRoutes, { channels, poller });
-  // Everything under /v1 needs a key; the plugin scope keeps the hook off the public routes.
-  await app.register(async (v1) => {
-    v1.addHook("onRequest", async (request, reply) => {
-      request.principal = await auth.authenticate(request.headers.authorization);
-      // Per-key requests per minute (no store access unless the key or account has a limit).
-      reply.headers(await billing.limits.enforceRateLimit(request.principal));
+  if (role === "api") await registerApi();
+  async function registerApi(): Promise<void> {
+    await app.register(docsRoutes, { config, routes });
+    await app.register(mediaRoutes, { config, db, storage, files, tasks: taskRepo });
+    await app.register(upstreamHookRoutes, { channels, poller });
+    // Everything under /v1 needs a key; the plugin scope keeps the hook off the public routes.
+    await app.register(async (v1) => {
+      v1.addHook("onRequest", async (request, reply) => {
+        request.principal = await auth.authenticate(request.headers.authorization);
+        // Per-key requests per minute (no store access unless the key or account has a limit).
+        reply.headers(await billing.limits.enforceRateLimit(request.principal));
+      });
+      await v1.register(fileRoutes, { config, files });
+      await v1.register(taskRoutes, { config, tasks, presenter, events, storage });
+      await v1.register(modelRoutes, { catalog, routing, billing });
+      await v1.register(keyRoutes, { keys, auth });
+      await v1.register(webhookRoutes, { webhooks, tasks });
+      await v1.register(channelRoutes, { channels });
+      await v1.register(billingRoutes, { billing });
     });
-    await v1.register(fileRoutes, { config, files });
-    await v1.register(taskRoutes, { config, tasks, presenter, events, storage });
-    await v1.register(modelRoutes, { catalog, routing, billing });
-    await v1.register(keyRoutes, { keys, auth });
-    await v1.register(webhookRoutes, { webhooks, tasks });
-    await v1.register(channelRoutes, { channels });
-    await v1.register(billingRoutes, { billing });
-  });
+  }
 
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

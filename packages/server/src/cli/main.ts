@@ -7,6 +7,7 @@ const HELP = `vidrelay ${VERSION_STRING} — a self-hostable RelayDance v1 video
 
 Usage:
   vidrelay serve [options]            serve the API (defaults: 127.0.0.1:8080, data in ./data)
+  vidrelay worker [options]           run background jobs only (for a cluster: see docs/deployment.md)
   vidrelay keys create [options]      create an API key (printed once)
   vidrelay keys list [--account ID]   list keys (never the secrets)
   vidrelay keys revoke KEY_ID         revoke a key at once
@@ -57,6 +58,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     switch (command) {
       case "serve":
         return await (await import("./server-commands.ts")).serve(rest, io);
+      case "worker":
+        return await (await import("./server-commands.ts")).worker(rest, io);
       case "keys":
         return await (await import("./server-commands.ts")).keys(rest, io);
       case "--version":

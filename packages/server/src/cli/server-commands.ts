@@ -1,8 +1,8 @@
-import { CONFIG_KEYS, flagName, loadConfig } from "../config.ts";
+import { CONFIG_KEYS, type Config, flagName, loadConfig } from "../config.ts";
 import { AccountRepository } from "../keys/repository.ts";
 import { KeyService } from "../keys/service.ts";
 import { ALL_MIGRATIONS } from "../migrations.ts";
-import { startServer } from "../server.ts";
+import { type RunningServer, startServer } from "../server.ts";
 import { migrateToLatest, openDatabase } from "../store/db.ts";
 import { VERSION_STRING } from "../version.ts";
 import { EXIT, type Io, parse, stdio, UsageError } from "./common.ts";
@@ -38,7 +38,21 @@ Example:
   vidrelay keys create --account-name acme --name ci
 `;
 
-export async function serve(args: string[], io: Io = stdio): Promise<number> {
+export const WORKER_HELP = `vidrelay worker — run background jobs (renders, dispatch, polling, ingest, webhooks)
+
+A worker shares the store (and the blob storage) with the API processes and serves only
+/healthz, /readyz and /metrics on its port. Run the API tier with VIDRELAY_WORKERS=false and as
+many workers as the load needs; VIDRELAY_WORKER_KINDS picks what a worker runs.
+On SIGTERM a worker stops claiming, lets in-flight jobs finish (up to 10 s), hands the rest back
+to the queue and exits.
+
+Takes the same options as 'vidrelay serve' (see vidrelay serve --help).
+
+Example:
+  VIDRELAY_DATABASE_URL=postgres://db/vidrelay VIDRELAY_PORT=9101 vidrelay worker
+`;
+
+function configFromArgs(args: string[], io: Io, help: string): Config | undefined {
   const options = Object.fromEntries([
     ...CONFIG_KEYS.map((k) => [kebab(k), { type: "string" as const }]),
     ["help", { type: "boolean" as const, short: "h" }],
@@ -47,22 +61,26 @@ export async function serve(args: string[], io: Io = stdio): Promise<number> {
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const positionals = parsed.positionals;
   if (values.help) {
-    io.out(SERVE_HELP);
-    return EXIT.ok;
+    io.out(help);
+    return undefined;
   }
-  if (positionals.length) throw new UsageError(`serve takes no arguments (got ${positionals.join(" ")})`);
+  if (positionals.length)
+    throw new UsageError(`this command takes no arguments (got ${positionals.join(" ")})`);
   const overrides = Object.fromEntries(CONFIG_KEYS.map((k) => [k, values[kebab(k)]]));
-  const config = loadConfig(overrides);
+  return loadConfig(overrides);
+}
+
+export async function serve(args: string[], io: Io = stdio): Promise<number> {
+  const config = configFromArgs(args, io, SERVE_HELP);
+  if (!config) return EXIT.ok;
   const server = await startServer(config);
-  if (config.workers && config.workerKinds.includes("render")) {
-    // Boot the render engine's worker threads now rather than on the first render.
-    (await import("../engine/frame-workers.ts")).frameWorkers().warm();
-  }
+  await warmRenderer(config);
   const lines = [
-    `vidrelay ${VERSION_STRING} listening on ${server.url}  (bound to ${config.host}:${server.app.server.address() && typeof server.app.server.address() === "object" ? (server.app.server.address() as { port: number }).port : config.port})`,
+    `vidrelay ${VERSION_STRING} listening on ${server.url}  (bound to ${config.host}:${boundPort(server)})`,
     `  store:    ${config.databaseUrl.startsWith("postgres") ? "postgres" : config.databaseUrl}`,
     `  data:     ${config.dataDir}`,
     `  docs:     ${server.url}/docs`,
+    `  jobs:     ${config.workers ? config.workerKinds.join(", ") : "none here (VIDRELAY_WORKERS=false: run 'vidrelay worker' processes)"}`,
     "  providers: no upstream channel is configured, so every model is served by the built-in local engine",
     "             (camera motion over your images rendered with ffmpeg; it is not a generative AI model)",
   ];
@@ -77,7 +95,44 @@ export async function serve(args: string[], io: Io = stdio): Promise<number> {
     );
   }
   console.log(lines.join("\n"));
+  await closeOnSignal(server);
+  return EXIT.ok;
+}
 
+export async function worker(args: string[], io: Io = stdio): Promise<number> {
+  const config = configFromArgs(args, io, WORKER_HELP);
+  if (!config) return EXIT.ok;
+  const server = await startServer(config, { role: "worker" });
+  await warmRenderer(config);
+  console.log(
+    [
+      `vidrelay ${VERSION_STRING} worker running ${config.workerKinds.join(", ")}`,
+      `  ops:      http://${config.host}:${boundPort(server)}/healthz, /readyz, /metrics`,
+      `  store:    ${config.databaseUrl.startsWith("postgres") ? "postgres" : config.databaseUrl}`,
+    ].join("\n"),
+  );
+  await closeOnSignal(server);
+  return EXIT.ok;
+}
+
+function boundPort(server: RunningServer): number {
+  const address = server.app.server.address();
+  return address && typeof address === "object" ? address.port : 0;
+}
+
+async function warmRenderer(config: Config): Promise<void> {
+  if (config.workers && config.workerKinds.includes("render")) {
+    // Boot the render engine's worker threads now rather than on the first render.
+    (await import("../engine/frame-workers.ts")).frameWorkers().warm();
+  }
+}
+
+/**
+ * Serve until SIGINT/SIGTERM, then stop accepting work, let in-flight jobs finish (10 s), hand the
+ * rest back to the queue, close the store and return, so the process exits by itself. A second
+ * signal exits at once.
+ */
+async function closeOnSignal(server: RunningServer): Promise<void> {
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -87,15 +142,20 @@ export async function serve(args: string[], io: Io = stdio): Promise<number> {
       }
       stopping = true;
       console.log(`vidrelay: ${signal} received, finishing in-flight work (up to 10 s)…`);
-      server.close(10_000).then(resolve, (error) => {
-        console.error(error);
-        resolve();
-      });
+      server.close(10_000).then(
+        () => {
+          console.log("vidrelay: stopped");
+          resolve();
+        },
+        (error) => {
+          console.error(error);
+          resolve();
+        },
+      );
     };
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
-  return EXIT.ok;
 }
 
 export async function keys(args: string[], io: Io = stdio): Promise<number> {

@@ -86,7 +86,6 @@ export class FrameWorkerPool {
       this.broken = true;
       return undefined;
     }
-    worker.unref();
     const pooled: PooledWorker = { worker, pending: new Map() };
     worker.on("message", (message: { id: number; result?: KernelResult; error?: string }) => {
       const pending = pooled.pending.get(message.id);
@@ -118,6 +117,9 @@ export class FrameWorkerPool {
     worker.on("exit", (code) => {
       fail(new Error(`frame worker exited with code ${code}`));
     });
+    // After the listeners: attaching a "message" listener refs the worker's port again, and an idle
+    // pool must never keep the process alive (SIGTERM would then wait for SIGKILL).
+    worker.unref();
     this.workers.push(pooled);
     return pooled;
   }

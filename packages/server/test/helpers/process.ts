@@ -22,9 +22,13 @@ export interface ServerProcess {
   exited: Promise<number | string>;
 }
 
-/** `vidrelay serve` as a real child process, resolved once /readyz answers 200. */
-export async function spawnServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, "serve"], {
+/** `vidrelay serve` (or `vidrelay worker`) as a real child process, resolved once /readyz answers 200. */
+export async function spawnServer(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  command: "serve" | "worker" = "serve",
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, command], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
