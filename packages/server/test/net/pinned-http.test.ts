@@ -208,8 +208,10 @@ describe("sendOnce and the pinned connection", () => {
       allow: parseAllowList("pinned.test"),
       lookup: async () => [{ address: "127.0.0.1", family: 4 }],
     });
-    const { res, address } = await sendOnce(target, get, new AbortController().signal);
+    const signal = new AbortController().signal;
+    const { res, address } = await sendOnce(target, get, signal);
     assert.equal(address, "127.0.0.1");
+    assert.equal(getEventListeners(signal, "abort").length, 0, "no listener left once the response is in");
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
     const seen = JSON.parse(Buffer.concat(chunks).toString());
@@ -261,7 +263,9 @@ describe("sendOnce and the pinned connection", () => {
       allow: parseAllowList("pinned.test"),
       lookup: async () => [{ address: "127.0.0.1", family: 4 }],
     });
-    const err = await refusedWith(sendOnce(target, get, new AbortController().signal), "connection_failed");
+    const signal = new AbortController().signal;
+    const err = await refusedWith(sendOnce(target, get, signal), "connection_failed");
+    assert.equal(getEventListeners(signal, "abort").length, 0, "no listener left after a failure");
     assert.equal(
       err.message,
       `could not get a response from pinned.test (127.0.0.1 port ${port}) for http://pinned.test:${port}/x?…: ` +

@@ -82,6 +82,11 @@ describe("safeFetch: redirects, methods, headers, limits", () => {
           res.writeHead(404);
           res.end();
           return;
+        case "/cut":
+          res.writeHead(200, { "content-length": "1000" });
+          res.write("only the beginning");
+          setTimeout(() => res.destroy(), 20);
+          return;
         case "/declared-exact":
           res.writeHead(200, { "content-length": "10" });
           res.end("0123456789");
@@ -295,6 +300,14 @@ describe("safeFetch: redirects, methods, headers, limits", () => {
     assert.equal(
       err.message,
       `http://127.0.0.1:${server.port}/declared-exact is 10 bytes, more than the 9 bytes limit; use a smaller file`,
+    );
+  });
+
+  test("a connection cut mid-body says so", async () => {
+    const err = await refusedWith(safeFetchBuffer(server.url("/cut?sig=1"), opts()), "connection_failed");
+    assert.equal(
+      err.message,
+      `the connection for http://127.0.0.1:${server.port}/cut?… failed mid-body: aborted`,
     );
   });
 
