@@ -80,6 +80,16 @@ export const ConfigSchema = z.object({
   renderConcurrency: z.coerce.number().int().min(1).default(Math.max(1, cpus().length)),
   workers: bool.default(true),
   /**
+   * The job queue: "auto" (default) is pg-boss when the store is Postgres and the built-in queue
+   * (the store's own `jobs` table) on SQLite; "builtin" keeps the built-in queue on Postgres too.
+   */
+  jobQueue: z.enum(["auto", "builtin", "pgboss"]).default("auto"),
+  /** The Postgres schema pg-boss keeps its tables in (one per deployment; every process names the same). */
+  pgbossSchema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,49}$/, "must be a lowercase identifier (letters, digits, _)")
+    .default("pgboss"),
+  /**
    * Which job kinds this process runs: "all", or a comma list of render, deliver, dispatch, ingest
    * (e.g. API-only processes with VIDRELAY_WORKERS=false, and render-only workers elsewhere).
    */

@@ -1,5 +1,4 @@
 import { hostname } from "node:os";
-import { join } from "node:path";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import pino, { type Logger } from "pino";
 import { type RegisteredRoute, recordRoutes } from "./api/openapi.ts";
@@ -21,9 +20,10 @@ import { FileRepository } from "./files/repository.ts";
 import { fileRoutes } from "./files/routes.ts";
 import { FileService } from "./files/service.ts";
 import { installErrorHandling } from "./http/errors.ts";
+import { openJobQueue } from "./jobs/open-queue.ts";
 import type { JobKind } from "./jobs/queue.ts";
 import { type JobHandler, JobRunner } from "./jobs/runner.ts";
-import { StoreJobQueue } from "./jobs/store-queue.ts";
+import { openScratch, type Scratch } from "./jobs/scratch.ts";
 import { AuthService } from "./keys/auth.ts";
 import { AccountRepository } from "./keys/repository.ts";
 import { keyRoutes } from "./keys/routes.ts";
@@ -115,7 +115,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const catalog = new Catalog(DEFAULT_CATALOG);
   const metrics = new Metrics();
   const events = new TaskEvents();
-  const queue = new StoreJobQueue(db);
+  const queue = await openJobQueue(config, db, logger, (problem) => new ConfigError([problem]));
   const accounts = new AccountRepository(db);
   const taskRepo = new TaskRepository(db);
   const files = new FileService(config, new FileRepository(db), storage);
@@ -272,10 +272,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   }
 
   let runner: JobRunner | undefined;
+  let scratch: Scratch | undefined;
   if (config.workers) {
+    scratch = await openScratch(config.dataDir);
     const handlers: Partial<Record<JobKind, JobHandler>> = {
       render: new LocalRenderJob(config.renderConcurrency, {
-        workRoot: join(config.dataDir, "work"),
+        workRoot: scratch.dir,
         tasks: taskRepo,
         lifecycle,
         storage,
@@ -305,7 +307,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         logger: relayLogger,
       }),
       // Ingest is I/O (download, MP4 box read, store): no process per task.
-      ingest: new IngestJob({ config, tasks: taskRepo, lifecycle, channels, storage, allowPrivate }),
+      ingest: new IngestJob({
+        workRoot: scratch.dir,
+        tasks: taskRepo,
+        lifecycle,
+        channels,
+        storage,
+        allowPrivate,
+      }),
     };
     for (const kind of Object.keys(handlers) as JobKind[])
       if (!config.workerKinds.includes(kind)) delete handlers[kind];
@@ -356,6 +365,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         poller.stop();
         await app.close();
         await runner?.stop(graceMs);
+        await queue.close?.();
+        await scratch?.remove();
         await database.close();
       })();
       return closing;

@@ -1,4 +1,5 @@
 import { CONFIG_KEYS, type Config, flagName, loadConfig } from "../config.ts";
+import { usesPgBoss } from "../jobs/open-queue.ts";
 import { AccountRepository } from "../keys/repository.ts";
 import { KeyService } from "../keys/service.ts";
 import { ALL_MIGRATIONS } from "../migrations.ts";
@@ -80,7 +81,8 @@ export async function serve(args: string[], io: Io = stdio): Promise<number> {
     `  store:    ${config.databaseUrl.startsWith("postgres") ? "postgres" : config.databaseUrl}`,
     `  data:     ${config.dataDir}`,
     `  docs:     ${server.url}/docs`,
-    `  jobs:     ${config.workers ? config.workerKinds.join(", ") : "none here (VIDRELAY_WORKERS=false: run 'vidrelay worker' processes)"}`,
+    `  jobs:     ${config.workers ? config.workerKinds.join(", ") : "none here (VIDRELAY_WORKERS=false: run 'vidrelay worker' processes)"}` +
+      ` · queue: ${queueName(config)}`,
     "  providers: no upstream channel is configured, so every model is served by the built-in local engine",
     "             (camera motion over your images rendered with ffmpeg; it is not a generative AI model)",
   ];
@@ -108,7 +110,7 @@ export async function worker(args: string[], io: Io = stdio): Promise<number> {
     [
       `vidrelay ${VERSION_STRING} worker running ${config.workerKinds.join(", ")}`,
       `  ops:      http://${config.host}:${boundPort(server)}/healthz, /readyz, /metrics`,
-      `  store:    ${config.databaseUrl.startsWith("postgres") ? "postgres" : config.databaseUrl}`,
+      `  store:    ${config.databaseUrl.startsWith("postgres") ? "postgres" : config.databaseUrl} · queue: ${queueName(config)}`,
     ].join("\n"),
   );
   await closeOnSignal(server);
@@ -237,4 +239,9 @@ export async function keys(args: string[], io: Io = stdio): Promise<number> {
   } finally {
     await database.close();
   }
+}
+
+/** Which job queue the process uses. */
+function queueName(config: Config): string {
+  return usesPgBoss(config) ? `pg-boss (schema ${config.pgbossSchema})` : "built-in";
 }

@@ -44,6 +44,8 @@ export interface JobQueue {
   onEnqueue(listener: () => void): void;
   /** Wake local workers now (e.g. after the transaction that enqueued a job has committed). */
   poke(): void;
+  /** Release the queue's own connections (pg-boss has a pool; the built-in queue uses the store's). */
+  close?(): Promise<void>;
 }
 
 export function rowToClaimed(row: JobRow): ClaimedJob {

@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { ProviderUsage } from "../billing/holds.ts";
 import type { ChannelService } from "../channels/service.ts";
-import type { Config } from "../config.ts";
 import type { ClaimedJob } from "../jobs/queue.ts";
 import type { JobContext, JobHandler } from "../jobs/runner.ts";
 import { parseRate, probe } from "../media/ffmpeg.ts";
@@ -19,7 +18,8 @@ import type { TaskRepository } from "../tasks/repository.ts";
 const MAX_VIDEO_BYTES = 2 * 1024 * 1024 * 1024;
 
 export interface IngestDeps {
-  config: Pick<Config, "dataDir">;
+  /** This process's scratch folder (see jobs/scratch.ts); the video waits here while it is probed. */
+  workRoot: string;
   tasks: TaskRepository;
   lifecycle: TaskLifecycle;
   channels: ChannelService;
@@ -39,13 +39,13 @@ export class IngestJob implements JobHandler {
 
   /** Copy the provider's video (and last frame) into our storage, probe it, then succeed the task. */
   async handle(job: ClaimedJob, { signal }: JobContext): Promise<void> {
-    const { tasks, storage, lifecycle, channels, config } = this.deps;
+    const { tasks, storage, lifecycle, channels, workRoot } = this.deps;
     const payload = ingestPayload(job.payload);
     const task = await tasks.getById(job.taskId!);
     if (!task || task.status === "succeeded" || task.status === "failed") return;
     const channel = task.channel_id ? await channels.require(task.channel_id) : undefined;
     const allow = this.allowForChannel(channel);
-    const workDir = join(config.dataDir, "work", `ingest-${task.id}-${job.attempt}`);
+    const workDir = join(workRoot, `ingest-${task.id}-${job.attempt}`);
     await rm(workDir, { recursive: true, force: true });
     await mkdir(workDir, { recursive: true });
     try {
