@@ -15,6 +15,7 @@ import { cancelUpstream } from "./channels/cancel.ts";
 import { channelRoutes } from "./channels/routes.ts";
 import { ChannelRouting } from "./channels/routing.ts";
 import { ChannelService } from "./channels/service.ts";
+import { storeBudgets } from "./channels/shared-budgets.ts";
 import { type Config, ConfigError } from "./config.ts";
 import { FileRepository } from "./files/repository.ts";
 import { fileRoutes } from "./files/routes.ts";
@@ -132,9 +133,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     localRenders: config.localRendersBilled ? "priced" : "free",
   });
   await billing.prices.ensureDefaultPrices();
-  const channels = new ChannelService(db, SecretBox.fromConfig(config), catalog, createAdapters(config));
+  // Query budgets and breakers live in the store: every process of a deployment shares them.
+  const budgets = storeBudgets(db);
+  const channels = new ChannelService(
+    db,
+    SecretBox.fromConfig(config),
+    catalog,
+    createAdapters(config, { budgets }),
+  );
   const routing = new ChannelRouting(config, channels);
-  const breaker = new CircuitBreaker(config.breakerThreshold, config.breakerCooldownSeconds * 1000);
+  const breaker = new CircuitBreaker(db, config.breakerThreshold, config.breakerCooldownSeconds * 1000);
   const presenter = new TaskPresenter(config, billing.usage);
   const lifecycle = new TaskLifecycle({
     config,
@@ -163,6 +171,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const relayLogger = logger.child({ component: "upstream" });
   const poller = new UpstreamPoller({
     config,
+    budgets,
     db,
     tasks: taskRepo,
     lifecycle,

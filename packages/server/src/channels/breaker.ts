@@ -1,34 +1,78 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../store/schema.ts";
+
 /**
- * A per-channel circuit breaker: after `threshold` consecutive failures the channel is skipped for
- * `cooldownMs`; the first attempt after that is the probe — success closes it, failure re-opens it.
- * In-process state: each gateway process learns a channel's health from its own calls.
+ * A per-channel circuit breaker: after `threshold` consecutive failed submits the channel is
+ * skipped for `cooldownMs`; the first attempt after that is the probe — success closes it, failure
+ * re-opens it at once. Its state lives in the store (`channel_breakers`), so what one worker learns
+ * about a channel (a bad key, an outage) every process acts on: a channel that has tripped is not
+ * hammered by the other workers until each has failed on its own.
  */
 export class CircuitBreaker {
-  private readonly state = new Map<string, { failures: number; openUntil: number }>();
-
   constructor(
+    private readonly db: Kysely<Database>,
     private readonly threshold: number,
     private readonly cooldownMs: number,
   ) {}
 
-  isOpen(channelId: string, now = Date.now()): boolean {
-    const s = this.state.get(channelId);
-    return !!s && s.openUntil > now;
+  /** The channels cooling down now (one read per dispatch, whatever the number of candidates). */
+  async openChannels(now = Date.now()): Promise<Set<string>> {
+    const rows = await this.db
+      .selectFrom("channel_breakers")
+      .select("channel_id")
+      .where("open_until", ">", now)
+      .execute();
+    return new Set(rows.map((r) => r.channel_id));
   }
 
-  success(channelId: string): void {
-    this.state.delete(channelId);
+  async isOpen(channelId: string, now = Date.now()): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("channel_breakers")
+      .select("open_until")
+      .where("channel_id", "=", channelId)
+      .executeTakeFirst();
+    return !!row && Number(row.open_until) > now;
   }
 
-  failure(channelId: string, now = Date.now()): void {
-    const s = this.state.get(channelId) ?? { failures: 0, openUntil: 0 };
-    s.failures++;
-    if (s.failures >= this.threshold) s.openUntil = now + this.cooldownMs;
-    this.state.set(channelId, s);
+  /** A submit went through: the channel is healthy again. */
+  async success(channelId: string): Promise<void> {
+    await this.db.deleteFrom("channel_breakers").where("channel_id", "=", channelId).execute();
+  }
+
+  /** A submit failed in a way that says the channel may be unwell (no task was created). */
+  async failure(channelId: string, now = Date.now()): Promise<void> {
+    const { threshold } = this;
+    const openUntil = now + this.cooldownMs;
+    await this.db
+      .insertInto("channel_breakers")
+      .values({
+        channel_id: channelId,
+        failures: 1,
+        open_until: threshold <= 1 ? openUntil : 0,
+        updated_at: now,
+      })
+      .onConflict((oc) =>
+        oc.column("channel_id").doUpdateSet((eb) => ({
+          failures: eb("channel_breakers.failures", "+", 1),
+          open_until: eb
+            .case()
+            .when(eb("channel_breakers.failures", "+", 1), ">=", threshold)
+            .then(openUntil)
+            .else(eb.ref("channel_breakers.open_until"))
+            .end(),
+          updated_at: now,
+        })),
+      )
+      .execute();
   }
 
   /** A channel that cannot work at all (bad key, overdue account): open at once. */
-  trip(channelId: string, now = Date.now()): void {
-    this.state.set(channelId, { failures: this.threshold, openUntil: now + this.cooldownMs });
+  async trip(channelId: string, now = Date.now()): Promise<void> {
+    const values = { failures: this.threshold, open_until: now + this.cooldownMs, updated_at: now };
+    await this.db
+      .insertInto("channel_breakers")
+      .values({ channel_id: channelId, ...values })
+      .onConflict((oc) => oc.column("channel_id").doUpdateSet(values))
+      .execute();
   }
 }

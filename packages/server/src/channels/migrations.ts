@@ -48,4 +48,25 @@ export const channelMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0006_shared_channel_state": {
+    // What every process must agree on about a channel: its breaker, and the query budgets of the
+    // upstream accounts behind it (two workers must not each spend a provider's whole quota).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("channel_breakers")
+        .addColumn("channel_id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("failures", "integer", (c) => c.notNull())
+        .addColumn("open_until", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("query_budgets")
+        .addColumn("key", "varchar(300)", (c) => c.primaryKey())
+        .addColumn("slots_json", "text", (c) => c.notNull())
+        .addColumn("paused_until", "bigint", (c) => c.notNull())
+        .addColumn("version", "integer", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+    },
+  },
 };

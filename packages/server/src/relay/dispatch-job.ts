@@ -68,8 +68,9 @@ export class DispatchJob implements JobHandler {
     let allFull = true;
     let waitMs = 1000;
     const errors: string[] = [];
+    const cooling = await breaker.openChannels();
     for (const channel of candidates) {
-      if (breaker.isOpen(channel.id)) {
+      if (cooling.has(channel.id)) {
         errors.push(`${channel.name}: cooling down after failures`);
         allFull = false;
         continue;
@@ -90,7 +91,7 @@ export class DispatchJob implements JobHandler {
           callbackUrl: `${this.deps.config.publicUrl}/hooks/upstream/${channel.id}/${channel.callback_token}`,
           mediaUrl: (media, options) => this.mediaUrl(media, options),
         });
-        breaker.success(channel.id);
+        await breaker.success(channel.id);
         const schedule = adapter.pollSchedule(request);
         await tasks.recordUpstream(task.id, {
           id: upstreamId,
@@ -128,8 +129,8 @@ export class DispatchJob implements JobHandler {
           if (await tasks.unassignChannel(trx, task.id, channel.id))
             await channels.releaseSlot(trx, channel.id);
         });
-        if (failure.kind === "channel_broken") breaker.trip(channel.id);
-        else if (failure.kind === "not_created") breaker.failure(channel.id);
+        if (failure.kind === "channel_broken") await breaker.trip(channel.id);
+        else if (failure.kind === "not_created") await breaker.failure(channel.id);
         if (failure.options.retryAfterMs) waitMs = Math.max(waitMs, failure.options.retryAfterMs);
         errors.push(`${channel.name}: ${failure.message}`);
         logger.warn(

@@ -1,11 +1,11 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { ChannelService } from "../channels/service.ts";
-import { TokenBucket } from "../channels/token-bucket.ts";
 import type { Config } from "../config.ts";
 import type { NormalizedRequest } from "../domain/request.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import type { Metrics } from "../ops/metrics.ts";
+import { BudgetExhausted, type QueryBudget, type QueryBudgets } from "../providers/query-budget.ts";
 import type { UpstreamCallback, UpstreamStatus } from "../providers/types.ts";
 import type { ChannelRow, Database, TaskPatch, TaskRow } from "../store/schema.ts";
 import type { TaskEvents } from "../tasks/events.ts";
@@ -20,6 +20,8 @@ const PER_CHANNEL_PARALLEL_STATUS = 8;
 
 export interface PollerDeps {
   config: Pick<Config, "upstreamQueryRps">;
+  /** Where each channel's status-query budget lives (the store: shared by every worker). */
+  budgets: QueryBudgets;
   db: Kysely<Database>;
   tasks: TaskRepository;
   lifecycle: TaskLifecycle;
@@ -42,18 +44,21 @@ export class UpstreamPoller {
   private pollAgain = false;
   private stopped = true;
   private readonly owner = `poller-${randomAlphanumeric(10)}`;
-  /** Per-channel query budgets, shared by every poll of this process. */
-  private readonly budgets = new Map<string, TokenBucket>();
-
   constructor(private readonly deps: PollerDeps) {}
 
-  private budget(channelId: string): TokenBucket {
-    let bucket = this.budgets.get(channelId);
-    if (!bucket) {
-      bucket = new TokenBucket(this.deps.config.upstreamQueryRps);
-      this.budgets.set(channelId, bucket);
-    }
-    return bucket;
+  /**
+   * The channel's status-query budget: VIDRELAY_UPSTREAM_QUERY_RPS over a sliding second (a rate
+   * under 1 becomes one query per 1/rate seconds), shared by every process polling the channel.
+   */
+  private budget(channelId: string): QueryBudget {
+    const rps = this.deps.config.upstreamQueryRps;
+    const limit = Math.max(1, Math.floor(rps));
+    return this.deps.budgets({
+      key: `poll:${channelId}`,
+      limit,
+      windowMs: Math.round((1000 * limit) / rps),
+      maxWaitMs: POLL_LEASE_MS / 2,
+    });
   }
 
   start(): void {
@@ -134,7 +139,13 @@ export class UpstreamPoller {
       for (let i = 0; i < missing.length; i += PER_CHANNEL_PARALLEL_STATUS) {
         await Promise.all(
           missing.slice(i, i + PER_CHANNEL_PARALLEL_STATUS).map(async (task) => {
-            await this.budget(channel.id).take();
+            try {
+              await this.budget(channel.id).take();
+            } catch (error) {
+              // Over budget for longer than the lease allows: this task is polled on a later round.
+              if (error instanceof BudgetExhausted) return;
+              throw error;
+            }
             metrics.upstreamRequests.inc({ channel: channel.name, op: "status" });
             try {
               results.set(

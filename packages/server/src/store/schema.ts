@@ -187,6 +187,16 @@ export interface Database {
   channels: ChannelsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  channel_breakers: { channel_id: string; failures: number; open_until: number; updated_at: number };
+  query_budgets: {
+    key: string;
+    /** The start times handed out, ascending: the last `limit` of them (see providers/query-budget.ts). */
+    slots_json: string;
+    paused_until: number;
+    /** Bumped by every reservation: a writer that read an older version retries (optimistic lock). */
+    version: number;
+    updated_at: number;
+  };
 }
 
 export type Account = Selectable<AccountsTable>;

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { NormalizedRequest } from "../../domain/request.ts";
 import { happyHorsePrompt, happyHorseTask, unsupportedInput } from "../happyhorse.ts";
 import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
+import { memoryBudgets, type QueryBudget, type QueryBudgets } from "../query-budget.ts";
 import {
   type ChannelContext,
   type ProviderAdapter,
@@ -9,7 +10,6 @@ import {
   type SubmitContext,
   type UpstreamStatus,
 } from "../types.ts";
-import { QueryBudget } from "./budget.ts";
 import { DashScopeCreated, DashScopeError, DashScopeTask } from "./wire.ts";
 
 const SUBMIT_TIMEOUT_MS = 30_000;
@@ -48,11 +48,19 @@ interface DashScopeChannel {
 
 export class DashScopeAdapter implements ProviderAdapter {
   readonly provider = "dashscope";
-  private readonly budgets = new Map<string, QueryBudget>();
+  private readonly budgets: QueryBudgets;
 
   constructor(
-    private readonly options: { pollScale?: number; submitTimeoutMs?: number; budgetWindowMs?: number } = {},
-  ) {}
+    private readonly options: {
+      pollScale?: number;
+      submitTimeoutMs?: number;
+      budgetWindowMs?: number;
+      /** Where budgets live: the gateway passes store-backed ones, shared by all its processes. */
+      budgets?: QueryBudgets;
+    } = {},
+  ) {
+    this.budgets = options.budgets ?? memoryBudgets();
+  }
 
   pollSchedule(request: NormalizedRequest) {
     const typical = (TYPICAL_RUN_5S[request.resolution] ?? 90) * Math.max(1, request.seconds / 5) * 1000;
@@ -89,13 +97,12 @@ export class DashScopeAdapter implements ProviderAdapter {
   /** The task-query budget of the account behind a channel (one per account, shared by its channels). */
   budgetFor(context: ChannelContext): QueryBudget {
     const ch = this.channel(context);
-    const key = `${ch.budgetKey}:${ch.qps}`;
-    let budget = this.budgets.get(key);
-    if (!budget) {
-      budget = new QueryBudget(ch.qps, this.options.budgetWindowMs ?? BUDGET_WINDOW_MS, BUDGET_MAX_WAIT_MS);
-      this.budgets.set(key, budget);
-    }
-    return budget;
+    return this.budgets({
+      key: `dashscope:${ch.budgetKey}:${ch.qps}`,
+      limit: ch.qps,
+      windowMs: this.options.budgetWindowMs ?? BUDGET_WINDOW_MS,
+      maxWaitMs: BUDGET_MAX_WAIT_MS,
+    });
   }
 
   private headers(context: ChannelContext, ch: DashScopeChannel): Record<string, string> {
@@ -198,7 +205,7 @@ export class DashScopeAdapter implements ProviderAdapter {
     });
     if (response.status === 429) {
       // Someone else on the account used the budget: hold every poll of this account back a while.
-      budget.pause(retryAfterMs(response.headers) ?? 1000);
+      await budget.pause(retryAfterMs(response.headers) ?? 1000);
     }
     return response;
   }
