@@ -43,6 +43,7 @@ import { type DatabaseHandle, migrateToLatest, openDatabase } from "./store/db.t
 import { TaskEvents } from "./tasks/events.ts";
 import { IdempotencyRepository } from "./tasks/idempotency-repository.ts";
 import { TaskLifecycle } from "./tasks/lifecycle.ts";
+import { PgTaskEventBridge } from "./tasks/pg-events.ts";
 import { TaskPresenter } from "./tasks/presenter.ts";
 import { TaskRepository } from "./tasks/repository.ts";
 import { taskRoutes } from "./tasks/routes.ts";
@@ -116,6 +117,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const catalog = new Catalog(DEFAULT_CATALOG);
   const metrics = new Metrics();
   const events = new TaskEvents();
+  // On Postgres, processes tell each other about task changes (SSE on any API process, cancels
+  // reaching the worker that renders); SQLite deployments are one machine and resync from the store.
+  const taskBridge =
+    database.dialect === "postgres"
+      ? await PgTaskEventBridge.start(config.databaseUrl, events, logger.child({ component: "events" }))
+      : undefined;
   const queue = await openJobQueue(config, db, logger, (problem) => new ConfigError([problem]));
   const accounts = new AccountRepository(db);
   const taskRepo = new TaskRepository(db);
@@ -376,6 +383,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await runner?.stop(graceMs);
         await queue.close?.();
         await scratch?.remove();
+        await taskBridge?.close();
         await database.close();
       })();
       return closing;

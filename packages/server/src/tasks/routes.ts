@@ -17,7 +17,10 @@ import type { TaskPresenter } from "./presenter.ts";
 import { SubmitBody, TaskCreated, TaskList, TaskObject, TaskStatus } from "./schemas.ts";
 import type { TaskService } from "./service.ts";
 
+/** How often an SSE stream re-reads its task anyway: often when changes made elsewhere are not
+ * announced (SQLite), rarely when a bridge announces them (Postgres LISTEN/NOTIFY) — a safety net. */
 const SSE_RESYNC_MS = 1000;
+const SSE_RESYNC_BRIDGED_MS = 15_000;
 const SSE_HEARTBEAT_MS = 15_000;
 
 export interface TaskRouteDeps {
@@ -195,8 +198,14 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     let lastSent = "";
     let closed = false;
     let sending = false;
-    const send = async () => {
-      if (closed || sending) return;
+    let again = false;
+    const send = async (): Promise<void> => {
+      if (closed) return;
+      if (sending) {
+        // A change arrived while we were reading: read once more afterwards, or it is missed.
+        again = true;
+        return;
+      }
       sending = true;
       try {
         const task = await tasks.get(accountId, first.id);
@@ -215,9 +224,16 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
       } finally {
         sending = false;
       }
+      if (again) {
+        again = false;
+        await send();
+      }
     };
     const unsubscribe = deps.events.subscribe(first.id, () => void send());
-    const resync = setInterval(() => void send(), SSE_RESYNC_MS);
+    const resync = setInterval(
+      () => void send(),
+      deps.events.crossProcess ? SSE_RESYNC_BRIDGED_MS : SSE_RESYNC_MS,
+    );
     const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), SSE_HEARTBEAT_MS);
     const close = () => {
       if (closed) return;
