@@ -18,7 +18,6 @@ import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { startArkDouble } from "../test/doubles/ark/double.ts";
 import { freshPostgres, POSTGRES_URL } from "../test/helpers/databases.ts";
-import { sample } from "../test/helpers/paths.ts";
 import { freePort, type ServerProcess, spawnServer } from "../test/helpers/process.ts";
 import { startReceiver } from "../test/helpers/receiver.ts";
 import { startTestBucket } from "../test/storage/s3rver.ts";
@@ -31,7 +30,8 @@ const MODEL = "seedance-1-5-pro-no-audio";
 
 async function memory(pid: number): Promise<{ rss: number; hwm: number }> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) / 1024;
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) / 1024;
   return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
 }
 
@@ -95,7 +95,9 @@ async function main() {
         body: init.json ? JSON.stringify(init.json) : undefined,
       });
     const { account_id } = (await (await call("/v1/balance")).json()) as { account_id: string };
-    await call(`/v1/admin/accounts/${account_id}/topup`, { json: { amount: "100000", idempotency_key: "bench" } });
+    await call(`/v1/admin/accounts/${account_id}/topup`, {
+      json: { amount: "100000", idempotency_key: "bench" },
+    });
     await call("/v1/admin/channels", {
       json: {
         provider: "ark",
@@ -106,7 +108,9 @@ async function main() {
       },
     });
     const testKey = (
-      (await (await call("/v1/admin/keys", { json: { account_id, name: "local", test_mode: true } })).json()) as {
+      (await (
+        await call("/v1/admin/keys", { json: { account_id, name: "local", test_mode: true } })
+      ).json()) as {
         key: string;
       }
     ).key;
@@ -170,7 +174,12 @@ async function main() {
       for (let i = 0; i < RENDERS; i++) {
         const res = await call("/v1/video/generations", {
           key: testKey,
-          json: { model: MODEL, prompt: `render ${i}`, seconds: "5", metadata: { resolution, ratio: "16:9" } },
+          json: {
+            model: MODEL,
+            prompt: `render ${i}`,
+            seconds: "5",
+            metadata: { resolution, ratio: "16:9" },
+          },
         });
         local.push(((await res.json()) as { task_id: string }).task_id);
       }
