@@ -35,9 +35,6 @@ async function memory(pid: number): Promise<{ rss: number; hwm: number }> {
   return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
 }
 
-const pct = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-
 async function main() {
   const cleanup: Array<() => Promise<unknown>> = [];
   const database = await freshPostgres();
