@@ -27,6 +27,15 @@ async function exitsWithin(server: ServerProcess, ms: number): Promise<number | 
   }
 }
 
+/** The banner is printed after /readyz first answers: wait for it rather than race it. */
+async function printed(server: ServerProcess, pattern: RegExp, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pattern.test(server.output())) {
+    assert.ok(Date.now() < deadline, `never printed ${pattern}: ${JSON.stringify(server.output())}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe("process roles", () => {
   const cleanup: Array<() => Promise<unknown>> = [];
   after(async () => {
@@ -63,7 +72,7 @@ describe("process roles", () => {
     const common = { VIDRELAY_DATA_DIR: dir, VIDRELAY_BOOTSTRAP_KEY: KEY, VIDRELAY_LOG_LEVEL: "warn" };
     const api = await spawnServer({ ...common, VIDRELAY_PORT: String(apiPort), VIDRELAY_WORKERS: "false" });
     cleanup.push(async () => api.child.kill("SIGKILL"));
-    assert.match(api.output(), /jobs: +none here/);
+    await printed(api, /jobs: +none here/);
     const base = `http://127.0.0.1:${apiPort}`;
 
     const form = new FormData();
@@ -100,7 +109,7 @@ describe("process roles", () => {
 
     const worker = await spawnServer({ ...common, VIDRELAY_PORT: String(workerPort) }, 30_000, "worker");
     cleanup.push(async () => worker.child.kill("SIGKILL"));
-    assert.match(worker.output(), /worker running render, deliver, dispatch, ingest|worker running/);
+    await printed(worker, /worker running render, deliver, dispatch, ingest/);
     const ops = `http://127.0.0.1:${workerPort}`;
     assert.equal((await fetch(`${ops}/healthz`)).status, 200);
     assert.equal((await fetch(`${ops}/readyz`)).status, 200);
@@ -132,6 +141,82 @@ describe("process roles", () => {
 
     worker.child.kill("SIGTERM");
     assert.equal(await exitsWithin(worker, 8000), 0, worker.output());
+    api.child.kill("SIGTERM");
+    assert.equal(await exitsWithin(api, 8000), 0, api.output());
+  });
+
+  test("a busy `vidrelay worker` exits within its grace period after one SIGTERM; a render it could not finish is handed back and done by the next worker", async () => {
+    const dir = await dataDir();
+    const apiPort = await freePort();
+    const common = { VIDRELAY_DATA_DIR: dir, VIDRELAY_BOOTSTRAP_KEY: KEY, VIDRELAY_LOG_LEVEL: "warn" };
+    const api = await spawnServer({ ...common, VIDRELAY_PORT: String(apiPort), VIDRELAY_WORKERS: "false" });
+    cleanup.push(async () => api.child.kill("SIGKILL"));
+    const base = `http://127.0.0.1:${apiPort}`;
+    const submit = async (seconds: string, resolution: string) => {
+      const res = await fetch(`${base}/v1/video/generations`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "seedance-1-5-pro-no-audio",
+          prompt: "a long slow pan",
+          seconds,
+          metadata: { resolution },
+        }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      return ((await res.json()) as { task_id: string }).task_id;
+    };
+    // One render longer than the 10 s grace period, one short enough to finish within it.
+    const long = await submit("12", "1080p");
+    const poll = async (id: string) =>
+      (await (await fetch(`${base}/v1/video/generations/${id}`, { headers: auth })).json()) as {
+        status: string;
+        error?: unknown;
+      };
+    const first = await spawnServer({ ...common, VIDRELAY_PORT: String(await freePort()) }, 30_000, "worker");
+    cleanup.push(async () => first.child.kill("SIGKILL"));
+    const runningBy = Date.now() + 30_000;
+    while ((await poll(long)).status !== "running") {
+      assert.ok(Date.now() < runningBy, "the render never started");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const signalled = Date.now();
+    first.child.kill("SIGTERM");
+    assert.equal(await exitsWithin(first, 15_000), 0, first.output());
+    const tookMs = Date.now() - signalled;
+    assert.ok(tookMs < 13_000, `stopped within the 10 s grace (+ shutdown): ${tookMs} ms`);
+    assert.match(first.output(), /vidrelay: stopped/);
+    const afterStop = await poll(long);
+    assert.ok(
+      afterStop.status === "running" || afterStop.status === "submitted",
+      `the unfinished render was handed back, not failed: ${JSON.stringify(afterStop)}`,
+    );
+
+    const second = await spawnServer(
+      { ...common, VIDRELAY_PORT: String(await freePort()) },
+      30_000,
+      "worker",
+    );
+    cleanup.push(async () => second.child.kill("SIGKILL"));
+    const doneBy = Date.now() + 120_000;
+    let task = await poll(long);
+    while (task.status !== "succeeded" && task.status !== "failed") {
+      assert.ok(Date.now() < doneBy, `the handed-back render never finished: ${JSON.stringify(task)}`);
+      await new Promise((r) => setTimeout(r, 250));
+      task = await poll(long);
+    }
+    assert.equal(task.status, "succeeded", JSON.stringify(task.error));
+
+    // A short render in flight when SIGTERM arrives is finished, not handed back.
+    const short = await submit("4", "480p");
+    const startedBy = Date.now() + 30_000;
+    while ((await poll(short)).status === "submitted") {
+      assert.ok(Date.now() < startedBy, "the short render never started");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    second.child.kill("SIGTERM");
+    assert.equal(await exitsWithin(second, 15_000), 0, second.output());
+    assert.equal((await poll(short)).status, "succeeded", "finished within the grace period before exiting");
     api.child.kill("SIGTERM");
     assert.equal(await exitsWithin(api, 8000), 0, api.output());
   });
