@@ -184,6 +184,16 @@ describe("parseAllowList: host entries", () => {
     }
   });
 
+  test("a malformed entry's error names the entry and shows the accepted forms", () => {
+    assert.throws(
+      () => parseAllowList("ok.example a!b"),
+      (err: Error) =>
+        err.message ===
+        'allow-list entry "a!b" is not a host name, IP address or CIDR range ' +
+          "(examples: localhost, *.internal, 10.0.0.0/8, [::1]:8080, 127.0.0.1:9000)",
+    );
+  });
+
   test("'*' or 'true' anywhere in the list allows every target; other words do not", () => {
     assert.equal(parseAllowList("localhost, *").allowsAll, true);
     assert.equal(parseAllowList("true localhost").allows(t("x", "10.0.0.1")), true);
