@@ -35,6 +35,7 @@ async function main(): Promise<void> {
   let render = "";
   let webhooksSection = "_Not run._";
   let upstreamSection = "_Not run._";
+  let clusterSection = "";
   let hot: HotPaths = {
     costs: [],
     walPagesPerSubmit: Number.NaN,
@@ -73,6 +74,16 @@ async function main(): Promise<void> {
     webhooksSection = await (await import("./webhooks.ts")).benchWebhooks(QUICK ? 100 : 500);
     log("upstream relay at scale: bench/upstream.ts");
     upstreamSection = await (await import("./upstream.ts")).benchUpstream(QUICK ? 200 : 2000);
+    if (problem) {
+      clusterSection = "### Upstream relay at scale, cluster mode\n\n_Not run: Postgres was not reachable._";
+    } else {
+      log("upstream relay at scale, cluster mode: bench/cluster.ts (API + 2 workers on Postgres, s3rver)");
+      clusterSection = await (await import("./cluster.ts")).benchCluster({
+        workers: 2,
+        relayed: QUICK ? 100 : 2000,
+        renders: QUICK ? 2 : 8,
+      });
+    }
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -88,6 +99,7 @@ async function main(): Promise<void> {
     render,
     webhooksSection,
     upstreamSection,
+    clusterSection,
     hot,
   });
 }

@@ -26,6 +26,8 @@ export interface BenchResults {
   render: string;
   webhooksSection: string;
   upstreamSection: string;
+  /** Section 5.3: the relay (and local renders) on the cluster of docs/deployment.md. */
+  clusterSection: string;
   hot: HotPaths;
 }
 
@@ -40,6 +42,7 @@ export async function writeReport(results: BenchResults): Promise<void> {
     render,
     webhooksSection,
     upstreamSection,
+    clusterSection,
     hot,
   } = results;
   const sqlite = api[0]!;
@@ -147,11 +150,13 @@ export async function writeReport(results: BenchResults): Promise<void> {
     "",
     "## 5. Webhooks and upstream relay",
     "",
-    "Both run in-process (gateway, receiver or Ark double, and the load generator share one Node process and the 2 cores).",
+    "5.1 and 5.2 run in-process (gateway, receiver or Ark double, and the load generator share one Node process and the 2 cores); 5.3 runs the same relay on the cluster of docs/deployment.md, as separate processes on the same machine.",
     "",
     webhooksSection.replace(/^### /m, "### 5.1 "),
     "",
     upstreamSection.replace(/^### /m, "### 5.2 "),
+    "",
+    clusterSection.replace(/^### /m, "### 5.3 "),
     "",
   ];
   await mkdir(join(REPO_DIR, "docs"), { recursive: true });
