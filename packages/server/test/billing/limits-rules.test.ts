@@ -576,6 +576,24 @@ describe("requests per minute", () => {
     assert.equal(await readCounter(db, rpm("key_d", T)), 15);
   });
 
+  test("a full window with a previous share waits for the next window, even with a refusal in flight", async () => {
+    await incrementCounter(db, rpm("key_full", T - RATE_WINDOW_MS), 1, null);
+    const at = T + 30_000; // half of the previous window still overlaps: 1 × 0.5
+    assert.equal((await limits.consume("key_full", 2, at)).allowed, true, "0.5 + 1 fits in 2");
+    // Another process's request, counted and not yet taken back: this window now reads as full (2).
+    await incrementCounter(db, rpm("key_full", T), 1, null);
+    // Not the previous share's decay (it can never make room in a full window) but the next window,
+    // where these 2 must decay to 1: 30 s + 60 × (1 − 1/2) = 60 s.
+    assert.deepEqual(await limits.consume("key_full", 2, at), {
+      allowed: false,
+      limit: 2,
+      remaining: 0,
+      resetSeconds: 60,
+      retryAfterSeconds: 60,
+    });
+    assert.equal(await readCounter(db, rpm("key_full", T)), 2, "the refusal took its increment back");
+  });
+
   test("a previous window over the limit counts as the limit; the retry is at least a second", async () => {
     await incrementCounter(db, rpm("key_e", T - RATE_WINDOW_MS), 20, null);
     assert.deepEqual(await limits.consume("key_e", 10, T + 20_000), {
