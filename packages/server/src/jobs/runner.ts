@@ -150,7 +150,9 @@ export class JobRunner {
         }
       } finally {
         clearInterval(heartbeat);
-        this.running.delete(job.id);
+        // A job handed back (Deferred) may already be running again here under the same id: only
+        // this attempt's entry is ours to remove.
+        if (this.running.get(job.id)?.controller === controller) this.running.delete(job.id);
         this.wake();
       }
     })().catch((error) => logger.error({ err: error }, "job bookkeeping failed"));

@@ -1,0 +1,81 @@
+/**
+ * JobRunner bookkeeping against a scripted queue, for orderings a real store only produces under
+ * load: here the test decides exactly when each claim and each hand-back returns.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import pino from "pino";
+import type { ClaimedJob, JobKind, JobQueue } from "../../src/jobs/queue.ts";
+import { Deferred, JobRunner } from "../../src/jobs/runner.ts";
+
+/** Promise.withResolvers, which Node 20 lacks. */
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+function job(id: string, attempt: number): ClaimedJob {
+  return { id, kind: "deliver", taskId: null, payload: {}, attempt, maxAttempts: 5 } as ClaimedJob;
+}
+
+/** A queue whose claims hand out a script, and whose release waits until the test lets it return. */
+function scriptedQueue(claims: ClaimedJob[][]) {
+  let listener = () => {};
+  let letReleaseReturn = () => {};
+  const releaseCalled = deferred();
+  const queue: JobQueue = {
+    enqueue: async () => "unused",
+    claim: async (_kinds: JobKind[], _owner: string, _leaseMs: number, limit: number) =>
+      (claims.shift() ?? []).slice(0, limit),
+    renew: async () => true,
+    complete: async () => {},
+    fail: async () => {},
+    release: async () => {
+      releaseCalled.resolve();
+      await new Promise<void>((resolve) => {
+        letReleaseReturn = resolve;
+      });
+    },
+    depth: async () => [],
+    onEnqueue: (l) => {
+      listener = l;
+    },
+    poke: () => listener(),
+  };
+  return { queue, releaseCalled: releaseCalled.promise, letReleaseReturn: () => letReleaseReturn() };
+}
+
+test("a job handed back and already running again is still counted once the first attempt's bookkeeping ends", async () => {
+  // Claim 1: job A (it hands itself back). Claim 2: job A again, attempt 2, which runs until told.
+  const { queue, releaseCalled, letReleaseReturn } = scriptedQueue([[job("A", 1)], [job("A", 2)]]);
+  const secondRun = deferred();
+  const secondStarted = deferred();
+  const runner = new JobRunner(
+    queue,
+    {
+      deliver: {
+        concurrency: 4,
+        async handle(claimed: ClaimedJob) {
+          if (claimed.attempt === 1) throw new Deferred(0);
+          secondStarted.resolve();
+          await secondRun.promise;
+        },
+      },
+    },
+    { owner: "w", leaseMs: 60_000, pollMs: 60_000, logger: pino({ level: "silent" }) },
+  );
+  runner.start();
+  await releaseCalled; // attempt 1 is handing A back …
+  queue.poke(); // … and meanwhile A is claimed again and starts
+  await secondStarted.promise;
+  letReleaseReturn(); // now attempt 1 finishes its bookkeeping
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(runner.activeCount("deliver"), 1, "attempt 2 of A is still running and still counted");
+  secondRun.resolve();
+  await runner.stop(1000);
+  assert.equal(runner.activeCount(), 0);
+});
