@@ -131,6 +131,17 @@ describe("safeFetch: redirects, methods, headers, limits", () => {
     assert.equal(seen.headers["content-length"], "2");
   });
 
+  test("a caller's Content-Length without a body is dropped (the server would wait for bytes that never come)", async () => {
+    const { seen } = await echo(server.url("/echo"), {
+      ...opts(),
+      headers: { "Content-Length": "5", "X-Keep": "yes" },
+    });
+    assert.equal(seen.method, "GET");
+    assert.equal(seen.body, "");
+    assert.equal(seen.headers["content-length"], undefined);
+    assert.equal(seen.headers["x-keep"], "yes");
+  });
+
   test("framing headers from the caller are dropped: the body decides them", async () => {
     const { seen } = await echo(server.url("/echo"), {
       ...opts(),
