@@ -38,10 +38,7 @@ export class WebhookService {
     private readonly allow: AllowMatcher,
     private readonly logger: Logger,
   ) {
-    this.hostLimiter = new HostLimiter(
-      config.webhookPerHostConcurrency,
-      config.webhookPerHostConcurrency * 2,
-    );
+    this.hostLimiter = new HostLimiter({ limit: config.webhookPerHostConcurrency });
   }
 
   // --- secrets ---------------------------------------------------------------------------------

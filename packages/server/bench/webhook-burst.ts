@@ -1,0 +1,90 @@
+/**
+ * Webhooks due at once: N tasks finish (cancelled) with a callback while no process delivers, then
+ * a gateway with only deliver workers starts on the same store and sends them all to one receiver
+ * that answers each POST after 1 ms. Reports deliveries per second (first to last received) and the
+ * time from the delivering gateway's start to the last one. `node --import tsx bench/webhook-burst.ts [N]`.
+ *
+ * Not yet in `npm run bench` (issue #13's webhook case): at N = 800 it runs in seconds, but at
+ * N ≥ 1000 the delivering gateway claims deliveries and sends none for minutes (2026-12-05: 46 jobs
+ * `running`, 0 attempts recorded), on the code before and after the per-host waiting change; that
+ * stall is the next thing to find.
+ */
+import { rm } from "node:fs/promises";
+import { startReceiver } from "../test/helpers/receiver.ts";
+import { startTestServer } from "../test/helpers/server.ts";
+
+export async function benchWebhookBurst(n = 2000): Promise<string> {
+  const receiver = await startReceiver((_req, _i, res) => {
+    setTimeout(() => res.end("ok"), 1);
+  });
+  // Phase 1: the outbox fills up; no process delivers (VIDRELAY_WORKERS=false).
+  const filler = await startTestServer({
+    allowPrivateTargets: "127.0.0.1",
+    logLevel: "warn",
+    workers: false,
+  });
+  const dataDir = filler.dataDir;
+  try {
+    const body = (i: number) =>
+      JSON.stringify({
+        model: "seedance-1-5-pro-no-audio",
+        prompt: `burst ${i}`,
+        metadata: { resolution: "480p", callback_url: `${receiver.url}?i=${i}` },
+      });
+    for (let i = 0; i < n; i += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, n - i) }, async (_, k) => {
+          const res = await filler.api("/v1/video/generations", {
+            method: "POST",
+            body: body(i + k),
+            headers: { "content-type": "application/json" },
+          });
+          const { task_id } = (await res.json()) as { task_id: string };
+          const cancel = await filler.api(`/v1/video/generations/${task_id}/cancel`, { method: "POST" });
+          await cancel.arrayBuffer();
+        }),
+      );
+    }
+    await filler.server.close(2000);
+    console.error(`webhook burst: ${n} deliveries due; starting the delivering gateway`);
+
+    // Phase 2: a delivering gateway starts on the same store; everything is due now.
+    const started = Date.now();
+    const sender = await startTestServer({
+      dataDir,
+      allowPrivateTargets: "127.0.0.1",
+      logLevel: "warn",
+      workerKinds: "deliver",
+    });
+    try {
+      const deadline = Date.now() + 10 * 60_000;
+      while (receiver.received.length < n && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      const got = receiver.received.length;
+      const first = receiver.received[0]!.at;
+      const last = receiver.received.at(-1)!.at;
+      const rate = (got - 1) / ((last - first) / 1000);
+      return [
+        `### ${n} webhooks due at once, one receiver answering in 1 ms`,
+        "",
+        "| measure | value |",
+        "|---|---|",
+        `| delivered | ${got} of ${n} |`,
+        `| deliveries per second, first to last received | ${rate.toFixed(0)} /s (target ≥ 1,000 /s) |`,
+        `| delivering gateway started → last webhook received | ${((last - started) / 1000).toFixed(2)} s |`,
+        `| most deliveries in flight at once at the receiver | ${receiver.maxInFlight()} |`,
+        "",
+      ].join("\n");
+    } finally {
+      await sender.server.close(2000);
+    }
+  } finally {
+    await receiver.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(await benchWebhookBurst(Number(process.argv[2] ?? 2000)));
+  process.exit(0);
+}
