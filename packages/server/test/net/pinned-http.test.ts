@@ -3,24 +3,11 @@ import { getEventListeners } from "node:events";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { parseAllowList } from "../../src/net/address-policy.ts";
-import { type OutboundFailureReason, OutboundRequestError } from "../../src/net/outbound-error.ts";
+import { OutboundRequestError } from "../../src/net/outbound-error.ts";
 import { checkTarget, type Hop, sendOnce, systemResolver } from "../../src/net/pinned-http.ts";
 import { safeFetch, safeFetchBuffer } from "../../src/net/safe-fetch.ts";
+import { refusedWith } from "./refused.ts";
 import { startServer, type TestServer } from "./servers.ts";
-
-async function refusedWith(
-  promise: Promise<unknown>,
-  reason: OutboundFailureReason,
-): Promise<OutboundRequestError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof OutboundRequestError, `expected OutboundRequestError, got ${String(err)}`);
-    assert.equal(err.reason, reason, err.message);
-    return err;
-  }
-  assert.fail(`expected refusal with ${reason}, but the request succeeded`);
-}
 
 const never = <T>() => new Promise<T>(() => {});
 const later = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));

@@ -4,23 +4,9 @@ import type { ServerResponse } from "node:http";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { parseAllowList } from "../../src/net/address-policy.ts";
-import { type OutboundFailureReason, OutboundRequestError } from "../../src/net/outbound-error.ts";
 import { safeFetch, safeFetchBuffer } from "../../src/net/safe-fetch.ts";
+import { refusedWith } from "./refused.ts";
 import { startServer, type TestServer } from "./servers.ts";
-
-async function refusedWith(
-  promise: Promise<unknown>,
-  reason: OutboundFailureReason,
-): Promise<OutboundRequestError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof OutboundRequestError, `expected OutboundRequestError, got ${String(err)}`);
-    assert.equal(err.reason, reason, err.message);
-    return err;
-  }
-  assert.fail(`expected refusal with ${reason}, but the request succeeded`);
-}
 
 const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
 

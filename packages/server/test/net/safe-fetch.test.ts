@@ -4,25 +4,11 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { createSecureContext } from "node:tls";
 import { parseAllowList } from "../../src/net/address-policy.ts";
-import { type OutboundFailureReason, OutboundRequestError } from "../../src/net/outbound-error.ts";
 import { checkTarget, type Resolver } from "../../src/net/pinned-http.ts";
 import { safeFetch, safeFetchBuffer } from "../../src/net/safe-fetch.ts";
+import { refusedWith } from "./refused.ts";
 import { startServer, type TestServer } from "./servers.ts";
 import { TEST_CERT, TEST_KEY } from "./tls-fixture.ts";
-
-async function refusedWith(
-  promise: Promise<unknown>,
-  reason: OutboundFailureReason,
-): Promise<OutboundRequestError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof OutboundRequestError, `expected OutboundRequestError, got ${String(err)}`);
-    assert.equal(err.reason, reason, err.message);
-    return err;
-  }
-  assert.fail(`expected refusal with ${reason}, but the request succeeded`);
-}
 
 describe("safeFetch against loopback servers on the allow list", () => {
   let server: TestServer;

@@ -3,9 +3,10 @@ import dc from "node:diagnostics_channel";
 import type { Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { parseAllowList } from "../../src/net/address-policy.ts";
-import { type OutboundFailureReason, OutboundRequestError } from "../../src/net/outbound-error.ts";
+import type { OutboundFailureReason } from "../../src/net/outbound-error.ts";
 import type { Resolver } from "../../src/net/pinned-http.ts";
 import { safeFetch } from "../../src/net/safe-fetch.ts";
+import { refusedWith } from "./refused.ts";
 import { startServer, type TestServer } from "./servers.ts";
 
 /**
@@ -17,20 +18,6 @@ const onSocket = (message: unknown) => {
   const { socket } = message as { socket: Socket };
   socket.on("connectionAttempt", (ip: string, port: number) => attempts.push(`${ip}:${port}`));
 };
-
-async function refusedWith(
-  promise: Promise<unknown>,
-  reason: OutboundFailureReason,
-): Promise<OutboundRequestError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof OutboundRequestError, `expected OutboundRequestError, got ${String(err)}`);
-    assert.equal(err.reason, reason, err.message);
-    return err;
-  }
-  assert.fail(`expected refusal with ${reason}, but the request succeeded`);
-}
 
 const fixed =
   (...addresses: string[]): Resolver =>
