@@ -238,294 +238,317 @@ for (const { name, make: makeDefault } of DIALECTS) {
       let histories = 0;
       let steps = 0;
       let refusals = 0;
-      await fc.assert(
-        fc.asyncProperty(
-          fc.array(opArb, { minLength: 1, maxLength: 60, size: "max" }),
-          fc.nat(4),
-          fc.integer({ min: 0, max: 12_000_000 }),
-          async (ops, limit, opening) => {
-            // Fresh "processes" each run (and on restart); one fresh account, three keys.
-            const reported = new Map<string, number>();
-            // Two workers: on Postgres separate connections; SQLite races on one (see ledger.test.ts).
-            const secondDb = name === "postgres" ? store.other.db : store.db;
-            const boot = () => {
-              const billing = new Billing(store.db, new Catalog(), { limitsCacheMs: 0 });
-              const billing2 = new Billing(secondDb, new Catalog(), { limitsCacheMs: 0 });
-              const tasks = finisher(store.db, billing, { reported });
-              const tasks2 = finisher(secondDb, billing2, { reported });
-              const crashing = finisher(store.db, billing, { reported, crashAfterSettle: true });
-              return { billing, billing2, tasks, tasks2, crashing };
-            };
-            let p = boot();
+      await fc
+        .assert(
+          fc.asyncProperty(
+            fc.array(opArb, { minLength: 1, maxLength: 60, size: "max" }),
+            fc.nat(4),
+            fc.integer({ min: 0, max: 12_000_000 }),
+            async (ops, limit, opening) => {
+              // Fresh "processes" each run (and on restart); one fresh account, three keys.
+              const reported = new Map<string, number>();
+              // Two workers: on Postgres separate connections; SQLite races on one (see ledger.test.ts).
+              const secondDb = name === "postgres" ? store.other.db : store.db;
+              const boot = () => {
+                const billing = new Billing(store.db, new Catalog(), { limitsCacheMs: 0 });
+                const billing2 = new Billing(secondDb, new Catalog(), { limitsCacheMs: 0 });
+                const tasks = finisher(store.db, billing, { reported });
+                const tasks2 = finisher(secondDb, billing2, { reported });
+                const crashing = finisher(store.db, billing, { reported, crashAfterSettle: true });
+                return { billing, billing2, tasks, tasks2, crashing };
+              };
+              let p = boot();
 
-            const { account, key } = await newCustomer(store.accounts);
-            const key1 = (await store.accounts.createKey(account.id)).key;
-            const key2 = (await store.accounts.createKey(account.id, { testMode: true })).key;
-            const w: World = {
-              accountId: account.id,
-              keys: [key, key1, key2],
-              maxConcurrent: [null, limit + 1, null],
-              balance: 0,
-              topups: [],
-              tasks: [],
-            };
-            await p.billing.limits.set("key", key1.id, { maxConcurrent: limit + 1 });
-            if (opening > 0) {
-              await p.billing.ledger.topup(w.accountId, opening, "opening");
-              w.topups.push({ key: "opening", amount: opening });
-              w.balance = opening;
-            }
-
-            // Two picks in three go to a still-active task (when there is one); the rest to any task.
-            const pick = (i: number) => {
-              const active = w.tasks.filter((x) => x.status === "active");
-              const from = i % 3 !== 0 && active.length > 0 ? active : w.tasks;
-              return from.length ? from[Math.floor(i / 3) % from.length]! : undefined;
-            };
-            const settleModel = (task: ModelTask, outcome: Terminal, seconds?: number, tokens?: number) => {
-              task.status = outcome;
-              if (outcome === "succeeded" && !task.free) {
-                task.charged = Math.min(
-                  task.hold,
-                  oracleCost(task.rule, task.res, seconds ?? task.seconds, tokens),
-                );
-                w.balance -= task.charged;
+              const { account, key } = await newCustomer(store.accounts);
+              const key1 = (await store.accounts.createKey(account.id)).key;
+              const key2 = (await store.accounts.createKey(account.id, { testMode: true })).key;
+              const w: World = {
+                accountId: account.id,
+                keys: [key, key1, key2],
+                maxConcurrent: [null, limit + 1, null],
+                balance: 0,
+                topups: [],
+                tasks: [],
+              };
+              await p.billing.limits.set("key", key1.id, { maxConcurrent: limit + 1 });
+              if (opening > 0) {
+                await p.billing.ledger.topup(w.accountId, opening, "opening");
+                w.topups.push({ key: "opening", amount: opening });
+                w.balance = opening;
               }
-            };
-            const billedSeconds = (task: ModelTask, duration: number | null) =>
-              duration === null ? task.seconds : Math.min(task.seconds, Math.max(1, Math.round(duration)));
-            // A reported count of 0 is no count: the task is billed on its duration (settleOutcome).
-            const tokensFor = (task: ModelTask) =>
-              task.rule.perMillionTokens === null ? undefined : reported.get(task.id) || undefined;
 
-            for (const op of ops) {
-              steps++;
-              switch (op.t) {
-                case "topup": {
-                  const previous = w.topups.at(-1);
-                  if (op.replay && previous) {
-                    const r = await p.billing.ledger.topup(w.accountId, previous.amount, previous.key);
-                    assert.equal(r.replayed, true);
-                  } else {
-                    const k = `pay-${w.topups.length}`;
-                    const r = await p.billing.ledger.topup(w.accountId, op.amount, k);
-                    assert.equal(r.replayed, false);
-                    w.topups.push({ key: k, amount: op.amount });
-                    w.balance += op.amount;
-                  }
-                  break;
-                }
-                case "adjust": {
-                  const ok = w.balance + op.amount >= openHolds(w);
-                  const k = `adj-${steps}`;
-                  const r = await p.billing.ledger.adjust(w.accountId, op.amount, k).then(
-                    () => "ok",
-                    (e: ApiError) => e.code,
+              // Two picks in three go to a still-active task (when there is one); the rest to any task.
+              const pick = (i: number) => {
+                const active = w.tasks.filter((x) => x.status === "active");
+                const from = i % 3 !== 0 && active.length > 0 ? active : w.tasks;
+                return from.length ? from[Math.floor(i / 3) % from.length]! : undefined;
+              };
+              const settleModel = (task: ModelTask, outcome: Terminal, seconds?: number, tokens?: number) => {
+                task.status = outcome;
+                if (outcome === "succeeded" && !task.free) {
+                  task.charged = Math.min(
+                    task.hold,
+                    oracleCost(task.rule, task.res, seconds ?? task.seconds, tokens),
                   );
-                  assert.equal(r, ok ? "ok" : "adjustment_exceeds_available");
-                  if (ok) w.balance += op.amount;
-                  break;
+                  w.balance -= task.charged;
                 }
-                case "submit": {
-                  const spec = MODELS[op.m % MODELS.length]!;
-                  const res = spec.resolutions[op.r % spec.resolutions.length]!;
-                  const seconds = spec.seconds[0] + (op.s % (spec.seconds[1] - spec.seconds[0] + 1));
-                  const testMode = op.key === 2;
-                  const provider = testMode || op.local ? "local" : "ark";
-                  const free = provider === "local"; // local renders are free by default
-                  const rule = structuredClone(rules.get(spec.id)!);
-                  const hold = free ? 0 : oracleCost(rule, res, seconds);
-                  const keyRow = w.keys[op.key]!;
-                  const row = taskRow(w.accountId, keyRow.id, {
-                    model: spec.id,
-                    resolution: res,
-                    seconds,
-                    provider,
-                    testMode,
-                  });
-                  const inflight = w.tasks.filter((x) => x.key === op.key && x.status === "active").length;
-                  const max = w.maxConcurrent[op.key];
-                  let expected = "accepted";
-                  if (w.balance - openHolds(w) < hold) expected = "insufficient_balance";
-                  else if (max !== null && max !== undefined && inflight >= max)
-                    expected = "concurrency_limit_exceeded";
-                  else if (op.crash) expected = "crash";
-                  const got = await submit(store.db, p.billing, row, { crashAfterHold: op.crash }).then(
-                    () => "accepted",
-                    (e: unknown) =>
-                      isBillingRefusal(e) ? e.code : /simulated crash/.test(String(e)) ? "crash" : String(e),
-                  );
-                  assert.equal(got, expected, `submit ${spec.id} ${res} ${seconds}s key${op.key}`);
-                  if (got === "accepted") {
-                    histories++;
-                    w.tasks.push({
-                      id: row.id,
-                      key: op.key,
-                      model: spec.id,
-                      res,
-                      seconds,
-                      free,
-                      rule,
-                      hold,
-                      status: "active",
-                      charged: 0,
-                    });
-                  } else if (got !== "crash") refusals++;
-                  break;
-                }
-                case "start": {
-                  const task = pick(op.i);
-                  if (task) await p.tasks.markRunning(task.id);
-                  break;
-                }
-                case "succeed": {
-                  const task = pick(op.i);
-                  if (!task) break;
-                  if (op.tokens !== null) reported.set(task.id, op.tokens);
-                  const video =
-                    op.duration === null
-                      ? null
-                      : JSON.stringify({
-                          width: 1,
-                          height: 1,
-                          duration: op.duration,
-                          fps: 24,
-                          has_audio: false,
-                          bytes: 1,
-                        });
-                  const repo = op.crash ? p.crashing : p.tasks;
-                  const row = await repo
-                    .finish(task.id, "succeeded", { video_json: video })
-                    .catch((e: Error) => {
-                      assert.match(e.message, /simulated crash/);
-                      return "crashed" as const;
-                    });
-                  if (op.crash || task.status !== "active") {
-                    assert.ok(row === "crashed" || row === undefined);
-                  } else {
-                    assert.ok(row && row !== "crashed");
-                    settleModel(task, "succeeded", billedSeconds(task, op.duration), tokensFor(task));
+              };
+              const billedSeconds = (task: ModelTask, duration: number | null) =>
+                duration === null ? task.seconds : Math.min(task.seconds, Math.max(1, Math.round(duration)));
+              // A reported count of 0 is no count: the task is billed on its duration (settleOutcome).
+              const tokensFor = (task: ModelTask) =>
+                task.rule.perMillionTokens === null ? undefined : reported.get(task.id) || undefined;
+
+              for (const op of ops) {
+                steps++;
+                switch (op.t) {
+                  case "topup": {
+                    const previous = w.topups.at(-1);
+                    if (op.replay && previous) {
+                      const r = await p.billing.ledger.topup(w.accountId, previous.amount, previous.key);
+                      assert.equal(r.replayed, true);
+                    } else {
+                      const k = `pay-${w.topups.length}`;
+                      const r = await p.billing.ledger.topup(w.accountId, op.amount, k);
+                      assert.equal(r.replayed, false);
+                      w.topups.push({ key: k, amount: op.amount });
+                      w.balance += op.amount;
+                    }
+                    break;
                   }
-                  break;
-                }
-                case "fail": {
-                  const task = pick(op.i);
-                  if (!task) break;
-                  const repo = op.crash ? p.crashing : p.tasks;
-                  const row = await repo
-                    .finish(task.id, "failed", { error_code: op.code })
-                    .catch((e: Error) => {
-                      assert.match(e.message, /simulated crash/);
-                      return "crashed" as const;
-                    });
-                  if (!op.crash && task.status === "active") {
-                    assert.ok(row && row !== "crashed");
-                    settleModel(task, "failed");
-                  } else assert.ok(row === "crashed" || row === undefined);
-                  break;
-                }
-                case "duplicate": {
-                  // A repeated callback or job: finish and settle again. Only a still-active task moves.
-                  const task = pick(op.i);
-                  if (!task) break;
-                  const wasActive = task.status === "active";
-                  const [x, y] = await Promise.all([
-                    p.tasks.finish(task.id, op.status),
-                    p.tasks.finish(task.id, op.status),
-                  ]);
-                  assert.equal([x, y].filter(Boolean).length, wasActive ? 1 : 0);
-                  if (wasActive) settleModel(task, op.status, task.seconds, tokensFor(task));
-                  const again = await store.db
-                    .transaction()
-                    .execute((trx) =>
-                      p.billing.holds.settleTask(
-                        trx,
-                        { id: task.id, provider: "ark" },
-                        { status: op.status },
-                      ),
+                  case "adjust": {
+                    const ok = w.balance + op.amount >= openHolds(w);
+                    const k = `adj-${steps}`;
+                    const r = await p.billing.ledger.adjust(w.accountId, op.amount, k).then(
+                      () => "ok",
+                      (e: ApiError) => e.code,
                     );
-                  assert.equal(again.settled, false, "a finished task's hold is never settled again");
-                  break;
-                }
-                case "race": {
-                  // Two workers finish the same task at once.
-                  const task = pick(op.i);
-                  if (!task) break;
-                  const wasActive = task.status === "active";
-                  const [x, y] = await Promise.all([
-                    p.tasks.finish(task.id, op.a),
-                    p.tasks2.finish(task.id, op.b),
-                  ]);
-                  const winners = [x, y].filter(Boolean);
-                  assert.equal(winners.length, wasActive ? 1 : 0);
-                  if (wasActive)
-                    settleModel(task, winners[0]!.status as Terminal, task.seconds, tokensFor(task));
-                  break;
-                }
-                case "raceSettle": {
-                  // Two settlements race without the task guard; the task row then follows the winner.
-                  const task = pick(op.i);
-                  if (!task) break;
-                  const wasActive = task.status === "active";
-                  const provider = task.free ? "local" : "ark";
-                  const outcome = (s: Terminal) =>
-                    s === "succeeded" ? { status: s, tokens: tokensFor(task) } : { status: s };
-                  const [x, y] = await Promise.all([
-                    store.db
+                    assert.equal(r, ok ? "ok" : "adjustment_exceeds_available");
+                    if (ok) w.balance += op.amount;
+                    break;
+                  }
+                  case "submit": {
+                    const spec = MODELS[op.m % MODELS.length]!;
+                    const res = spec.resolutions[op.r % spec.resolutions.length]!;
+                    const seconds = spec.seconds[0] + (op.s % (spec.seconds[1] - spec.seconds[0] + 1));
+                    const testMode = op.key === 2;
+                    const provider = testMode || op.local ? "local" : "ark";
+                    const free = provider === "local"; // local renders are free by default
+                    const rule = structuredClone(rules.get(spec.id)!);
+                    const hold = free ? 0 : oracleCost(rule, res, seconds);
+                    const keyRow = w.keys[op.key]!;
+                    const row = taskRow(w.accountId, keyRow.id, {
+                      model: spec.id,
+                      resolution: res,
+                      seconds,
+                      provider,
+                      testMode,
+                    });
+                    const inflight = w.tasks.filter((x) => x.key === op.key && x.status === "active").length;
+                    const max = w.maxConcurrent[op.key];
+                    let expected = "accepted";
+                    if (w.balance - openHolds(w) < hold) expected = "insufficient_balance";
+                    else if (max !== null && max !== undefined && inflight >= max)
+                      expected = "concurrency_limit_exceeded";
+                    else if (op.crash) expected = "crash";
+                    const got = await submit(store.db, p.billing, row, { crashAfterHold: op.crash }).then(
+                      () => "accepted",
+                      (e: unknown) =>
+                        isBillingRefusal(e)
+                          ? e.code
+                          : /simulated crash/.test(String(e))
+                            ? "crash"
+                            : String(e),
+                    );
+                    assert.equal(got, expected, `submit ${spec.id} ${res} ${seconds}s key${op.key}`);
+                    if (got === "accepted") {
+                      histories++;
+                      w.tasks.push({
+                        id: row.id,
+                        key: op.key,
+                        model: spec.id,
+                        res,
+                        seconds,
+                        free,
+                        rule,
+                        hold,
+                        status: "active",
+                        charged: 0,
+                      });
+                    } else if (got !== "crash") refusals++;
+                    break;
+                  }
+                  case "start": {
+                    const task = pick(op.i);
+                    if (task) await p.tasks.markRunning(task.id);
+                    break;
+                  }
+                  case "succeed": {
+                    const task = pick(op.i);
+                    if (!task) break;
+                    if (op.tokens !== null) reported.set(task.id, op.tokens);
+                    const video =
+                      op.duration === null
+                        ? null
+                        : JSON.stringify({
+                            width: 1,
+                            height: 1,
+                            duration: op.duration,
+                            fps: 24,
+                            has_audio: false,
+                            bytes: 1,
+                          });
+                    const repo = op.crash ? p.crashing : p.tasks;
+                    const row = await repo
+                      .finish(task.id, "succeeded", { video_json: video })
+                      .catch((e: Error) => {
+                        assert.match(e.message, /simulated crash/);
+                        return "crashed" as const;
+                      });
+                    if (op.crash || task.status !== "active") {
+                      assert.ok(row === "crashed" || row === undefined);
+                    } else {
+                      assert.ok(row && row !== "crashed");
+                      settleModel(task, "succeeded", billedSeconds(task, op.duration), tokensFor(task));
+                    }
+                    break;
+                  }
+                  case "fail": {
+                    const task = pick(op.i);
+                    if (!task) break;
+                    const repo = op.crash ? p.crashing : p.tasks;
+                    const row = await repo
+                      .finish(task.id, "failed", { error_code: op.code })
+                      .catch((e: Error) => {
+                        assert.match(e.message, /simulated crash/);
+                        return "crashed" as const;
+                      });
+                    if (!op.crash && task.status === "active") {
+                      assert.ok(row && row !== "crashed");
+                      settleModel(task, "failed");
+                    } else assert.ok(row === "crashed" || row === undefined);
+                    break;
+                  }
+                  case "duplicate": {
+                    // A repeated callback or job: finish and settle again. Only a still-active task moves.
+                    const task = pick(op.i);
+                    if (!task) break;
+                    const wasActive = task.status === "active";
+                    const [x, y] = await Promise.all([
+                      p.tasks.finish(task.id, op.status),
+                      p.tasks.finish(task.id, op.status),
+                    ]);
+                    assert.equal([x, y].filter(Boolean).length, wasActive ? 1 : 0);
+                    if (wasActive) settleModel(task, op.status, task.seconds, tokensFor(task));
+                    const again = await store.db
                       .transaction()
                       .execute((trx) =>
-                        p.billing.holds.settleTask(trx, { id: task.id, provider }, outcome(op.a)),
-                      ),
-                    secondDb
-                      .transaction()
-                      .execute((trx) =>
-                        p.billing2.holds.settleTask(trx, { id: task.id, provider }, outcome(op.b)),
-                      ),
-                  ]);
-                  assert.equal([x.settled, y.settled].filter(Boolean).length, wasActive ? 1 : 0);
-                  if (wasActive) {
-                    const won = x.settled ? op.a : op.b;
-                    await store.db
-                      .updateTable("tasks")
-                      .set({ status: won, completed_at: Date.now() })
-                      .where("id", "=", task.id)
-                      .execute();
-                    settleModel(task, won, task.seconds, tokensFor(task));
+                        p.billing.holds.settleTask(
+                          trx,
+                          { id: task.id, provider: "ark" },
+                          { status: op.status },
+                        ),
+                      );
+                    assert.equal(again.settled, false, "a finished task's hold is never settled again");
+                    break;
                   }
-                  break;
-                }
-                case "price": {
-                  const spec = MODELS[op.m % MODELS.length]!;
-                  const old = rules.get(spec.id)!;
-                  const scale = (v: number) => Math.floor((v * op.percent) / 100);
-                  const next: PriceRule = {
-                    ...old,
-                    perSecond: Object.fromEntries(
-                      Object.entries(old.perSecond).map(([r, v]) => [r, scale(v!)]),
-                    ),
-                    perClip: scale(old.perClip),
-                  };
-                  await p.billing.prices.setPrice(spec.id, next, { note: `x${op.percent}%` });
-                  rules.set(spec.id, next);
-                  break;
-                }
-                case "restart":
-                  p = boot();
-                  break;
-                case "sweep":
-                  for (const task of w.tasks.filter((x) => x.status === "active")) {
-                    assert.ok(await p.tasks.finish(task.id, "failed", { error_code: "timeout" }));
-                    settleModel(task, "failed");
+                  case "race": {
+                    // Two workers finish the same task at once.
+                    const task = pick(op.i);
+                    if (!task) break;
+                    const wasActive = task.status === "active";
+                    const [x, y] = await Promise.all([
+                      p.tasks.finish(task.id, op.a),
+                      p.tasks2.finish(task.id, op.b),
+                    ]);
+                    const winners = [x, y].filter(Boolean);
+                    assert.equal(winners.length, wasActive ? 1 : 0);
+                    if (wasActive)
+                      settleModel(task, winners[0]!.status as Terminal, task.seconds, tokensFor(task));
+                    break;
                   }
-                  break;
+                  case "raceSettle": {
+                    // Two settlements race without the task guard; the task row then follows the winner.
+                    const task = pick(op.i);
+                    if (!task) break;
+                    const wasActive = task.status === "active";
+                    const provider = task.free ? "local" : "ark";
+                    const outcome = (s: Terminal) =>
+                      s === "succeeded" ? { status: s, tokens: tokensFor(task) } : { status: s };
+                    const [x, y] = await Promise.all([
+                      store.db
+                        .transaction()
+                        .execute((trx) =>
+                          p.billing.holds.settleTask(trx, { id: task.id, provider }, outcome(op.a)),
+                        ),
+                      secondDb
+                        .transaction()
+                        .execute((trx) =>
+                          p.billing2.holds.settleTask(trx, { id: task.id, provider }, outcome(op.b)),
+                        ),
+                    ]);
+                    assert.equal([x.settled, y.settled].filter(Boolean).length, wasActive ? 1 : 0);
+                    if (wasActive) {
+                      const won = x.settled ? op.a : op.b;
+                      await store.db
+                        .updateTable("tasks")
+                        .set({ status: won, completed_at: Date.now() })
+                        .where("id", "=", task.id)
+                        .execute();
+                      settleModel(task, won, task.seconds, tokensFor(task));
+                    }
+                    break;
+                  }
+                  case "price": {
+                    const spec = MODELS[op.m % MODELS.length]!;
+                    const old = rules.get(spec.id)!;
+                    const scale = (v: number) => Math.floor((v * op.percent) / 100);
+                    const next: PriceRule = {
+                      ...old,
+                      perSecond: Object.fromEntries(
+                        Object.entries(old.perSecond).map(([r, v]) => [r, scale(v!)]),
+                      ),
+                      perClip: scale(old.perClip),
+                    };
+                    await p.billing.prices.setPrice(spec.id, next, { note: `x${op.percent}%` });
+                    rules.set(spec.id, next);
+                    break;
+                  }
+                  case "restart":
+                    p = boot();
+                    break;
+                  case "sweep":
+                    for (const task of w.tasks.filter((x) => x.status === "active")) {
+                      assert.ok(await p.tasks.finish(task.id, "failed", { error_code: "timeout" }));
+                      settleModel(task, "failed");
+                    }
+                    break;
+                }
+                await checkInvariants(store, p.billing, w);
               }
-              await checkInvariants(store, p.billing, w);
-            }
-            assert.deepEqual(await p.billing.ledger.checkBalances(), [], "cache, ledger and hold rows agree");
+              assert.deepEqual(
+                await p.billing.ledger.checkBalances(),
+                [],
+                "cache, ledger and hold rows agree",
+              );
+            },
+          ),
+          {
+            numRuns: runs,
+            endOnFailure: true,
+            // Replay a reported failure: PROPERTY_SEED=<seed> PROPERTY_PATH=<path> (from the report).
+            ...(process.env.PROPERTY_SEED
+              ? { seed: Number(process.env.PROPERTY_SEED), path: process.env.PROPERTY_PATH, verbose: 2 }
+              : {}),
           },
-        ),
-        { numRuns: runs, endOnFailure: true },
-      );
+        )
+        .catch((error: unknown) => {
+          // fast-check keeps the failing assertion in `cause`; the test report shows only the message.
+          const cause = (error as { cause?: unknown }).cause;
+          throw cause instanceof Error
+            ? new Error(`${(error as Error).message}\ncaused by: ${cause.stack ?? cause.message}`)
+            : error;
+        });
       t.diagnostic(
         `${histories} task histories, ${steps} steps, ${refusals} refused submits over ${runs} runs`,
       );
