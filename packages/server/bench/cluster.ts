@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import pg from "pg";
+import { clusterEnv } from "../test/cluster/env.ts";
 import { startArkDouble } from "../test/doubles/ark/double.ts";
 import { freshPostgres, POSTGRES_URL } from "../test/helpers/databases.ts";
 import { freePort, type ServerProcess, spawnServer } from "../test/helpers/process.ts";
@@ -73,22 +74,17 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<s
     const env = async (port: number) => {
       const dataDir = await mkdtemp(join(tmpdir(), "vidrelay-bench-cluster-"));
       cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
-      return {
-        VIDRELAY_PORT: String(port),
-        VIDRELAY_DATA_DIR: dataDir,
-        VIDRELAY_DATABASE_URL: database.url,
-        VIDRELAY_STORAGE_URL: bucket.storageUrl(),
-        VIDRELAY_PGBOSS_SCHEMA: pgbossSchema,
-        VIDRELAY_PUBLIC_URL: base,
-        VIDRELAY_BOOTSTRAP_KEY: KEY,
-        VIDRELAY_SECRET: "bench-cluster-secret-shared-by-every-process",
-        VIDRELAY_ALLOW_PRIVATE_TARGETS: "127.0.0.1",
-        VIDRELAY_UPSTREAM_POLL_SCALE: "0.01",
-        VIDRELAY_LOG_LEVEL: "warn",
-        AWS_ACCESS_KEY_ID: "S3RVER",
-        AWS_SECRET_ACCESS_KEY: "S3RVER",
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      };
+      return clusterEnv(
+        {
+          databaseUrl: database.url,
+          storageUrl: bucket.storageUrl(),
+          pgbossSchema,
+          publicUrl: base,
+          bootstrapKey: KEY,
+          secret: "bench-cluster-secret-shared-by-every-process",
+        },
+        { port, dataDir },
+      );
     };
     const api = await spawnServer({ ...(await env(apiPort)), VIDRELAY_WORKERS: "false" }, 60_000);
     processes.push({ role: "API", proc: api });

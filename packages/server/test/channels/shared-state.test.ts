@@ -12,13 +12,7 @@ import {
 } from "../../src/providers/query-budget.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "../../src/store/db.ts";
 import { freshPostgres, freshSqlite, type TestDatabase } from "../helpers/databases.ts";
-
-/** The largest number of start times inside any window of `windowMs`. */
-function busiestWindow(starts: number[], windowMs: number): number {
-  let worst = 0;
-  for (const s of starts) worst = Math.max(worst, starts.filter((o) => o >= s && o < s + windowMs).length);
-  return worst;
-}
+import { busiestWindow } from "../helpers/windows.ts";
 
 describe("reserveSlot: a sliding window, first come first served", () => {
   const spec = { limit: 3, windowMs: 1000 };

@@ -18,6 +18,7 @@ import { sample } from "../helpers/paths.ts";
 import { freePort, type ServerProcess, spawnServer } from "../helpers/process.ts";
 import { startReceiver } from "../helpers/receiver.ts";
 import { startTestBucket, type TestBucket } from "../storage/s3rver.ts";
+import { clusterEnv } from "./env.ts";
 
 const KEY = `sk-cluster${"K".repeat(40)}`;
 const RELAYED_MODEL = "seedance-1-5-pro-with-audio";
@@ -68,25 +69,22 @@ describe("a cluster: one API process, two workers, Postgres + pg-boss, S3", () =
       const dataDir = await mkdtemp(join(tmpdir(), "vidrelay-cluster-"));
       dataDirs.push(dataDir);
       cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
-      return {
-        VIDRELAY_PORT: String(port),
-        VIDRELAY_DATA_DIR: dataDir,
-        VIDRELAY_DATABASE_URL: database.url,
-        VIDRELAY_STORAGE_URL: bucket.storageUrl(),
-        VIDRELAY_PGBOSS_SCHEMA: pgbossSchema,
-        VIDRELAY_PUBLIC_URL: base,
-        VIDRELAY_BOOTSTRAP_KEY: KEY,
-        VIDRELAY_SECRET: "cluster-test-secret-shared-by-every-process",
-        VIDRELAY_ALLOW_PRIVATE_TARGETS: "127.0.0.1",
-        VIDRELAY_JOB_LEASE_SECONDS: "3",
-        VIDRELAY_RENDER_CONCURRENCY: "1",
-        VIDRELAY_UPSTREAM_POLL_SCALE: "0.01",
-        VIDRELAY_UPSTREAM_SUBMIT_TIMEOUT_SECONDS: "2",
-        VIDRELAY_LOG_LEVEL: "warn",
-        AWS_ACCESS_KEY_ID: "S3RVER",
-        AWS_SECRET_ACCESS_KEY: "S3RVER",
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      };
+      return clusterEnv(
+        {
+          databaseUrl: database.url,
+          storageUrl: bucket.storageUrl(),
+          pgbossSchema,
+          publicUrl: base,
+          bootstrapKey: KEY,
+          secret: "cluster-test-secret-shared-by-every-process",
+        },
+        { port, dataDir },
+        {
+          VIDRELAY_JOB_LEASE_SECONDS: "3",
+          VIDRELAY_RENDER_CONCURRENCY: "1",
+          VIDRELAY_UPSTREAM_SUBMIT_TIMEOUT_SECONDS: "2",
+        },
+      );
     };
     const api = await spawnServer({ ...(await common(apiPort)), VIDRELAY_WORKERS: "false" }, 60_000);
     cleanup.push(async () => api.child.kill("SIGKILL"));
