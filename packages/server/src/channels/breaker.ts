@@ -25,15 +25,6 @@ export class CircuitBreaker {
     return new Set(rows.map((r) => r.channel_id));
   }
 
-  async isOpen(channelId: string, now = Date.now()): Promise<boolean> {
-    const row = await this.db
-      .selectFrom("channel_breakers")
-      .select("open_until")
-      .where("channel_id", "=", channelId)
-      .executeTakeFirst();
-    return !!row && Number(row.open_until) > now;
-  }
-
   /** A submit went through: the channel is healthy again. */
   async success(channelId: string): Promise<void> {
     await this.db.deleteFrom("channel_breakers").where("channel_id", "=", channelId).execute();
