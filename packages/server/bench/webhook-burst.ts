@@ -58,8 +58,14 @@ export async function benchWebhookBurst(n = 2000): Promise<string> {
     });
     try {
       const deadline = Date.now() + 10 * 60_000;
-      while (receiver.received.length < n && Date.now() < deadline)
+      let lastReport = Date.now();
+      while (receiver.received.length < n && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
+        if (Date.now() - lastReport > 5000) {
+          lastReport = Date.now();
+          console.error(`webhook burst: ${receiver.received.length} of ${n} received`);
+        }
+      }
       const got = receiver.received.length;
       const first = receiver.received[0]!.at;
       const last = receiver.received.at(-1)!.at;

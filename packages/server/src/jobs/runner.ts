@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { ClaimedJob, JobKind, JobQueue } from "./queue.ts";
 
@@ -86,6 +87,11 @@ export class JobRunner {
     if (this.timer) clearTimeout(this.timer);
     try {
       do {
+        // A synchronous store (better-sqlite3) answers every claim in a microtask: without a turn
+        // of the event loop between rounds, jobs that finish at once (e.g. deferred because their
+        // host is busy) wake the pump again before any socket, timer or lease renewal can run, and
+        // the process spins claiming and handing back the same due jobs forever.
+        await nextTurn();
         this.pumpAgain = false;
         for (const [kind, handler] of Object.entries(this.handlers) as Array<[JobKind, JobHandler]>) {
           const free = handler.concurrency - this.activeCount(kind);

@@ -79,3 +79,56 @@ test("a job handed back and already running again is still counted once the firs
   await runner.stop(1000);
   assert.equal(runner.activeCount(), 0);
 });
+
+test("claiming yields to the event loop between rounds, so jobs that hand themselves back cannot starve timers and sockets", async () => {
+  // An in-memory queue that always has `limit` due jobs and answers in a microtask, like a
+  // synchronous SQLite store full of due deliveries whose host is busy (each job defers at once).
+  let listener = () => {};
+  let claims = 0;
+  let claimsWhenTimerFired: number | undefined;
+  let next = 0;
+  const queue: JobQueue = {
+    enqueue: async () => "unused",
+    claim: async (_kinds: JobKind[], _owner: string, _leaseMs: number, limit: number) => {
+      claims++;
+      // Bound the spin so a starving runner ends the test (with a failed assertion) instead of hanging it.
+      if (claims > 2000) return [];
+      return Array.from({ length: limit }, () => job(`J${next++}`, 1));
+    },
+    renew: async () => true,
+    complete: async () => {},
+    fail: async () => {},
+    release: async () => {},
+    depth: async () => [],
+    onEnqueue: (l) => {
+      listener = l;
+    },
+    poke: () => listener(),
+  };
+  const runner = new JobRunner(
+    queue,
+    {
+      deliver: {
+        concurrency: 8,
+        handle: async () => {
+          throw new Deferred(200);
+        },
+      },
+    },
+    { owner: "w", leaseMs: 30_000, pollMs: 60_000, logger: pino({ level: "silent" }) },
+  );
+  const timerFired = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      claimsWhenTimerFired = claims;
+      resolve();
+    }, 0),
+  );
+  runner.start();
+  await timerFired;
+  await runner.stop(0);
+  assert.ok(claimsWhenTimerFired !== undefined);
+  assert.ok(
+    claimsWhenTimerFired < 50,
+    `a 0 ms timer waited for ${claimsWhenTimerFired} claim rounds: the pump starves the event loop`,
+  );
+});
