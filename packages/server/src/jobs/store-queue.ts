@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { Kysely } from "kysely";
+import type { ExpressionBuilder, Kysely } from "kysely";
 import type { Database } from "../store/schema.ts";
 import { newJobId } from "../util/ids.ts";
 import { type ClaimedJob, type EnqueueOptions, type JobKind, type JobQueue, rowToClaimed } from "./queue.ts";
@@ -46,47 +46,49 @@ export class StoreJobQueue implements JobQueue {
     return id;
   }
 
+  /**
+   * Two statements claim a batch: a plain read of the oldest due ids (an idle poll never takes a
+   * write lock), then one conditional UPDATE over those ids that returns the rows it won. The UPDATE
+   * re-checks the guard per row, so processes racing for the same ids split them and each job goes
+   * to exactly one; a loser just gets fewer jobs this round.
+   */
   async claim(kinds: JobKind[], owner: string, leaseMs: number, limit: number): Promise<ClaimedJob[]> {
     if (limit <= 0) return [];
     const now = Date.now();
-    const candidates = await this.db
+    const claimable = (eb: ExpressionBuilder<Database, "jobs">) =>
+      eb.or([
+        eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
+        eb.and([eb("status", "=", "running"), eb("lease_until", "<", now)]),
+      ]);
+    const due = await this.db
       .selectFrom("jobs")
       .select("id")
       .where("kind", "in", kinds)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
-          eb.and([eb("status", "=", "running"), eb("lease_until", "<", now)]),
-        ]),
-      )
+      .where(claimable)
       .orderBy("run_at")
-      .limit(limit * 2)
+      .limit(limit)
       .execute();
-    const claimed: ClaimedJob[] = [];
-    for (const { id } of candidates) {
-      if (claimed.length >= limit) break;
-      const result = await this.db
-        .updateTable("jobs")
-        .set((eb) => ({
-          status: "running",
-          lease_owner: owner,
-          lease_until: now + leaseMs,
-          attempts: eb("attempts", "+", 1),
-          updated_at: now,
-        }))
-        .where("id", "=", id)
-        .where((eb) =>
-          eb.or([
-            eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
-            eb.and([eb("status", "=", "running"), eb("lease_until", "<", now)]),
-          ]),
-        )
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) continue; // another worker won it
-      const row = await this.db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst();
-      if (row) claimed.push(rowToClaimed(row));
-    }
-    return claimed;
+    if (due.length === 0) return [];
+    const rows = await this.db
+      .updateTable("jobs")
+      .set((eb) => ({
+        status: "running",
+        lease_owner: owner,
+        lease_until: now + leaseMs,
+        attempts: eb("attempts", "+", 1),
+        updated_at: now,
+      }))
+      .where(
+        "id",
+        "in",
+        due.map((r) => r.id),
+      )
+      .where(claimable)
+      .returningAll()
+      .execute();
+    // RETURNING has no order of its own: hand jobs out oldest first, as they were chosen.
+    rows.sort((a, b) => a.run_at - b.run_at);
+    return rows.map(rowToClaimed);
   }
 
   async renew(id: string, owner: string, leaseMs: number): Promise<boolean> {
