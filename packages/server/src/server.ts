@@ -381,6 +381,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         poller.stop();
         await app.close();
         await runner?.stop(graceMs);
+        webhooks.close();
         await queue.close?.();
         await scratch?.remove();
         await taskBridge?.close();

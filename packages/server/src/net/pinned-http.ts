@@ -16,6 +16,7 @@ import {
   normalizeHostname,
   sameAddress,
 } from "./address-policy.ts";
+import type { ConnectionPool } from "./connection-pool.ts";
 import { formatSize, OutboundRequestError, outboundError, redactUrl } from "./outbound-error.ts";
 
 export interface ResolvedAddress {
@@ -165,6 +166,7 @@ export function sendOnce(
   target: CheckedTarget,
   hop: Hop,
   signal: AbortSignal,
+  pool?: ConnectionPool,
 ): Promise<{ res: IncomingMessage; address: string }> {
   const { url } = target;
   const pinned = target.addresses[0]!;
@@ -185,13 +187,15 @@ export function sendOnce(
       path: `${url.pathname}${url.search}`,
       method: hop.method,
       headers,
-      agent: false, // no pooled sockets: every request connects to the address checked for it
+      // Without a pool every request opens its own connection to the address checked for it; a
+      // pool's agent for this address only holds connections opened to that same address.
+      agent: pool ? pool.agentFor(target) : false,
       lookup: pinnedLookup(pinned),
     });
     const onAbort = () => req.destroy(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     req.on("socket", (socket) => {
-      socket.once("connect", () => {
+      const verify = () => {
         // Defence in depth: the socket must be connected to the address that was checked.
         if (socket.remoteAddress && !sameAddress(socket.remoteAddress, pinned.address)) {
           req.destroy(
@@ -204,7 +208,10 @@ export function sendOnce(
             ),
           );
         }
-      });
+      };
+      // A pooled connection being reused is already connected: check it now.
+      if (socket.connecting) socket.once("connect", verify);
+      else verify();
     });
     req.once("response", (res) => {
       signal.removeEventListener("abort", onAbort);

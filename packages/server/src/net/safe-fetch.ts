@@ -11,6 +11,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import type { AllowMatcher } from "./address-policy.ts";
+import type { ConnectionPool } from "./connection-pool.ts";
 import { formatSize, outboundError, redactUrl } from "./outbound-error.ts";
 import { checkTarget, guardBody, type Hop, type Resolver, sendOnce } from "./pinned-http.ts";
 
@@ -29,6 +30,8 @@ export interface SafeFetchOptions {
   signal?: AbortSignal;
   /** Name resolution, called once per hop for host names (never for IP literals). */
   lookup?: Resolver;
+  /** Keep-alive connections to reuse (per checked address); default: a new connection per request. */
+  pool?: ConnectionPool;
   /** When given, a status it rejects fails with reason `http_status` (the body is discarded). */
   acceptStatus?: (status: number) => boolean;
 }
@@ -93,7 +96,7 @@ export async function safeFetch(url: string, options: SafeFetchOptions): Promise
         signal: ctrl.signal,
       });
       current = target.url;
-      const { res, address } = await sendOnce(target, hop, ctrl.signal);
+      const { res, address } = await sendOnce(target, hop, ctrl.signal, options.pool);
       const status = res.statusCode ?? 0;
       const location = res.headers.location;
 

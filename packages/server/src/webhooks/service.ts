@@ -5,6 +5,7 @@ import { ApiError, invalid, notFound } from "../domain/errors.ts";
 import type { ClaimedJob, JobQueue } from "../jobs/queue.ts";
 import { Deferred, RetryLater } from "../jobs/runner.ts";
 import type { AllowMatcher } from "../net/address-policy.ts";
+import { ConnectionPool } from "../net/connection-pool.ts";
 import { OutboundRequestError } from "../net/outbound-error.ts";
 import { checkTarget } from "../net/pinned-http.ts";
 import { safeFetch } from "../net/safe-fetch.ts";
@@ -30,6 +31,8 @@ export type { DeliveryObject } from "./schemas.ts";
  */
 export class WebhookService {
   private readonly hostLimiter: HostLimiter;
+  /** Keep-alive connections per receiver address: a burst to one receiver reuses a few sockets. */
+  private readonly connections: ConnectionPool;
 
   constructor(
     private readonly config: Config,
@@ -39,6 +42,12 @@ export class WebhookService {
     private readonly logger: Logger,
   ) {
     this.hostLimiter = new HostLimiter({ limit: config.webhookPerHostConcurrency });
+    this.connections = new ConnectionPool({ maxIdlePerAddress: config.webhookPerHostConcurrency });
+  }
+
+  /** Close pooled receiver connections (at shutdown, after the last delivery). */
+  close(): void {
+    this.connections.close();
   }
 
   // --- secrets ---------------------------------------------------------------------------------
@@ -189,6 +198,7 @@ export class WebhookService {
         maxRedirects: 0,
         allow: this.allow,
         signal,
+        pool: this.connections,
       });
       statusCode = response.status;
       excerpt = await readAtMost(response.body, MAX_RESPONSE_BYTES, EXCERPT_BYTES);
