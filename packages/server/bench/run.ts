@@ -72,6 +72,8 @@ async function main(): Promise<void> {
     }
     log("webhooks: bench/webhooks.ts");
     webhooksSection = await (await import("./webhooks.ts")).benchWebhooks(QUICK ? 100 : 500);
+    log("webhooks due at once: bench/webhook-burst.ts");
+    webhooksSection += `\n${await (await import("./webhook-burst.ts")).benchWebhookBurst(QUICK ? 200 : 2000)}`;
     log("upstream relay at scale: bench/upstream.ts");
     upstreamSection = await (await import("./upstream.ts")).benchUpstream(QUICK ? 200 : 2000);
     if (problem) {

@@ -1,22 +1,19 @@
 /**
  * Webhooks due at once: N tasks finish (cancelled) with a callback while no process delivers, then
  * a gateway with only deliver workers starts on the same store and sends them all to one receiver
- * that answers each POST after 1 ms. Reports deliveries per second (first to last received) and the
- * time from the delivering gateway's start to the last one. `node --import tsx bench/webhook-burst.ts [N]`.
- *
- * Not yet in `npm run bench` (issue #13's webhook case): at N = 800 it runs in seconds, but at
- * N ≥ 1000 the delivering gateway claims deliveries and sends none for minutes (2026-12-05: 46 jobs
- * `running`, 0 attempts recorded), on the code before and after the per-host waiting change; that
- * stall is the next thing to find.
+ * (its own process, bench/receiver-child.ts) that answers each POST after 1 ms. Reports deliveries
+ * per second (first to last received) and the time from the delivering gateway's start to the last
+ * one. `node --import tsx bench/webhook-burst.ts [N]`; part of `npm run bench` (section 5.1).
  */
 import { rm } from "node:fs/promises";
-import { startReceiver } from "../test/helpers/receiver.ts";
 import { startTestServer } from "../test/helpers/server.ts";
+import { startChild } from "./lib/children.ts";
+import type { ReceiverStats } from "./receiver-child.ts";
 
 export async function benchWebhookBurst(n = 2000): Promise<string> {
-  const receiver = await startReceiver((_req, _i, res) => {
-    setTimeout(() => res.end("ok"), 1);
-  });
+  const receiver = await startChild("webhook receiver", "receiver-child.ts", { delayMs: 1 });
+  const statsUrl = new URL("/stats", receiver.url).href;
+  const stats = async () => (await (await fetch(statsUrl)).json()) as ReceiverStats;
   // Phase 1: the outbox fills up; no process delivers (VIDRELAY_WORKERS=false).
   const filler = await startTestServer({
     allowPrivateTargets: "127.0.0.1",
@@ -49,6 +46,7 @@ export async function benchWebhookBurst(n = 2000): Promise<string> {
     console.error(`webhook burst: ${n} deliveries due; starting the delivering gateway`);
 
     // Phase 2: a delivering gateway starts on the same store; everything is due now.
+    const profiler = process.env.BENCH_PROFILE ? await startProfiler() : undefined;
     const started = Date.now();
     const sender = await startTestServer({
       dataDir,
@@ -59,16 +57,19 @@ export async function benchWebhookBurst(n = 2000): Promise<string> {
     try {
       const deadline = Date.now() + 10 * 60_000;
       let lastReport = Date.now();
-      while (receiver.received.length < n && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
+      let seen = await stats();
+      while (seen.received < n && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        seen = await stats();
         if (Date.now() - lastReport > 5000) {
           lastReport = Date.now();
-          console.error(`webhook burst: ${receiver.received.length} of ${n} received`);
+          console.error(`webhook burst: ${seen.received} of ${n} received`);
         }
       }
-      const got = receiver.received.length;
-      const first = receiver.received[0]!.at;
-      const last = receiver.received.at(-1)!.at;
+      if (profiler) await profiler.stop(process.env.BENCH_PROFILE!);
+      const got = seen.received;
+      const first = seen.first ?? started;
+      const last = seen.last ?? started;
       const rate = (got - 1) / ((last - first) / 1000);
       return [
         `### ${n} webhooks due at once, one receiver answering in 1 ms`,
@@ -78,14 +79,14 @@ export async function benchWebhookBurst(n = 2000): Promise<string> {
         `| delivered | ${got} of ${n} |`,
         `| deliveries per second, first to last received | ${rate.toFixed(0)} /s (target ≥ 1,000 /s) |`,
         `| delivering gateway started → last webhook received | ${((last - started) / 1000).toFixed(2)} s |`,
-        `| most deliveries in flight at once at the receiver | ${receiver.maxInFlight()} |`,
+        `| most deliveries in flight at once at the receiver | ${seen.maxInFlight} |`,
         "",
       ].join("\n");
     } finally {
       await sender.server.close(2000);
     }
   } finally {
-    await receiver.close();
+    await receiver.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
@@ -93,4 +94,21 @@ export async function benchWebhookBurst(n = 2000): Promise<string> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(await benchWebhookBurst(Number(process.argv[2] ?? 2000)));
   process.exit(0);
+}
+
+/** BENCH_PROFILE=file.cpuprofile: a CPU profile of the delivering phase only (the filling is not the case). */
+async function startProfiler() {
+  const { Session } = await import("node:inspector/promises");
+  const { writeFile } = await import("node:fs/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return {
+    async stop(path: string) {
+      const { profile } = await session.post("Profiler.stop");
+      await writeFile(path, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }

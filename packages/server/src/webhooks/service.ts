@@ -78,7 +78,10 @@ export class WebhookService {
   }
 
   private async signingSecrets(accountId: string): Promise<string[]> {
-    const row = await this.repo.ensureSecrets(accountId, newWebhookSecret());
+    // Only an account's first delivery needs a new secret: skip generating one to throw away.
+    const row =
+      (await this.repo.getSecrets(accountId)) ??
+      (await this.repo.ensureSecrets(accountId, newWebhookSecret()));
     const secrets = [row.secret];
     if (row.previous_secret && row.previous_expires_at && row.previous_expires_at > Date.now()) {
       secrets.push(row.previous_secret);
@@ -165,19 +168,29 @@ export class WebhookService {
       );
       return;
     }
+    const secrets = await this.signingSecrets(delivery.account_id);
     const release = await this.hostLimiter.acquire(host, signal);
     if (!release) throw new Deferred(HOST_BUSY_DELAY_MS);
     try {
-      await this.attempt(delivery, job, signal);
+      await this.attempt(delivery, secrets, job, signal, release);
     } finally {
       release();
     }
   }
 
-  private async attempt(delivery: WebhookDelivery, job: ClaimedJob, signal: AbortSignal): Promise<void> {
+  /**
+   * Send once and record the outcome. The host's slot (`releaseHost`, idempotent) is given back as
+   * soon as the receiver has answered: recording is our work, not the receiver's.
+   */
+  private async attempt(
+    delivery: WebhookDelivery,
+    secrets: string[],
+    job: ClaimedJob,
+    signal: AbortSignal,
+    releaseHost: () => void,
+  ): Promise<void> {
     const started = Date.now();
     const timestamp = Math.floor(started / 1000);
-    const secrets = await this.signingSecrets(delivery.account_id);
     let statusCode: number | null = null;
     let error: string | null = null;
     let excerpt: string | null = null;
@@ -210,6 +223,7 @@ export class WebhookService {
     } catch (caught) {
       error = caught instanceof Error ? caught.message : String(caught);
     }
+    releaseHost();
     const latency = Date.now() - started;
     const ok = statusCode !== null && statusCode >= 200 && statusCode < 300;
     if (ok) {
