@@ -11,7 +11,15 @@
  */
 import http from "node:http";
 import https from "node:https";
-import type { CheckedTarget } from "./pinned-http.ts";
+
+/** What the pool needs of a checked target (pinned-http.ts's CheckedTarget has it). */
+export interface PooledTarget {
+  url: URL;
+  hostname: string;
+  port: number;
+  /** The request is pinned to the first. */
+  addresses: ReadonlyArray<{ address: string }>;
+}
 
 export interface ConnectionPoolOptions {
   /** Idle connections kept per address (default 8). */
@@ -35,7 +43,7 @@ export class ConnectionPool {
   }
 
   /** The agent for requests pinned to `target.addresses[0]`. */
-  agentFor(target: CheckedTarget): http.Agent {
+  agentFor(target: PooledTarget): http.Agent {
     const pinned = target.addresses[0]!;
     const tls = target.url.protocol === "https:";
     const key = `${tls ? "https" : "http"}|${pinned.address}|${target.port}|${target.hostname}`;
