@@ -7,7 +7,7 @@
  * address* (plus port, scheme and host name, which TLS verifies against): a socket in an agent was
  * opened to that agent's address, so a request can only ride a connection to the address that was
  * just checked for it. A host whose DNS answer changes gets a new agent; the old one's idle sockets
- * time out. Agents beyond `maxAgents` are closed least recently used first.
+ * time out. Beyond `maxAgents`, the least recently used agent is dropped (its idle connections closed).
  */
 import http from "node:http";
 import https from "node:https";
@@ -61,7 +61,9 @@ export class ConnectionPool {
       if (this.agents.size >= this.options.maxAgents) {
         const [oldestKey, oldest] = this.agents.entries().next().value!;
         this.agents.delete(oldestKey);
-        oldest.destroy();
+        // Close its idle connections only: a slow request may still be using one of the others,
+        // which goes idle when it ends and is closed by the idle timeout.
+        for (const sockets of Object.values(oldest.freeSockets)) for (const s of sockets ?? []) s.destroy();
       }
     }
     this.agents.set(key, agent);

@@ -24,7 +24,11 @@ describe("ConnectionPool under safeFetch", () => {
     for (const host of ["127.0.0.1", "127.0.0.2"]) {
       const server = createServer((req, res) => {
         req.resume();
-        req.on("end", () => res.end(`served on ${req.socket.localAddress}`));
+        req.on("end", () => {
+          if (req.url !== "/slow") return res.end(`served on ${req.socket.localAddress}`);
+          res.write("first half, ");
+          setTimeout(() => res.end("second half"), 150);
+        });
       });
       server.on("connection", (socket) => {
         connections.set(host, (connections.get(host) ?? 0) + 1);
@@ -118,6 +122,26 @@ describe("ConnectionPool under safeFetch", () => {
       }
       const opened = connections.get("127.0.0.1") ?? 0;
       assert.ok(opened >= 1 && opened <= 4, `20 requests, 4 at a time, opened ${opened} connections`);
+    } finally {
+      pool.close();
+    }
+  });
+
+  test("dropping the least recently used agent does not cut a request still in flight on it", async () => {
+    const pool = new ConnectionPool({ maxAgents: 1 });
+    try {
+      const slow = await safeFetch(`http://hooks.test:${port}/slow`, {
+        timeoutMs: 3000,
+        maxBytes: 1024,
+        allow: allow(),
+        lookup: resolvingTo({ current: "127.0.0.1" }),
+        pool,
+      });
+      // A request to another address takes the only agent place while the first body is unread.
+      assert.equal((await post(pool, resolvingTo({ current: "127.0.0.2" }))).status, 200);
+      let text = "";
+      for await (const chunk of slow.body) text += chunk;
+      assert.equal(text, "first half, second half");
     } finally {
       pool.close();
     }
