@@ -64,6 +64,16 @@ describe("ConnectionPool under safeFetch", () => {
       pool,
     });
 
+  /** A GET to 127.0.0.1 whose body the test reads itself. */
+  const streamed = (pool: ConnectionPool, path: string) =>
+    safeFetch(`http://hooks.test:${port}${path}`, {
+      timeoutMs: 3000,
+      maxBytes: 1024,
+      allow: allow(),
+      lookup: resolvingTo({ current: "127.0.0.1" }),
+      pool,
+    });
+
   test("without a pool every request opens a connection; with one, sequential requests share one", async () => {
     connections.clear();
     for (let i = 0; i < 5; i++) await post(undefined);
@@ -130,13 +140,7 @@ describe("ConnectionPool under safeFetch", () => {
   test("dropping the least recently used agent does not cut a request still in flight on it", async () => {
     const pool = new ConnectionPool({ maxAgents: 1 });
     try {
-      const slow = await safeFetch(`http://hooks.test:${port}/slow`, {
-        timeoutMs: 3000,
-        maxBytes: 1024,
-        allow: allow(),
-        lookup: resolvingTo({ current: "127.0.0.1" }),
-        pool,
-      });
+      const slow = await streamed(pool, "/slow");
       // A request to another address takes the only agent place while the first body is unread.
       assert.equal((await post(pool, resolvingTo({ current: "127.0.0.2" }))).status, 200);
       let text = "";
@@ -152,13 +156,7 @@ describe("ConnectionPool under safeFetch", () => {
     const pool = new ConnectionPool();
     try {
       for (let i = 0; i < 3; i++) {
-        const res = await safeFetch(`http://hooks.test:${port}/hook`, {
-          timeoutMs: 3000,
-          maxBytes: 1024,
-          allow: allow(),
-          lookup: resolvingTo({ current: "127.0.0.1" }),
-          pool,
-        });
+        const res = await streamed(pool, "/hook");
         for await (const _ of res.body);
       }
       assert.equal(connections.get("127.0.0.1"), 1);
