@@ -245,6 +245,23 @@ export function queueContract(make: () => Promise<QueueBackend>): void {
     await queue.complete(id, "w");
   });
 
+  test("completions asked for together all land, and each only for its owner", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push(await queue.enqueue({ kind: "deliver", taskId: `task_c${i}` }));
+    const claimed = await queue.claim(["deliver"], "a", LONG, 30);
+    assert.equal(claimed.length, 30);
+    const [kept, ...rest] = claimed.map((job) => job.id);
+    await Promise.all([...rest.map((id) => queue.complete(id, "a")), queue.complete(kept!, "intruder")]);
+    assert.equal(await depthOf(queue, "deliver", "running"), 1, "the intruder's completion did nothing");
+    assert.equal(await depthOf(queue, "deliver", "queued"), 0);
+    assert.equal(
+      await claimOne(other, ["deliver"], "b"),
+      undefined,
+      "completed jobs are not handed out again",
+    );
+    await queue.complete(kept!, "a");
+  });
+
   test("only the owner can renew, complete, fail or release a job", async () => {
     const id = await queue.enqueue({ kind: "ingest", taskId: "task_own" });
     assert.ok(await claimOne(queue, ["ingest"], "owner"));

@@ -71,6 +71,34 @@ describe("JobQueue contract: StoreJobQueue on Postgres", () =>
   queueContract(() => storeBackend(freshPostgres)));
 describe("JobQueue contract: PgBossQueue", () => queueContract(pgBossBackend));
 
+describe("StoreJobQueue specifics", () => {
+  test("completions asked for in one turn are written by one statement", async () => {
+    const database = await freshSqlite();
+    const handle = openDatabase(database.url);
+    try {
+      await migrateToLatest(handle.db, ALL_MIGRATIONS);
+      const updates: string[] = [];
+      const counted = handle.db.withPlugin({
+        transformQuery(args) {
+          if (args.node.kind === "UpdateQueryNode") updates.push(args.queryId.queryId);
+          return args.node;
+        },
+        transformResult: async (args) => args.result,
+      });
+      const queue = new StoreJobQueue(counted);
+      for (let i = 0; i < 40; i++) await queue.enqueue({ kind: "deliver", taskId: `task_b${i}` });
+      const claimed = await queue.claim(ALL_KINDS, "w", 60_000, 40);
+      updates.length = 0;
+      await Promise.all(claimed.map((job) => queue.complete(job.id, "w")));
+      assert.equal(updates.length, 1, "one UPDATE for 40 completions");
+      assert.deepEqual(await queue.depth(), []);
+    } finally {
+      await handle.close();
+      await database.drop();
+    }
+  });
+});
+
 describe("PgBossQueue specifics", () => {
   let backend: Awaited<ReturnType<typeof pgBossBackend>>;
   before(async () => {
