@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { ExpressionBuilder, Kysely } from "kysely";
+import { type ExpressionBuilder, type Kysely, sql } from "kysely";
 import type { Database } from "../store/schema.ts";
 import { newJobId } from "../util/ids.ts";
 import { type ClaimedJob, type EnqueueOptions, type JobKind, type JobQueue, rowToClaimed } from "./queue.ts";
@@ -70,14 +70,20 @@ export class StoreJobQueue implements JobQueue {
         eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
         eb.and([eb("status", "=", "running"), eb("lease_until", "<", now)]),
       ]);
-    const due = await this.db
-      .selectFrom("jobs")
-      .select("id")
-      .where("kind", "in", kinds)
-      .where(claimable)
-      .orderBy("run_at")
-      .limit(limit)
-      .execute();
+    // The due ids, oldest first, read as two index-ordered ranges (queued and due; running with a
+    // lapsed lease), each stopping at `limit`. One OR over both made SQLite gather and sort every
+    // due job to pick a few: ~300 µs a round with 2,000 waiting, and a burst claims in many rounds.
+    const kindList = sql.join(kinds);
+    const { rows: due } = await sql<{ id: string }>`
+      select id from (
+        select * from (select id, run_at from jobs
+          where status = 'queued' and kind in (${kindList}) and run_at <= ${now}
+          order by run_at limit ${limit}) as part
+        union all
+        select * from (select id, run_at from jobs
+          where status = 'running' and kind in (${kindList}) and lease_until < ${now}
+          order by run_at limit ${limit}) as part
+      ) as due order by run_at limit ${limit}`.execute(this.db);
     if (due.length === 0) return [];
     const rows = await this.db
       .updateTable("jobs")
