@@ -16,10 +16,12 @@ export interface ReceiverStats {
   first: number | null;
   last: number | null;
   maxInFlight: number;
+  /** TCP connections the gateway opened: few means its keep-alive pool reuses them. */
+  connections: number;
 }
 
 const { delayMs = 1 } = JSON.parse(process.env.BENCH_CHILD_CONFIG ?? "{}") as { delayMs?: number };
-const stats: ReceiverStats = { received: 0, first: null, last: null, maxInFlight: 0 };
+const stats: ReceiverStats = { received: 0, first: null, last: null, maxInFlight: 0, connections: 0 };
 let inFlight = 0;
 
 const server = createServer((req, res) => {
@@ -41,6 +43,9 @@ const server = createServer((req, res) => {
     stats.last = now;
     setTimeout(() => res.end("ok"), delayMs);
   });
+});
+server.on("connection", () => {
+  stats.connections++;
 });
 server.listen(0, "127.0.0.1", () => {
   const { port } = server.address() as AddressInfo;
