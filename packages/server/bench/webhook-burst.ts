@@ -56,7 +56,6 @@ export async function benchWebhookBurst(n = 2000): Promise<string> {
       workerKinds: "deliver",
     });
     const startupCpu = process.cpuUsage(cpuAtStart);
-    (globalThis as any).__sqlt = new Map();
     try {
       const deadline = Date.now() + 10 * 60_000;
       let lastReport = Date.now();
@@ -70,10 +69,6 @@ export async function benchWebhookBurst(n = 2000): Promise<string> {
         }
       }
       const cpu = process.cpuUsage(cpuAtStart);
-      for (const [k, v] of [...((globalThis as any).__sqlt ?? new Map())]
-        .sort((a: any, b: any) => b[1].ms - a[1].ms)
-        .slice(0, 15))
-        console.error(v.n, v.ms.toFixed(0), "ms", k.slice(0, 150));
       if (profiler) await profiler.stop(process.env.BENCH_PROFILE!);
       const got = seen.received;
       const first = seen.first ?? started;
