@@ -1,16 +1,9 @@
 import { EventEmitter } from "node:events";
 import { type ExpressionBuilder, type Kysely, sql } from "kysely";
 import type { Database } from "../store/schema.ts";
+import { chunks, MAX_IDS_PER_STATEMENT, TurnBatch } from "../store/turn-batch.ts";
 import { newJobId } from "../util/ids.ts";
 import { type ClaimedJob, type EnqueueOptions, type JobKind, type JobQueue, rowToClaimed } from "./queue.ts";
-
-interface CompletionBatch {
-  ids: string[];
-  waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
-}
-
-/** Well under SQLite's bound-parameter limit (32,766) and Postgres's (65,535). */
-const MAX_IDS_PER_STATEMENT = 500;
 
 /**
  * Jobs persisted in the store's `jobs` table. Claiming is an optimistic conditional UPDATE that
@@ -19,8 +12,9 @@ const MAX_IDS_PER_STATEMENT = 500;
  */
 export class StoreJobQueue implements JobQueue {
   private readonly events = new EventEmitter();
-  /** Completions waiting for this turn's flush, by lease owner. */
-  private readonly completions = new Map<string, CompletionBatch>();
+  private readonly completions = new TurnBatch((items: Array<{ id: string; owner: string }>) =>
+    this.writeCompletions(items),
+  );
 
   constructor(private readonly db: Kysely<Database>) {
     this.events.setMaxListeners(100);
@@ -120,39 +114,29 @@ export class StoreJobQueue implements JobQueue {
   }
 
   /**
-   * Completions are group-committed: every `complete` asked for in one turn of the event loop (a
-   * burst of webhooks answered together, say) is written by one UPDATE after it, and each caller's
-   * promise settles with that statement. On SQLite a commit is a WAL write; one per job was the
-   * largest single cost of a delivery. A crash before the flush leaves the job leased, so it runs
-   * again once the lease lapses: the same at-least-once a crash just after the handler always had.
+   * Completions are group-committed (store/turn-batch.ts): every `complete` asked for in one turn
+   * of the event loop is written by one UPDATE per lease owner, and each caller's promise settles
+   * with it. One commit per job was the largest single cost of a webhook delivery on SQLite. A crash
+   * before the flush leaves the job leased, so it runs again once the lease lapses: the same
+   * at-least-once a crash just after the handler always had.
    */
   complete(id: string, owner: string): Promise<void> {
-    let batch = this.completions.get(owner);
-    if (!batch) {
-      const created: CompletionBatch = { ids: [], waiters: [] };
-      this.completions.set(owner, created);
-      setImmediate(() => void this.flushCompletions(owner, created));
-      batch = created;
-    }
-    batch.ids.push(id);
-    return new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    return this.completions.add({ id, owner });
   }
 
-  private async flushCompletions(owner: string, batch: CompletionBatch): Promise<void> {
-    this.completions.delete(owner);
-    try {
-      const now = Date.now();
-      for (let start = 0; start < batch.ids.length; start += MAX_IDS_PER_STATEMENT) {
+  private async writeCompletions(items: Array<{ id: string; owner: string }>): Promise<void> {
+    const now = Date.now();
+    const byOwner = new Map<string, string[]>();
+    for (const { id, owner } of items) byOwner.set(owner, [...(byOwner.get(owner) ?? []), id]);
+    for (const [owner, mine] of byOwner) {
+      for (const ids of chunks(mine, MAX_IDS_PER_STATEMENT)) {
         await this.db
           .updateTable("jobs")
           .set({ status: "done", lease_owner: null, lease_until: null, updated_at: now })
-          .where("id", "in", batch.ids.slice(start, start + MAX_IDS_PER_STATEMENT))
+          .where("id", "in", ids)
           .where("lease_owner", "=", owner)
           .execute();
       }
-      for (const waiter of batch.waiters) waiter.resolve();
-    } catch (error) {
-      for (const waiter of batch.waiters) waiter.reject(error);
     }
   }
 

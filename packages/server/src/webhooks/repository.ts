@@ -6,9 +6,20 @@ import type {
   WebhookDelivery,
   WebhookSecrets,
 } from "../store/schema.ts";
+import { chunks, TurnBatch } from "../store/turn-batch.ts";
 import { sha256Hex } from "../util/ids.ts";
 
+interface RecordedAttempt {
+  attempt: WebhookAttempt;
+  update: { status: DeliveryStatus; nextAttemptAt: number | null };
+}
+
+/** 7 columns a row: 70 rows stay far below every bound-parameter limit. */
+const ATTEMPTS_PER_INSERT = 70;
+
 export class WebhookRepository {
+  private readonly attempts = new TurnBatch((items: RecordedAttempt[]) => this.writeAttempts(items));
+
   constructor(private readonly db: Kysely<Database>) {}
 
   getSecrets(accountId: string): Promise<WebhookSecrets | undefined> {
@@ -87,26 +98,41 @@ export class WebhookRepository {
       .execute();
   }
 
-  /** Record one attempt and move the delivery to its new state, atomically. */
-  async recordAttempt(
+  /**
+   * Record one attempt and move the delivery to its new state, atomically. Attempts recorded in
+   * the same turn of the event loop share one transaction (store/turn-batch.ts): a burst of
+   * deliveries answered together costs one commit, not one each.
+   */
+  recordAttempt(
     attempt: WebhookAttempt,
     update: { status: DeliveryStatus; nextAttemptAt: number | null },
   ): Promise<void> {
+    return this.attempts.add({ attempt, update });
+  }
+
+  private async writeAttempts(items: RecordedAttempt[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto("webhook_attempts").values(attempt).execute();
-      await trx
-        .updateTable("webhook_deliveries")
-        .set((eb) => ({
-          status: update.status,
-          attempts: eb("attempts", "+", 1),
-          next_attempt_at: update.nextAttemptAt,
-          last_status_code: attempt.status_code,
-          last_error: attempt.error,
-          updated_at: attempt.attempted_at,
-          delivered_at: update.status === "delivered" ? attempt.attempted_at : null,
-        }))
-        .where("id", "=", attempt.delivery_id)
-        .execute();
+      for (const slice of chunks(items, ATTEMPTS_PER_INSERT)) {
+        await trx
+          .insertInto("webhook_attempts")
+          .values(slice.map((item) => item.attempt))
+          .execute();
+      }
+      for (const { attempt, update } of items) {
+        await trx
+          .updateTable("webhook_deliveries")
+          .set((eb) => ({
+            status: update.status,
+            attempts: eb("attempts", "+", 1),
+            next_attempt_at: update.nextAttemptAt,
+            last_status_code: attempt.status_code,
+            last_error: attempt.error,
+            updated_at: attempt.attempted_at,
+            delivered_at: update.status === "delivered" ? attempt.attempted_at : null,
+          }))
+          .where("id", "=", attempt.delivery_id)
+          .execute();
+      }
     });
   }
 

@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { ALL_MIGRATIONS } from "../../src/migrations.ts";
+import { migrateToLatest, openDatabase } from "../../src/store/db.ts";
+import type { DeliveryStatus } from "../../src/store/schema.ts";
+import { WebhookRepository } from "../../src/webhooks/repository.ts";
+import { freshPostgres, freshSqlite, type TestDatabase } from "../helpers/databases.ts";
+
+for (const [name, make] of [
+  ["SQLite", freshSqlite],
+  ["Postgres", freshPostgres],
+] as Array<[string, () => Promise<TestDatabase>]>) {
+  describe(`WebhookRepository.recordAttempt on ${name}`, () => {
+    test("attempts recorded together share one transaction, and each delivery gets its own outcome", async () => {
+      const database = await make();
+      const handle = openDatabase(database.url);
+      try {
+        await migrateToLatest(handle.db, ALL_MIGRATIONS);
+        const statements: string[] = [];
+        const counted = handle.db.withPlugin({
+          transformQuery(args) {
+            statements.push(args.node.kind);
+            return args.node;
+          },
+          transformResult: async (args) => args.result,
+        });
+        const repo = new WebhookRepository(counted);
+        const now = Date.now();
+        const n = 150; // more than one multi-row INSERT's worth
+        for (let i = 0; i < n; i++) {
+          await handle.db
+            .insertInto("webhook_deliveries")
+            .values({
+              id: `whd_${i}`,
+              task_id: `task_${i}`,
+              account_id: "acct_a",
+              url: "https://example.com/hook",
+              payload: "{}",
+              status: "pending",
+              attempts: 0,
+              next_attempt_at: null,
+              last_status_code: null,
+              last_error: null,
+              created_at: now,
+              updated_at: now,
+              delivered_at: null,
+            })
+            .execute();
+        }
+        const outcome = (i: number): DeliveryStatus =>
+          i % 3 === 0 ? "pending" : i % 3 === 1 ? "delivered" : "gone";
+        await Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            repo.recordAttempt(
+              {
+                id: `wha_${i}`,
+                delivery_id: `whd_${i}`,
+                attempted_at: now + i,
+                status_code: outcome(i) === "delivered" ? 200 : 500,
+                latency_ms: i,
+                error: outcome(i) === "delivered" ? null : `HTTP 500 #${i}`,
+                response_excerpt: null,
+              },
+              { status: outcome(i), nextAttemptAt: outcome(i) === "pending" ? now + 60_000 : null },
+            ),
+          ),
+        );
+        assert.equal(
+          statements.filter((kind) => kind === "InsertQueryNode").length,
+          3,
+          "150 rows in 3 INSERTs",
+        );
+        assert.equal(statements.filter((kind) => kind === "UpdateQueryNode").length, n);
+        const rows = await handle.db.selectFrom("webhook_deliveries").selectAll().orderBy("id").execute();
+        for (const row of rows) {
+          const i = Number(row.id.slice(4));
+          assert.equal(row.status, outcome(i), row.id);
+          assert.equal(row.attempts, 1);
+          assert.equal(row.updated_at, now + i);
+          assert.equal(row.delivered_at, outcome(i) === "delivered" ? now + i : null);
+          assert.equal(row.next_attempt_at, outcome(i) === "pending" ? now + 60_000 : null);
+          assert.equal(row.last_error, outcome(i) === "delivered" ? null : `HTTP 500 #${i}`);
+        }
+        const attempts = await handle.db
+          .selectFrom("webhook_attempts")
+          .select(["id", "delivery_id"])
+          .execute();
+        assert.equal(attempts.length, n);
+        assert.ok(attempts.every((a) => a.delivery_id === `whd_${a.id.slice(4)}`));
+      } finally {
+        await handle.close();
+        await database.drop();
+      }
+    });
+
+    test("a batch that cannot commit records none of its attempts and tells every caller", async () => {
+      const database = await make();
+      const handle = openDatabase(database.url);
+      try {
+        await migrateToLatest(handle.db, ALL_MIGRATIONS);
+        const repo = new WebhookRepository(handle.db);
+        const attempt = (id: string) => ({
+          id,
+          delivery_id: "whd_x",
+          attempted_at: Date.now(),
+          status_code: 200,
+          latency_ms: 1,
+          error: null,
+          response_excerpt: null,
+        });
+        // The same attempt id twice in one batch violates the primary key: the whole batch rolls back.
+        const results = await Promise.allSettled([
+          repo.recordAttempt(attempt("wha_dup"), { status: "delivered", nextAttemptAt: null }),
+          repo.recordAttempt(attempt("wha_dup"), { status: "delivered", nextAttemptAt: null }),
+        ]);
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ["rejected", "rejected"],
+        );
+        assert.equal((await handle.db.selectFrom("webhook_attempts").selectAll().execute()).length, 0);
+      } finally {
+        await handle.close();
+        await database.drop();
+      }
+    });
+  });
+}
