@@ -148,7 +148,10 @@ export const ConfigSchema = z.object({
   breakerCooldownSeconds: z.coerce.number().positive().default(30),
   webhookTimeoutSeconds: z.coerce.number().positive().default(10),
   webhookConcurrency: z.coerce.number().int().min(1).default(64),
+  /** Deliveries in flight per receiving host to begin with, and after the host signals overload. */
   webhookPerHostConcurrency: z.coerce.number().int().min(1).default(4),
+  /** The most a host that answers quickly earns (set it equal to the above for a fixed limit). */
+  webhookPerHostMaxConcurrency: z.coerce.number().int().min(1).default(32),
   webhookSecretGraceSeconds: z.coerce
     .number()
     .int()

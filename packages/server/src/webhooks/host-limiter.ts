@@ -6,10 +6,20 @@
  * under a second), one that takes seconds only `minWaiting`, so a slow receiver can never occupy
  * more than `limit + minWaiting` of the global delivery slots, and a fast one is not starved by
  * jobs bouncing in and out of the queue.
+ *
+ * How many deliveries a host gets at once adapts too (additive increase, multiplicative decrease,
+ * as TCP does): every host starts at `limit`; each quick success adds 1/allowed (so about one more
+ * slot per round of successes) up to `maxLimit`, and an answer that says "too much" (429, 5xx, a
+ * timeout or a refused connection) halves it, never below `limit`. A receiver that answers in
+ * milliseconds earns the parallelism to take a burst quickly; a struggling one is not pushed harder.
  */
 export interface HostLimiterOptions {
-  /** Deliveries in flight per host. */
+  /** Deliveries in flight per host to begin with, and the least a host is ever cut down to. */
   limit: number;
+  /** Most deliveries in flight per host, earned by answering quickly (= `limit`: no adapting). */
+  maxLimit: number;
+  /** A success that held its slot at most this long (ms) counts as quick. */
+  quickMs: number;
   /** Waiters allowed for a host whose speed is unknown or slow. */
   minWaiting: number;
   /** Waiters allowed for the fastest host. */
@@ -22,6 +32,13 @@ export interface HostLimiterOptions {
 
 /** How much the newest delivery moves a host's recent-latency average. */
 const SMOOTHING = 0.2;
+/**
+ * What an attempt's answer says about the host's capacity: `ok` (a 2xx), `overloaded` (429, 5xx,
+ * a timeout or a connection failure), `neutral` (anything else, or no answer of its own making:
+ * our own abort, a 4xx that is about the payload).
+ */
+export type HostVerdict = "ok" | "overloaded" | "neutral";
+
 /** Hosts whose speed is remembered (the oldest is forgotten first). */
 const REMEMBERED_HOSTS = 10_000;
 
@@ -29,12 +46,16 @@ export class HostLimiter {
   private readonly hosts = new Map<string, { active: number; waiting: Array<() => void> }>();
   /** How long a delivery to each host recently held its slot: an exponential moving average, ms. */
   private readonly heldMs = new Map<string, number>();
+  /** Slots each host has earned (fractional: quick successes add 1/allowed); absent = `limit`. */
+  private readonly allowed = new Map<string, number>();
   private readonly options: HostLimiterOptions;
 
   constructor(options: Partial<HostLimiterOptions> & Pick<HostLimiterOptions, "limit">) {
     const minWaiting = options.minWaiting ?? options.limit * 2;
     this.options = {
       limit: options.limit,
+      maxLimit: Math.max(options.limit, options.maxLimit ?? options.limit),
+      quickMs: options.quickMs ?? 250,
       minWaiting,
       maxWaiting: Math.max(minWaiting, options.maxWaiting ?? options.limit * 64),
       waitBudgetMs: options.waitBudgetMs ?? 1000,
@@ -44,21 +65,21 @@ export class HostLimiter {
 
   /** How many jobs may wait in-process for `host` now. */
   maxWaiting(host: string): number {
-    const { limit, minWaiting, maxWaiting, waitBudgetMs } = this.options;
+    const { minWaiting, maxWaiting, waitBudgetMs } = this.options;
     const held = this.heldMs.get(host);
     if (held === undefined) return minWaiting;
-    const drainable = Math.floor((limit * waitBudgetMs) / Math.max(held, 0.5));
+    const drainable = Math.floor((this.slots(host) * waitBudgetMs) / Math.max(held, 0.5));
     return Math.min(maxWaiting, Math.max(minWaiting, drainable));
   }
 
   /** Resolves with a release function, or with null when the host is saturated (defer the job). */
-  async acquire(host: string, signal: AbortSignal): Promise<(() => void) | null> {
+  async acquire(host: string, signal: AbortSignal): Promise<((verdict?: HostVerdict) => void) | null> {
     let state = this.hosts.get(host);
     if (!state) {
       state = { active: 0, waiting: [] };
       this.hosts.set(host, state);
     }
-    if (state.active < this.options.limit) {
+    if (state.active < this.slots(host)) {
       state.active++;
       return this.releaser(host);
     }
@@ -80,19 +101,43 @@ export class HostLimiter {
     return this.releaser(host);
   }
 
-  private releaser(host: string): () => void {
+  /** Deliveries `host` may have in flight now. */
+  slots(host: string): number {
+    return Math.floor(this.allowed.get(host) ?? this.options.limit);
+  }
+
+  private releaser(host: string): (verdict?: HostVerdict) => void {
     let released = false;
     const since = this.options.clock();
-    return () => {
+    return (verdict = "neutral") => {
       if (released) return;
       released = true;
-      this.observe(host, this.options.clock() - since);
+      const held = this.options.clock() - since;
+      this.observe(host, held);
+      this.adapt(host, verdict, held);
       const state = this.hosts.get(host);
       if (!state) return;
       const next = state.waiting.shift();
       if (next) next();
       else if (--state.active === 0) this.hosts.delete(host);
+      // A slot earned just now goes to a waiter at once rather than at the next release.
+      while (state.active > 0 && state.active < this.slots(host) && state.waiting.length > 0) {
+        state.active++;
+        state.waiting.shift()!();
+      }
     };
+  }
+
+  private adapt(host: string, verdict: HostVerdict, heldMs: number): void {
+    const { limit, maxLimit, quickMs } = this.options;
+    if (maxLimit === limit || verdict === "neutral") return;
+    const current = this.allowed.get(host) ?? limit;
+    let next = current;
+    if (verdict === "overloaded") next = Math.max(limit, current / 2);
+    else if (heldMs <= quickMs) next = Math.min(maxLimit, current + 1 / current);
+    this.allowed.delete(host); // re-inserted last, like heldMs
+    if (next !== limit) this.allowed.set(host, next);
+    if (this.allowed.size > REMEMBERED_HOSTS) this.allowed.delete(this.allowed.keys().next().value!);
   }
 
   private observe(host: string, ms: number): void {

@@ -12,7 +12,7 @@ import { safeFetch } from "../net/safe-fetch.ts";
 import type { Database, TaskRow, WebhookAttempt, WebhookDelivery } from "../store/schema.ts";
 import { randomAlphanumeric, unixSeconds } from "../util/ids.ts";
 import { VERSION_STRING } from "../version.ts";
-import { HostLimiter } from "./host-limiter.ts";
+import { HostLimiter, type HostVerdict } from "./host-limiter.ts";
 import type { WebhookRepository } from "./repository.ts";
 import type { DeliveryObject, WebhookSecret } from "./schemas.ts";
 import { newWebhookSecret, signatureHeader } from "./signing.ts";
@@ -41,8 +41,13 @@ export class WebhookService {
     private readonly allow: AllowMatcher,
     private readonly logger: Logger,
   ) {
-    this.hostLimiter = new HostLimiter({ limit: config.webhookPerHostConcurrency });
-    this.connections = new ConnectionPool({ maxIdlePerAddress: config.webhookPerHostConcurrency });
+    this.hostLimiter = new HostLimiter({
+      limit: config.webhookPerHostConcurrency,
+      maxLimit: config.webhookPerHostMaxConcurrency,
+    });
+    this.connections = new ConnectionPool({
+      maxIdlePerAddress: Math.max(config.webhookPerHostConcurrency, config.webhookPerHostMaxConcurrency),
+    });
   }
 
   /** Close pooled receiver connections (at shutdown, after the last delivery). */
@@ -187,7 +192,7 @@ export class WebhookService {
     secrets: string[],
     job: ClaimedJob,
     signal: AbortSignal,
-    releaseHost: () => void,
+    releaseHost: (verdict: HostVerdict) => void,
   ): Promise<void> {
     const started = Date.now();
     const timestamp = Math.floor(started / 1000);
@@ -223,7 +228,7 @@ export class WebhookService {
     } catch (caught) {
       error = caught instanceof Error ? caught.message : String(caught);
     }
-    releaseHost();
+    releaseHost(hostVerdict(statusCode, signal));
     const latency = Date.now() - started;
     const ok = statusCode !== null && statusCode >= 200 && statusCode < 300;
     if (ok) {
@@ -391,4 +396,12 @@ function parseRetryAfter(value: string): number | null {
   const date = Date.parse(value);
   if (Number.isFinite(date)) return Math.max(0, Math.min(date - Date.now(), 24 * 3600 * 1000));
   return null;
+}
+
+/** What an attempt's outcome says about the receiver's capacity (see HostLimiter). */
+function hostVerdict(statusCode: number | null, signal: AbortSignal): HostVerdict {
+  if (statusCode === null) return signal.aborted ? "neutral" : "overloaded"; // timeout, refused, reset
+  if (statusCode >= 200 && statusCode < 300) return "ok";
+  if (statusCode === 429 || statusCode >= 500) return "overloaded";
+  return "neutral";
 }

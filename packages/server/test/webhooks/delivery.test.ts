@@ -4,30 +4,7 @@ import { Webhook } from "standardwebhooks";
 import { signPayload, verifySignature } from "../../src/webhooks/signing.ts";
 import { startReceiver, until } from "../helpers/receiver.ts";
 import { startTestServer, type TestServer, waitForTask } from "../helpers/server.ts";
-
-const quickTask = {
-  model: "seedance-1-5-pro-no-audio",
-  prompt: "webhook",
-  seconds: "4",
-  metadata: { resolution: "480p" },
-};
-
-async function submit(t: TestServer, callbackUrl: string, extra: Record<string, unknown> = {}) {
-  const res = await t.api("/v1/video/generations", {
-    method: "POST",
-    json: { ...quickTask, ...extra, metadata: { ...quickTask.metadata, callback_url: callbackUrl } },
-  });
-  assert.equal(res.status, 200, await res.clone().text());
-  return ((await res.json()) as { task_id: string }).task_id;
-}
-
-/** Submit and cancel at once: a task reaches a terminal state in milliseconds, no render needed. */
-async function submitAndCancel(t: TestServer, callbackUrl: string) {
-  const id = await submit(t, callbackUrl);
-  const res = await t.api(`/v1/video/generations/${id}/cancel`, { method: "POST" });
-  assert.equal(res.status, 200);
-  return id;
-}
+import { quickTask, submit, submitAndCancel } from "./submit.ts";
 
 test("signing matches the Standard Webhooks test vector", () => {
   const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

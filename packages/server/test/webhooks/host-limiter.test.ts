@@ -66,3 +66,59 @@ test("a waiter whose job is aborted leaves the queue", async () => {
   held!();
   assert.ok(await next, "the aborted waiter did not take the slot");
 });
+
+test("a host that answers quickly earns slots one round at a time, up to the most allowed", async () => {
+  const clock = { now: 0 };
+  const limiter = new HostLimiter({ limit: 4, maxLimit: 8, clock: () => clock.now });
+  assert.equal(limiter.slots("h"), 4);
+  const quick = async (n: number, verdict: "ok" | "overloaded" | "neutral" = "ok") => {
+    for (let i = 0; i < n; i++) {
+      const release = await limiter.acquire("h", never);
+      clock.now += 3;
+      release!(verdict);
+    }
+  };
+  await quick(4); // 4 + 1/4 + 1/4.25 + … ≈ 4.94: not yet a whole slot
+  assert.equal(limiter.slots("h"), 4);
+  await quick(1);
+  assert.equal(limiter.slots("h"), 5, "about one slot per round of `allowed` successes");
+  await quick(100);
+  assert.equal(limiter.slots("h"), 8, "capped at maxLimit");
+  await quick(5, "neutral");
+  assert.equal(limiter.slots("h"), 8, "a neutral answer changes nothing");
+  await quick(1, "overloaded");
+  assert.equal(limiter.slots("h"), 4, "halved");
+  await quick(1, "overloaded");
+  assert.equal(limiter.slots("h"), 4, "never below the starting limit");
+});
+
+test("slow successes earn nothing; without maxLimit the limit is fixed", async () => {
+  const clock = { now: 0 };
+  const adaptive = new HostLimiter({ limit: 2, maxLimit: 16, quickMs: 100, clock: () => clock.now });
+  const fixed = new HostLimiter({ limit: 2, clock: () => clock.now });
+  for (const limiter of [adaptive, fixed]) {
+    for (let i = 0; i < 50; i++) {
+      const release = await limiter.acquire("h", never);
+      clock.now += limiter === adaptive ? 150 : 1;
+      release!("ok");
+    }
+    assert.equal(limiter.slots("h"), 2);
+  }
+});
+
+test("a slot earned on release goes to a waiter at once", async () => {
+  const limiter = new HostLimiter({ limit: 1, maxLimit: 4, minWaiting: 5 });
+  const first = await limiter.acquire("h", never);
+  const woken: string[] = [];
+  const b = limiter.acquire("h", never).then((r) => (woken.push("b"), r));
+  const c = limiter.acquire("h", never).then((r) => (woken.push("c"), r));
+  await Promise.resolve();
+  assert.equal(limiter.inFlight("h"), 1);
+  first!("ok"); // 1 + 1/1 = 2 slots: b takes the freed one, c the earned one
+  const [rb, rc] = await Promise.all([b, c]);
+  assert.deepEqual(woken, ["b", "c"]);
+  assert.equal(limiter.inFlight("h"), 2);
+  rb!();
+  rc!();
+  assert.equal(limiter.inFlight("h"), 0);
+});
