@@ -110,8 +110,14 @@ test("a slot earned on release goes to a waiter at once", async () => {
   const limiter = new HostLimiter({ limit: 1, maxLimit: 4, minWaiting: 5 });
   const first = await limiter.acquire("h", never);
   const woken: string[] = [];
-  const b = limiter.acquire("h", never).then((r) => (woken.push("b"), r));
-  const c = limiter.acquire("h", never).then((r) => (woken.push("c"), r));
+  const b = limiter.acquire("h", never).then((r) => {
+    woken.push("b");
+    return r;
+  });
+  const c = limiter.acquire("h", never).then((r) => {
+    woken.push("c");
+    return r;
+  });
   await Promise.resolve();
   assert.equal(limiter.inFlight("h"), 1);
   first!("ok"); // 1 + 1/1 = 2 slots: b takes the freed one, c the earned one
