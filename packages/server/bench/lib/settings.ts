@@ -32,3 +32,7 @@ export function log(line: string): void {
   const s = ((Date.now() - t0) / 1000).toFixed(0).padStart(4);
   console.log(`[${s} s] ${line}`);
 }
+
+/** Issue 13's targets for the API cases: the gateway's req/s as a share of bare node:http's. */
+export const GET_TARGET = 0.35;
+export const POST_TARGET = 0.15;

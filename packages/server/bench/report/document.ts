@@ -8,9 +8,19 @@ import { join } from "node:path";
 import type { StoreResult } from "../cases/api.ts";
 import type { UploadResults } from "../cases/uploads.ts";
 import type { Machine } from "../lib/machine.ts";
-import { profileDetails, table } from "../lib/markdown.ts";
+import { pct, profileDetails, table } from "../lib/markdown.ts";
 import type { HotPaths } from "../lib/micro.ts";
-import { CONNECTIONS, log, OUTPUT, PLAN, QUICK, REPO_DIR, SUBMIT_BODY } from "../lib/settings.ts";
+import {
+  CONNECTIONS,
+  GET_TARGET,
+  log,
+  OUTPUT,
+  PLAN,
+  POST_TARGET,
+  QUICK,
+  REPO_DIR,
+  SUBMIT_BODY,
+} from "../lib/settings.ts";
 import { costNotes, getNotes, postNotes, summary, uploadNotes } from "./notes.ts";
 import { LOAD_HEADER, loadRows, roundsLine, uploadTable } from "./tables.ts";
 
@@ -89,11 +99,11 @@ export async function writeReport(results: BenchResults): Promise<void> {
     "",
     "## 1. GET a task",
     "",
-    `\`GET /v1/video/generations/{id}\` with a Bearer key, for a task submitted just before (status \`submitted\`, ${sqlite.get.bodyBytes} B body). Target: gateway ≥ 50 % of baseline req/s.`,
+    `\`GET /v1/video/generations/{id}\` with a Bearer key, for a task submitted just before (status \`submitted\`, ${sqlite.get.bodyBytes} B body). Target: gateway ≥ ${pct(GET_TARGET)} of baseline req/s.`,
     "",
     table(
       LOAD_HEADER,
-      loadRows(api, (r) => r.get, 0.5),
+      loadRows(api, (r) => r.get, GET_TARGET),
     ),
     "",
     roundsLine(api, (r) => r.get),
@@ -104,11 +114,11 @@ export async function writeReport(results: BenchResults): Promise<void> {
     ...api.flatMap((r) => (r.get.profile ? [profileDetails(`GET, ${r.store}`, r.get.profile), ""] : [])),
     "## 2. POST a task (submit)",
     "",
-    `\`POST /v1/video/generations\` with \`${SUBMIT_BODY}\`; workers off, so each request is validated and stored (task, billing hold, job) in one transaction. Baseline: read the body, \`JSON.parse\` it, answer the gateway's ${sqlite.post.bodyBytes} B response. Target: gateway ≥ 25 % of baseline req/s.`,
+    `\`POST /v1/video/generations\` with \`${SUBMIT_BODY}\`; workers off, so each request is validated and stored (task, billing hold, job) in one transaction. Baseline: read the body, \`JSON.parse\` it, answer the gateway's ${sqlite.post.bodyBytes} B response. Target: gateway ≥ ${pct(POST_TARGET)} of baseline req/s.`,
     "",
     table(
       LOAD_HEADER,
-      loadRows(api, (r) => r.post, 0.25),
+      loadRows(api, (r) => r.post, POST_TARGET),
     ),
     "",
     roundsLine(api, (r) => r.post),

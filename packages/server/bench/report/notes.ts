@@ -13,15 +13,15 @@ import {
 import type { UploadCase } from "../cases/uploads.ts";
 import { int, mib, ms, pct, table } from "../lib/markdown.ts";
 import type { HotPaths } from "../lib/micro.ts";
-import { RSS_TARGET } from "../lib/settings.ts";
+import { GET_TARGET, POST_TARGET, RSS_TARGET } from "../lib/settings.ts";
 
 const statsOf = (c: CaseResult, label: string) => c.targets.find((t) => t.label === label)?.stats;
 
 export function summary(api: StoreResult[], uploads: UploadCase[]): string {
   const rows: string[][] = [];
   for (const [name, pick, target] of [
-    ["GET task", (r: StoreResult) => r.get, 0.5],
-    ["POST submit", (r: StoreResult) => r.post, 0.25],
+    ["GET task", (r: StoreResult) => r.get, GET_TARGET],
+    ["POST submit", (r: StoreResult) => r.post, POST_TARGET],
   ] as const) {
     for (const r of api) {
       const g = statsOf(pick(r), GATEWAY)!;
@@ -105,10 +105,10 @@ export function getNotes(results: StoreResult[], hot: HotPaths): string {
   lines.push(
     budget(
       results[0]!.get,
-      0.5,
+      GET_TARGET,
       "hooks, auth, the store read, `toApi` and serialisation",
       cached
-        ? `The SELECT alone costs ${cached.cpuUs.toFixed(0)} µs even on a cached statement, so 50 % is out of reach ` +
+        ? `The SELECT alone costs ${cached.cpuUs.toFixed(0)} µs even on a cached statement, so ${pct(GET_TARGET)} is out of reach ` +
             "while every GET reads the store; it would take serving unchanged tasks from memory."
         : "",
     ),
@@ -144,11 +144,12 @@ export function postNotes(results: StoreResult[], hot: HotPaths): string {
   lines.push(
     budget(
       results[0]!.post,
-      0.25,
+      POST_TARGET,
       "validation and a durable transaction",
       submit
         ? `\`TaskService.submit\` alone costs ${submit.cpuUs.toFixed(0)} µs of CPU with the store on tmpfs, so ` +
-            "25 % is out of reach for a submit that writes to a database; fewer, cached statements are what " +
+            `${pct(POST_TARGET)} is out of reach for a submit that writes` +
+            " to a database; fewer, cached statements are what " +
             "would move this number."
         : "",
     ),
