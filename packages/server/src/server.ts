@@ -43,6 +43,7 @@ import { type DatabaseHandle, migrateToLatest, openDatabase } from "./store/db.t
 import { TaskEvents } from "./tasks/events.ts";
 import { IdempotencyRepository } from "./tasks/idempotency-repository.ts";
 import { TaskLifecycle } from "./tasks/lifecycle.ts";
+import { TaskObjectCache, TaskObjectReader } from "./tasks/object-cache.ts";
 import { PgTaskEventBridge } from "./tasks/pg-events.ts";
 import { TaskPresenter } from "./tasks/presenter.ts";
 import { TaskRepository } from "./tasks/repository.ts";
@@ -111,7 +112,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const logger = options.logger ?? createLogger(config);
   const database = openDatabase(config.databaseUrl);
   await migrateToLatest(database.db, ALL_MIGRATIONS);
-  const { db } = database;
+  // Unchanged task objects are served from memory where the store can say cheaply whether another
+  // process changed anything (SQLite); every write this process makes reports itself through the
+  // plugin, so all repositories must use this handle.
+  const taskObjects = database.externalChanges ? new TaskObjectCache(database.externalChanges) : undefined;
+  const db = taskObjects ? database.db.withPlugin(taskObjects.writeObserver()) : database.db;
 
   const storage = await openStorage(config, (problem) => new ConfigError([problem]));
   const catalog = new Catalog(DEFAULT_CATALOG);
@@ -269,7 +274,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         reply.headers(await billing.limits.enforceRateLimit(request.principal));
       });
       await v1.register(fileRoutes, { config, files });
-      await v1.register(taskRoutes, { config, tasks, presenter, events, storage });
+      const reader = new TaskObjectReader(tasks, presenter, taskObjects);
+      await v1.register(taskRoutes, { config, tasks, presenter, reader, events, storage });
       await v1.register(modelRoutes, { catalog, routing, billing });
       await v1.register(keyRoutes, { keys, auth });
       await v1.register(webhookRoutes, { webhooks, tasks });

@@ -18,6 +18,11 @@ export type Dialect = "sqlite" | "postgres";
 export interface DatabaseHandle {
   db: Kysely<Database>;
   dialect: Dialect;
+  /**
+   * A number that changes whenever another connection (another process) commits to the store,
+   * and only then; absent where there is no cheap way to know (Postgres). SQLite's `data_version`.
+   */
+  externalChanges?: () => number;
   close(): Promise<void>;
 }
 
@@ -44,7 +49,15 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: "sqlite", close: () => db.destroy() };
+  // Same connection as every query: better-sqlite3 is synchronous, so this never interleaves
+  // with a statement, and inside an open transaction it only reads the WAL header.
+  const dataVersion = sqlite.prepare("pragma data_version").pluck();
+  return {
+    db,
+    dialect: "sqlite",
+    externalChanges: () => dataVersion.get() as number,
+    close: () => db.destroy(),
+  };
 }
 
 /**

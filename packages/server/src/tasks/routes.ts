@@ -13,6 +13,7 @@ import { idParams, PageQuery } from "../http/schema.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import { decodeCursor } from "../store/pagination.ts";
 import type { TaskEvents } from "./events.ts";
+import { matchesEtag, type TaskObjectReader } from "./object-cache.ts";
 import type { TaskPresenter } from "./presenter.ts";
 import { SubmitBody, TaskCreated, TaskList, TaskObject, TaskStatus } from "./schemas.ts";
 import type { TaskService } from "./service.ts";
@@ -27,6 +28,8 @@ export interface TaskRouteDeps {
   config: Pick<Config, "maxImageBytes" | "maxAudioBytes">;
   tasks: TaskService;
   presenter: TaskPresenter;
+  /** GET's read: unchanged task objects from memory, with their ETag. */
+  reader: TaskObjectReader;
   events: TaskEvents;
   storage: BlobStorage;
 }
@@ -42,7 +45,7 @@ const TaskListQuery = PageQuery.extend({
 });
 
 export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Promise<void> {
-  const { tasks, presenter, storage } = deps;
+  const { tasks, presenter, reader, storage } = deps;
 
   route(app, {
     method: "POST",
@@ -119,9 +122,13 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     params: TaskParams,
     response: TaskObject,
     errors: [401, 404],
-  })(async ({ request, params }) =>
-    presenter.present(await tasks.get(request.principal.account.id, params.task_id)),
-  );
+  })(async ({ request, reply, params }) => {
+    const { object, etag } = await reader.read(request.principal.account.id, params.task_id);
+    reply.header("etag", etag);
+    // A poller that sends back the ETag it has gets 304 and no body until the task changes.
+    if (matchesEtag(request.headers["if-none-match"], etag)) return reply.code(304).send() as never;
+    return object;
+  });
 
   route(app, {
     method: "POST",
