@@ -126,6 +126,9 @@ function operation(spec: AnySpec): Record<string, unknown> {
       content: { "application/json": { schema: schemaOf(spec.response, "output") } },
     };
   }
+  for (const [status, text] of Object.entries(spec.alsoStatuses ?? {})) {
+    responses[status] = { description: text };
+  }
   for (const status of spec.errors) {
     responses[String(status)] = {
       description: ERROR_TEXT[status] ?? "error",

@@ -61,6 +61,8 @@ export interface RouteSpec<
   response: R;
   /** Error statuses this route answers with (documented with the error body). */
   errors: number[];
+  /** Further bodiless statuses of a JSON route, e.g. 304 for a conditional GET. */
+  alsoStatuses?: Record<number, string>;
   /** Fastify route options (bodyLimit, preHandler, …). */
   options?: RouteShorthandOptions;
 }

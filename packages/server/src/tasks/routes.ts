@@ -120,8 +120,15 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     tag: "Tasks",
     auth: "key",
     params: TaskParams,
+    headers: [
+      {
+        name: "If-None-Match",
+        description: "The ETag of an earlier answer: 304 with no body while the task is unchanged.",
+      },
+    ],
     response: TaskObject,
     errors: [401, 404],
+    alsoStatuses: { 304: "Not modified since the ETag sent in If-None-Match (no body)" },
   })(async ({ request, reply, params }) => {
     const { object, etag } = await reader.read(request.principal.account.id, params.task_id);
     reply.header("etag", etag);

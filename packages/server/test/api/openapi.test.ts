@@ -64,6 +64,13 @@ describe("/openapi.json is generated from the registered routes", () => {
       assert.ok(usageParams.includes(name));
   });
 
+  test("GET a task documents its conditional form: If-None-Match and 304", () => {
+    const get = doc.paths["/v1/video/generations/{task_id}"]!.get!;
+    assert.ok(get.parameters?.some((p) => p.name === "If-None-Match" && p.in === "header"));
+    assert.ok(get.responses["304"], "304 is documented");
+    assert.ok(get.responses["200"]);
+  });
+
   test("operation ids are unique, path parameters match the path, and every $ref resolves", () => {
     const ids = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((o) => o.operationId));
     assert.equal(new Set(ids).size, ids.length, "duplicate operationId");
