@@ -40,6 +40,7 @@ import { LocalRenderJob } from "./relay/render-job.ts";
 import { upstreamHookRoutes } from "./relay/routes.ts";
 import { openStorage } from "./storage/open-storage.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "./store/db.ts";
+import { TransactionGroup } from "./store/transaction-group.ts";
 import { TaskEvents } from "./tasks/events.ts";
 import { IdempotencyRepository } from "./tasks/idempotency-repository.ts";
 import { TaskLifecycle } from "./tasks/lifecycle.ts";
@@ -159,6 +160,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const lifecycle = new TaskLifecycle({
     config,
     db,
+    transactions: new TransactionGroup(db, database.dialect === "sqlite"),
     tasks: taskRepo,
     idempotency,
     queue,

@@ -5,6 +5,7 @@ import type { Config } from "../config.ts";
 import type { EnqueueOptions, JobQueue } from "../jobs/queue.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { Database, IdempotencyKeysTable, TaskPatch, TaskRow } from "../store/schema.ts";
+import type { TransactionGroup, TransactionWork } from "../store/transaction-group.ts";
 import type { WebhookService } from "../webhooks/service.ts";
 import type { TaskEvents } from "./events.ts";
 import type { IdempotencyRepository } from "./idempotency-repository.ts";
@@ -23,6 +24,8 @@ export interface TaskLifecycleDeps {
   presenter: TaskPresenter;
   events: TaskEvents;
   metrics: Metrics;
+  /** Runs submit's and finish's transactions (grouped commits on SQLite); default: one each. */
+  transactions?: Pick<TransactionGroup, "run">;
 }
 
 /**
@@ -32,15 +35,20 @@ export interface TaskLifecycleDeps {
  * slot or an open billing hold, or a finished task without its webhook.
  */
 export class TaskLifecycle {
-  constructor(private readonly deps: TaskLifecycleDeps) {}
+  private readonly transaction: <T>(work: TransactionWork<T>) => Promise<T>;
+
+  constructor(private readonly deps: TaskLifecycleDeps) {
+    const group = deps.transactions;
+    this.transaction = group ? (work) => group.run(work) : (work) => deps.db.transaction().execute(work);
+  }
 
   /**
    * Accept a task: the row, the worst-case billing hold (too little balance refuses it, 403, and
    * nothing is written), the Idempotency-Key record and the first job commit together.
    */
   async submit(task: TaskRow, firstJob: EnqueueOptions, idempotency?: IdempotencyKeysTable): Promise<void> {
-    const { db, tasks, billing, queue, events } = this.deps;
-    await db.transaction().execute(async (trx) => {
+    const { tasks, billing, queue, events } = this.deps;
+    await this.transaction(async (trx) => {
       await tasks.insert(task, trx);
       await billing.holdForTaskRow(trx, task);
       if (idempotency) await this.deps.idempotency.record(trx, idempotency);
@@ -70,9 +78,7 @@ export class TaskLifecycle {
     patch: TaskPatch = {},
     usage?: ProviderUsage,
   ): Promise<TaskRow | undefined> {
-    const row = await this.deps.db
-      .transaction()
-      .execute((trx) => this.finishWithin(trx, id, status, patch, usage));
+    const row = await this.transaction((trx) => this.finishWithin(trx, id, status, patch, usage));
     if (row) {
       this.deps.queue.poke(); // the webhook delivery job is committed now
       this.deps.metrics.taskFinished.inc({ status, model: row.model, provider: row.provider });
