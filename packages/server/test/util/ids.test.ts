@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { randomAlphanumeric } from "../../src/util/ids.ts";
+import { newJobId, newTaskId, randomAlphanumeric, timeOrderedId } from "../../src/util/ids.ts";
 
 test("randomAlphanumeric: base62 of the asked length, never repeating across many pool refills", () => {
   const seen = new Set<string>();
@@ -25,4 +25,19 @@ test("randomAlphanumeric: every symbol about equally likely (no modulo bias)", (
   let chi = 0;
   for (const n of counts.values()) chi += (n - 10_000) ** 2 / 10_000;
   assert.ok(chi < 120, `chi-square ${chi.toFixed(1)}`);
+});
+
+test("time-ordered ids sort as text in the order of their milliseconds, and keep their shape", async () => {
+  assert.match(newTaskId(), /^task_[A-Za-z0-9]{32}$/);
+  assert.match(newJobId(), /^job_[A-Za-z0-9]{24}$/);
+  const earlier = timeOrderedId(32);
+  await new Promise((resolve) => setTimeout(resolve, 3));
+  const later = timeOrderedId(32);
+  assert.ok(earlier.slice(0, 9) < later.slice(0, 9), `${earlier} then ${later}`);
+  assert.ok(
+    earlier < later,
+    "plain string comparison, as SQLite's BINARY collation and Postgres's C order do",
+  );
+  const sameMs = new Set(Array.from({ length: 1000 }, () => timeOrderedId(32)));
+  assert.equal(sameMs.size, 1000, "the random part keeps ids in one millisecond apart");
 });
