@@ -10,12 +10,9 @@
  * same videos from the double into files, 32 at a time. Returns (or, run directly, prints) markdown;
  * `npm run bench` includes it as section 5.3, beside the single-process relay of 5.2.
  */
-import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { clusterEnv } from "../test/cluster/env.ts";
 import { startArkDouble } from "../test/doubles/ark/double.ts";
@@ -23,6 +20,7 @@ import { freshPostgres, POSTGRES_URL } from "../test/helpers/databases.ts";
 import { freePort, type ServerProcess, spawnServer } from "../test/helpers/process.ts";
 import { startReceiver } from "../test/helpers/receiver.ts";
 import { startTestBucket } from "../test/storage/s3rver.ts";
+import { copyFloorMs } from "./lib/floor.ts";
 
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -180,20 +178,7 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<s
       .list()
       .map((t) => t.content?.video_url)
       .filter((u): u is string => typeof u === "string");
-    const floorDir = await mkdtemp(join(tmpdir(), "vidrelay-bench-floor-"));
-    cleanup.push(() => rm(floorDir, { recursive: true, force: true }));
-    const floorStarted = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        while (next < videos.length) {
-          const i = next++;
-          const res = await fetch(videos[i]!);
-          await pipeline(Readable.fromWeb(res.body as never), createWriteStream(join(floorDir, `${i}.mp4`)));
-        }
-      }),
-    );
-    const floorMs = performance.now() - floorStarted;
+    const floorMs = await copyFloorMs(videos);
 
     // Local renders: test-mode tasks, all submitted at once, rendered by the workers.
     const renders: Record<string, number> = {};
