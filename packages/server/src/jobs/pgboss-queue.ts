@@ -193,12 +193,12 @@ export class PgBossQueue implements JobQueue {
     return this.maintaining;
   }
 
-  onEnqueue(listener: () => void): void {
+  onEnqueue(listener: (kind?: JobKind) => void): void {
     this.events.on("enqueue", listener);
   }
 
-  poke(): void {
-    this.events.emit("enqueue");
+  poke(kind?: JobKind): void {
+    this.events.emit("enqueue", kind);
   }
 
   async enqueue(job: EnqueueOptions, trx?: Kysely<Database>): Promise<string> {
@@ -220,7 +220,7 @@ export class PgBossQueue implements JobQueue {
     // pg-boss answers null when its insert hit a uniqueness rule (none of ours should).
     if (sent !== id) throw new Error(`pg-boss did not accept the ${job.kind} job`);
     // Wake local workers after the caller's transaction has had a chance to commit.
-    setImmediate(() => this.events.emit("enqueue"));
+    setImmediate(() => this.events.emit("enqueue", job.kind));
     return id;
   }
 

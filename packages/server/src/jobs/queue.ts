@@ -40,10 +40,13 @@ export interface JobQueue {
   /** Give a job back without counting an attempt: at once (graceful shutdown) or at `runAt` (deferral). */
   release(id: string, owner: string, runAt?: number): Promise<void>;
   depth(): Promise<Array<{ kind: string; status: string; n: number }>>;
-  /** Called when a job is enqueued in this process, so local workers wake without polling. */
-  onEnqueue(listener: () => void): void;
-  /** Wake local workers now (e.g. after the transaction that enqueued a job has committed). */
-  poke(): void;
+  /**
+   * Called when a job is enqueued in this process, so local workers wake without polling; with
+   * the job's kind when it is known (undefined: any kind may have work).
+   */
+  onEnqueue(listener: (kind?: JobKind) => void): void;
+  /** Wake local workers now (e.g. after the transaction that enqueued a `kind` job has committed). */
+  poke(kind?: JobKind): void;
   /** Release the queue's own connections (pg-boss has a pool; the built-in queue uses the store's). */
   close?(): Promise<void>;
 }

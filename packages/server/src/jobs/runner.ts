@@ -52,13 +52,25 @@ export class JobRunner {
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
   private pumpAgain = false;
+  /**
+   * Kinds whose last claim came back short (nothing more was due), with when: they are not asked
+   * again until a job of theirs is enqueued here, a poke names them (or names no kind), or a poll
+   * interval has passed (work enqueued by other processes, retries and deferrals coming due).
+   * Without this, every job that finished started a claim for every kind: in a burst, thousands
+   * of claims that found nothing.
+   */
+  private readonly drained = new Map<JobKind, number>();
 
   constructor(
     private readonly queue: JobQueue,
     private readonly handlers: Partial<Record<JobKind, JobHandler>>,
     private readonly options: { owner: string; leaseMs: number; pollMs?: number; logger: Logger },
   ) {
-    queue.onEnqueue(() => this.wake());
+    queue.onEnqueue((kind) => {
+      if (kind) this.drained.delete(kind);
+      else this.drained.clear();
+      this.wake();
+    });
   }
 
   start(): void {
@@ -71,6 +83,11 @@ export class JobRunner {
     let n = 0;
     for (const r of this.running.values()) if (r.job.kind === kind) n++;
     return n;
+  }
+
+  private recentlyDrained(kind: JobKind): boolean {
+    const at = this.drained.get(kind);
+    return at !== undefined && Date.now() - at < (this.options.pollMs ?? 500);
   }
 
   private wake(): void {
@@ -95,17 +112,23 @@ export class JobRunner {
         this.pumpAgain = false;
         for (const [kind, handler] of Object.entries(this.handlers) as Array<[JobKind, JobHandler]>) {
           const free = handler.concurrency - this.activeCount(kind);
-          if (free <= 0 || this.stopped) continue;
+          if (free <= 0 || this.stopped || this.recentlyDrained(kind)) continue;
           const jobs = await this.queue.claim([kind], this.options.owner, this.options.leaseMs, free);
           for (const job of jobs) this.launch(job, handler);
           if (jobs.length === free) this.pumpAgain = true;
+          else this.drained.set(kind, Date.now());
         }
       } while (this.pumpAgain && !this.stopped);
     } catch (error) {
       this.options.logger.error({ err: error }, "job claim failed; retrying");
     } finally {
       this.pumping = false;
-      if (!this.stopped) this.timer = setTimeout(() => this.wake(), this.options.pollMs ?? 500);
+      if (!this.stopped) {
+        this.timer = setTimeout(() => {
+          this.drained.clear();
+          this.wake();
+        }, this.options.pollMs ?? 500);
+      }
     }
   }
 

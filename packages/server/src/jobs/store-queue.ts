@@ -20,7 +20,7 @@ export class StoreJobQueue implements JobQueue {
     this.events.setMaxListeners(100);
   }
 
-  onEnqueue(listener: () => void): void {
+  onEnqueue(listener: (kind?: JobKind) => void): void {
     this.events.on("enqueue", listener);
   }
 
@@ -46,7 +46,7 @@ export class StoreJobQueue implements JobQueue {
       })
       .execute();
     // Wake local workers after the caller's transaction has had a chance to commit.
-    setImmediate(() => this.events.emit("enqueue"));
+    setImmediate(() => this.events.emit("enqueue", job.kind));
     return id;
   }
 
@@ -156,8 +156,8 @@ export class StoreJobQueue implements JobQueue {
       .execute();
   }
 
-  poke(): void {
-    this.events.emit("enqueue");
+  poke(kind?: JobKind): void {
+    this.events.emit("enqueue", kind);
   }
 
   async release(id: string, owner: string, runAt?: number): Promise<void> {

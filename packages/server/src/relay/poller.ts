@@ -228,7 +228,7 @@ export class UpstreamPoller {
           return true;
         });
         if (handed) {
-          queue.poke();
+          queue.poke("ingest");
           events.changed(task.id);
         }
         return;

@@ -54,7 +54,7 @@ export class TaskLifecycle {
       if (idempotency) await this.deps.idempotency.record(trx, idempotency);
       await queue.enqueue(firstJob, trx);
     });
-    queue.poke(); // the job is committed now: wake workers without waiting for a poll
+    queue.poke(firstJob.kind); // the job is committed now: wake workers without waiting for a poll
     events.changed(task.id);
   }
 
@@ -80,7 +80,7 @@ export class TaskLifecycle {
   ): Promise<TaskRow | undefined> {
     const row = await this.transaction((trx) => this.finishWithin(trx, id, status, patch, usage));
     if (row) {
-      this.deps.queue.poke(); // the webhook delivery job is committed now
+      this.deps.queue.poke("deliver"); // the webhook delivery job (if any) is committed now
       this.deps.metrics.taskFinished.inc({ status, model: row.model, provider: row.provider });
       this.deps.events.changed(id);
     }

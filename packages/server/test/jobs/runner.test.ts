@@ -132,3 +132,63 @@ test("claiming yields to the event loop between rounds, so jobs that hand themse
     `a 0 ms timer waited for ${claimsWhenTimerFired} claim rounds: the pump starves the event loop`,
   );
 });
+
+test("a kind that came back empty is not asked again until a job of its kind is enqueued or a poll interval passes", async () => {
+  const claimsByKind = new Map<JobKind, number>();
+  let listener: (kind?: JobKind) => void = () => {};
+  const due: ClaimedJob[] = [];
+  const queue: JobQueue = {
+    enqueue: async () => "unused",
+    claim: async (kinds: JobKind[], _owner: string, _leaseMs: number, limit: number) => {
+      claimsByKind.set(kinds[0]!, (claimsByKind.get(kinds[0]!) ?? 0) + 1);
+      return kinds[0] === "deliver" ? due.splice(0, limit) : [];
+    },
+    renew: async () => true,
+    complete: async () => {},
+    fail: async () => {},
+    release: async () => {},
+    depth: async () => [],
+    onEnqueue: (l) => {
+      listener = l;
+    },
+    poke: (kind) => listener(kind),
+  };
+  let handled = 0;
+  const noop = { concurrency: 4, handle: async () => {} };
+  const runner = new JobRunner(
+    queue,
+    {
+      deliver: {
+        concurrency: 4,
+        handle: async () => {
+          handled++;
+        },
+      },
+      render: noop,
+      ingest: noop,
+    },
+    { owner: "w", leaseMs: 60_000, pollMs: 400, logger: pino({ level: "silent" }) },
+  );
+  const settle = () => new Promise((r) => setTimeout(r, 30));
+  runner.start();
+  await settle();
+  const rendersAtStart = claimsByKind.get("render") ?? 0;
+  // 40 deliveries, one poke each: each finishing wakes the runner, yet `render` and `ingest`
+  // (empty) are not claimed again within the poll interval.
+  for (let i = 0; i < 40; i++) {
+    due.push(job(`J${i}`, 1));
+    queue.poke("deliver");
+  }
+  for (let i = 0; i < 50 && handled < 40; i++) await settle();
+  assert.equal(handled, 40);
+  assert.equal(claimsByKind.get("render") ?? 0, rendersAtStart, "no claims for an empty kind");
+  // A poke naming `render` asks for it at once.
+  queue.poke("render");
+  await settle();
+  assert.equal(claimsByKind.get("render"), rendersAtStart + 1);
+  // And with no news at all, the poll interval asks again.
+  const before = claimsByKind.get("ingest") ?? 0;
+  await new Promise((r) => setTimeout(r, 600));
+  assert.ok((claimsByKind.get("ingest") ?? 0) > before, "polled again after the interval");
+  await runner.stop(100);
+});
