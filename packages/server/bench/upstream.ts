@@ -80,9 +80,13 @@ export async function benchUpstream(n = Number(process.env.BENCH_UPSTREAM_TASKS 
 
     // The burst: every upstream task finishes now.
     const getsBefore = ark.journal.list({ method: "GET" }).length;
+    const profiler = process.env.BENCH_PROFILE ? await startProfiler() : undefined;
+    const cpuAtBurst = process.cpuUsage();
     const doneAt = Date.now();
     ark.clock.advance(3_600_000);
     await until("every webhook", () => webhookAt.size >= n);
+    const burstCpu = process.cpuUsage(cpuAtBurst);
+    await profiler?.stop(process.env.BENCH_PROFILE!);
     const lastWebhookMs = Math.max(...webhookAt.values()) - doneAt;
     const getsInBurst = ark.journal.list({ method: "GET" }).length - getsBefore;
     const gets = ark.journal.list({ method: "GET" }).length;
@@ -114,6 +118,7 @@ export async function benchUpstream(n = Number(process.env.BENCH_UPSTREAM_TASKS 
       `| upstream done → last webhook received | ${sec(lastWebhookMs)} |`,
       `| floor: fetch + pipeline of the same ${videos.length} videos to files, 32 at a time | ${sec(floorMs)} |`,
       `| last webhook ÷ floor | **${ratio.toFixed(1)}×** (target ≤ 1.3×: ${ratio <= 1.3 ? "met" : "missed"}) |`,
+      `| CPU per task from the burst to the last webhook (this one process: gateway, double, receiver) | ${((burstCpu.user + burstCpu.system) / 1000 / n).toFixed(2)} ms |`,
       `| upstream GET requests per task | ${(gets / n).toFixed(2)} over the run, ${(getsInBurst / n).toFixed(2)} after the burst (target ≤ 2) |`,
       "",
     ].join("\n");
@@ -122,6 +127,23 @@ export async function benchUpstream(n = Number(process.env.BENCH_UPSTREAM_TASKS 
     await receiver.close();
     await ark.close();
   }
+}
+
+/** BENCH_PROFILE=file.cpuprofile: a CPU profile from the burst to the last webhook. */
+async function startProfiler() {
+  const { Session } = await import("node:inspector/promises");
+  const { writeFile } = await import("node:fs/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return {
+    async stop(path: string) {
+      const { profile } = await session.post("Profiler.stop");
+      await writeFile(path, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
