@@ -39,8 +39,13 @@ export class StoreQueryBudget implements QueryBudget {
     if (wait > 0) await sleep(wait, signal);
   }
 
-  /** Reserve the next slot; returns how long to wait for it. */
+  /** Reserve the next slot; returns how long to wait for it (from now, after the reservation). */
   async reserve(): Promise<number> {
+    return Math.max(0, (await this.reserveAt()) - Date.now());
+  }
+
+  /** Reserve the next slot; returns when it is (epoch ms, this process's clock). */
+  async reserveAt(): Promise<number> {
     const { db, spec } = this;
     for (let race = 0; race < MAX_RACES; race++) {
       const row = await db
@@ -73,7 +78,7 @@ export class StoreQueryBudget implements QueryBudget {
           .executeTakeFirst();
         won = Number(updated.numUpdatedRows) === 1;
       }
-      if (won) return wait;
+      if (won) return next.at;
     }
     // Hundreds of processes racing for one budget: let this caller come back on its next round.
     throw new BudgetExhausted(0);
