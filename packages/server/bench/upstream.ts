@@ -9,6 +9,7 @@ import { startArkDouble } from "../test/doubles/ark/double.ts";
 import { startReceiver } from "../test/helpers/receiver.ts";
 import { startTestServer } from "../test/helpers/server.ts";
 import { copyFloorMs } from "./lib/floor.ts";
+import { startProfiler } from "./lib/profile.ts";
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -127,23 +128,6 @@ export async function benchUpstream(n = Number(process.env.BENCH_UPSTREAM_TASKS 
     await receiver.close();
     await ark.close();
   }
-}
-
-/** BENCH_PROFILE=file.cpuprofile: a CPU profile from the burst to the last webhook. */
-async function startProfiler() {
-  const { Session } = await import("node:inspector/promises");
-  const { writeFile } = await import("node:fs/promises");
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.start");
-  return {
-    async stop(path: string) {
-      const { profile } = await session.post("Profiler.stop");
-      await writeFile(path, JSON.stringify(profile));
-      session.disconnect();
-    },
-  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

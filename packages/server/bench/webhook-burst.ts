@@ -8,6 +8,7 @@
 import { rm } from "node:fs/promises";
 import { startTestServer } from "../test/helpers/server.ts";
 import { startChild } from "./lib/children.ts";
+import { startProfiler } from "./lib/profile.ts";
 import type { ReceiverStats } from "./receiver-child.ts";
 
 export async function benchWebhookBurst(n = 2000): Promise<string> {
@@ -102,21 +103,4 @@ export async function benchWebhookBurst(n = 2000): Promise<string> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(await benchWebhookBurst(Number(process.argv[2] ?? 2000)));
   process.exit(0);
-}
-
-/** BENCH_PROFILE=file.cpuprofile: a CPU profile of the delivering phase only (the filling is not the case). */
-async function startProfiler() {
-  const { Session } = await import("node:inspector/promises");
-  const { writeFile } = await import("node:fs/promises");
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.start");
-  return {
-    async stop(path: string) {
-      const { profile } = await session.post("Profiler.stop");
-      await writeFile(path, JSON.stringify(profile));
-      session.disconnect();
-    },
-  };
 }

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 
 /** What `node --cpu-prof` writes (the V8 CPU profile format). */
 interface CpuProfile {
@@ -97,5 +97,24 @@ export async function summarizeProfile(path: string): Promise<ProfileSummary> {
     components: sorted(components),
     selfFunctions: sorted(self),
     ownInclusive: sorted(own),
+  };
+}
+
+/**
+ * The V8 CPU profiler on this process, for a window of a bench run (the filling or start-up is not
+ * the case): `stop(path)` writes the .cpuprofile there.
+ */
+export async function startProfiler(): Promise<{ stop(path: string): Promise<void> }> {
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return {
+    async stop(path: string) {
+      const { profile } = await session.post("Profiler.stop");
+      await writeFile(path, JSON.stringify(profile));
+      session.disconnect();
+    },
   };
 }

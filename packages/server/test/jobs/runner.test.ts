@@ -21,6 +21,24 @@ function job(id: string, attempt: number): ClaimedJob {
   return { id, kind: "deliver", taskId: null, payload: {}, attempt, maxAttempts: 5 } as ClaimedJob;
 }
 
+/** An in-memory queue whose claims `claim` answers; everything else succeeds at once. */
+function queueClaiming(claim: JobQueue["claim"]): JobQueue {
+  let listener: (kind?: JobKind) => void = () => {};
+  return {
+    enqueue: async () => "unused",
+    claim,
+    renew: async () => true,
+    complete: async () => {},
+    fail: async () => {},
+    release: async () => {},
+    depth: async () => [],
+    onEnqueue: (l) => {
+      listener = l;
+    },
+    poke: (kind) => listener(kind),
+  };
+}
+
 /** A queue whose claims hand out a script, and whose release waits until the test lets it return. */
 function scriptedQueue(claims: ClaimedJob[][]) {
   let listener = () => {};
@@ -83,28 +101,15 @@ test("a job handed back and already running again is still counted once the firs
 test("claiming yields to the event loop between rounds, so jobs that hand themselves back cannot starve timers and sockets", async () => {
   // An in-memory queue that always has `limit` due jobs and answers in a microtask, like a
   // synchronous SQLite store full of due deliveries whose host is busy (each job defers at once).
-  let listener = () => {};
   let claims = 0;
   let claimsWhenTimerFired: number | undefined;
   let next = 0;
-  const queue: JobQueue = {
-    enqueue: async () => "unused",
-    claim: async (_kinds: JobKind[], _owner: string, _leaseMs: number, limit: number) => {
-      claims++;
-      // Bound the spin so a starving runner ends the test (with a failed assertion) instead of hanging it.
-      if (claims > 2000) return [];
-      return Array.from({ length: limit }, () => job(`J${next++}`, 1));
-    },
-    renew: async () => true,
-    complete: async () => {},
-    fail: async () => {},
-    release: async () => {},
-    depth: async () => [],
-    onEnqueue: (l) => {
-      listener = l;
-    },
-    poke: () => listener(),
-  };
+  const queue = queueClaiming(async (_kinds: JobKind[], _owner: string, _leaseMs: number, limit: number) => {
+    claims++;
+    // Bound the spin so a starving runner ends the test (with a failed assertion) instead of hanging it.
+    if (claims > 2000) return [];
+    return Array.from({ length: limit }, () => job(`J${next++}`, 1));
+  });
   const runner = new JobRunner(
     queue,
     {
@@ -135,24 +140,11 @@ test("claiming yields to the event loop between rounds, so jobs that hand themse
 
 test("a kind that came back empty is not asked again until a job of its kind is enqueued or a poll interval passes", async () => {
   const claimsByKind = new Map<JobKind, number>();
-  let listener: (kind?: JobKind) => void = () => {};
   const due: ClaimedJob[] = [];
-  const queue: JobQueue = {
-    enqueue: async () => "unused",
-    claim: async (kinds: JobKind[], _owner: string, _leaseMs: number, limit: number) => {
-      claimsByKind.set(kinds[0]!, (claimsByKind.get(kinds[0]!) ?? 0) + 1);
-      return kinds[0] === "deliver" ? due.splice(0, limit) : [];
-    },
-    renew: async () => true,
-    complete: async () => {},
-    fail: async () => {},
-    release: async () => {},
-    depth: async () => [],
-    onEnqueue: (l) => {
-      listener = l;
-    },
-    poke: (kind) => listener(kind),
-  };
+  const queue = queueClaiming(async (kinds: JobKind[], _owner: string, _leaseMs: number, limit: number) => {
+    claimsByKind.set(kinds[0]!, (claimsByKind.get(kinds[0]!) ?? 0) + 1);
+    return kinds[0] === "deliver" ? due.splice(0, limit) : [];
+  });
   let handled = 0;
   const noop = { concurrency: 4, handle: async () => {} };
   const runner = new JobRunner(
