@@ -379,7 +379,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     routes,
     keys,
     runner,
-    database,
+    // The handle every repository uses (writes through it reach the task object cache).
+    database: { ...database, db },
     url: config.publicUrl,
     bootstrapSecret: bootstrap.secret,
     close(graceMs = 10_000) {
