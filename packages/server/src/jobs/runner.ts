@@ -53,18 +53,26 @@ export class JobRunner {
   private pumping = false;
   private pumpAgain = false;
   /**
-   * Kinds whose last claim came back short (nothing more was due), with when: they are not asked
-   * again until a job of theirs is enqueued here, a poke names them (or names no kind), or a poll
-   * interval has passed (work enqueued by other processes, retries and deferrals coming due).
+   * Kinds whose last claim found nothing at all, with when: for `emptyKindRecheckMs` they are not
+   * asked again unless a job of theirs is enqueued here or a poke names them (or names no kind).
    * Without this, every job that finished started a claim for every kind: in a burst, thousands
-   * of claims that found nothing.
+   * of claims that found nothing. The pause is short because work enqueued by another process
+   * (the API's dispatch jobs, for a worker) has no local event: a kind that keeps finding jobs is
+   * never paused, and an empty one is looked at again within the pause.
    */
   private readonly drained = new Map<JobKind, number>();
 
   constructor(
     private readonly queue: JobQueue,
     private readonly handlers: Partial<Record<JobKind, JobHandler>>,
-    private readonly options: { owner: string; leaseMs: number; pollMs?: number; logger: Logger },
+    private readonly options: {
+      owner: string;
+      leaseMs: number;
+      pollMs?: number;
+      /** How long a kind whose claim found nothing is left alone (default 100 ms; see `drained`). */
+      emptyKindRecheckMs?: number;
+      logger: Logger;
+    },
   ) {
     queue.onEnqueue((kind) => {
       if (kind) this.drained.delete(kind);
@@ -87,7 +95,7 @@ export class JobRunner {
 
   private recentlyDrained(kind: JobKind): boolean {
     const at = this.drained.get(kind);
-    return at !== undefined && Date.now() - at < (this.options.pollMs ?? 500);
+    return at !== undefined && Date.now() - at < (this.options.emptyKindRecheckMs ?? 100);
   }
 
   private wake(): void {
@@ -116,7 +124,7 @@ export class JobRunner {
           const jobs = await this.queue.claim([kind], this.options.owner, this.options.leaseMs, free);
           for (const job of jobs) this.launch(job, handler);
           if (jobs.length === free) this.pumpAgain = true;
-          else this.drained.set(kind, Date.now());
+          else if (jobs.length === 0) this.drained.set(kind, Date.now());
         }
       } while (this.pumpAgain && !this.stopped);
     } catch (error) {

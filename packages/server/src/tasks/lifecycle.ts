@@ -24,7 +24,11 @@ export interface TaskLifecycleDeps {
   presenter: TaskPresenter;
   events: TaskEvents;
   metrics: Metrics;
-  /** Runs submit's and finish's transactions (grouped commits on SQLite); default: one each. */
+  /**
+   * Runs submit's transactions (grouped commits on SQLite); default: one each. `finish` keeps a
+   * transaction of its own: finishes arrive one per ingest or render, seldom in the same turn,
+   * and grouping them measured no faster in the relay burst (bench/upstream.ts).
+   */
   transactions?: Pick<TransactionGroup, "run">;
 }
 
@@ -35,11 +39,13 @@ export interface TaskLifecycleDeps {
  * slot or an open billing hold, or a finished task without its webhook.
  */
 export class TaskLifecycle {
-  private readonly transaction: <T>(work: TransactionWork<T>) => Promise<T>;
+  private readonly submitTransaction: <T>(work: TransactionWork<T>) => Promise<T>;
 
   constructor(private readonly deps: TaskLifecycleDeps) {
     const group = deps.transactions;
-    this.transaction = group ? (work) => group.run(work) : (work) => deps.db.transaction().execute(work);
+    this.submitTransaction = group
+      ? (work) => group.run(work)
+      : (work) => deps.db.transaction().execute(work);
   }
 
   /**
@@ -48,7 +54,7 @@ export class TaskLifecycle {
    */
   async submit(task: TaskRow, firstJob: EnqueueOptions, idempotency?: IdempotencyKeysTable): Promise<void> {
     const { tasks, billing, queue, events } = this.deps;
-    await this.transaction(async (trx) => {
+    await this.submitTransaction(async (trx) => {
       await tasks.insert(task, trx);
       await billing.holdForTaskRow(trx, task);
       if (idempotency) await this.deps.idempotency.record(trx, idempotency);
@@ -78,7 +84,9 @@ export class TaskLifecycle {
     patch: TaskPatch = {},
     usage?: ProviderUsage,
   ): Promise<TaskRow | undefined> {
-    const row = await this.transaction((trx) => this.finishWithin(trx, id, status, patch, usage));
+    const row = await this.deps.db
+      .transaction()
+      .execute((trx) => this.finishWithin(trx, id, status, patch, usage));
     if (row) {
       this.deps.queue.poke("deliver"); // the webhook delivery job (if any) is committed now
       this.deps.metrics.taskFinished.inc({ status, model: row.model, provider: row.provider });
