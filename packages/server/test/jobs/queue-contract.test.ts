@@ -7,6 +7,7 @@ import { ALL_MIGRATIONS } from "../../src/migrations.ts";
 import { migrateToLatest, openDatabase } from "../../src/store/db.ts";
 import { randomAlphanumeric } from "../../src/util/ids.ts";
 import { freshPostgres, freshSqlite, POSTGRES_URL, type TestDatabase } from "../helpers/databases.ts";
+import { withRecordedStore } from "../helpers/recorded-store.ts";
 import { ALL_KINDS, eventually, type QueueBackend, queueContract } from "./contract.ts";
 
 /**
@@ -72,31 +73,16 @@ describe("JobQueue contract: StoreJobQueue on Postgres", () =>
 describe("JobQueue contract: PgBossQueue", () => queueContract(pgBossBackend));
 
 describe("StoreJobQueue specifics", () => {
-  test("completions asked for in one turn are written by one statement", async () => {
-    const database = await freshSqlite();
-    const handle = openDatabase(database.url);
-    try {
-      await migrateToLatest(handle.db, ALL_MIGRATIONS);
-      const updates: string[] = [];
-      const counted = handle.db.withPlugin({
-        transformQuery(args) {
-          if (args.node.kind === "UpdateQueryNode") updates.push(args.queryId.queryId);
-          return args.node;
-        },
-        transformResult: async (args) => args.result,
-      });
-      const queue = new StoreJobQueue(counted);
+  test("completions asked for in one turn are written by one statement", () =>
+    withRecordedStore(freshSqlite, async ({ db, kinds }) => {
+      const queue = new StoreJobQueue(db);
       for (let i = 0; i < 40; i++) await queue.enqueue({ kind: "deliver", taskId: `task_b${i}` });
       const claimed = await queue.claim(ALL_KINDS, "w", 60_000, 40);
-      updates.length = 0;
+      kinds.length = 0;
       await Promise.all(claimed.map((job) => queue.complete(job.id, "w")));
-      assert.equal(updates.length, 1, "one UPDATE for 40 completions");
+      assert.deepEqual(kinds, ["UpdateQueryNode"], "one UPDATE for 40 completions");
       assert.deepEqual(await queue.depth(), []);
-    } finally {
-      await handle.close();
-      await database.drop();
-    }
-  });
+    }));
 });
 
 describe("PgBossQueue specifics", () => {

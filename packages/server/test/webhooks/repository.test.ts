@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ALL_MIGRATIONS } from "../../src/migrations.ts";
-import { migrateToLatest, openDatabase } from "../../src/store/db.ts";
 import type { DeliveryStatus } from "../../src/store/schema.ts";
 import { WebhookRepository } from "../../src/webhooks/repository.ts";
 import { freshPostgres, freshSqlite, type TestDatabase } from "../helpers/databases.ts";
+import { withRecordedStore } from "../helpers/recorded-store.ts";
 
 for (const [name, make] of [
   ["SQLite", freshSqlite],
@@ -12,23 +11,12 @@ for (const [name, make] of [
 ] as Array<[string, () => Promise<TestDatabase>]>) {
   describe(`WebhookRepository.recordAttempt on ${name}`, () => {
     test("attempts recorded together share one transaction, and each delivery gets its own outcome", async () => {
-      const database = await make();
-      const handle = openDatabase(database.url);
-      try {
-        await migrateToLatest(handle.db, ALL_MIGRATIONS);
-        const statements: string[] = [];
-        const counted = handle.db.withPlugin({
-          transformQuery(args) {
-            statements.push(args.node.kind);
-            return args.node;
-          },
-          transformResult: async (args) => args.result,
-        });
-        const repo = new WebhookRepository(counted);
+      await withRecordedStore(make, async ({ db, plain, kinds: statements }) => {
+        const repo = new WebhookRepository(db);
         const now = Date.now();
         const n = 150; // more than one multi-row INSERT's worth
         for (let i = 0; i < n; i++) {
-          await handle.db
+          await plain
             .insertInto("webhook_deliveries")
             .values({
               id: `whd_${i}`,
@@ -71,7 +59,7 @@ for (const [name, make] of [
           "150 rows in 3 INSERTs",
         );
         assert.equal(statements.filter((kind) => kind === "UpdateQueryNode").length, n);
-        const rows = await handle.db.selectFrom("webhook_deliveries").selectAll().orderBy("id").execute();
+        const rows = await plain.selectFrom("webhook_deliveries").selectAll().orderBy("id").execute();
         for (const row of rows) {
           const i = Number(row.id.slice(4));
           assert.equal(row.status, outcome(i), row.id);
@@ -81,24 +69,15 @@ for (const [name, make] of [
           assert.equal(row.next_attempt_at, outcome(i) === "pending" ? now + 60_000 : null);
           assert.equal(row.last_error, outcome(i) === "delivered" ? null : `HTTP 500 #${i}`);
         }
-        const attempts = await handle.db
-          .selectFrom("webhook_attempts")
-          .select(["id", "delivery_id"])
-          .execute();
+        const attempts = await plain.selectFrom("webhook_attempts").select(["id", "delivery_id"]).execute();
         assert.equal(attempts.length, n);
         assert.ok(attempts.every((a) => a.delivery_id === `whd_${a.id.slice(4)}`));
-      } finally {
-        await handle.close();
-        await database.drop();
-      }
+      });
     });
 
     test("a batch that cannot commit records none of its attempts and tells every caller", async () => {
-      const database = await make();
-      const handle = openDatabase(database.url);
-      try {
-        await migrateToLatest(handle.db, ALL_MIGRATIONS);
-        const repo = new WebhookRepository(handle.db);
+      await withRecordedStore(make, async ({ plain }) => {
+        const repo = new WebhookRepository(plain);
         const attempt = (id: string) => ({
           id,
           delivery_id: "whd_x",
@@ -117,11 +96,8 @@ for (const [name, make] of [
           results.map((r) => r.status),
           ["rejected", "rejected"],
         );
-        assert.equal((await handle.db.selectFrom("webhook_attempts").selectAll().execute()).length, 0);
-      } finally {
-        await handle.close();
-        await database.drop();
-      }
+        assert.equal((await plain.selectFrom("webhook_attempts").selectAll().execute()).length, 0);
+      });
     });
   });
 }
