@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Clock } from "./clock.ts";
 
 /** How one callback/webhook is delivered. Times are real ms (HTTP timeouts are wall-clock). */
@@ -67,7 +68,15 @@ export class Callbacks {
   #chains = new Map<string, Promise<void>>();
   #held = new Map<string, Delivery[]>();
   #inflight = new Set<Promise<void>>();
-  #abort = new AbortController();
+  /**
+   * Aborts every pending retry delay and send at close. Each one listens on it only while it
+   * waits (and removes itself), so thousands of callbacks in flight are not a leak: no listener cap.
+   */
+  #abort = (() => {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    return controller;
+  })();
   /** Defaults merged under every delivery's own policy. */
   defaults: Required<Pick<DeliveryPolicy, "ackTimeoutMs" | "retryDelayMs">> = {
     ackTimeoutMs: 5000,
