@@ -97,7 +97,7 @@ export class TaskObjectCache {
       case "UpdateQueryNode":
       case "DeleteQueryNode": {
         const table = tableOf(node.kind === "UpdateQueryNode" ? node.table : node.from.froms[0]);
-        if (table === undefined || !(table in SOURCES)) return;
+        if (!(table in SOURCES)) return;
         const id = equalityValue(node.where?.where, SOURCES[table]!);
         if (typeof id === "string") this.invalidate(id);
         else this.clear();
@@ -122,7 +122,7 @@ export class TaskObjectCache {
   }
 }
 
-/** `"tasks"` for a TableNode (or an alias of one); undefined for anything else. */
+/** `"tasks"` for a TableNode (or an alias of one); "" for anything else. */
 function tableOf(node: OperationNode | undefined): string {
   if (!node) return "";
   if (node.kind === "AliasNode") return tableOf((node as unknown as { node: OperationNode }).node);
