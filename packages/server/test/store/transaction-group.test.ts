@@ -7,10 +7,10 @@ import { ALL_MIGRATIONS } from "../../src/migrations.ts";
 import { migrateToLatest } from "../../src/store/db.ts";
 import type { Database } from "../../src/store/schema.ts";
 import { TransactionGroup } from "../../src/store/transaction-group.ts";
-import { freshSqlite, type TestDatabase } from "../helpers/databases.ts";
+import { freshSqlite } from "../helpers/databases.ts";
 
-/** A store whose every statement (transaction control included) is recorded. */
-async function recordedStore(): Promise<{ db: Kysely<Database>; sql: string[]; database: TestDatabase }> {
+/** Run `body` on a fresh store whose every statement (transaction control included) is recorded. */
+async function withLoggedStore(body: (db: Kysely<Database>, sql: string[]) => Promise<void>): Promise<void> {
   const database = await freshSqlite();
   const sql: string[] = [];
   const db = new Kysely<Database>({
@@ -19,9 +19,14 @@ async function recordedStore(): Promise<{ db: Kysely<Database>; sql: string[]; d
       sql.push(event.query.sql.toLowerCase());
     },
   });
-  await migrateToLatest(db, ALL_MIGRATIONS);
-  sql.length = 0;
-  return { db, sql, database };
+  try {
+    await migrateToLatest(db, ALL_MIGRATIONS);
+    sql.length = 0;
+    await body(db, sql);
+  } finally {
+    await db.destroy();
+    await database.drop();
+  }
 }
 
 const put = (db: Kysely<Database>, key: string) =>
@@ -30,9 +35,8 @@ const keys = async (db: Kysely<Database>) =>
   (await db.selectFrom("kv").select("key").orderBy("key").execute()).map((r) => r.key);
 
 describe("TransactionGroup (SQLite)", () => {
-  test("units asked for in one turn commit together, in order, each seeing the ones before", async () => {
-    const { db, sql, database } = await recordedStore();
-    try {
+  test("units asked for in one turn commit together, in order, each seeing the ones before", () =>
+    withLoggedStore(async (db, sql) => {
       const group = new TransactionGroup(db, true);
       const seen: string[][] = [];
       const results = await Promise.all(
@@ -49,15 +53,10 @@ describe("TransactionGroup (SQLite)", () => {
       assert.equal(sql.filter((s) => s === "begin").length, 1, "one transaction");
       assert.equal(sql.filter((s) => s === "commit").length, 1, "one commit");
       assert.deepEqual(await keys(db), ["a", "b", "c", "d"]);
-    } finally {
-      await db.destroy();
-      await database.drop();
-    }
-  });
+    }));
 
-  test("a unit that throws is undone alone; its caller gets the error, the others commit", async () => {
-    const { db, database } = await recordedStore();
-    try {
+  test("a unit that throws is undone alone; its caller gets the error, the others commit", () =>
+    withLoggedStore(async (db) => {
       const group = new TransactionGroup(db, true);
       const outcomes = await Promise.allSettled([
         group.run((trx) => put(trx, "a")),
@@ -75,15 +74,10 @@ describe("TransactionGroup (SQLite)", () => {
       assert.match(String((outcomes[1] as PromiseRejectedResult).reason), /refused/);
       assert.match(String((outcomes[2] as PromiseRejectedResult).reason), /UNIQUE/);
       assert.deepEqual(await keys(db), ["a", "c"], "b was rolled back with its unit");
-    } finally {
-      await db.destroy();
-      await database.drop();
-    }
-  });
+    }));
 
-  test("nobody hears 'done' before the commit; later turns make new groups", async () => {
-    const { db, sql, database } = await recordedStore();
-    try {
+  test("nobody hears 'done' before the commit; later turns make new groups", () =>
+    withLoggedStore(async (db, sql) => {
       const group = new TransactionGroup(db, true);
       const first = group.run((trx) => put(trx, "a"));
       await nextTurn();
@@ -92,21 +86,12 @@ describe("TransactionGroup (SQLite)", () => {
       assert.ok(sql.includes("commit"), "resolved only after a commit");
       await second;
       assert.deepEqual(await keys(db), ["a", "b"]);
-    } finally {
-      await db.destroy();
-      await database.drop();
-    }
-  });
+    }));
 
-  test("ungrouped (Postgres's mode) runs each unit as its own transaction", async () => {
-    const { db, sql, database } = await recordedStore();
-    try {
+  test("ungrouped (Postgres's mode) runs each unit as its own transaction", () =>
+    withLoggedStore(async (db, sql) => {
       const group = new TransactionGroup(db, false);
       await Promise.all([group.run((trx) => put(trx, "a")), group.run((trx) => put(trx, "b"))]);
       assert.equal(sql.filter((s) => s === "commit").length, 2);
-    } finally {
-      await db.destroy();
-      await database.drop();
-    }
-  });
+    }));
 });
