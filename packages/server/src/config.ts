@@ -152,6 +152,10 @@ export const ConfigSchema = z.object({
   webhookPerHostConcurrency: z.coerce.number().int().min(1).default(4),
   /** The most a host that answers quickly earns (set it equal to the above for a fixed limit). */
   webhookPerHostMaxConcurrency: z.coerce.number().int().min(1).default(32),
+  /** Serve the web console at /console (packages/console, built by `npm start` when missing). */
+  console: bool.default(true),
+  /** The built console's folder; unset = the workspace package's `dist`. */
+  consoleDir: z.string().min(1).optional(),
   webhookSecretGraceSeconds: z.coerce
     .number()
     .int()

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import pino, { type Logger } from "pino";
 import { type RegisteredRoute, recordRoutes } from "./api/openapi.ts";
+import { consoleRoutes } from "./api/routes/console.ts";
 import { docsRoutes } from "./api/routes/docs.ts";
 import { mediaRoutes } from "./api/routes/media.ts";
 import { modelRoutes } from "./api/routes/models.ts";
@@ -27,7 +28,7 @@ import { type JobHandler, JobRunner } from "./jobs/runner.ts";
 import { openScratch, type Scratch } from "./jobs/scratch.ts";
 import { AuthService } from "./keys/auth.ts";
 import { AccountRepository } from "./keys/repository.ts";
-import { keyRoutes } from "./keys/routes.ts";
+import { keyRoutes, whoAmIRoutes } from "./keys/routes.ts";
 import { KeyService } from "./keys/service.ts";
 import { ALL_MIGRATIONS } from "./migrations.ts";
 import { parseAllowList } from "./net/address-policy.ts";
@@ -266,6 +267,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (role === "api") await registerApi();
   async function registerApi(): Promise<void> {
     await app.register(docsRoutes, { config, routes });
+    if (config.console) await app.register(consoleRoutes, { dir: config.consoleDir });
     await app.register(mediaRoutes, { config, db, storage, files, tasks: taskRepo });
     await app.register(upstreamHookRoutes, { channels, poller });
     // Everything under /v1 needs a key; the plugin scope keeps the hook off the public routes.
@@ -279,6 +281,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       const reader = new TaskObjectReader(tasks, presenter, taskObjects);
       await v1.register(taskRoutes, { config, tasks, presenter, reader, events, storage });
       await v1.register(modelRoutes, { catalog, routing, billing });
+      await v1.register(whoAmIRoutes, { keys });
       await v1.register(keyRoutes, { keys, auth });
       await v1.register(webhookRoutes, { webhooks, tasks });
       await v1.register(channelRoutes, { channels });

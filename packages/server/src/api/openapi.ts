@@ -30,15 +30,20 @@ export function recordRoutes(app: FastifyInstance): RegisteredRoute[] {
     const spec = options.config?.spec as AnySpec | undefined;
     for (const method of methods) {
       // Fastify's automatic HEAD twin of a GET carries the GET's config; it is not a route of ours.
-      if (method === "HEAD" && spec?.method !== "HEAD" && (spec || options.url.startsWith("/docs"))) continue;
+      if (
+        method === "HEAD" &&
+        spec?.method !== "HEAD" &&
+        (spec || /^\/(docs|console)(\/|$)/.test(options.url))
+      )
+        continue;
       routes.push({ method, url: options.url, spec });
     }
   });
   return routes;
 }
 
-/** Routes that are not part of the API and so not in the document: the reference page itself. */
-const NOT_API = [/^\/docs(\/|$)/];
+/** Routes that are not part of the API and so not in the document: the reference page and the console. */
+const NOT_API = [/^\/docs(\/|$)/, /^\/console(\/|$)/];
 
 export function undocumented(routes: RegisteredRoute[]): RegisteredRoute[] {
   return routes.filter((r) => !r.spec && !NOT_API.some((re) => re.test(r.url)));

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ApiError } from "../domain/errors.ts";
 import { route } from "../http/route.ts";
 import type { AuthService } from "./auth.ts";
-import { AccountList, CreateKeyBody, KeyCreated, KeyList, KeyObject } from "./schemas.ts";
+import { AccountList, CreateKeyBody, KeyCreated, KeyList, KeyObject, WhoAmI } from "./schemas.ts";
 import type { KeyService } from "./service.ts";
 
 export interface KeyRouteDeps {
@@ -29,6 +29,29 @@ export function assertAdmin(request: WithPrincipal): void {
 /** `assertAdmin` as a preHandler hook, for admin-only plugins and routes. */
 export async function requireAdmin(request: WithPrincipal): Promise<void> {
   assertAdmin(request);
+}
+
+/**
+ * `GET /v1/me`: the calling key and its account (never the secret). Any key may ask; clients such
+ * as the console use it to check a key and to know whether to offer administration.
+ */
+export async function whoAmIRoutes(
+  app: FastifyInstance,
+  { keys }: Pick<KeyRouteDeps, "keys">,
+): Promise<void> {
+  route(app, {
+    method: "GET",
+    url: "/v1/me",
+    operationId: "whoAmI",
+    summary: "The calling API key and its account",
+    tag: "Administration",
+    auth: "key",
+    response: WhoAmI,
+    errors: [401],
+  })(async ({ request }) => {
+    const { key, account } = request.principal;
+    return { object: "whoami", key: keys.keyToApi(key), account: keys.accountToApi(account) };
+  });
 }
 
 export async function keyRoutes(app: FastifyInstance, { keys, auth }: KeyRouteDeps): Promise<void> {

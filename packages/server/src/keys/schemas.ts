@@ -53,3 +53,11 @@ export const KeyList = z
 export const AccountList = z
   .object({ object: z.literal("list"), data: z.array(AccountObject), has_more: z.boolean() })
   .meta({ title: "AccountList" });
+
+export const WhoAmI = z
+  .object({
+    object: z.literal("whoami"),
+    key: KeyObject,
+    account: AccountObject,
+  })
+  .meta({ title: "WhoAmI" });

@@ -1,0 +1,10 @@
+import { PageHeader } from "../components/ui.tsx";
+
+export function UsagePage() {
+  return (
+    <section>
+      <PageHeader title="Usage" />
+      <p>This page is being built.</p>
+    </section>
+  );
+}
