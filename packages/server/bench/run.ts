@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   let webhooksSection = "_Not run._";
   let upstreamSection = "_Not run._";
   let clusterSection = "";
+  let consoleSection = "";
   let hot: HotPaths = {
     costs: [],
     walPagesPerSubmit: Number.NaN,
@@ -86,6 +87,8 @@ async function main(): Promise<void> {
         renders: QUICK ? 2 : 8,
       });
     }
+    log("web console: packages/console/bench/first-render.ts (Chromium)");
+    consoleSection = await (await import("../../console/bench/first-render.ts")).benchConsole();
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -102,6 +105,7 @@ async function main(): Promise<void> {
     webhooksSection,
     upstreamSection,
     clusterSection,
+    consoleSection,
     hot,
   });
 }

@@ -38,6 +38,8 @@ export interface BenchResults {
   upstreamSection: string;
   /** Section 5.3: the relay (and local renders) on the cluster of docs/deployment.md. */
   clusterSection: string;
+  /** Section 6: the web console's weight and first render (packages/console/bench/first-render.ts). */
+  consoleSection: string;
   hot: HotPaths;
 }
 
@@ -53,6 +55,7 @@ export async function writeReport(results: BenchResults): Promise<void> {
     webhooksSection,
     upstreamSection,
     clusterSection,
+    consoleSection,
     hot,
   } = results;
   const sqlite = api[0]!;
@@ -167,6 +170,8 @@ export async function writeReport(results: BenchResults): Promise<void> {
     upstreamSection.replace(/^### /m, "### 5.2 "),
     "",
     clusterSection.replace(/^### /m, "### 5.3 "),
+    "",
+    consoleSection,
     "",
   ];
   await mkdir(join(REPO_DIR, "docs"), { recursive: true });
