@@ -13,8 +13,8 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
-import { buildConsole, chromiumPath } from "../test/harness.ts";
 import { startTestServer } from "../../server/test/helpers/server.ts";
+import { buildConsole, chromiumPath } from "../test/harness.ts";
 
 const RUNS = Number(process.env.BENCH_CONSOLE_RUNS ?? 15);
 const BUDGET_KB = 200;
@@ -66,13 +66,21 @@ export async function benchConsole(): Promise<string> {
   for (let i = 0; i < 2; i++) {
     await gateway.api("/v1/video/generations", {
       method: "POST",
-      json: { model: "seedance-1-5-pro-no-audio", prompt: "bench", seconds: "5", metadata: { resolution: "480p" } },
+      json: {
+        model: "seedance-1-5-pro-no-audio",
+        prompt: "bench",
+        seconds: "5",
+        metadata: { resolution: "480p" },
+      },
     });
   }
 
   const timeTo = async (url: string, selector: string, key?: string): Promise<number> => {
     const context = await browser.newContext();
-    if (key) await context.addInitScript(`sessionStorage.setItem("vidrelay.console.apiKey", ${JSON.stringify(key)});`);
+    if (key)
+      await context.addInitScript(
+        `sessionStorage.setItem("vidrelay.console.apiKey", ${JSON.stringify(key)});`,
+      );
     await context.addInitScript(observe(selector));
     const page = await context.newPage();
     await page.goto(url);
@@ -109,7 +117,10 @@ export async function benchConsole(): Promise<string> {
     "",
     "| measure | value |",
     "|---|---|",
-    ...assets.map((a) => `| initial \`${a.file}\` | ${(a.raw / 1024).toFixed(1)} KB, ${(a.gzip / 1024).toFixed(1)} KB gzip |`),
+    ...assets.map(
+      (a) =>
+        `| initial \`${a.file}\` | ${(a.raw / 1024).toFixed(1)} KB, ${(a.gzip / 1024).toFixed(1)} KB gzip |`,
+    ),
     `| initial JS + CSS, gzip | **${gzipKB.toFixed(1)} KB** (budget ≤ ${BUDGET_KB} KB: ${gzipKB <= BUDGET_KB ? "met" : "missed"}) |`,
     `| floor: bare node:http page whose module script adds one input → input in the DOM | ${f.toFixed(1)} ms |`,
     `| console: navigation → sign-in form ("API key" field) in the DOM | ${s.toFixed(1)} ms (${(s / f).toFixed(2)}× the floor) |`,
