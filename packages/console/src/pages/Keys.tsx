@@ -1,10 +1,156 @@
-import { PageHeader } from "../components/ui.tsx";
+/**
+ * Keys (admin): every API key of every account, never their secrets. Create one (its secret is shown
+ * once), revoke one (after a confirmation), or edit one key's limits.
+ */
+import { useState } from "react";
+import { ErrorNote, formatTime, PageHeader, StatusBadge, useLoad } from "../components/ui.tsx";
+import { useSession } from "../session.tsx";
+import { type Account, type ApiKey, adminRequest, type KeyCreated, type List } from "./admin/api.ts";
+import { CreateKeyForm } from "./admin/CreateKeyForm.tsx";
+import { LimitsEditor } from "./admin/LimitsEditor.tsx";
+import { SecretDialog } from "./admin/SecretDialog.tsx";
+import "./admin/admin.css";
 
 export function KeysPage() {
+  const { client } = useSession();
+  const loaded = useLoad(
+    async (signal) => {
+      const [keys, accounts] = await Promise.all([
+        adminRequest<List<ApiKey>>(client, "GET", "/v1/admin/keys", { signal }),
+        adminRequest<List<Account>>(client, "GET", "/v1/admin/accounts", { signal }),
+      ]);
+      return { keys: keys.data, accounts: accounts.data };
+    },
+    [client],
+  );
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<KeyCreated | null>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const [revokeError, setRevokeError] = useState<unknown>(null);
+  const [limitsOf, setLimitsOf] = useState<ApiKey | null>(null);
+
+  const accounts = loaded.data?.accounts ?? [];
+  const accountName = (id: string) => accounts.find((a) => a.id === id)?.name ?? id;
+
+  const revoke = async (key: ApiKey) => {
+    setRevokeError(null);
+    try {
+      await adminRequest<ApiKey>(client, "POST", `/v1/admin/keys/${encodeURIComponent(key.id)}/revoke`);
+      setConfirming(null);
+      loaded.reload();
+    } catch (error) {
+      setRevokeError(error);
+    }
+  };
+
   return (
     <section>
-      <PageHeader title="Keys" />
-      <p>This page is being built.</p>
+      <PageHeader title="Keys">
+        <button type="button" onClick={() => setCreating(true)} disabled={creating}>
+          Create key
+        </button>
+      </PageHeader>
+      {creating ? (
+        <CreateKeyForm
+          client={client}
+          accounts={accounts}
+          onCancel={() => setCreating(false)}
+          onCreated={(key) => {
+            setCreating(false);
+            setCreated(key);
+            loaded.reload();
+          }}
+        />
+      ) : null}
+      {created ? <SecretDialog created={created} onClose={() => setCreated(null)} /> : null}
+      <ErrorNote error={loaded.error} title="Could not load the keys" />
+      <ErrorNote error={revokeError} title="Not revoked" />
+      <div className="table-wrap">
+        <table>
+          <caption className="visually-hidden">API keys</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Prefix</th>
+              <th scope="col">Account</th>
+              <th scope="col">Mode</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Status</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(loaded.data?.keys ?? []).map((key) => (
+              <tr key={key.id} data-key-id={key.id}>
+                <td>{key.name}</td>
+                <td>
+                  <code>{key.prefix}</code>
+                </td>
+                <td>{accountName(key.account_id)}</td>
+                <td>{key.test_mode ? "test" : "live"}</td>
+                <td>{formatTime(key.created_at)}</td>
+                <td>{formatTime(key.last_used_at)}</td>
+                <td>
+                  {key.revoked_at ? (
+                    <span title={`Revoked ${formatTime(key.revoked_at)}`}>
+                      <StatusBadge status="revoked" />
+                    </span>
+                  ) : (
+                    <StatusBadge status="active" />
+                  )}
+                </td>
+                <td>
+                  <div className="cell-actions">
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={() => setLimitsOf(key)}
+                      aria-label={`Limits of ${key.name}`}
+                    >
+                      Limits
+                    </button>
+                    {key.revoked_at ? null : confirming === key.id ? (
+                      <>
+                        <button
+                          type="button"
+                          className="danger"
+                          onClick={() => revoke(key)}
+                          aria-label={`Confirm revoking ${key.name}`}
+                        >
+                          Confirm revoke
+                        </button>
+                        <button type="button" className="secondary" onClick={() => setConfirming(null)}>
+                          Cancel
+                        </button>
+                      </>
+                    ) : (
+                      <button
+                        type="button"
+                        className="danger"
+                        onClick={() => setConfirming(key.id)}
+                        aria-label={`Revoke ${key.name}`}
+                      >
+                        Revoke
+                      </button>
+                    )}
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {loaded.data && loaded.data.keys.length === 0 ? <p className="muted">No keys yet.</p> : null}
+      {limitsOf ? (
+        <LimitsEditor
+          key={limitsOf.id}
+          client={client}
+          keyId={limitsOf.id}
+          keyName={limitsOf.name}
+          onClose={() => setLimitsOf(null)}
+        />
+      ) : null}
     </section>
   );
 }
