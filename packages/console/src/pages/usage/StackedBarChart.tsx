@@ -1,0 +1,114 @@
+/**
+ * A dependency-free stacked bar chart in SVG: one bar per category (day), one coloured segment per
+ * series (model). The SVG is an image with a one-sentence summary; the exact numbers belong in a
+ * table beside it, which screen readers and tests read.
+ */
+
+export interface ChartSeries {
+  key: string;
+  label: string;
+  color: string;
+}
+
+const WIDTH = 720;
+const HEIGHT = 260;
+const PAD = { top: 12, right: 8, bottom: 30, left: 56 };
+
+/** A round upper bound for the axis (1, 2, 2.5 or 5 × 10ⁿ) so the gridlines land on readable values. */
+export function niceMax(value: number): number {
+  if (!(value > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(value));
+  for (const step of [1, 2, 2.5, 5, 10]) if (step * power >= value) return step * power;
+  return 10 * power;
+}
+
+export function StackedBarChart({
+  categories,
+  series,
+  value,
+  formatValue,
+  formatCategory,
+  summary,
+}: {
+  categories: string[];
+  series: ChartSeries[];
+  /** The value of one series in one category (0 when absent). */
+  value(category: string, seriesKey: string): number;
+  formatValue(n: number): string;
+  formatCategory(category: string): string;
+  /** The accessible name of the image: what the chart shows, in words. */
+  summary: string;
+}) {
+  const plotW = WIDTH - PAD.left - PAD.right;
+  const plotH = HEIGHT - PAD.top - PAD.bottom;
+  const totals = categories.map((c) => series.reduce((sum, s) => sum + value(c, s.key), 0));
+  const max = niceMax(Math.max(0, ...totals));
+  const slot = plotW / Math.max(1, categories.length);
+  const barW = Math.max(2, Math.min(40, slot * 0.7));
+  const y = (v: number) => PAD.top + plotH - (v / max) * plotH;
+  // At most ~8 day labels, so they never overlap however long the range.
+  const labelEvery = Math.max(1, Math.ceil(categories.length / 8));
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * max);
+
+  return (
+    <svg
+      viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+      role="img"
+      aria-label={summary}
+      preserveAspectRatio="xMidYMid meet"
+      className="stacked-bar-chart"
+    >
+      <g className="chart-grid">
+        {ticks.map((t) => (
+          <g key={t}>
+            <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y(t)} y2={y(t)} />
+            <text x={PAD.left - 6} y={y(t)} dy="0.32em" textAnchor="end">
+              {formatValue(t)}
+            </text>
+          </g>
+        ))}
+      </g>
+      {categories.map((category, i) => {
+        const x = PAD.left + i * slot + (slot - barW) / 2;
+        let base = 0;
+        return (
+          <g key={category} data-category={category}>
+            {series.map((s) => {
+              const v = value(category, s.key);
+              if (!(v > 0)) return null;
+              const top = y(base + v);
+              const height = y(base) - top;
+              base += v;
+              return (
+                <rect
+                  key={s.key}
+                  className="chart-bar"
+                  data-series={s.key}
+                  data-category={category}
+                  data-value={v}
+                  x={x}
+                  y={top}
+                  width={barW}
+                  height={Math.max(height, 0.5)}
+                  fill={s.color}
+                >
+                  <title>{`${formatCategory(category)} · ${s.label}: ${formatValue(v)}`}</title>
+                </rect>
+              );
+            })}
+            {i % labelEvery === 0 ? (
+              <text
+                className="chart-axis-label"
+                x={PAD.left + i * slot + slot / 2}
+                y={HEIGHT - 10}
+                textAnchor="middle"
+              >
+                {formatCategory(category)}
+              </text>
+            ) : null}
+          </g>
+        );
+      })}
+    </svg>
+  );
+}

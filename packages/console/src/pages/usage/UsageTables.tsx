@@ -1,0 +1,96 @@
+/** The numbers behind the Usage chart: totals per model (and overall), and every day × model row the API returned. */
+import type { CSSProperties } from "react";
+import { formatMoney } from "../../components/ui.tsx";
+import { formatSeconds, type UsageCounts, type UsageReport } from "./usage-data.ts";
+
+function CountCells({ counts, currency }: { counts: UsageCounts; currency: string }) {
+  return (
+    <>
+      <td data-col="tasks">{counts.tasks}</td>
+      <td data-col="succeeded">{counts.succeeded}</td>
+      <td data-col="failed">{counts.failed}</td>
+      <td data-col="in_progress">{counts.in_progress}</td>
+      <td data-col="seconds" data-value={counts.seconds}>
+        {formatSeconds(counts.seconds)}
+      </td>
+      <td data-col="cost" data-micros={counts.cost_micros}>
+        {formatMoney(counts.cost, currency)}
+      </td>
+    </>
+  );
+}
+
+const COUNT_HEADERS = ["Tasks", "Succeeded", "Failed", "In progress", "Seconds", "Cost"];
+
+export function TotalsTable({
+  byModel,
+  report,
+  colors,
+}: {
+  byModel: Map<string, UsageCounts>;
+  report: UsageReport;
+  colors: Map<string, string>;
+}) {
+  return (
+    <div className="table-wrap">
+      <table aria-label="Totals per model">
+        <thead>
+          <tr>
+            <th scope="col">Model</th>
+            {COUNT_HEADERS.map((h) => (
+              <th scope="col" key={h}>
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {[...byModel].map(([model, counts]) => (
+            <tr key={model} data-model={model}>
+              <th scope="row" className="model-cell">
+                <span className="swatch" style={{ "--swatch": colors.get(model) } as CSSProperties} />
+                {model}
+              </th>
+              <CountCells counts={counts} currency={report.currency} />
+            </tr>
+          ))}
+        </tbody>
+        <tfoot>
+          <tr data-model="all">
+            <th scope="row">All models</th>
+            <CountCells counts={report.totals} currency={report.currency} />
+          </tr>
+        </tfoot>
+      </table>
+    </div>
+  );
+}
+
+export function DailyTable({ report }: { report: UsageReport }) {
+  return (
+    <div className="table-wrap">
+      <table aria-label="Usage per day and model">
+        <thead>
+          <tr>
+            <th scope="col">Day (UTC)</th>
+            <th scope="col">Model</th>
+            {COUNT_HEADERS.map((h) => (
+              <th scope="col" key={h}>
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {report.data.map((row) => (
+            <tr key={`${row.date}/${row.model}`} data-date={row.date} data-model={row.model}>
+              <td>{row.date}</td>
+              <td>{row.model}</td>
+              <CountCells counts={row} currency={report.currency} />
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
