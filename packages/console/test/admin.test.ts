@@ -53,6 +53,8 @@ describe("console: administration", { skip }, () => {
     const { page, report } = await h.signIn();
     await openAdminPage(page, "Keys");
     await page.getByRole("button", { name: "Create key" }).click();
+    // Keyboard users land in the form that opened.
+    await page.waitForFunction(() => document.activeElement?.id === "key-account");
     await page.getByLabel("Account", { exact: true }).selectOption({ label: "New account…" });
     await page.getByLabel("New account name").fill("studio-b");
     await page.getByLabel("Key name").fill("render-farm");
@@ -105,7 +107,7 @@ describe("console: administration", { skip }, () => {
     await openAdminPage(page, "Channels");
     await page.getByRole("button", { name: "Add channel" }).click();
     await page.getByLabel("Provider").selectOption("ark");
-    await page.getByLabel("Name", { exact: true }).fill("ark-double");
+    await page.getByLabel("Name (optional)").fill("ark-double");
     await page.getByLabel("Base URL").fill("not a url");
     await page.getByLabel("API key").fill(ark.keys[0]!);
     await page.getByLabel("Model 1").selectOption("seedance-1-5-pro-no-audio");

@@ -86,10 +86,10 @@ export function ChannelsPage() {
               <tr key={channel.id} data-channel-id={channel.id}>
                 <td>{channel.name}</td>
                 <td>{channel.provider}</td>
-                <td>
+                <td className="cell-long">
                   <code>{channel.base_url}</code>
                 </td>
-                <td>
+                <td className="cell-long">
                   {Object.entries(channel.models).map(([ours, upstream]) => (
                     <div key={ours}>
                       {ours} → <code>{upstream}</code>

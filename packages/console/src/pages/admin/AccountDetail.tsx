@@ -11,6 +11,7 @@ import {
   type Balance,
   type LedgerEntry,
   type List,
+  useFocusOnOpen,
   useFormError,
 } from "./api.ts";
 
@@ -41,6 +42,7 @@ export function AccountDetail({
     param === "amount" ? "topup-amount" : param === "note" ? "topup-note" : undefined,
   );
 
+  const first = useFocusOnOpen<HTMLInputElement>();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
@@ -81,6 +83,7 @@ export function AccountDetail({
           <Field label="Amount" htmlFor="topup-amount" error={form.on("topup-amount")} hint="e.g. 25.00">
             <input
               id="topup-amount"
+              ref={first}
               {...form.aria("topup-amount")}
               inputMode="decimal"
               value={amount}

@@ -5,7 +5,7 @@
 import type { VidRelay } from "@vidrelay/sdk";
 import { type FormEvent, useState } from "react";
 import { ErrorNote, Field, useLoad } from "../../components/ui.tsx";
-import { adminRequest, type Channel, catalogModels, intOrNull, useFormError } from "./api.ts";
+import { adminRequest, type Channel, catalogModels, intOrNull, useFocusOnOpen, useFormError } from "./api.ts";
 
 /** The gateway's adapters (ChannelObject.provider); the API refuses any other with param "provider". */
 const PROVIDERS = [
@@ -64,6 +64,7 @@ export function ChannelForm({
   const setRow = (i: number, patch: Partial<MappingRow>) =>
     setRows((list) => list.map((row, j) => (j === i ? { ...row, ...patch } : row)));
 
+  const first = useFocusOnOpen<HTMLSelectElement>();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
@@ -96,6 +97,7 @@ export function ChannelForm({
         <Field label="Provider" htmlFor="channel-provider" error={form.on("channel-provider")}>
           <select
             id="channel-provider"
+            ref={first}
             {...form.aria("channel-provider")}
             value={provider}
             onChange={(e) => setProvider(e.target.value)}
@@ -107,7 +109,7 @@ export function ChannelForm({
             ))}
           </select>
         </Field>
-        <Field label="Name" htmlFor="channel-name" error={form.on("channel-name")} hint="Optional">
+        <Field label="Name (optional)" htmlFor="channel-name" error={form.on("channel-name")}>
           <input
             id="channel-name"
             {...form.aria("channel-name")}

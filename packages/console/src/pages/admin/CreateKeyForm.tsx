@@ -2,7 +2,7 @@
 import type { VidRelay } from "@vidrelay/sdk";
 import { type FormEvent, useState } from "react";
 import { ErrorNote, Field } from "../../components/ui.tsx";
-import { type Account, adminRequest, type KeyCreated, useFormError } from "./api.ts";
+import { type Account, adminRequest, type KeyCreated, useFocusOnOpen, useFormError } from "./api.ts";
 
 const NEW_ACCOUNT = "";
 type KeyField = "key-account" | "key-account-name" | "key-name";
@@ -31,6 +31,7 @@ export function CreateKeyForm({
         | undefined,
   );
 
+  const first = useFocusOnOpen<HTMLSelectElement>();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
@@ -55,6 +56,7 @@ export function CreateKeyForm({
         <Field label="Account" htmlFor="key-account" error={form.on("key-account")}>
           <select
             id="key-account"
+            ref={first}
             {...form.aria("key-account")}
             value={accountId}
             onChange={(e) => setAccountId(e.target.value)}

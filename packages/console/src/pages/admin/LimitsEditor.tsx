@@ -5,7 +5,7 @@
 import type { VidRelay } from "@vidrelay/sdk";
 import { type FormEvent, useEffect, useState } from "react";
 import { ErrorNote, Field, formatTime, useLoad } from "../../components/ui.tsx";
-import { adminRequest, catalogModels, intOrNull, type Limits, useFormError } from "./api.ts";
+import { adminRequest, catalogModels, intOrNull, type Limits, useFocusOnOpen, useFormError } from "./api.ts";
 
 type LimitField = "limit-rpm" | "limit-concurrent" | "limit-cap" | "limit-models";
 
@@ -61,6 +61,7 @@ export function LimitsEditor({
     if (initial) fill(initial);
   }, [initial]);
 
+  const first = useFocusOnOpen<HTMLInputElement>();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
@@ -96,6 +97,7 @@ export function LimitsEditor({
         <Field label="Requests per minute" htmlFor="limit-rpm" error={form.on("limit-rpm")}>
           <input
             id="limit-rpm"
+            ref={first}
             {...form.aria("limit-rpm")}
             inputMode="numeric"
             value={rpm}

@@ -3,7 +3,7 @@
  * request helper. Every call goes through the signed-in key's SDK client.
  */
 import type { VidRelay } from "@vidrelay/sdk";
-import { useState } from "react";
+import { type RefObject, useEffect, useRef, useState } from "react";
 import { errorParam } from "../../components/ui.tsx";
 
 export interface Account {
@@ -149,4 +149,12 @@ export function intOrNull(text: string): number | string | null {
   if (trimmed === "") return null;
   const n = Number(trimmed);
   return Number.isFinite(n) ? n : trimmed;
+}
+
+/** Focus this element once, when the panel holding it opens: the button that opened it may now be
+ * disabled or gone, and keyboard users should land in the form rather than back at the page top. */
+export function useFocusOnOpen<T extends HTMLElement>(): RefObject<T | null> {
+  const ref = useRef<T>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return ref;
 }
