@@ -1,0 +1,69 @@
+/**
+ * Cancel, in two steps (the button, then a confirmation beside it) so a stray click or Enter
+ * cannot cancel a render. The API answers with the task as it now is (failed, `cancelled`), or
+ * 409 `task_not_cancellable` when it finished meanwhile: that message is shown as it came.
+ */
+import type { Task, VidRelay } from "@vidrelay/sdk";
+import { useEffect, useRef, useState } from "react";
+import { ErrorNote } from "../../components/ui.tsx";
+
+export function CancelTask({
+  client,
+  task,
+  onCancelled,
+  onRefused,
+}: {
+  client: VidRelay;
+  task: Task;
+  onCancelled(task: Task): void;
+  /** Read the task again: a refusal usually means it changed. */
+  onRefused(): void;
+}) {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const confirmRef = useRef<HTMLButtonElement>(null);
+  const cancellable = task.status === "submitted" || task.status === "running";
+
+  useEffect(() => {
+    if (confirming) confirmRef.current?.focus();
+  }, [confirming]);
+
+  const cancel = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      onCancelled(await client.videos.cancel(task.id));
+      setConfirming(false);
+    } catch (e) {
+      setError(e);
+      setConfirming(false);
+      onRefused();
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="task-cancel">
+      {cancellable && !confirming ? (
+        <button type="button" className="danger" onClick={() => setConfirming(true)}>
+          Cancel task
+        </button>
+      ) : null}
+      {cancellable && confirming ? (
+        <fieldset className="task-actions task-confirm">
+          <legend className="visually-hidden">Confirm cancellation</legend>
+          <span>Cancel this task? Its render stops and it ends as failed (cancelled).</span>
+          <button ref={confirmRef} type="button" className="danger" onClick={cancel} disabled={busy}>
+            {busy ? "Cancelling…" : "Yes, cancel it"}
+          </button>
+          <button type="button" className="secondary" onClick={() => setConfirming(false)} disabled={busy}>
+            Keep it
+          </button>
+        </fieldset>
+      ) : null}
+      <ErrorNote error={error} title="Cancel refused" />
+    </div>
+  );
+}

@@ -1,0 +1,55 @@
+/** The rows of the Tasks page: one task per row, its id linking to the task's own page. */
+import type { Task } from "@vidrelay/sdk";
+import { formatAge, formatMoney, formatTime, ProgressBar, StatusBadge } from "../../components/ui.tsx";
+import { Link } from "../../router.tsx";
+import { isTerminal } from "./visibility.ts";
+
+export function TaskTable({ tasks, now }: { tasks: Task[]; now: number }) {
+  return (
+    <div className="table-wrap">
+      <table className="task-table">
+        <caption className="visually-hidden">Tasks, newest first</caption>
+        <thead>
+          <tr>
+            <th scope="col">Task</th>
+            <th scope="col">Status</th>
+            <th scope="col">Model</th>
+            <th scope="col">Progress</th>
+            <th scope="col">Age</th>
+            <th scope="col">Cost</th>
+          </tr>
+        </thead>
+        <tbody>
+          {tasks.map((task) => (
+            <tr key={task.id} data-task-id={task.id}>
+              <td>
+                <Link to={`/tasks/${encodeURIComponent(task.id)}`}>{task.id}</Link>
+              </td>
+              <td>
+                <StatusBadge status={task.status} />
+                {task.error ? <span className="muted"> {task.error.code}</span> : null}
+              </td>
+              <td>{task.model}</td>
+              <td className="task-progress">
+                {isTerminal(task.status) ? (
+                  `${Math.round(task.progress)}%`
+                ) : (
+                  <ProgressBar value={task.progress} label={`Progress of ${task.id}`} />
+                )}
+              </td>
+              <td>
+                <time
+                  dateTime={new Date(task.created_at * 1000).toISOString()}
+                  title={formatTime(task.created_at)}
+                >
+                  {formatAge(task.created_at, now)}
+                </time>
+              </td>
+              <td>{task.usage ? formatMoney(task.usage.cost, task.usage.currency) : "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
