@@ -113,11 +113,14 @@ describe("console: tasks", { skip }, () => {
 
   test("status and model filters narrow the rows and live in the URL; paging moves by cursor", async () => {
     const seedance = await submit(SEEDANCE, "a lighthouse at dusk");
-    const extra = await submit(HAPPYHORSE, "fog over a lake");
+    // Five tasks of its own, so that paging by two has three pages whatever ran before.
+    const extras = [await submit(HAPPYHORSE, "fog over a lake"), await submit(HAPPYHORSE, "a city at night")];
+    const extra = await submit(HAPPYHORSE, "waves on rocks");
     const cancelled = await submit(HAPPYHORSE, "to be cancelled", { seconds: "10", resolution: "720p" });
     const res = await h.gateway.api(`/v1/video/generations/${cancelled}/cancel`, { method: "POST" });
     assert.equal(res.status, 200);
-    for (const id of [seedance, extra, cancelled]) await waitForTask(h.gateway, id, { timeoutMs: 90_000 });
+    for (const id of [seedance, ...extras, extra, cancelled])
+      await waitForTask(h.gateway, id, { timeoutMs: 90_000 });
 
     const { page, report } = await h.signIn();
     await page.goto("/console/tasks");
@@ -288,6 +291,50 @@ describe("console: tasks", { skip }, () => {
       assertClean(report);
     } finally {
       for (const id of ids) await h.gateway.api(`/v1/video/generations/${id}/cancel`, { method: "POST" });
+    }
+  });
+
+  test("without the event stream the detail page polls; a cancel the API refuses shows its message", async () => {
+    const slow = await submit(HAPPYHORSE, "a cancel that comes too late", {
+      seconds: "15",
+      resolution: "1080p",
+    });
+    const quick = await submit(HAPPYHORSE, "followed by polling");
+    try {
+      const { page, report } = await h.signIn();
+      // `slow`'s stream never answers (a stalled proxy): the page learns nothing until it asks again.
+      await page.route(`**/v1/video/generations/${slow}/events`, () => {});
+      // `quick` has no stream at all: the page falls back to reading the task every 2 s.
+      await page.route(`**/v1/video/generations/${quick}/events`, (route) =>
+        route.fulfill({
+          status: 404,
+          contentType: "application/json",
+          body: JSON.stringify({
+            error: { message: "no events here", type: "not_found_error", code: "not_found", param: null },
+          }),
+        }),
+      );
+
+      await page.goto(`/console/tasks/${slow}`);
+      await page.getByRole("button", { name: "Cancel task" }).click();
+      // Someone else cancels it first; this page still offers the confirmation.
+      const res = await h.gateway.api(`/v1/video/generations/${slow}/cancel`, { method: "POST" });
+      assert.equal(res.status, 200);
+      await page.getByRole("button", { name: "Yes, cancel it" }).click();
+      const refused = page.getByRole("alert").filter({ hasText: "Cancel refused" });
+      await refused.waitFor();
+      assert.match((await refused.textContent()) ?? "", /cancel/i);
+      // The refusal reads the task again: it shows as it now is.
+      await page.locator(".page-header .badge", { hasText: "failed" }).waitFor();
+      await page.locator('[data-error-code="cancelled"]').waitFor();
+
+      await page.goto(`/console/tasks/${quick}`);
+      await page.locator(".page-header .badge", { hasText: "succeeded" }).waitFor({ timeout: 90_000 });
+      await page.locator("video").waitFor();
+      assert.ok(report.refusedRequests.some((r) => r.includes("404")));
+      assertClean(report);
+    } finally {
+      await h.gateway.api(`/v1/video/generations/${slow}/cancel`, { method: "POST" });
     }
   });
 

@@ -5,7 +5,7 @@
  * all are finished or the tab is hidden: one list request instead of an event stream per task.
  */
 import { TASK_STATUSES, type TaskListParams, type TaskStatus } from "@vidrelay/sdk";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { ErrorNote, PageHeader, useInterval, useLoad } from "../components/ui.tsx";
 import { navigate, useLocation } from "../router.tsx";
 import { useSession } from "../session.tsx";
@@ -53,6 +53,9 @@ export function TasksPage() {
   // Cursors of the pages before this one, so Previous can go back (the API pages forward only).
   const [earlier, setEarlier] = useState<string[]>([]);
   const visible = usePageVisible();
+  // Back or Forward to other filters: the earlier cursors belong to another list.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the filters are the trigger
+  useEffect(() => setEarlier([]), [q.status, q.model, q.limit]);
 
   const list = useLoad(
     (signal) =>
