@@ -257,6 +257,29 @@ describe("console: tasks", { skip }, () => {
     }
   });
 
+  test("the detail page follows an unfinished task through its event stream to succeeded", async () => {
+    const id = await submit(HAPPYHORSE, "a slow dolly along a hedge");
+    const { page, report } = await h.signIn();
+    const reads: string[] = [];
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname.startsWith(`/v1/video/generations/${id}`))
+        reads.push(new URL(r.url()).pathname);
+    });
+    await page.goto(`/console/tasks/${id}`);
+    const first = await page.locator(".page-header .badge").textContent();
+    assert.ok(first === "submitted" || first === "running", `first shown as ${first}`);
+    await page.getByRole("progressbar", { name: "Progress" }).waitFor();
+    await page.locator(".page-header .badge", { hasText: "succeeded" }).waitFor({ timeout: 90_000 });
+    await page.locator("video").waitFor();
+    assert.equal(await page.getByRole("progressbar", { name: "Progress" }).count(), 0);
+    assert.equal(await page.getByRole("button", { name: "Cancel task" }).count(), 0);
+    // One read and one event stream: the changes came as events, not by polling.
+    const taskPath = `/v1/video/generations/${id}`;
+    assert.equal(reads.filter((p) => p === taskPath).length, 1, reads.join("\n"));
+    assert.equal(reads.filter((p) => p === `${taskPath}/events`).length, 1, reads.join("\n"));
+    assertClean(report);
+  });
+
   test("Cancel on a queued or running task's page makes it failed (cancelled) in the UI and the API", async () => {
     // Render concurrency is 2: of three long renders at least one waits, and none finishes soon.
     const ids: string[] = [];
