@@ -91,6 +91,20 @@ describe("console: tasks", { skip }, () => {
       const row = page.locator(`tr[data-task-id="${id}"]`);
       assert.match((await row.textContent()) ?? "", new RegExp(HAPPYHORSE.replace(/\./g, "\\.")));
     }
+    // A hidden tab asks nothing; shown again, it catches up.
+    const setHidden = (hidden: boolean) =>
+      page.evaluate((h) => {
+        Object.defineProperty(document, "visibilityState", {
+          value: h ? "hidden" : "visible",
+          configurable: true,
+        });
+        document.dispatchEvent(new Event("visibilitychange"));
+      }, hidden);
+    await setHidden(true);
+    const whileHidden = listRequests;
+    await page.waitForTimeout(4500);
+    assert.equal(listRequests, whileHidden, "the list was polled while the tab was hidden");
+    await setHidden(false);
     for (const id of ids) {
       await badge(page, id).filter({ hasText: "succeeded" }).waitFor({ timeout: 90_000 });
     }
