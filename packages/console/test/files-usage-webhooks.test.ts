@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { statSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import { waitForTask } from "../../server/test/helpers/server.ts";
+import { uploadFile, waitForTask } from "../../server/test/helpers/server.ts";
 import { assertClean, browserSkipReason, type ConsoleHarness, startConsoleHarness } from "./harness.ts";
 
 const skip = browserSkipReason();
@@ -75,6 +75,56 @@ describe("console: files, usage, webhooks", { skip }, () => {
     await row.waitFor({ state: "detached" });
     await page.getByText("No files yet").waitFor();
     assert.equal((await h.gateway.api(`/v1/files/${file.id}`, { headers: auth })).status, 404);
+    assertClean(report);
+  });
+
+  test("Files: cursor paging walks the API's pages forward and back", async () => {
+    const key = await h.gateway.newAccountKey("paging-user");
+    const auth = { authorization: `Bearer ${key}` };
+    for (let i = 0; i < 21; i++) {
+      const res = await uploadFile(h.gateway, "/work/shared/samples/grey-400x267.jpg", {
+        key,
+        filename: `grey-${i}.jpg`,
+      });
+      assert.equal(res.status, 200, await res.text());
+    }
+    const first = await json<{ data: { id: string }[]; next_cursor: string }>(
+      await h.gateway.api("/v1/files?limit=20", { headers: auth }),
+    );
+    const second = await json<{ data: { id: string }[] }>(
+      await h.gateway.api(`/v1/files?limit=20&after=${encodeURIComponent(first.next_cursor)}`, {
+        headers: auth,
+      }),
+    );
+    assert.equal(second.data.length, 1);
+
+    const { page, report } = await h.signIn(key);
+    await page.goto("/console/files");
+    const pager = page.getByRole("navigation", { name: "Pages of files" });
+    const rowIds = () =>
+      page.locator("tr[data-file-id]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-file-id")));
+    await page.locator("tr[data-file-id]").first().waitFor();
+    assert.deepEqual(
+      await rowIds(),
+      first.data.map((f) => f.id),
+    );
+    assert.equal(await pager.getByRole("button", { name: "Previous" }).isDisabled(), true);
+
+    await pager.getByRole("button", { name: "Next" }).click();
+    await pager.getByText("Page 2").waitFor();
+    await page.locator("tr[data-file-id]").nth(1).waitFor({ state: "detached" });
+    assert.deepEqual(
+      await rowIds(),
+      second.data.map((f) => f.id),
+    );
+    assert.equal(await pager.getByRole("button", { name: "Next" }).isDisabled(), true);
+
+    await pager.getByRole("button", { name: "Previous" }).click();
+    await page.locator("tr[data-file-id]").nth(19).waitFor();
+    assert.deepEqual(
+      await rowIds(),
+      first.data.map((f) => f.id),
+    );
     assertClean(report);
   });
 

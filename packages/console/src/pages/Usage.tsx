@@ -52,7 +52,7 @@ export function UsagePage() {
     : "";
 
   return (
-    <section>
+    <section className="usage-page">
       <PageHeader title="Usage">
         <div className="usage-controls">
           <label htmlFor="usage-range">Range</label>
@@ -96,18 +96,19 @@ export function UsagePage() {
       {report ? (
         <div className="panel" aria-busy={loaded.loading}>
           <h2>
-            {METRIC_NAMES[metric]} per day ({report.start_date} – {report.end_date}, UTC)
+            {METRIC_NAMES[metric]}
+            {metric === "cost" ? ` (${currency})` : metric === "seconds" ? " (seconds of video)" : ""} per
+            day, {report.start_date} – {report.end_date} (UTC)
           </h2>
-          <div className="chart">
-            <StackedBarChart
-              categories={dates}
-              series={[...byModel.keys()].map((m) => ({ key: m, label: m, color: colors.get(m) ?? "" }))}
-              value={(date, model) => cells.get(`${date}/${model}`) ?? 0}
-              formatValue={formatValue}
-              formatCategory={(date) => date.slice(5)}
-              summary={summary}
-            />
-          </div>
+          <StackedBarChart
+            categories={dates}
+            series={[...byModel.keys()].map((m) => ({ key: m, label: m, color: colors.get(m) ?? "" }))}
+            value={(date, model) => cells.get(`${date}/${model}`) ?? 0}
+            formatValue={formatValue}
+            formatTick={(n) => n.toLocaleString(undefined, { maximumFractionDigits: 4 })}
+            formatCategory={(date) => date.slice(5)}
+            summary={summary}
+          />
           {byModel.size > 0 ? (
             <ul className="legend" aria-label="Models">
               {[...byModel.keys()].map((m) => (

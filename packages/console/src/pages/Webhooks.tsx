@@ -15,7 +15,7 @@ export function WebhooksPage() {
   const secret = rotated ?? loaded.data;
 
   return (
-    <section>
+    <section className="webhooks-page">
       <PageHeader title="Webhooks" />
       <ErrorNote error={loaded.error} title="Could not load the signing secret" />
       {secret ? (
