@@ -112,6 +112,23 @@ describe("console: playground", { skip }, () => {
     assertClean(report);
   });
 
+  test("without an event stream (a buffering proxy) progress falls back to polling", async () => {
+    const { page, report } = await openPlayground(h, REFERENCE_MODEL);
+    // A proxy that answers the events URL with plain text: the SDK refuses it as not a stream.
+    await page.route("**/events", (route) =>
+      route.fulfill({ status: 200, contentType: "text/plain", body: "" }),
+    );
+    await page.getByLabel("Prompt", { exact: true }).fill("A paper boat on a pond");
+    await page.getByLabel("Seconds").selectOption("4");
+    await page.getByRole("button", { name: "Generate" }).click();
+    await page.getByText("(checking every 2 s)").waitFor();
+    await page.waitForFunction(() => (document.querySelector("video")?.readyState ?? 0) >= 2, undefined, {
+      timeout: 180_000,
+    });
+    await page.getByRole("link", { name: "Download" }).waitFor();
+    assertClean(report);
+  });
+
   test("drag and drop adds images; tags renumber when one is removed", async () => {
     const { page, report } = await openPlayground(h, REFERENCE_MODEL);
     const files = [
