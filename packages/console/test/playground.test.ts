@@ -48,6 +48,9 @@ describe("console: playground", { skip }, () => {
     await page.getByLabel("Image", { exact: true }).setInputFiles(LANDSCAPE);
     await page.getByRole("img", { name: "@image1: landscape-600x450.jpg" }).waitFor();
     await uploaded(page, "@image1");
+    // With media, the ratio follows the model's media default (adaptive: the first image's shape).
+    const ratio = models.find((m) => m.id === REFERENCE_MODEL)!.ratios.default_with_media;
+    assert.equal(await page.getByLabel("Ratio").inputValue(), ratio);
     // Seedance 2.0 takes references and frames: the role select offers all three, reference first.
     assert.deepEqual(await optionValues(page, "Role of @image1"), [
       "reference_image",
@@ -160,7 +163,19 @@ describe("console: playground", { skip }, () => {
     await page.getByRole("button", { name: "Remove @image1" }).click();
     await page.getByRole("img", { name: "@image1: grey-400x267.jpg" }).waitFor();
     assert.equal(await page.getByRole("img", { name: /landscape/ }).count(), 0);
-    assert.match(await page.locator("#copy-as-code").innerText(), /"image_url"/);
+    assert.equal((await page.locator("#copy-as-code").innerText()).match(/"image_url": \{/g)?.length, 1);
+    await page.getByRole("button", { name: "Remove @image1" }).click();
+    assert.equal(
+      await page
+        .getByRole("listitem")
+        .filter({ has: page.getByRole("img") })
+        .count(),
+      0,
+    );
+    // Without media the ratio is the model's text default again.
+    const model = models.find((m) => m.id === REFERENCE_MODEL)!;
+    assert.equal(await page.getByLabel("Ratio").inputValue(), model.ratios.default);
+    assert.doesNotMatch(await page.locator("#copy-as-code").innerText(), /"image_url"/);
     assertClean(report);
   });
 

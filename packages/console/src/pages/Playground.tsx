@@ -55,6 +55,8 @@ export function PlaygroundPage() {
   const [submitting, setSubmitting] = useState(false);
   const [taskId, setTaskId] = useState<string | null>(null);
   const [sentBody, setSentBody] = useState<string | null>(null);
+  // Until the user picks a ratio, it follows the model's default for "with media" or "text only".
+  const [ratioChosen, setRatioChosen] = useState(false);
   const promptRef = useRef<HTMLTextAreaElement>(null);
 
   const model: Model | undefined = models.data?.find((m) => m.id === form.model);
@@ -81,6 +83,7 @@ export function PlaygroundPage() {
   };
   const update = (patch: Partial<FormState>, field?: string) => {
     setForm((f) => ({ ...f, ...patch }));
+    if (field === "ratio") setRatioChosen(true);
     if (field && fieldErrors[field]) setFieldErrors(({ [field]: _, ...rest }) => rest);
   };
 
@@ -102,6 +105,7 @@ export function PlaygroundPage() {
     });
     clearErrors();
     setNotice(null);
+    setRatioChosen(false);
   };
 
   // The first model is chosen once the list arrives.
@@ -159,7 +163,8 @@ export function PlaygroundPage() {
         : null,
     );
     if (added.length) {
-      setForm((f) => ({ ...f, media: [...f.media, ...added] }));
+      const ratio = !ratioChosen && model ? model.ratios.default_with_media : form.ratio;
+      setForm((f) => ({ ...f, ratio, media: [...f.media, ...added] }));
       setMediaErrors({});
       setFieldErrors(({ media: _, ...rest }) => rest);
     }
@@ -168,7 +173,11 @@ export function PlaygroundPage() {
   const removeMedia = (key: string) => {
     const item = form.media.find((m) => m.key === key);
     if (item) URL.revokeObjectURL(item.preview);
-    setForm((f) => ({ ...f, media: f.media.filter((m) => m.key !== key) }));
+    setForm((f) => {
+      const media = f.media.filter((m) => m.key !== key);
+      const ratio = !ratioChosen && model && !media.length ? model.ratios.default : f.ratio;
+      return { ...f, ratio, media };
+    });
     setMediaErrors({});
     setNotice(null);
   };
