@@ -74,6 +74,7 @@ function configFromArgs(args: string[], io: Io, help: string): Config | undefine
 export async function serve(args: string[], io: Io = stdio): Promise<number> {
   const config = configFromArgs(args, io, SERVE_HELP);
   if (!config) return EXIT.ok;
+  const signals = stopOnSignal();
   const server = await startServer(config);
   await warmRenderer(config);
   const lines = [
@@ -97,13 +98,14 @@ export async function serve(args: string[], io: Io = stdio): Promise<number> {
     );
   }
   console.log(lines.join("\n"));
-  await closeOnSignal(server);
+  await signals.serveUntilSignal(server);
   return EXIT.ok;
 }
 
 export async function worker(args: string[], io: Io = stdio): Promise<number> {
   const config = configFromArgs(args, io, WORKER_HELP);
   if (!config) return EXIT.ok;
+  const signals = stopOnSignal();
   const server = await startServer(config, { role: "worker" });
   await warmRenderer(config);
   console.log(
@@ -113,7 +115,7 @@ export async function worker(args: string[], io: Io = stdio): Promise<number> {
       `  store:    ${config.databaseUrl.startsWith("postgres") ? "postgres" : config.databaseUrl} · queue: ${queueName(config)}`,
     ].join("\n"),
   );
-  await closeOnSignal(server);
+  await signals.serveUntilSignal(server);
   return EXIT.ok;
 }
 
@@ -132,32 +134,42 @@ async function warmRenderer(config: Config): Promise<void> {
 /**
  * Serve until SIGINT/SIGTERM, then stop accepting work, let in-flight jobs finish (10 s), hand the
  * rest back to the queue, close the store and return, so the process exits by itself. A second
- * signal exits at once.
+ * signal exits at once. Listening starts before the server does: /readyz answers while the render
+ * workers are still warming, and a supervisor's SIGTERM in that window must still stop cleanly.
  */
-async function closeOnSignal(server: RunningServer): Promise<void> {
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) {
-        console.error(`vidrelay: ${signal} again, exiting now`);
-        process.exit(1);
-      }
-      stopping = true;
-      console.log(`vidrelay: ${signal} received, finishing in-flight work (up to 10 s)…`);
-      server.close(10_000).then(
-        () => {
-          console.log("vidrelay: stopped");
-          resolve();
-        },
-        (error) => {
-          console.error(error);
-          resolve();
-        },
-      );
-    };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
-  });
+function stopOnSignal(): { serveUntilSignal(server: RunningServer): Promise<void> } {
+  let first: string | undefined;
+  let onFirst: ((signal: string) => void) | undefined;
+  const handle = (signal: string) => {
+    if (first) {
+      console.error(`vidrelay: ${signal} again, exiting now`);
+      process.exit(1);
+    }
+    first = signal;
+    onFirst?.(signal);
+  };
+  process.on("SIGINT", () => handle("SIGINT"));
+  process.on("SIGTERM", () => handle("SIGTERM"));
+  return {
+    serveUntilSignal: (server) =>
+      new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          console.log(`vidrelay: ${signal} received, finishing in-flight work (up to 10 s)…`);
+          server.close(10_000).then(
+            () => {
+              console.log("vidrelay: stopped");
+              resolve();
+            },
+            (error) => {
+              console.error(error);
+              resolve();
+            },
+          );
+        };
+        if (first) stop(first);
+        else onFirst = stop;
+      }),
+  };
 }
 
 export async function keys(args: string[], io: Io = stdio): Promise<number> {
