@@ -45,7 +45,7 @@ export interface RequestOptions {
 }
 
 export interface CoreRequest extends RequestOptions {
-  method: "GET" | "POST" | "PATCH" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** A path such as `/v1/files`, or an absolute URL (sent without the API key unless it is ours). */
   path: string;
   query?: Record<string, string | number | undefined>;

@@ -119,9 +119,11 @@ export class BillingHolds {
     const localFree = this.options.localRenders === "free";
     const free = p.provider === "local" && (p.testMode || localFree);
     const { price, amount } = await prices.estimate({ ...p, free }, now, trx);
+    // An unmetered account's task is priced and reported like any other but reserves nothing.
+    const metered = (await repo.billingMode(p.accountId, trx)) === "prepaid";
 
     // Lock order: balance → in-flight → spend (settleTask uses the same order).
-    if (!(await repo.reserve(p.accountId, amount, now, trx))) {
+    if (metered && !(await repo.reserve(p.accountId, amount, now, trx))) {
       const balance = await this.deps.ledger.balance(p.accountId, trx);
       throw new BillingRefusal(
         "insufficient_quota",
@@ -186,6 +188,7 @@ export class BillingHolds {
         seconds: p.maxSeconds,
         provider: p.provider,
         billable: free ? 0 : 1,
+        metered: metered ? 1 : 0,
         local_free: p.testMode || localFree ? 1 : 0,
         price_id: price?.id ?? null,
         price_version: price?.version ?? null,
@@ -202,7 +205,7 @@ export class BillingHolds {
       },
       trx,
     );
-    if (amount > 0) await this.append(trx, "hold", amount, p.accountId, p.keyId, p.taskId, now);
+    if (metered && amount > 0) await this.append(trx, "hold", amount, p.accountId, p.keyId, p.taskId, now);
     return { held: amount, currency, priceVersion: price?.version ?? null, billable: !free };
   }
 
@@ -280,9 +283,14 @@ export class BillingHolds {
       billed_tokens: billedTokens,
     };
     await repo.recordCharge(task.id, charge, trx);
-    await repo.applySettlement(hold.account_id, captured, held, now, trx);
-    if (captured > 0) await this.append(trx, "capture", captured, hold.account_id, hold.key_id, task.id, now);
-    if (released > 0) await this.append(trx, "release", released, hold.account_id, hold.key_id, task.id, now);
+    // Unmetered: the cost is recorded on the hold (usage reports) but no balance moves.
+    if (hold.metered !== 0) {
+      await repo.applySettlement(hold.account_id, captured, held, now, trx);
+      if (captured > 0)
+        await this.append(trx, "capture", captured, hold.account_id, hold.key_id, task.id, now);
+      if (released > 0)
+        await this.append(trx, "release", released, hold.account_id, hold.key_id, task.id, now);
+    }
     const db = billingView(trx);
     await decrementCounter(db, inflightKey(hold.key_id), 1);
     await decrementCounter(db, spendKey(hold.key_id, hold.day), released);

@@ -12,6 +12,7 @@ import type { LedgerRow } from "./schema.ts";
 export interface Balance {
   object: "balance";
   account_id: string;
+  billing_mode: "prepaid" | "unmetered";
   currency: string;
   balance: string;
   held: string;
@@ -83,11 +84,13 @@ export class BillingLedger {
 
   async balance(accountId: string, executor?: Executor): Promise<Balance> {
     const row = await this.repo.balanceRow(accountId, executor);
+    const billingMode = await this.repo.billingMode(accountId, executor);
     const balance = row ? Number(row.balance) : 0;
     const held = row ? Number(row.held) : 0;
     return {
       object: "balance",
       account_id: accountId,
+      billing_mode: billingMode,
       currency: row?.currency ?? this.options.currency,
       balance: formatMoney(balance),
       held: formatMoney(held),

@@ -10,6 +10,22 @@ import { type Kysely, type Migration, sql } from "kysely";
  * - a cached balance never drops below its open holds (`balance >= held`), holds never go negative.
  */
 export const billingMigrations: Record<string, Migration> = {
+  "0007_billing_modes": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable("accounts")
+        .addColumn("billing_mode", "varchar(16)", (c) => c.notNull().defaultTo("prepaid"))
+        .execute();
+      await db.schema
+        .alterTable("billing_holds")
+        .addColumn("metered", "integer", (c) => c.notNull().defaultTo(1))
+        .execute();
+      // The installation's own account (the first admin, made by the bootstrap) is not metered:
+      // its owner pays the upstreams directly and must not be refused for a zero balance.
+      await sql`update accounts set billing_mode = 'unmetered' where id = (
+        select id from accounts where is_admin = 1 order by created_at, id limit 1)`.execute(db);
+    },
+  },
   "0004_billing_core": {
     async up(db: Kysely<unknown>) {
       await db.schema

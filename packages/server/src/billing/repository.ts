@@ -75,6 +75,16 @@ export class BillingRepository {
       .execute();
   }
 
+  /** The account's billing mode (`prepaid` when the account is unknown: the strict choice). */
+  async billingMode(accountId: string, ex?: Executor): Promise<"prepaid" | "unmetered"> {
+    const row = await this.on(ex)
+      .selectFrom("accounts")
+      .select("billing_mode")
+      .where("id", "=", accountId)
+      .executeTakeFirst();
+    return row?.billing_mode === "unmetered" ? "unmetered" : "prepaid";
+  }
+
   balanceRow(accountId: string, ex?: Executor): Promise<Selectable<BillingBalancesTable> | undefined> {
     return this.on(ex)
       .selectFrom("billing_balances")

@@ -76,6 +76,12 @@ export interface BillingHoldsTable {
   provider: string;
   /** 0 when this task is free (test-mode key or a free local render); the hold is then 0. */
   billable: number;
+  /**
+   * 1 when the account was prepaid at submit: the hold reserved balance and settlement moves it
+   * (ledger rows). 0 for an unmetered account: the same price is computed and reported, nothing
+   * is reserved or charged. A snapshot, so a mode change never unbalances a running task.
+   */
+  metered: number;
   /** The same task, if it ends up rendered by the local engine, is free (snapshot of the setting). */
   local_free: number;
   price_id: string | null;

@@ -11,6 +11,9 @@ export const BalanceObject = z
   .object({
     object: z.literal("balance"),
     account_id: z.string(),
+    billing_mode: z
+      .enum(["prepaid", "unmetered"])
+      .describe("`unmetered`: usage and cost are recorded, the balance is neither needed nor charged."),
     currency: z.string(),
     balance: Money,
     held: Money.describe("Reserved by tasks still running (worst case)."),

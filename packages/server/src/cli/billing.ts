@@ -26,9 +26,14 @@ export const ACCOUNTS_HELP = `vidrelay accounts — account administration (admi
 Usage:
   vidrelay accounts list
   vidrelay accounts topup ACCOUNT_ID AMOUNT [--idempotency-key KEY] [--note TEXT]
+  vidrelay accounts billing-mode ACCOUNT_ID prepaid|unmetered
 
 AMOUNT is a decimal in the gateway's currency, e.g. 25.00. A retry with the same
 --idempotency-key credits once.
+
+Billing modes: prepaid (new accounts) needs a balance that covers each task's worst-case
+price; unmetered (the installation's own account) records usage and cost but needs no balance.
+Limits apply in both.
 
 ${CLIENT_OPTIONS_HELP}
 
@@ -127,7 +132,7 @@ export async function accounts(args: string[], io: Io): Promise<number> {
   switch (sub) {
     case "list": {
       const { data } = await client.core.request<{
-        data: Array<{ id: string; name: string; admin: boolean }>;
+        data: Array<{ id: string; name: string; admin: boolean; billing_mode: string }>;
       }>({
         method: "GET",
         path: "/v1/admin/accounts",
@@ -136,8 +141,8 @@ export async function accounts(args: string[], io: Io): Promise<number> {
         values.json
           ? JSON.stringify(data)
           : table(
-              ["ID", "NAME", "ADMIN"],
-              data.map((a) => [a.id, a.name, a.admin ? "yes" : ""]),
+              ["ID", "NAME", "ADMIN", "BILLING"],
+              data.map((a) => [a.id, a.name, a.admin ? "yes" : "", a.billing_mode]),
             ),
       );
       return EXIT.ok;
@@ -155,6 +160,20 @@ export async function accounts(args: string[], io: Io): Promise<number> {
         headers: values["idempotency-key"] ? { "idempotency-key": values["idempotency-key"] as string } : {},
       });
       io.out(values.json ? JSON.stringify(result) : `credited ${amount} to ${accountId}`);
+      return EXIT.ok;
+    }
+    case "billing-mode": {
+      const [accountId, mode] = positionals;
+      if (!accountId || !mode)
+        throw new UsageError("accounts billing-mode needs ACCOUNT_ID and prepaid|unmetered");
+      if (mode !== "prepaid" && mode !== "unmetered")
+        throw new UsageError(`the billing mode is prepaid or unmetered, got "${mode}"`);
+      const result = await client.core.request<{ id: string; billing_mode: string }>({
+        method: "PATCH",
+        path: `/v1/admin/accounts/${accountId}`,
+        json: { billing_mode: mode },
+      });
+      io.out(values.json ? JSON.stringify(result) : `${result.id} is now ${result.billing_mode}`);
       return EXIT.ok;
     }
     default:

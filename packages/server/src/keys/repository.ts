@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import type { Account, ApiKeyRow, Database } from "../store/schema.ts";
+import type { Account, ApiKeyRow, BillingMode, Database } from "../store/schema.ts";
 import { newAccountId, newApiKey, newKeyId, sha256Hex } from "../util/ids.ts";
 
 export interface CreatedKey {
@@ -12,10 +12,30 @@ export interface CreatedKey {
 export class AccountRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async createAccount(name: string, isAdmin: boolean): Promise<Account> {
-    const account: Account = { id: newAccountId(), name, is_admin: isAdmin ? 1 : 0, created_at: Date.now() };
+  async createAccount(
+    name: string,
+    isAdmin: boolean,
+    billingMode: BillingMode = "prepaid",
+  ): Promise<Account> {
+    const account: Account = {
+      id: newAccountId(),
+      name,
+      is_admin: isAdmin ? 1 : 0,
+      billing_mode: billingMode,
+      created_at: Date.now(),
+    };
     await this.db.insertInto("accounts").values(account).execute();
     return account;
+  }
+
+  /** False when there is no such account. */
+  async setBillingMode(id: string, mode: BillingMode): Promise<boolean> {
+    const result = await this.db
+      .updateTable("accounts")
+      .set({ billing_mode: mode })
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   getAccount(id: string): Promise<Account | undefined> {
@@ -63,15 +83,22 @@ export class AccountRepository {
       .select([
         "accounts.name as account_name",
         "accounts.is_admin",
+        "accounts.billing_mode",
         "accounts.created_at as account_created_at",
       ])
       .where("api_keys.key_hash", "=", sha256Hex(secret))
       .executeTakeFirst();
     if (!row || row.revoked_at != null) return undefined;
-    const { account_name, is_admin, account_created_at, ...key } = row;
+    const { account_name, is_admin, billing_mode, account_created_at, ...key } = row;
     return {
       key,
-      account: { id: key.account_id, name: account_name, is_admin, created_at: account_created_at },
+      account: {
+        id: key.account_id,
+        name: account_name,
+        is_admin,
+        billing_mode,
+        created_at: account_created_at,
+      },
     };
   }
 

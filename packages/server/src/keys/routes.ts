@@ -4,7 +4,16 @@ import { z } from "zod";
 import { ApiError } from "../domain/errors.ts";
 import { route } from "../http/route.ts";
 import type { AuthService } from "./auth.ts";
-import { AccountList, CreateKeyBody, KeyCreated, KeyList, KeyObject, WhoAmI } from "./schemas.ts";
+import {
+  AccountList,
+  AccountObject,
+  CreateKeyBody,
+  KeyCreated,
+  KeyList,
+  KeyObject,
+  UpdateAccountBody,
+  WhoAmI,
+} from "./schemas.ts";
 import type { KeyService } from "./service.ts";
 
 export interface KeyRouteDeps {
@@ -69,6 +78,19 @@ export async function keyRoutes(app: FastifyInstance, { keys, auth }: KeyRouteDe
   })(async () => ({ object: "list", data: await keys.listAccounts(), has_more: false }));
 
   route(app, {
+    method: "PATCH",
+    url: "/v1/admin/accounts/:account_id",
+    operationId: "updateAccount",
+    summary: "Change an account's billing mode (prepaid or unmetered)",
+    tag: "Administration",
+    auth: "admin",
+    params: z.object({ account_id: z.string().describe("acct_…") }),
+    body: UpdateAccountBody,
+    response: AccountObject,
+    errors: [400, 401, 403, 404],
+  })(async ({ params, body }) => keys.updateAccount(params.account_id, { billingMode: body.billing_mode }));
+
+  route(app, {
     method: "POST",
     url: "/v1/admin/keys",
     operationId: "createKey",
@@ -83,6 +105,7 @@ export async function keyRoutes(app: FastifyInstance, { keys, auth }: KeyRouteDe
       accountId: body.account_id,
       accountName: body.account_name,
       admin: body.admin,
+      billingMode: body.billing_mode,
       name: body.name,
       testMode: body.test_mode,
     });

@@ -1,6 +1,14 @@
 /** Zod schemas of the key and account administration routes (admin keys only). */
 import { z } from "zod";
 import { UnixSeconds } from "../http/schema.ts";
+import { BILLING_MODES } from "../store/schema.ts";
+
+export const BillingModeSchema = z
+  .enum(BILLING_MODES, { error: 'billing_mode must be "prepaid" or "unmetered"' })
+  .describe(
+    "`prepaid`: a task needs the balance to cover its worst-case price. " +
+      "`unmetered`: usage and cost are recorded and reported, no balance is needed; limits still apply.",
+  );
 
 export const KeyObject = z
   .object({
@@ -24,6 +32,7 @@ export const AccountObject = z
     object: z.literal("account"),
     name: z.string(),
     admin: z.boolean(),
+    billing_mode: BillingModeSchema,
     created_at: UnixSeconds,
   })
   .meta({ title: "Account" });
@@ -44,6 +53,7 @@ export const CreateKeyBody = z
     name: z.string({ error: "name must be a string" }).optional().describe("A label for the key."),
     test_mode: z.boolean({ error: "test_mode must be true or false" }).optional(),
     admin: z.boolean({ error: "admin must be true or false" }).optional().describe("For a new account."),
+    billing_mode: BillingModeSchema.optional().describe("For a new account; default `prepaid`."),
   })
   .meta({ title: "CreateApiKey" });
 
@@ -61,3 +71,7 @@ export const WhoAmI = z
     account: AccountObject,
   })
   .meta({ title: "WhoAmI" });
+
+export const UpdateAccountBody = z
+  .object({ billing_mode: BillingModeSchema })
+  .meta({ title: "UpdateAccount" });

@@ -1,5 +1,5 @@
 import { invalid, notFound } from "../domain/errors.ts";
-import type { Account, ApiKeyRow } from "../store/schema.ts";
+import type { Account, ApiKeyRow, BillingMode } from "../store/schema.ts";
 import { unixSeconds } from "../util/ids.ts";
 import type { AccountRepository } from "./repository.ts";
 import type { AccountObject, KeyObject } from "./schemas.ts";
@@ -31,6 +31,7 @@ export class KeyService {
       object: "account",
       name: account.name,
       admin: account.is_admin === 1,
+      billing_mode: account.billing_mode as BillingMode,
       created_at: unixSeconds(account.created_at)!,
     };
   }
@@ -43,6 +44,7 @@ export class KeyService {
     accountId?: string;
     accountName?: string;
     admin?: boolean;
+    billingMode?: BillingMode;
     name?: string;
     testMode?: boolean;
   }): Promise<{ account: Account; key: KeyObject }> {
@@ -59,7 +61,7 @@ export class KeyService {
           "account_id",
         );
       }
-      account = await this.accounts.createAccount(name, options.admin ?? false);
+      account = await this.accounts.createAccount(name, options.admin ?? false, options.billingMode);
     }
     const { key, secret } = await this.accounts.createKey(account.id, {
       name: options.name,
@@ -79,6 +81,16 @@ export class KeyService {
     return this.keyToApi((await this.accounts.getKey(id))!);
   }
 
+  /** Change an account's billing mode; running tasks keep the mode they were accepted under. */
+  async updateAccount(id: string, changes: { billingMode: BillingMode }): Promise<AccountObject> {
+    if (!(await this.accounts.setBillingMode(id, changes.billingMode))) {
+      throw notFound("account_not_found", `no account ${id}`, "account_id");
+    }
+    const account = await this.accounts.getAccount(id);
+    if (!account) throw notFound("account_not_found", `no account ${id}`, "account_id");
+    return this.accountToApi(account);
+  }
+
   async listAccounts(): Promise<AccountObject[]> {
     return (await this.accounts.listAccounts()).map((a) => this.accountToApi(a));
   }
@@ -89,7 +101,8 @@ export class KeyService {
    */
   async bootstrap(bootstrapKey?: string): Promise<{ created: boolean; secret?: string; account?: Account }> {
     if ((await this.accounts.countAccounts()) > 0) return { created: false };
-    const account = await this.accounts.createAccount("admin", true);
+    // The installation's own account: its owner pays the upstreams directly, so it is not metered.
+    const account = await this.accounts.createAccount("admin", true, "unmetered");
     const { secret } = await this.accounts.createKey(account.id, { name: "bootstrap", secret: bootstrapKey });
     return { created: true, secret: bootstrapKey ? undefined : secret, account };
   }

@@ -5,10 +5,16 @@ import type { MediaKind } from "../domain/request.ts";
  * Table types shared by SQLite and Postgres. Portable column choices: timestamps are integer unix
  * milliseconds (bigint), booleans are 0/1 integers, structured data is JSON text.
  */
+/** `prepaid`: a task needs the balance to cover its worst-case price. `unmetered`: usage and cost are recorded and reported, no balance is needed (limits still apply). */
+export const BILLING_MODES = ["prepaid", "unmetered"] as const;
+export type BillingMode = (typeof BILLING_MODES)[number];
+
 export interface AccountsTable {
   id: string;
   name: string;
   is_admin: number;
+  /** A `BillingMode`. */
+  billing_mode: string;
   created_at: number;
 }
 

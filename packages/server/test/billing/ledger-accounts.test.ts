@@ -89,6 +89,7 @@ for (const { name, make } of DIALECTS) {
       const credited = {
         object: "balance",
         account_id: account.id,
+        billing_mode: "prepaid",
         currency: "USD",
         balance: "12.3457",
         held: "0.0000",
@@ -287,6 +288,7 @@ for (const { name, make } of DIALECTS) {
       assert.deepEqual(await billing.ledger.balance(account.id), {
         object: "balance",
         account_id: account.id,
+        billing_mode: "prepaid",
         currency: "USD",
         balance: "0.0000",
         held: "0.0000",
@@ -387,6 +389,7 @@ for (const { name, make } of DIALECTS) {
       assert.deepEqual(now, {
         object: "balance",
         account_id: account.id,
+        billing_mode: "prepaid",
         currency: "USD",
         balance: "2.0000",
         held: "0.3500",
@@ -458,6 +461,7 @@ for (const { name, make } of DIALECTS) {
           resolution: "720p",
           seconds: 5,
           provider: "ark",
+          metered: 1,
           billable: 1,
           local_free: 1,
           price_id: null,

@@ -100,7 +100,7 @@ async function run({ args, gateway }: { args: Args; gateway: Gateway }): Promise
     }
     case "rate": {
       const principal = {
-        account: { id: args.accountId!, name: "x", is_admin: 0, created_at: 0 },
+        account: { id: args.accountId!, name: "x", is_admin: 0, billing_mode: "prepaid", created_at: 0 },
         key: { id: args.keyId!, account_id: args.accountId! } as ApiKeyRow,
       };
       const outcomes = await Promise.all(

@@ -31,6 +31,7 @@ function hold(overrides: Partial<HoldRow> = {}): HoldRow {
     seconds: 8,
     provider: "ark",
     billable: 1,
+    metered: 1,
     local_free: 1,
     price_id: "price_1",
     price_version: 1,

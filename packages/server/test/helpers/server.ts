@@ -19,7 +19,11 @@ export interface TestServer {
 }
 
 /** A real server on an ephemeral loopback port with a private data dir. */
-export async function startTestServer(overrides: Partial<ConfigInput> = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<ConfigInput> = {},
+  /** `asInstalled`: leave the bootstrap account as a fresh installation has it (unmetered, no balance). */
+  options: { asInstalled?: boolean } = {},
+): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "vidrelay-test-"));
   const config = loadConfig(
     {
@@ -35,9 +39,14 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}): Pro
   );
   const server = await startServer(config);
   const url = server.url;
-  // Upstream tasks are billed: give the admin account plenty of balance ($1,000,000).
-  const admin = await server.services.accounts.authenticate(ADMIN_KEY);
-  await server.services.billing.ledger.topup(admin!.account.id, 1_000_000 * 1_000_000, "test-harness");
+  // The bootstrap account is unmetered in production; the suite bills it like a customer's
+  // (prepaid, with plenty of balance: $1,000,000) so every flow exercises holds and captures.
+  // The unmetered default itself is tested in test/billing/modes.test.ts.
+  if (!options.asInstalled) {
+    const admin = await server.services.accounts.authenticate(ADMIN_KEY);
+    await server.services.accounts.setBillingMode(admin!.account.id, "prepaid");
+    await server.services.billing.ledger.topup(admin!.account.id, 1_000_000 * 1_000_000, "test-harness");
+  }
   const api = (path: string, init: RequestInit & { json?: unknown } = {}) => {
     const headers = new Headers(init.headers);
     if (!headers.has("authorization")) headers.set("authorization", `Bearer ${ADMIN_KEY}`);

@@ -107,9 +107,7 @@ export function adminRequest<T>(
     idempotencyKey?: string;
   } = {},
 ): Promise<T> {
-  // The SDK's CoreRequest type lists no PUT (its public resources never need one), but it hands the
-  // method to fetch unchanged; the limits endpoints are PUT.
-  return client.core.request<T>({ method: method as "PATCH", path, ...options });
+  return client.core.request<T>({ method, path, ...options });
 }
 
 /** Every model in the gateway's catalog (the price list names each one, served or not). */
