@@ -282,6 +282,26 @@ describe("console: administration", { skip }, () => {
       .filter({ hasText: "invoice 1042" });
     await entry.waitFor();
     assert.match((await entry.textContent()) ?? "", /topup.*12\.34/);
+
+    // The billing mode: a new account is prepaid; switching it is saved through the API.
+    const mode = row.getByLabel("Billing mode of customer-c");
+    assert.equal(await mode.inputValue(), "prepaid");
+    await mode.selectOption("unmetered");
+    const balanceMode = async () =>
+      (
+        await json<{ billing_mode: string }>(
+          await fetch(`${h.gateway.url}/v1/balance`, { headers: { authorization: `Bearer ${customerKey}` } }),
+        )
+      ).billing_mode;
+    for (const started = Date.now(); (await balanceMode()) !== "unmetered"; ) {
+      assert.ok(Date.now() - started < 10_000, "the account became unmetered");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await page.reload();
+    assert.equal(
+      await rowOf(page, "customer-c").getByLabel("Billing mode of customer-c").inputValue(),
+      "unmetered",
+    );
     assertClean(report);
   });
 

@@ -1,12 +1,14 @@
 /**
- * Accounts (admin): every account with its balance; top up one and read its ledger. (Billing mode,
- * prepaid or unmetered, is not in the API yet, so it is not shown.)
+ * Accounts (admin): every account with its billing mode and balance; switch the mode, top up one
+ * and read its ledger.
  */
+
+import type { VidRelay } from "@vidrelay/sdk";
 import { useState } from "react";
 import { ErrorNote, formatMoney, PageHeader, useLoad } from "../components/ui.tsx";
 import { useSession } from "../session.tsx";
 import { AccountDetail } from "./admin/AccountDetail.tsx";
-import { type Account, adminRequest, type Balance, type List } from "./admin/api.ts";
+import { type Account, adminRequest, type Balance, type BillingMode, type List } from "./admin/api.ts";
 import "./admin/admin.css";
 
 export function AccountsPage() {
@@ -39,6 +41,7 @@ export function AccountsPage() {
             <tr>
               <th scope="col">Name</th>
               <th scope="col">Admin</th>
+              <th scope="col">Billing</th>
               <th scope="col">Balance</th>
               <th scope="col">Held by running tasks</th>
               <th scope="col">Available</th>
@@ -52,6 +55,9 @@ export function AccountsPage() {
                 <tr key={account.id} data-account-id={account.id}>
                   <td>{account.name}</td>
                   <td>{account.admin ? "admin" : ""}</td>
+                  <td>
+                    <BillingModeSelect client={client} account={account} />
+                  </td>
                   <td className="money" data-balance>
                     {formatMoney(balance?.balance, balance?.currency)}
                   </td>
@@ -83,5 +89,43 @@ export function AccountsPage() {
         />
       ) : null}
     </section>
+  );
+}
+
+/** The account's billing mode, changed with PATCH /v1/admin/accounts/{id} as soon as it is picked. */
+function BillingModeSelect({ client, account }: { client: VidRelay; account: Account }) {
+  const [mode, setMode] = useState<BillingMode>(account.billing_mode);
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const change = async (next: BillingMode) => {
+    const previous = mode;
+    setMode(next);
+    setSaving(true);
+    setError(null);
+    try {
+      const saved = await adminRequest<Account>(client, "PATCH", `/v1/admin/accounts/${account.id}`, {
+        json: { billing_mode: next },
+      });
+      setMode(saved.billing_mode);
+    } catch (e) {
+      setMode(previous);
+      setError(e);
+    } finally {
+      setSaving(false);
+    }
+  };
+  return (
+    <>
+      <select
+        aria-label={`Billing mode of ${account.name}`}
+        value={mode}
+        disabled={saving}
+        onChange={(e) => void change(e.target.value as BillingMode)}
+      >
+        <option value="prepaid">Prepaid</option>
+        <option value="unmetered">Unmetered</option>
+      </select>
+      <ErrorNote error={error} title="Could not change the billing mode" />
+    </>
   );
 }

@@ -11,8 +11,12 @@ export interface Account {
   object: "account";
   name: string;
   admin: boolean;
+  billing_mode: BillingMode;
   created_at: number;
 }
+
+/** `prepaid`: tasks need balance; `unmetered`: usage and cost are recorded, no balance is needed. */
+export type BillingMode = "prepaid" | "unmetered";
 
 export interface ApiKey {
   id: string;
