@@ -322,7 +322,9 @@ const GROK_IMAGINE: CatalogModel = {
   inputImage: null,
   inputVideo: null,
   inputAudio: null,
-  passThrough: { seed: true, watermark: false, cameraFixed: false, returnLastFrame: false },
+  // xAI's create request documents no seed (docs/providers.md §3): a seed is accepted, as for every
+  // model, but not sent, and the model object says it is not supported.
+  passThrough: { seed: false, watermark: false, cameraFixed: false, returnLastFrame: false },
   seedMax: SUBMIT_LIMITS.seedMax,
   watermarkDefault: false,
   promptMaxLength: SUBMIT_LIMITS.promptMaxLength,

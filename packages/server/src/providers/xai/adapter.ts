@@ -67,8 +67,7 @@ export class XaiAdapter implements ProviderAdapter {
         url: await context.mediaUrl(first, { maxInlineBytes: MAX_INLINE_BYTES, lowerCaseFormat: true }),
       };
     }
-    if (request.seed !== undefined && Number.isInteger(request.seed) && request.seed >= 0)
-      body.seed = request.seed;
+    // No seed: it is not a documented field of xAI's create request (the catalog says so too).
 
     const response = await submitUpstream(`${this.api(context)}/videos/generations`, {
       method: "POST",
