@@ -31,9 +31,19 @@ export async function docsRoutes(app: FastifyInstance, { config, routes }: DocsR
     }
     return cached.doc;
   });
-  // The reference page's script is bundled in the npm package and served locally: no CDN.
+  // The reference page's script is bundled in the npm package and served locally: no CDN. The page
+  // must work offline and stay ours: no web fonts from the vendor's CDN, no telemetry, and none of
+  // the vendor's hosted features (its AI agent, MCP generator, developer tools with "Deploy").
   await app.register(scalar, {
     routePrefix: "/docs",
-    configuration: { url: "/openapi.json", pageTitle: "vidrelay API reference" },
+    configuration: {
+      url: "/openapi.json",
+      pageTitle: "vidrelay API reference",
+      withDefaultFonts: false,
+      telemetry: false,
+      showDeveloperTools: "never",
+      agent: { disabled: true },
+      mcp: { disabled: true },
+    },
   });
 }
