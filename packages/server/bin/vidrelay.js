@@ -3,5 +3,18 @@
 import { register } from "tsx/esm/api";
 
 register();
+const { loadEnvFile } = await import("../src/cli/env-file.ts");
+try {
+  // npm start runs in the server package's folder; INIT_CWD is where the operator typed it.
+  const loaded = loadEnvFile(process.env, process.env.INIT_CWD || process.cwd());
+  if (loaded && ["serve", "worker"].includes(process.argv[2] ?? "")) {
+    console.log(
+      `vidrelay: ${loaded.applied.length} setting(s) from ${loaded.path}: ${loaded.applied.join(", ")}`,
+    );
+  }
+} catch (error) {
+  console.error(`vidrelay: ${error.message}`);
+  process.exit(2);
+}
 const { main } = await import("../src/cli/main.ts");
 process.exitCode = await main(process.argv.slice(2));

@@ -20,11 +20,13 @@ Usage:
   vidrelay webhooks secret|deliveries|replay   signing secret (--rotate) and deliveries
   vidrelay channels add|list|update|disable|test   upstream channels (admin key)
   vidrelay usage | balance            what was charged, and what is left
-  vidrelay accounts list|topup        accounts and top-ups (admin key)
+  vidrelay accounts list|topup|billing-mode   accounts, top-ups, billing modes (admin key)
   vidrelay --version
 
 Client commands (generate, tasks, files, models, doctor, webhooks, channels) talk to a running gateway:
   VIDRELAY_BASE_URL (or --base-url, default ${DEFAULT_BASE_URL}) and VIDRELAY_API_KEY (or --api-key).
+Settings are read from the environment, then from a .env file in the working directory
+(or the file VIDRELAY_ENV_FILE names); the environment wins.
 Exit codes: 0 ok, 1 task failed, 2 usage error, 3 auth error, 4 network/server error.
 
 Run 'vidrelay <command> --help' for a command's options.
