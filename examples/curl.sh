@@ -7,7 +7,7 @@ set -euo pipefail
 
 BASE_URL="${VIDRELAY_BASE_URL:-http://127.0.0.1:8080}"
 : "${VIDRELAY_API_KEY:?set VIDRELAY_API_KEY (create one with: vidrelay keys create --account-name me)}"
-IMAGE="${1:-$(dirname "$0")/../../shared/samples/photo-saw-2725x2225.jpg}"
+IMAGE="${1:-$(dirname "$0")/media/landscape-600x450.jpg}"
 AUTH="Authorization: Bearer ${VIDRELAY_API_KEY}"
 
 # 1. Upload: multipart, the file in the field "file". The answer's url is what a task cites.

@@ -5,7 +5,7 @@ Uploads an image, submits seedance-1-5-pro-with-audio for 5 s at 16:9 720p citin
 polls until the task has succeeded or failed, and prints the video URL.
 
     VIDRELAY_BASE_URL=http://127.0.0.1:8080 VIDRELAY_API_KEY=sk-... \\
-        python3 examples/python/quickstart.py ../shared/samples/photo-saw-2725x2225.jpg
+        python3 examples/python/quickstart.py [image]      # default: examples/media/landscape-600x450.jpg
 """
 import os
 import sys
@@ -16,9 +16,7 @@ import requests
 
 BASE_URL = os.environ.get("VIDRELAY_BASE_URL", "http://127.0.0.1:8080").rstrip("/")
 API_KEY = os.environ.get("VIDRELAY_API_KEY")
-DEFAULT_IMAGE = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "samples", "photo-saw-2725x2225.jpg"
-)
+DEFAULT_IMAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "media", "landscape-600x450.jpg")
 
 
 def check(response):

@@ -3,14 +3,12 @@
  * Events, falling back to polling), print the video URL — and optionally save the mp4.
  *
  *   VIDRELAY_BASE_URL=http://127.0.0.1:8080 VIDRELAY_API_KEY=sk-… \
- *     node --import tsx examples/sdk/quickstart.ts ../shared/samples/photo-saw-2725x2225.jpg [out.mp4]
+ *     node --import tsx examples/sdk/quickstart.ts [image] [out.mp4]   (default image: examples/media/)
  */
 import { fileURLToPath } from "node:url";
 import { TaskFailedError, VidRelay, VidRelayError } from "@vidrelay/sdk";
 
-const image =
-  process.argv[2] ??
-  fileURLToPath(new URL("../../../shared/samples/photo-saw-2725x2225.jpg", import.meta.url));
+const image = process.argv[2] ?? fileURLToPath(new URL("../media/landscape-600x450.jpg", import.meta.url));
 const output = process.argv[3];
 
 try {
