@@ -7,6 +7,7 @@ import { type RunningServer, startServer } from "../server.ts";
 import { migrateToLatest, openDatabase } from "../store/db.ts";
 import { VERSION_STRING } from "../version.ts";
 import { EXIT, type Io, parse, stdio, UsageError } from "./common.ts";
+import { settingsHelp } from "./settings-help.ts";
 
 /**
  * The operator commands: they run the server or work on its store directly (no HTTP), so they
@@ -19,8 +20,10 @@ function kebab(key: string): string {
 
 export const SERVE_HELP = `vidrelay serve — serve the API
 
-Every option is also an environment variable (VIDRELAY_<NAME>); flags win.
-${CONFIG_KEYS.map((k) => `  ${flagName(k).padEnd(26)} VIDRELAY_${kebab(k).replace(/-/g, "_").toUpperCase()}`).join("\n")}
+Every option is also an environment variable, and may be set in a .env file (see 'vidrelay --help');
+flags win over the environment, the environment over the file.
+
+${settingsHelp()}
 
 Example:
   vidrelay serve --port 9000 --data-dir /var/lib/vidrelay
