@@ -287,6 +287,8 @@ describe("console: tasks", { skip }, () => {
     await page.locator("video").waitFor();
     assert.equal(await page.getByRole("progressbar", { name: "Progress" }).count(), 0);
     assert.equal(await page.getByRole("button", { name: "Cancel task" }).count(), 0);
+    // Nothing left to do with a finished task: no empty actions panel above its video.
+    assert.equal(await page.locator(".task-actions").first().isVisible(), false);
     // One read and one event stream: the changes came as events, not by polling.
     const taskPath = `/v1/video/generations/${id}`;
     assert.equal(reads.filter((p) => p === taskPath).length, 1, reads.join("\n"));
