@@ -136,9 +136,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const files = new FileService(config, new FileRepository(db), storage);
   const idempotency = new IdempotencyRepository(db);
   const allowPrivate = parseAllowList(config.allowPrivateTargets);
+  const secretBox = SecretBox.fromConfig(config);
   const webhooks = new WebhookService(
     config,
-    new WebhookRepository(db),
+    new WebhookRepository(db, secretBox),
     queue,
     allowPrivate,
     logger.child({ component: "webhooks" }),
@@ -149,12 +150,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   await billing.prices.ensureDefaultPrices();
   // Query budgets and breakers live in the store: every process of a deployment shares them.
   const budgets = storeBudgets(db);
-  const channels = new ChannelService(
-    db,
-    SecretBox.fromConfig(config),
-    catalog,
-    createAdapters(config, { budgets }),
-  );
+  const channels = new ChannelService(db, secretBox, catalog, createAdapters(config, { budgets }));
   const routing = new ChannelRouting(config, channels);
   const breaker = new CircuitBreaker(db, config.breakerThreshold, config.breakerCooldownSeconds * 1000);
   const presenter = new TaskPresenter(config, billing.usage);

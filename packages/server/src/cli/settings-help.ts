@@ -23,7 +23,7 @@ export const SETTINGS_HELP: Record<SettingKey, { what: string; default: string }
     default: "generated, printed once",
   },
   secret: {
-    what: "seals upstream keys at rest (16+ characters; every process of a cluster the same)",
+    what: "seals upstream keys and webhook signing secrets at rest (16+ characters; every process of a cluster the same)",
     default: "<data dir>/secret.key, made on first start",
   },
   storageUrl: {

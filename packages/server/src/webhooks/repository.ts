@@ -8,6 +8,7 @@ import type {
 } from "../store/schema.ts";
 import { chunks, TurnBatch } from "../store/turn-batch.ts";
 import { sha256Hex } from "../util/ids.ts";
+import type { SecretBox } from "../util/secret-box.ts";
 
 interface RecordedAttempt {
   attempt: WebhookAttempt;
@@ -20,14 +21,42 @@ const ATTEMPTS_PER_INSERT = 70;
 export class WebhookRepository {
   private readonly attempts = new TurnBatch((items: RecordedAttempt[]) => this.writeAttempts(items));
 
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `box` seals the signing secrets at rest, like channel keys; rows come back opened. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly box: SecretBox,
+  ) {}
 
-  getSecrets(accountId: string): Promise<WebhookSecrets | undefined> {
-    return this.db
+  async getSecrets(accountId: string): Promise<WebhookSecrets | undefined> {
+    const row = await this.db
       .selectFrom("webhook_secrets")
       .selectAll()
       .where("account_id", "=", accountId)
       .executeTakeFirst();
+    if (!row) return undefined;
+    const clear = !isSealed(row.secret) || (row.previous_secret !== null && !isSealed(row.previous_secret));
+    const opened = {
+      ...row,
+      secret: this.openSecret(row.secret),
+      previous_secret: row.previous_secret === null ? null : this.openSecret(row.previous_secret),
+    };
+    // A row stored in clear by an older version is sealed the first time it is read.
+    if (clear) {
+      await this.db
+        .updateTable("webhook_secrets")
+        .set({
+          secret: this.box.seal(opened.secret),
+          previous_secret: opened.previous_secret === null ? null : this.box.seal(opened.previous_secret),
+        })
+        .where("account_id", "=", accountId)
+        .where("secret", "=", row.secret)
+        .execute();
+    }
+    return opened;
+  }
+
+  private openSecret(stored: string): string {
+    return isSealed(stored) ? this.box.open(stored) : stored;
   }
 
   /** Create the account's secret if it has none; returns the row either way (races resolve to one row). */
@@ -39,7 +68,7 @@ export class WebhookRepository {
         .insertInto("webhook_secrets")
         .values({
           account_id: accountId,
-          secret,
+          secret: this.box.seal(secret),
           previous_secret: null,
           previous_expires_at: null,
           created_at: Date.now(),
@@ -59,8 +88,8 @@ export class WebhookRepository {
     await this.db
       .updateTable("webhook_secrets")
       .set({
-        secret: next,
-        previous_secret: current.secret,
+        secret: this.box.seal(next),
+        previous_secret: this.box.seal(current.secret),
         previous_expires_at: previousExpiresAt,
         rotated_at: now,
       })
@@ -168,4 +197,9 @@ export class WebhookRepository {
 function goneKey(accountId: string, url: string): string {
   // kv keys are bounded; a hash keeps long URLs inside the limit.
   return `webhook-gone:${accountId}:${sha256Hex(url).slice(0, 40)}`;
+}
+
+/** Signing secrets are `whsec_…` in clear; sealed ones are `v1.<iv>.<tag>.<data>` (SecretBox). */
+function isSealed(stored: string): boolean {
+  return stored.startsWith("v1.");
 }

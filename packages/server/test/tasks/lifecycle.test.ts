@@ -59,7 +59,7 @@ function wire(store: Store, billing: Billing, overrides: Partial<TaskLifecycleDe
   const channels = new ChannelService(store.db, new SecretBox(config.secret!), catalog, new Map());
   const webhooks = new WebhookService(
     config,
-    new WebhookRepository(store.db),
+    new WebhookRepository(store.db, new SecretBox(config.secret!)),
     queue,
     parseAllowList(null),
     pino({ level: "silent" }),

@@ -1,18 +1,71 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { DeliveryStatus } from "../../src/store/schema.ts";
+import { SecretBox } from "../../src/util/secret-box.ts";
 import { WebhookRepository } from "../../src/webhooks/repository.ts";
 import { freshPostgres, freshSqlite, type TestDatabase } from "../helpers/databases.ts";
 import { withRecordedStore } from "../helpers/recorded-store.ts";
+
+const BOX = new SecretBox("webhook-repository-test-secret");
 
 for (const [name, make] of [
   ["SQLite", freshSqlite],
   ["Postgres", freshPostgres],
 ] as Array<[string, () => Promise<TestDatabase>]>) {
+  describe(`WebhookRepository secrets on ${name}`, () => {
+    test("signing secrets are sealed at rest, read back opened; a row stored in clear is sealed on first read", async () => {
+      await withRecordedStore(make, async ({ plain }) => {
+        const repo = new WebhookRepository(plain, BOX);
+        const stored = async (account: string) =>
+          await plain
+            .selectFrom("webhook_secrets")
+            .selectAll()
+            .where("account_id", "=", account)
+            .executeTakeFirstOrThrow();
+
+        for (const id of ["acct_a", "acct_old"]) {
+          await plain
+            .insertInto("accounts")
+            .values({ id, name: id, is_admin: 0, billing_mode: "prepaid", created_at: 1 })
+            .execute();
+        }
+        const created = await repo.ensureSecrets("acct_a", "whsec_first");
+        assert.equal(created.secret, "whsec_first");
+        assert.ok(!(await stored("acct_a")).secret.includes("whsec_"), "not in clear");
+        const rotated = await repo.rotate("acct_a", "whsec_second", Date.now() + 60_000);
+        assert.deepEqual([rotated.secret, rotated.previous_secret], ["whsec_second", "whsec_first"]);
+        const row = await stored("acct_a");
+        assert.ok(!row.secret.includes("whsec_") && !row.previous_secret!.includes("whsec_"), "both sealed");
+        await assert.rejects(
+          new WebhookRepository(plain, new SecretBox("another-secret-entirely")).getSecrets("acct_a"),
+          /VIDRELAY_SECRET differs/,
+        );
+
+        // An older version's clear row.
+        await plain
+          .insertInto("webhook_secrets")
+          .values({
+            account_id: "acct_old",
+            secret: "whsec_old",
+            previous_secret: "whsec_older",
+            previous_expires_at: Date.now() + 1000,
+            created_at: 1,
+            rotated_at: 2,
+          })
+          .execute();
+        const legacy = await repo.getSecrets("acct_old");
+        assert.deepEqual([legacy?.secret, legacy?.previous_secret], ["whsec_old", "whsec_older"]);
+        const resealed = await stored("acct_old");
+        assert.ok(resealed.secret.startsWith("v1.") && resealed.previous_secret!.startsWith("v1."));
+        assert.equal((await repo.getSecrets("acct_old"))?.secret, "whsec_old");
+      });
+    });
+  });
+
   describe(`WebhookRepository.recordAttempt on ${name}`, () => {
     test("attempts recorded together share one transaction, and each delivery gets its own outcome", async () => {
       await withRecordedStore(make, async ({ db, plain, kinds: statements }) => {
-        const repo = new WebhookRepository(db);
+        const repo = new WebhookRepository(db, BOX);
         const now = Date.now();
         const n = 150; // more than one multi-row INSERT's worth
         for (let i = 0; i < n; i++) {
@@ -77,7 +130,7 @@ for (const [name, make] of [
 
     test("a batch that cannot commit records none of its attempts and tells every caller", async () => {
       await withRecordedStore(make, async ({ plain }) => {
-        const repo = new WebhookRepository(plain);
+        const repo = new WebhookRepository(plain, BOX);
         const attempt = (id: string) => ({
           id,
           delivery_id: "whd_x",
