@@ -14,6 +14,8 @@
 
 export type TaskStatus = "submitted" | "running" | "succeeded" | "failed";
 export type Ratio = "21:9" | "16:9" | "4:3" | "1:1" | "3:4" | "9:16" | "adaptive";
+/** How a first frame is conformed to an asked ratio (`metadata.fit`). */
+export type Fit = "crop" | "pad";
 export type Resolution = "480p" | "720p" | "1080p";
 export type GenerationMode = "text" | "first_frame" | "first_last_frame" | "reference";
 export type ImageRole = "first_frame" | "last_frame" | "reference_image";
@@ -73,6 +75,11 @@ export interface SubmitMetadata {
   watermark?: boolean | null;
   camera_fixed?: boolean | null;
   return_last_frame?: boolean | null;
+  /**
+   * How the first frame meets an asked `ratio` where the model's output follows its image (the model's
+   * `parameters.fit`): `"crop"` (default, centre crop) or `"pad"` (black bars).
+   */
+  fit?: Fit | null;
   /** Unknown fields are passed through (the server ignores the ones it does not know). */
   [key: string]: unknown;
 }
@@ -118,6 +125,8 @@ export interface TaskMetadata {
   watermark?: boolean;
   camera_fixed?: boolean;
   return_last_frame?: boolean;
+  /** Present when the first frame was conformed to the ratio. */
+  fit?: Fit;
   [key: string]: unknown;
 }
 
@@ -244,6 +253,7 @@ export interface Model {
     watermark: ParameterSupport;
     camera_fixed: ParameterSupport;
     return_last_frame: ParameterSupport;
+    fit: { supported: true; values: Fit[]; default: Fit } | { supported: false };
   };
   prompt: { max_length: number; required: "always" | "without_media" | "never" };
   pricing?: Record<string, unknown>;
@@ -414,6 +424,7 @@ const metadata = exact<SubmitMetadata>()(
     "watermark",
     "camera_fixed",
     "return_last_frame",
+    "fit",
   ],
   [],
 );

@@ -298,6 +298,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let scratch: Scratch | undefined;
   if (config.workers) {
     scratch = await openScratch(config.dataDir);
+    const materialize = {
+      files,
+      storage,
+      limits: files.limits,
+      allowPrivate,
+      fetchTimeoutMs: config.fetchTimeoutSeconds * 1000,
+    };
     const handlers: Partial<Record<JobKind, JobHandler>> = {
       render: new LocalRenderJob(config.renderConcurrency, {
         workRoot: scratch.dir,
@@ -306,13 +313,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         storage,
         events,
         metrics,
-        materialize: {
-          files,
-          storage,
-          limits: files.limits,
-          allowPrivate,
-          fetchTimeoutMs: config.fetchTimeoutSeconds * 1000,
-        },
+        materialize,
+        firstFrame: { catalog, materialize },
       }),
       deliver: new DeliverWebhookJob(config.webhookConcurrency, webhooks),
       dispatch: new DispatchJob({
@@ -328,6 +330,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         metrics,
         poller,
         logger: relayLogger,
+        firstFrame: { catalog, materialize },
       }),
       // Ingest is I/O (download, MP4 box read, store): no process per task.
       ingest: new IngestJob({

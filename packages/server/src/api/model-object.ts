@@ -1,4 +1,4 @@
-import { type CatalogModel, SUBMIT_LIMITS } from "../catalog/models.ts";
+import { type CatalogModel, FITS, SUBMIT_LIMITS } from "../catalog/models.ts";
 import type { ModelObject } from "./schemas.ts";
 
 // The /v1/models entry (docs/api.md §6): a catalog model as the API presents it.
@@ -54,6 +54,9 @@ export function toApiModel(model: CatalogModel, extra: ApiModelExtra = {}): Mode
         : { supported: false },
       return_last_frame: model.passThrough.returnLastFrame
         ? { supported: true, default: false }
+        : { supported: false },
+      fit: model.firstFrameFit
+        ? { supported: true, values: [...FITS], default: FITS[0] }
         : { supported: false },
     },
     prompt: { max_length: model.promptMaxLength, required: promptRequirement(model) },

@@ -3,7 +3,7 @@
  * `components.schemas` (routes that answer with one of these refer to it by name).
  */
 import { z } from "zod";
-import { AUDIO_POLICIES, MODEL_FAMILIES, MODES, RATIOS, RESOLUTIONS } from "../catalog/models.ts";
+import { AUDIO_POLICIES, FITS, MODEL_FAMILIES, MODES, RATIOS, RESOLUTIONS } from "../catalog/models.ts";
 import { FileList, FileObject } from "../files/schemas.ts";
 import { ErrorBody, type JsonSchema, listEnvelope, toJsonSchema, UnixSeconds } from "../http/schema.ts";
 import { ContentItem, SubmitBody, TaskCreated, TaskList, TaskObject } from "../tasks/schemas.ts";
@@ -69,6 +69,19 @@ export const ModelObject = z
           z.object({ supported: z.literal(true), default: z.boolean() }),
           Unsupported,
         ]),
+        fit: z
+          .union([
+            z.object({
+              supported: z.literal(true),
+              values: z.array(z.enum(FITS)),
+              default: z.enum(FITS),
+            }),
+            Unsupported,
+          ])
+          .describe(
+            "`metadata.fit`: supported where the output follows the first frame and the gateway conforms that " +
+              'image to an asked ratio; elsewhere `"crop"` is ignored and `"pad"` refused.',
+          ),
       })
       .describe("Vendor parameters in metadata; unsupported ones are accepted and ignored."),
     prompt: z.object({

@@ -19,7 +19,7 @@
  */
 import { z } from "zod";
 import { notFound } from "../domain/errors.ts";
-import type { GenerationMode, MediaKind, Ratio, Resolution } from "../domain/request.ts";
+import type { Fit, GenerationMode, MediaKind, Ratio, Resolution } from "../domain/request.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Enumerations shared by the catalog, the submit validator and the API schemas.
@@ -40,6 +40,8 @@ export const MODES = [
   "first_last_frame",
   "reference",
 ] as const satisfies readonly GenerationMode[];
+/** `metadata.fit`: how a first frame is conformed to an asked ratio (the first is the default). */
+export const FITS = ["crop", "pad"] as const satisfies readonly Fit[];
 export const MEDIA_KINDS = ["image", "video", "audio"] as const satisfies readonly MediaKind[];
 export const AUDIO_POLICIES = ["always", "never", "optional"] as const;
 export const MODEL_FAMILIES = ["seedance-1.5", "seedance-2.0", "happyhorse-1.0", "grok-imagine"] as const;
@@ -96,6 +98,12 @@ export const CatalogModelSchema = z
     defaultRatio: z.enum(RATIOS),
     /** Used when content[] holds media (`adaptive` where the provider follows the input). */
     defaultRatioWithMedia: z.enum(RATIOS),
+    /**
+     * The provider's output follows the first frame and takes no ratio (HappyHorse i2v): the gateway
+     * honours an asked ratio by conforming the first frame before it goes upstream (or to the local
+     * engine), centre-cropped or letterboxed per `metadata.fit`, within `inputImage`. Absent: false.
+     */
+    firstFrameFit: z.boolean().optional(),
     audio: z.object({
       mode: z.enum(AUDIO_POLICIES),
       /** Effective `generate_audio` when the request does not say: true for always, false for never. */
@@ -146,6 +154,9 @@ export const CatalogModelSchema = z
     if (!m.ratios.includes(m.defaultRatio)) issue("defaultRatio is not in ratios", ["defaultRatio"]);
     if (!m.ratios.includes(m.defaultRatioWithMedia)) {
       issue("defaultRatioWithMedia is not in ratios", ["defaultRatioWithMedia"]);
+    }
+    if (m.firstFrameFit && !m.modes.includes("first_frame")) {
+      issue("firstFrameFit needs the first_frame mode", ["firstFrameFit"]);
     }
     if (m.audio.mode === "always" && !m.audio.default) issue("audio always on needs default true", ["audio"]);
     if (m.audio.mode === "never" && m.audio.default) issue("audio never on needs default false", ["audio"]);
@@ -277,12 +288,15 @@ const HAPPYHORSE_I2V: CatalogModel = {
   name: "HappyHorse 1.0 image-to-video",
   description:
     "Alibaba HappyHorse 1.0, a dedicated image-to-video model: animates exactly one first-frame image, " +
-    "keeping its shape, with synchronised sound; 3-15 s at 720p or 1080p.",
+    "keeping its shape (or cropped or letterboxed to an asked ratio), with synchronised sound; 3-15 s at " +
+    "720p or 1080p.",
   modes: ["first_frame"],
-  // The output follows the image: DashScope refuses `ratio` on i2v.
-  ratios: ["adaptive"],
+  // The output follows the image and DashScope refuses `ratio` on i2v, so an asked ratio is honoured
+  // by conforming the first frame before it goes upstream (metadata.fit); adaptive sends it as it is.
+  ratios: ["16:9", "9:16", "1:1", "4:3", "3:4", "adaptive"],
   defaultRatio: "adaptive",
   defaultRatioWithMedia: "adaptive",
+  firstFrameFit: true,
   inputImage: { ...HAPPYHORSE_IMAGE },
 };
 

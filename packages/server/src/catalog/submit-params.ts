@@ -10,9 +10,14 @@
  * - `seed` must be a JSON integer in [-1, 4294967295] (-1 = random); a model with a smaller range
  *   (HappyHorse: 2147483647) lowers the maximum.
  * - Resolutions are lower case only ("720P" is refused, with a hint).
+ * - `metadata.fit` ("crop" | "pad") matters only on a model that conforms its first frame
+ *   (`firstFrameFit`, HappyHorse i2v). Elsewhere "crop" is accepted and dropped (the other image
+ *   models crop to an asked ratio themselves, or have no image), and "pad" is refused: a client
+ *   asking for letterboxing must not silently get a cropped picture.
  */
+import type { Fit } from "../domain/request.ts";
 import type { Catalog, CatalogModel } from "./models.ts";
-import { SUBMIT_LIMITS } from "./models.ts";
+import { FITS, SUBMIT_LIMITS } from "./models.ts";
 import { alternatives, fail, list, show } from "./submit-errors.ts";
 import { isObject, type Json, parseUrl, present } from "./submit-json.ts";
 
@@ -180,6 +185,35 @@ export function readGenerateAudio(value: unknown, model: CatalogModel, catalog: 
     );
   }
   return value;
+}
+
+/** `metadata.fit`: how a first frame is conformed to an asked ratio (see the decisions above). */
+export function readFit(value: unknown, model: CatalogModel, catalog: Catalog): Fit | undefined {
+  const param = "metadata.fit";
+  if (!present(value)) return undefined;
+  if (typeof value !== "string") {
+    fail("invalid_type", `fit must be a string, one of ${list(FITS)}; got ${show(value)}.`, param);
+  }
+  if (!(FITS as readonly string[]).includes(value)) {
+    const hint = (FITS as readonly string[]).includes(value.toLowerCase())
+      ? ` (lower case: "${value.toLowerCase()}")`
+      : "";
+    fail(
+      "invalid_value",
+      `fit must be "crop" (centre crop, the default) or "pad" (letterbox with black bars)${hint}; got ${show(value)}.`,
+      param,
+    );
+  }
+  if (value === "pad" && !model.firstFrameFit) {
+    const alt = alternatives(catalog, model, (m) => m.firstFrameFit === true);
+    fail(
+      "unsupported_by_model",
+      `${model.id} cannot letterbox its input (fit "pad"): it crops to the asked ratio itself, or takes no ` +
+        `image. Omit fit${alt ? `, or use a model that pads: ${alt}` : ""}.`,
+      param,
+    );
+  }
+  return value as Fit;
 }
 
 export function readSeed(value: unknown, model: CatalogModel): number | undefined {

@@ -12,9 +12,9 @@
  * Decision where the contract is silent: vendor parameters the model does not support are
  * type-checked, then dropped (not forwarded, not echoed). The echo carries ratio, resolution and
  * generate_audio always (effective values) and seed / watermark / camera_fixed / return_last_frame
- * only when sent and supported.
+ * only when sent and supported, and `fit` whenever the first frame is conformed (its effective value).
  */
-import type { NormalizedMedia, NormalizedRequest, Ratio, Resolution } from "../domain/request.ts";
+import type { Fit, NormalizedMedia, NormalizedRequest, Ratio, Resolution } from "../domain/request.ts";
 import type { Catalog } from "./models.ts";
 import { RATIOS, RESOLUTIONS } from "./models.ts";
 import { readCitations } from "./submit-citations.ts";
@@ -26,6 +26,7 @@ import {
   readBoolean,
   readCallbackUrl,
   readChoice,
+  readFit,
   readGenerateAudio,
   readMetadata,
   readPrompt,
@@ -42,6 +43,7 @@ export type MetadataEcho = {
   watermark?: boolean;
   camera_fixed?: boolean;
   return_last_frame?: boolean;
+  fit?: Fit;
 };
 
 export interface NormalizedSubmit {
@@ -100,6 +102,7 @@ export function normalizeSubmit(body: unknown, catalog: Catalog): NormalizedSubm
   const cameraFixed = readBoolean(metadata.camera_fixed, "camera_fixed");
   const returnLastFrame = readBoolean(metadata.return_last_frame, "return_last_frame");
   const callbackUrl = readCallbackUrl(metadata.callback_url);
+  const fit = readFit(metadata.fit, model, catalog);
 
   const entries = readContent(metadata.content);
   checkRoleRules(entries);
@@ -151,6 +154,11 @@ export function normalizeSubmit(body: unknown, catalog: Catalog): NormalizedSubm
   if (returnLastFrame !== undefined && pass.returnLastFrame) {
     request.returnLastFrame = returnLastFrame;
     metadataEcho.return_last_frame = returnLastFrame;
+  }
+  // The model follows its first frame: a fixed ratio is honoured by conforming that image.
+  if (model.firstFrameFit && ratio !== "adaptive" && content.some((m) => m.role === "first_frame")) {
+    request.fit = fit ?? "crop";
+    metadataEcho.fit = request.fit;
   }
   return { request, callbackUrl, metadataEcho };
 }

@@ -6,6 +6,11 @@
 export type Resolution = "480p" | "720p" | "1080p";
 export type Ratio = "21:9" | "16:9" | "4:3" | "1:1" | "3:4" | "9:16" | "adaptive";
 export type MediaKind = "image" | "video" | "audio";
+/**
+ * How the gateway conforms a first frame to an asked ratio on a model whose output follows its
+ * image (catalog `firstFrameFit`): `crop` cuts the centre out, `pad` letterboxes with black bars.
+ */
+export type Fit = "crop" | "pad";
 export type ContentRole =
   | "first_frame"
   | "last_frame"
@@ -47,6 +52,11 @@ export interface NormalizedRequest {
   watermark?: boolean;
   cameraFixed?: boolean;
   returnLastFrame?: boolean;
+  /**
+   * Set when the gateway must conform the first frame to `ratio` before it goes anywhere (the
+   * model follows its image and takes no ratio; `ratio` is then never `adaptive`).
+   */
+  fit?: Fit;
   content: NormalizedMedia[];
   /** References in the order the prompt cites them, e.g. ["image3", "image1"]; each at most once. */
   citations: string[];

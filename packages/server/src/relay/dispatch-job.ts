@@ -16,6 +16,8 @@ import type { BlobStorage } from "../storage/storage.ts";
 import type { Database } from "../store/schema.ts";
 import type { TaskLifecycle } from "../tasks/lifecycle.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
+import { conformFirstFrame, type FirstFrameDeps, firstFrameToConform } from "./first-frame.ts";
+import { MediaUnavailable } from "./materialize.ts";
 
 export interface DispatchDeps {
   config: Pick<Config, "publicUrl">;
@@ -30,6 +32,8 @@ export interface DispatchDeps {
   metrics: Metrics;
   poller: { wake(): void };
   logger: Logger;
+  /** Conforming the first frame to an asked ratio (first-frame.ts). */
+  firstFrame: FirstFrameDeps;
 }
 
 /**
@@ -56,7 +60,9 @@ export class DispatchJob implements JobHandler {
       });
       return;
     }
-    const request = JSON.parse(task.request_json) as NormalizedRequest;
+    let request = JSON.parse(task.request_json) as NormalizedRequest;
+    // Conformed once a channel is reserved (not while every channel is full), then kept for the others.
+    let conformed = firstFrameToConform(request) === null;
     const candidates = await routing.candidates(task.model);
     if (candidates.length === 0) {
       await lifecycle.finish(task.id, "failed", {
@@ -82,6 +88,20 @@ export class DispatchJob implements JobHandler {
       });
       if (!reserved) continue; // at its concurrency cap
       allFull = false;
+      if (!conformed) {
+        try {
+          request = await conformFirstFrame(request, task.account_id, this.deps.firstFrame, signal);
+          conformed = true;
+        } catch (error) {
+          await db.transaction().execute(async (trx) => {
+            if (await tasks.unassignChannel(trx, task.id, channel.id))
+              await channels.releaseSlot(trx, channel.id);
+          });
+          if (!(error instanceof MediaUnavailable)) throw error;
+          await lifecycle.finish(task.id, "failed", { error_code: error.code, error_message: error.message });
+          return;
+        }
+      }
       const adapter = channels.adapterFor(channel);
       const context = channels.context(channel, task.model, signal);
       try {

@@ -10,6 +10,7 @@ import type { BlobStorage } from "../storage/storage.ts";
 import type { TaskEvents } from "../tasks/events.ts";
 import type { TaskLifecycle } from "../tasks/lifecycle.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
+import { conformFirstFrame, type FirstFrameDeps } from "./first-frame.ts";
 import { type MaterializeDeps, MediaUnavailable, materializeMedia } from "./materialize.ts";
 
 /** Progress is written at most this often (each write is a store UPDATE). */
@@ -31,6 +32,8 @@ export class LocalRenderJob implements JobHandler {
       events: TaskEvents;
       metrics: Metrics;
       materialize: MaterializeDeps;
+      /** Conforming the first frame to an asked ratio, as before an upstream submit (first-frame.ts). */
+      firstFrame: FirstFrameDeps;
     },
   ) {}
 
@@ -41,7 +44,7 @@ export class LocalRenderJob implements JobHandler {
     if (!task || task.status === "succeeded" || task.status === "failed") return;
     if (task.status === "submitted") await lifecycle.start(taskId);
 
-    const request = JSON.parse(task.request_json) as NormalizedRequest;
+    let request = JSON.parse(task.request_json) as NormalizedRequest;
     const workDir = join(this.deps.workRoot, `${taskId}-${job.attempt}`);
     await rm(workDir, { recursive: true, force: true });
     await mkdir(workDir, { recursive: true });
@@ -58,6 +61,8 @@ export class LocalRenderJob implements JobHandler {
     try {
       let media: Awaited<ReturnType<typeof materializeMedia>>;
       try {
+        // The same picture an upstream provider would get: conformed to the asked ratio first.
+        request = await conformFirstFrame(request, task.account_id, this.deps.firstFrame, abort.signal);
         media = await materializeMedia(request, workDir, this.deps.materialize, abort.signal);
       } catch (error) {
         if (error instanceof MediaUnavailable) {

@@ -7,7 +7,7 @@
  * anything `normalizeSubmit` accepts, `SubmitBody` accepts too (test/catalog/validate.test.ts).
  */
 import { z } from "zod";
-import { RATIOS, RESOLUTIONS, SUBMIT_LIMITS } from "../catalog/models.ts";
+import { FITS, RATIOS, RESOLUTIONS, SUBMIT_LIMITS } from "../catalog/models.ts";
 import { listEnvelope, UnixSeconds } from "../http/schema.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -107,6 +107,14 @@ export const SubmitMetadata = z
       .boolean()
       .nullish()
       .describe("Ask for `last_frame_url` on the task. Passed to models that support it."),
+    fit: z
+      .enum(FITS)
+      .nullish()
+      .describe(
+        "How the first frame meets an asked `ratio` on a model whose output follows its image (see the " +
+          "model's `parameters.fit`): `crop` (default) cuts out the centre, `pad` letterboxes with black " +
+          'bars. Other models ignore `"crop"` and refuse `"pad"`.',
+      ),
   })
   .meta({ title: "SubmitMetadata", description: "Vendor parameters and input media." });
 
@@ -187,6 +195,7 @@ export const TaskMetadataEcho = z
     watermark: z.boolean().optional(),
     camera_fixed: z.boolean().optional(),
     return_last_frame: z.boolean().optional(),
+    fit: z.enum(FITS).optional().describe("When the first frame was conformed to the ratio."),
   })
   .meta({
     title: "TaskMetadata",
