@@ -48,6 +48,27 @@ export const ConfigSchema = z.object({
     .optional(),
   secret: z.string().min(16, "must be at least 16 characters (used to encrypt upstream keys)").optional(),
   /**
+   * Earlier values of VIDRELAY_SECRET, comma-separated: they only open what they sealed, while
+   * `vidrelay secrets rotate` re-seals it with the current secret (docs/deployment.md).
+   */
+  secretPrevious: z
+    .string()
+    .default("")
+    .transform((value, ctx) => {
+      const secrets = value
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (secrets.some((s) => s.length < 16)) {
+        ctx.addIssue({
+          code: "custom",
+          message: "must be a comma-separated list of earlier VIDRELAY_SECRET values (16+ characters each)",
+        });
+        return z.NEVER;
+      }
+      return secrets;
+    }),
+  /**
    * Where uploads and videos are kept: unset = `<data dir>/blobs`; `file:///abs/path`; or
    * `s3://BUCKET[/PREFIX]?endpoint=URL&region=R&force_path_style=true` (credentials: the AWS chain).
    */
@@ -171,6 +192,9 @@ export const CONFIG_KEYS = Object.keys(ConfigSchema.shape) as Array<keyof typeof
 export const envName = (key: string) => `VIDRELAY_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 export const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
+/** Settings whose values are never repeated in an error message. */
+const SECRET_SETTINGS: ReadonlySet<string> = new Set(["secret", "secretPrevious", "bootstrapKey"]);
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  ${problems.join("\n  ")}`);
@@ -194,7 +218,8 @@ export function loadConfig(
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const key = String(issue.path[0] ?? "");
-        return `${envName(key)} (${flagName(key)}) = ${JSON.stringify(raw[key])}: ${issue.message}`;
+        const shown = SECRET_SETTINGS.has(key) ? "(value hidden)" : JSON.stringify(raw[key]);
+        return `${envName(key)} (${flagName(key)}) = ${shown}: ${issue.message}`;
       }),
     );
   }

@@ -26,6 +26,10 @@ export const SETTINGS_HELP: Record<SettingKey, { what: string; default: string }
     what: "seals upstream keys and webhook signing secrets at rest (16+ characters; every process of a cluster the same)",
     default: "<data dir>/secret.key, made on first start",
   },
+  secretPrevious: {
+    what: "earlier secrets, comma-separated: they only open, until 'vidrelay secrets rotate' re-seals with the current one",
+    default: "none",
+  },
   storageUrl: {
     what: "media storage: file:///abs/path or s3://BUCKET[/PREFIX]?endpoint=…&region=…",
     default: "<data dir>/blobs",

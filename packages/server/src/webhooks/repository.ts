@@ -8,7 +8,7 @@ import type {
 } from "../store/schema.ts";
 import { chunks, TurnBatch } from "../store/turn-batch.ts";
 import { sha256Hex } from "../util/ids.ts";
-import type { SecretBox } from "../util/secret-box.ts";
+import { isSealed, type SecretBox } from "../util/secret-box.ts";
 
 interface RecordedAttempt {
   attempt: WebhookAttempt;
@@ -40,7 +40,8 @@ export class WebhookRepository {
       secret: this.openSecret(row.secret),
       previous_secret: row.previous_secret === null ? null : this.openSecret(row.previous_secret),
     };
-    // A row stored in clear by an older version is sealed the first time it is read.
+    // A row stored in clear by an older version is sealed the first time it is read (signing
+    // secrets are `whsec_…` in clear; `vidrelay secrets rotate` seals such rows too).
     if (clear) {
       await this.db
         .updateTable("webhook_secrets")
@@ -197,9 +198,4 @@ export class WebhookRepository {
 function goneKey(accountId: string, url: string): string {
   // kv keys are bounded; a hash keeps long URLs inside the limit.
   return `webhook-gone:${accountId}:${sha256Hex(url).slice(0, 40)}`;
-}
-
-/** Signing secrets are `whsec_…` in clear; sealed ones are `v1.<iv>.<tag>.<data>` (SecretBox). */
-function isSealed(stored: string): boolean {
-  return stored.startsWith("v1.");
 }

@@ -56,7 +56,7 @@ for (const [name, make] of [
         const legacy = await repo.getSecrets("acct_old");
         assert.deepEqual([legacy?.secret, legacy?.previous_secret], ["whsec_old", "whsec_older"]);
         const resealed = await stored("acct_old");
-        assert.ok(resealed.secret.startsWith("v1.") && resealed.previous_secret!.startsWith("v1."));
+        assert.ok(resealed.secret.startsWith("v2.") && resealed.previous_secret!.startsWith("v2."));
         assert.equal((await repo.getSecrets("acct_old"))?.secret, "whsec_old");
       });
     });
