@@ -10,6 +10,8 @@ const gateway = process.env.VIDRELAY_BASE_URL ?? "http://127.0.0.1:8080";
 export default defineConfig({
   base: "/console/",
   plugins: [react()],
+  // @vidrelay/sdk from its TypeScript source (the "paths" of tsconfig.base.json), not its built dist/.
+  resolve: { tsconfigPaths: true },
   build: {
     outDir: "dist",
     emptyOutDir: true,

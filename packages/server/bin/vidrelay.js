@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // The CLI is TypeScript run through tsx's loader, so `npm ci` is the only build step.
+import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 
-register();
+// The server's tsconfig from any folder: its "paths" give @vidrelay/sdk as TypeScript source (not the
+// SDK's built dist/), and a tsconfig.json in the folder the command runs in does not apply.
+register({ tsconfig: fileURLToPath(new URL("../tsconfig.json", import.meta.url)) });
 const { loadEnvFile } = await import("../src/cli/env-file.ts");
 try {
   // npm start runs in the server package's folder; INIT_CWD is where the operator typed it.
