@@ -11,6 +11,7 @@ Usage:
   vidrelay keys create [options]      create an API key (printed once)
   vidrelay keys list [--account ID]   list keys (never the secrets)
   vidrelay keys revoke KEY_ID         revoke a key at once
+  vidrelay secrets status|rotate      re-seal stored secrets after changing VIDRELAY_SECRET
 
   vidrelay generate -i IMG -p PROMPT  upload, submit, show progress, download the mp4
   vidrelay tasks list|get|cancel|wait video tasks
@@ -64,6 +65,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         return await (await import("./server-commands.ts")).worker(rest, io);
       case "keys":
         return await (await import("./server-commands.ts")).keys(rest, io);
+      case "secrets":
+        return await (await import("./secrets.ts")).secrets(rest, io);
       case "--version":
       case "-v":
         io.out(VERSION_STRING);
