@@ -1,6 +1,7 @@
 import sharp from "sharp";
 import { ControlError, type Double, type DoubleCore, startDouble } from "../lib/double.ts";
 import { json, type Reply, type RequestContext, type Route } from "../lib/http.ts";
+import { ratioSamples } from "../lib/media.ts";
 import { type CreateParams, DsRequestError, imageProblem, RATIOS, validateCreate } from "./validate.ts";
 
 /**
@@ -173,6 +174,7 @@ export async function startDashScopeDouble(options: DashScopeDoubleOptions = {})
     runMsPer5s: { ...DEFAULT_DASHSCOPE_SETTINGS.runMsPer5s, ...(rest.runMsPer5s ?? {}) },
   };
   let machine: Machine | undefined;
+  const shaped = await ratioSamples();
   const double = await startDouble<DashScopeSettings>({
     name: `dashscope-${profile}`,
     port,
@@ -180,7 +182,7 @@ export async function startDashScopeDouble(options: DashScopeDoubleOptions = {})
     clock: { scale: clockScale ?? 600, start: clockStart },
     settings,
     setup: (core) => {
-      const m = new Machine(core, profile);
+      const m = new Machine(core, profile, shaped);
       machine = m;
       return {
         routes: apiRoutes(core, m, {
@@ -269,6 +271,8 @@ class Machine {
   constructor(
     readonly core: DoubleCore<DashScopeSettings>,
     readonly profile: DashScopeProfile,
+    /** One sample clip per ratio: the output is in the task's ratio (i2v: the first frame's shape). */
+    readonly shaped: Record<string, Buffer>,
   ) {}
 
   get s(): DashScopeSettings {
@@ -397,6 +401,8 @@ class Machine {
     const day = stamp(at).slice(0, 10).replace(/-/g, "");
     const file = this.core.files.publish({
       kind: "mp4",
+      data: this.shaped[t.ratio],
+      contentType: "video/mp4",
       style: "oss",
       bucket: `dashscope-result-${this.profile === "singapore" ? "sgp" : "bj"}`,
       key: `${day}/${t.id}.mp4`,

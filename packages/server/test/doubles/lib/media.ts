@@ -53,6 +53,54 @@ async function build(): Promise<SampleMedia> {
   return { mp4, png, mp4Path, pngPath };
 }
 
+/**
+ * Sample clips in each HappyHorse ratio (same recipe as the 16:9 sample), for doubles whose output
+ * follows the input image: DashScope's i2v answers in the first frame's shape.
+ */
+export const RATIO_SAMPLE_SIZES: Record<string, readonly [number, number]> = {
+  "16:9": [320, 180],
+  "9:16": [180, 320],
+  "1:1": [240, 240],
+  "4:3": [240, 180],
+  "3:4": [180, 240],
+};
+
+let ratioCache: Promise<Record<string, Buffer>> | undefined;
+
+/** Generate (once per machine, cached in os.tmpdir()) and load one 2 s clip per ratio. */
+export function ratioSamples(): Promise<Record<string, Buffer>> {
+  ratioCache ??= buildRatioSamples().catch((err) => {
+    ratioCache = undefined;
+    throw err;
+  });
+  return ratioCache;
+}
+
+async function buildRatioSamples(): Promise<Record<string, Buffer>> {
+  const base = await sampleMedia();
+  const out: Record<string, Buffer> = {};
+  for (const [ratio, [w, h]] of Object.entries(RATIO_SAMPLE_SIZES)) {
+    if (w === 320 && h === 180) {
+      out[ratio] = base.mp4;
+      continue;
+    }
+    const path = join(MEDIA_DIR, `sample-${w}x${h}-2s.mp4`);
+    if (!(await exists(path))) {
+      const tmp = `${path}.${process.pid}.${Date.now()}.tmp.mp4`;
+      await run(ffmpegPath, [
+        ...["-v", "error", "-nostdin", "-y"],
+        ...["-f", "lavfi", "-i", `testsrc2=d=2:s=${w}x${h}:r=24`],
+        ...["-f", "lavfi", "-i", "sine=f=440:d=2:sample_rate=44100"],
+        ...["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-crf", "30", "-g", "24"],
+        ...["-c:a", "aac", "-ac", "1", "-b:a", "64k", "-shortest", "-movflags", "+faststart", tmp],
+      ]);
+      await rename(tmp, path);
+    }
+    out[ratio] = await readFile(path);
+  }
+  return out;
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     return (await stat(path)).size > 0;
