@@ -47,7 +47,7 @@ function seedRequest(url: string, metadata: Record<string, unknown> = {}) {
 }
 
 async function run(t: TestServer, body: unknown, key?: string): Promise<Record<string, Json>> {
-  const headers = key ? { authorization: `Bearer ${key}` } : {};
+  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
   const res = await t.api("/v1/video/generations", { method: "POST", json: body, headers });
   assert.equal(res.status, 200, await res.clone().text());
   const { task_id } = (await res.json()) as { task_id: string };
@@ -58,7 +58,7 @@ async function run(t: TestServer, body: unknown, key?: string): Promise<Record<s
 
 /** Download the task's clip (GET …/content with the key) and ffprobe it. */
 async function clipOf(t: TestServer, task: Record<string, Json>, key?: string) {
-  const headers = key ? { authorization: `Bearer ${key}` } : {};
+  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
   const res = await t.api(`/v1/video/generations/${task.task_id}/content`, { headers });
   assert.equal(res.status, 200);
   const path = join(t.dataDir, `${task.task_id}.mp4`);
