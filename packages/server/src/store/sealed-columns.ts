@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { type SealState, type SecretBox, SecretKeyError } from "../util/secret-box.ts";
+import { openUnwrapping, type SealState, type SecretBox, SecretKeyError } from "../util/secret-box.ts";
 import type { Dialect } from "./db.ts";
 import type { Database } from "./schema.ts";
 
@@ -9,12 +9,15 @@ import type { Database } from "./schema.ts";
  */
 export const SEALED_COLUMNS = [
   { table: "channels", key: "id", columns: ["api_key_sealed"] },
-  // Signing secrets an older version stored in clear (`whsec_…`) are sealed by rotate too.
-  { table: "webhook_secrets", key: "account_id", columns: ["secret", "previous_secret"] },
+  // Signing secrets an older version stored in clear (`whsec_…`) are sealed by rotate too, and
+  // ones it sealed twice (see openUnwrapping) are sealed once.
+  { table: "webhook_secrets", key: "account_id", columns: ["secret", "previous_secret"], unwrap: true },
 ] as const satisfies ReadonlyArray<{
   table: keyof Database;
   key: string;
   columns: readonly string[];
+  /** Plaintexts never look sealed: a sealed one was sealed twice and is opened again. */
+  unwrap?: boolean;
 }>;
 
 export interface SealedColumnReport {
@@ -86,7 +89,9 @@ export async function resealAll(
   await sealedStatus(db, box);
   const loose = db as unknown as Loose;
   const reports: SealedColumnReport[] = [];
-  for (const { table, key, columns } of SEALED_COLUMNS) {
+  for (const set of SEALED_COLUMNS) {
+    const { table, key, columns } = set;
+    const open = (value: string) => ("unwrap" in set ? openUnwrapping(box, value) : box.open(value));
     const byColumn = columns.map((c) => emptyReport(`${table}.${c}`));
     const lock = options.dialect === "postgres";
     await eachBatch(loose, table, key, columns, options.batchSize ?? 200, lock, async (rows, trx) => {
@@ -97,7 +102,7 @@ export async function resealAll(
           if (value === null || value === undefined) return;
           const state = box.state(value);
           count(byColumn[i]!, state);
-          if (state !== "current") set[column] = box.seal(state === "clear" ? value : box.open(value));
+          if (state !== "current") set[column] = box.seal(state === "clear" ? value : open(value));
         });
         const changed = Object.keys(set);
         if (changed.length === 0) continue;

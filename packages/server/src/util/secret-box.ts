@@ -58,6 +58,16 @@ export function isSealed(stored: string): boolean {
   return stored.startsWith(`${V1}.`) || stored.startsWith(`${V2}.`);
 }
 
+/**
+ * Open a value whose plaintext never looks sealed (webhook signing secrets are `whsec_…`), and open
+ * again if it does: a version before the key ring, running beside a newer one in a rolling
+ * upgrade, took a "v2." value for a secret in clear and sealed it once more.
+ */
+export function openUnwrapping(box: SecretBox, sealed: string): string {
+  const opened = box.open(sealed);
+  return isSealed(opened) ? box.open(opened) : opened;
+}
+
 export class SecretBox {
   private readonly current: RingKey;
   private readonly previous: RingKey[];

@@ -8,7 +8,7 @@ import type {
 } from "../store/schema.ts";
 import { chunks, TurnBatch } from "../store/turn-batch.ts";
 import { sha256Hex } from "../util/ids.ts";
-import { isSealed, type SecretBox } from "../util/secret-box.ts";
+import { isSealed, openUnwrapping, type SecretBox } from "../util/secret-box.ts";
 
 interface RecordedAttempt {
   attempt: WebhookAttempt;
@@ -57,7 +57,7 @@ export class WebhookRepository {
   }
 
   private openSecret(stored: string): string {
-    return isSealed(stored) ? this.box.open(stored) : stored;
+    return isSealed(stored) ? openUnwrapping(this.box, stored) : stored;
   }
 
   /** Create the account's secret if it has none; returns the row either way (races resolve to one row). */

@@ -66,7 +66,7 @@ async function storeUnderA(handle: DatabaseHandle): Promise<{ whsecCurrent: stri
   await insertChannel(db, "ch_new", boxA.seal(UPSTREAM_NEW));
   await insertChannel(db, "ch_old", sealV1(A, UPSTREAM_OLD));
   const bulk = Array.from({ length: BULK_ACCOUNTS }, (_, i) => `acct_bulk_${String(i).padStart(4, "0")}`);
-  await insertAccounts(db, ["acct_a", "acct_legacy", ...bulk]);
+  await insertAccounts(db, ["acct_a", "acct_legacy", "acct_double", ...bulk]);
   const repo = new WebhookRepository(db, boxA);
   await repo.ensureSecrets("acct_a", "whsec_Zmlyc3Qtc2VjcmV0LWZvci1hY2N0LWE=");
   const rotated = await repo.rotate(
@@ -79,6 +79,18 @@ async function storeUnderA(handle: DatabaseHandle): Promise<{ whsecCurrent: stri
     .values({
       account_id: "acct_legacy",
       secret: "whsec_bGVnYWN5LWluLWNsZWFy",
+      previous_secret: null,
+      previous_expires_at: null,
+      created_at: 1,
+      rotated_at: null,
+    })
+    .execute();
+  // What a pre-ring version running beside this one made of a v2 value it took for clear text.
+  await db
+    .insertInto("webhook_secrets")
+    .values({
+      account_id: "acct_double",
+      secret: sealV1(A, boxA.seal("whsec_ZG91YmxlLXNlYWxlZA==")),
       previous_secret: null,
       previous_expires_at: null,
       created_at: 1,
@@ -133,7 +145,7 @@ for (const [name, make] of [
           VIDRELAY_SECRET: secret,
           VIDRELAY_SECRET_PREVIOUS: previous,
         });
-        const stored = BULK_ACCOUNTS + 2 + 3; // webhook secrets (acct_a has a previous one) + channels
+        const stored = BULK_ACCOUNTS + 3 + 3; // webhook secrets (acct_a has a previous one) + channels
 
         // B without A: refuses, names the setting, writes nothing.
         const before = await snapshot(handle.db);
@@ -158,7 +170,7 @@ for (const [name, make] of [
         assert.match(
           rotated.stdout,
           new RegExp(
-            `webhook_secrets\\.secret\\s+${BULK_ACCOUNTS + 2} stored: 0 current key, ${BULK_ACCOUNTS + 1} previous key, 0 v1 format, 1 in clear, ${BULK_ACCOUNTS + 2} re-sealed`,
+            `webhook_secrets\\.secret\\s+${BULK_ACCOUNTS + 3} stored: 0 current key, ${BULK_ACCOUNTS + 1} previous key, 1 v1 format, 1 in clear, ${BULK_ACCOUNTS + 3} re-sealed`,
           ),
         );
         assert.match(rotated.stdout, /webhook_secrets\.previous_secret\s+1 stored: .*1 re-sealed/);
@@ -204,6 +216,13 @@ for (const [name, make] of [
         assert.ok(verifySignature(whsecCurrent, "msg_1", now, '{"ok":true}', header));
         assert.equal((await webhooks.getSecrets("acct_legacy"))?.secret, "whsec_bGVnYWN5LWluLWNsZWFy");
         assert.equal((await webhooks.getSecrets("acct_bulk_0229"))?.secret, "whsec_acct_bulk_0229");
+        assert.equal((await webhooks.getSecrets("acct_double"))?.secret, "whsec_ZG91YmxlLXNlYWxlZA==");
+        const double = await handle.db
+          .selectFrom("webhook_secrets")
+          .select("secret")
+          .where("account_id", "=", "acct_double")
+          .executeTakeFirstOrThrow();
+        assert.equal(boxB.open(double.secret), "whsec_ZG91YmxlLXNlYWxlZA==", "sealed once now");
         assert.ok(
           (await snapshot(handle.db)).webhooks.every((w) => w.secret.startsWith(`v2.${boxB.keyId}.`)),
         );
