@@ -162,6 +162,11 @@ export interface Task {
   status: TaskStatus;
   /** 0..100 */
   progress: number;
+  /**
+   * Whether `cancel` can still stop the task: false once it has finished, and while it runs at a
+   * provider that cannot stop started tasks (it then runs to its end and is settled as usual).
+   */
+  cancellable: boolean;
   prompt: string;
   /** Requested whole seconds, as a string. */
   seconds: string;
@@ -311,6 +316,7 @@ const task = exact<Task>()(
     "model",
     "status",
     "progress",
+    "cancellable",
     "prompt",
     "seconds",
     "metadata",
@@ -327,7 +333,19 @@ const task = exact<Task>()(
     "completed_at",
     "expires_at",
   ],
-  ["task_id", "id", "object", "model", "status", "progress", "prompt", "seconds", "metadata", "created_at"],
+  [
+    "task_id",
+    "id",
+    "object",
+    "model",
+    "status",
+    "progress",
+    "cancellable",
+    "prompt",
+    "seconds",
+    "metadata",
+    "created_at",
+  ],
 );
 export const TASK_KEYS: readonly (keyof Task)[] = task.keys;
 export const TASK_REQUIRED_KEYS: readonly (keyof Task)[] = task.required;

@@ -150,10 +150,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   await billing.prices.ensureDefaultPrices();
   // Query budgets and breakers live in the store: every process of a deployment shares them.
   const budgets = storeBudgets(db);
-  const channels = new ChannelService(db, secretBox, catalog, createAdapters(config, { budgets }));
+  const adapters = createAdapters(config, { budgets });
+  const channels = new ChannelService(db, secretBox, catalog, adapters);
   const routing = new ChannelRouting(config, channels);
   const breaker = new CircuitBreaker(db, config.breakerThreshold, config.breakerCooldownSeconds * 1000);
-  const presenter = new TaskPresenter(config, billing.usage);
+  const presenter = new TaskPresenter(
+    config,
+    billing.usage,
+    new Map([...adapters].map(([name, adapter]) => [name, adapter.cancelScope])),
+  );
   const lifecycle = new TaskLifecycle({
     config,
     db,

@@ -82,16 +82,32 @@ export interface SubmittedTask {
   upstreamRef?: string;
 }
 
+/**
+ * What a provider answered to a cancel: it stopped the task, or it refused (it has started, or
+ * finished) and the task runs on to its end. A transport failure or an unexpected answer throws:
+ * the outcome is unknown, so the caller must not claim either.
+ */
+export type CancelOutcome = { cancelled: true } | { cancelled: false; reason: string };
+
+/**
+ * Which upstream tasks a provider documents it can stop: only those still queued (Ark, DashScope,
+ * fal), or running ones as well (another RelayDance gateway, which answers for itself).
+ */
+export type UpstreamCancelScope = "queued" | "queued_or_running";
+
 export interface ProviderAdapter {
   /** Provider name as channels store it, e.g. "ark". */
   readonly provider: string;
+  /** Set with `cancel`: which upstream tasks `cancel` can stop. */
+  readonly cancelScope?: UpstreamCancelScope;
   /** Suggested delay before the first poll and between polls, from the provider's typical run time. */
   pollSchedule(request: NormalizedRequest): { firstMs: number; intervalMs: number; maxIntervalMs: number };
   submit(request: NormalizedRequest, context: SubmitContext): Promise<SubmittedTask>;
   status(upstreamId: string, context: ChannelContext, upstreamRef?: string): Promise<UpstreamStatus>;
   /** Batched status where the provider can list many tasks at once (Ark: filter.task_ids). */
   statusMany?(upstreamIds: string[], context: ChannelContext): Promise<Map<string, UpstreamStatus>>;
-  cancel?(upstreamId: string, context: ChannelContext, upstreamRef?: string): Promise<void>;
+  /** Ask the provider to stop a task that has not finished; see CancelOutcome. */
+  cancel?(upstreamId: string, context: ChannelContext, upstreamRef?: string): Promise<CancelOutcome>;
   /** A cheap authenticated call proving the channel's base URL and key work (for `channels test`). */
   check?(context: ChannelContext): Promise<void>;
   /**

@@ -1,5 +1,7 @@
 import type { Kysely } from "kysely";
+import { isCancellable } from "../channels/cancel.ts";
 import type { Config } from "../config.ts";
+import type { UpstreamCancelScope } from "../providers/types.ts";
 import type { Database, TaskRow } from "../store/schema.ts";
 import { unixSeconds } from "../util/ids.ts";
 import type { TaskObject, VideoInfo } from "./schemas.ts";
@@ -18,6 +20,8 @@ export class TaskPresenter {
   constructor(
     private readonly config: Pick<Config, "publicUrl">,
     private readonly usage: TaskUsageSource,
+    /** Which tasks each provider (by the name channels store) can stop; none for an unknown one. */
+    private readonly cancelScopes: ReadonlyMap<string, UpstreamCancelScope | undefined> = new Map(),
   ) {}
 
   mediaUrl(task: Pick<TaskRow, "media_token">, ext: "mp4" | "png" | "jpg"): string {
@@ -33,6 +37,7 @@ export class TaskPresenter {
       model: task.model,
       status: task.status,
       progress: task.status === "succeeded" ? 100 : task.progress,
+      cancellable: isCancellable(task, { cancelScope: this.cancelScopes.get(task.provider) }),
       prompt: task.prompt,
       seconds: String(task.seconds),
       // Written by the submit path as the echo of docs/api.md §4 (catalog/validate.ts).

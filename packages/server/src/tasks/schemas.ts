@@ -212,6 +212,12 @@ export const TaskObject = z
     model: z.string(),
     status: TaskStatus,
     progress: z.int().min(0).max(100),
+    cancellable: z
+      .boolean()
+      .describe(
+        "Whether `POST …/cancel` can still stop the task. False once it has finished, and while it runs " +
+          "at a provider that cannot stop started tasks (it then runs to its end and is settled as usual).",
+      ),
     prompt: z.string(),
     seconds: z.string().describe("Requested whole seconds, as a string."),
     metadata: TaskMetadataEcho,

@@ -7,6 +7,7 @@ import type { NormalizedRequest } from "../domain/request.ts";
 import type { FileService } from "../files/service.ts";
 import type { EnqueueOptions } from "../jobs/queue.ts";
 import type { Principal } from "../keys/auth.ts";
+import type { CancelOutcome } from "../providers/types.ts";
 import type { Cursor, Page } from "../store/pagination.ts";
 import type { TaskRow, TaskStatus } from "../store/schema.ts";
 import { newCapabilityToken, newTaskId, sha256Hex } from "../util/ids.ts";
@@ -27,8 +28,8 @@ export interface TaskServiceDeps {
   files: FileService;
   lifecycle: TaskLifecycle;
   routing: Pick<ChannelRouting, "plan">;
-  /** Tells the provider a cancelled task is no longer wanted (best effort). */
-  cancelUpstream(task: TaskRow): Promise<void>;
+  /** Asks the task's provider to stop it: stopped, or refused with the provider's reason. */
+  cancelUpstream(task: TaskRow): Promise<CancelOutcome>;
   /** Refuses a callback URL the gateway will not deliver to (the webhooks' SSRF guard). */
   checkCallbackUrl(url: string): Promise<void>;
 }
@@ -220,24 +221,31 @@ export class TaskService {
     return this.deps.tasks.list(accountId, filters, limit, after);
   }
 
+  /**
+   * Cancel honestly: a task at a provider is marked cancelled only once the provider has stopped
+   * it. When the provider refuses (it has started), the answer is 409 and the task runs on to its
+   * end and is settled as usual — never "cancelled" here while it runs, and bills, upstream.
+   */
   async cancel(accountId: string, id: string): Promise<TaskRow> {
     const task = await this.get(accountId, id);
+    if (task.status === "succeeded" || task.status === "failed") throw alreadyFinished(id, task.status);
+    if (task.channel_id && !task.upstream_id)
+      throw notCancellable(
+        `task ${id} is being handed to ${task.provider} at this moment; retry the cancel in a few seconds`,
+      );
+    if (task.upstream_id) {
+      const outcome = await this.deps.cancelUpstream(task);
+      if (!outcome.cancelled)
+        throw notCancellable(
+          `task ${id} cannot be cancelled: ${outcome.reason}. It runs on to its end and is settled as usual (a failed task is not billed)`,
+        );
+    }
     const finished = await this.deps.lifecycle.finish(task.id, "failed", {
       error_code: "cancelled",
       error_message: "the task was cancelled by the client",
     });
-    if (finished) {
-      void this.deps.cancelUpstream(finished); // best effort: the provider may stop a queued task
-      return finished;
-    }
-    const current = await this.get(accountId, id);
-    throw new ApiError(
-      409,
-      "invalid_request_error",
-      "task_not_cancellable",
-      `task ${id} has already ${current.status}; only submitted or running tasks can be cancelled`,
-      "task_id",
-    );
+    if (finished) return finished;
+    throw alreadyFinished(id, (await this.get(accountId, id)).status);
   }
 }
 
@@ -253,6 +261,14 @@ function factsOf(
     duration: file.duration ?? undefined,
     bytes: file.bytes,
   };
+}
+
+function alreadyFinished(id: string, status: string) {
+  return notCancellable(`task ${id} has already ${status}; only submitted or running tasks can be cancelled`);
+}
+
+function notCancellable(message: string) {
+  return new ApiError(409, "invalid_request_error", "task_not_cancellable", message, "task_id");
 }
 
 function taskNotFound(id: string) {

@@ -271,27 +271,57 @@ describe("DashScope: text-to-video and faults", () => {
     );
   });
 
-  test("cancel rules: a PENDING task is cancelled upstream, a RUNNING one cannot be", async () => {
+  test("honest cancel: a PENDING task is stopped at DashScope; a RUNNING one answers 409, runs on and is settled", async () => {
     ds.journal.clear();
+    const get = async (id: string) => (await (await t.api(`/v1/video/generations/${id}`)).json()) as Json;
     const pending = await submit(t, text("[[queue:3600]] cancel me while pending"));
     const pendingUp = await upstreamOf(t, pending);
-    await t.api(`/v1/video/generations/${pending}/cancel`, { method: "POST" });
-    await until(() => ds.tasks.get(pendingUp)?.status === "CANCELED", 5000, "upstream cancel");
+    assert.equal((await get(pending)).cancellable, true);
+    const stopped = await t.api(`/v1/video/generations/${pending}/cancel`, { method: "POST" });
+    assert.equal(stopped.status, 200);
+    const stoppedTask = (await stopped.json()) as Json;
+    assert.equal(stoppedTask.error.code, "cancelled");
+    assert.equal(stoppedTask.cancellable, false);
+    // Marked cancelled only after DashScope stopped it: the upstream state is already CANCELED.
+    assert.equal(ds.tasks.get(pendingUp)?.status, "CANCELED");
     assert.equal(ds.journal.last({ method: "POST", path: `/api/v1/tasks/${pendingUp}/cancel` })?.status, 200);
 
-    const running = await submit(t, text("[[queue:0]] [[stuck]] cancel me while running"));
+    const running = await submit(t, text("[[queue:0]] [[run:1800]] cancel me while running"));
     const runningUp = await upstreamOf(t, running);
-    await until(() => ds.tasks.get(runningUp)?.status === "RUNNING", 5000, "running");
-    const res = await t.api(`/v1/video/generations/${running}/cancel`, { method: "POST" });
-    assert.equal(((await res.json()) as Json).error.code, "cancelled");
     await until(
-      () => !!ds.journal.last({ method: "POST", path: `/api/v1/tasks/${runningUp}/cancel` })?.status,
-      5000,
-      "the cancel attempt",
+      async () => (await get(running)).cancellable === false,
+      10_000,
+      "the gateway to see it running",
     );
-    const refused = ds.journal.last({ method: "POST", path: `/api/v1/tasks/${runningUp}/cancel` })!;
-    assert.equal(refused.status, 400, "DashScope refuses to cancel a RUNNING task");
     assert.equal(ds.tasks.get(runningUp)?.status, "RUNNING");
+    const refused = await t.api(`/v1/video/generations/${running}/cancel`, { method: "POST" });
+    assert.equal(refused.status, 409);
+    const error = ((await refused.json()) as Json).error;
+    assert.equal(error.code, "task_not_cancellable");
+    assert.equal(error.param, "task_id");
+    assert.match(
+      error.message,
+      /DashScope has started this task.*runs on to its end and is settled as usual/,
+    );
+    const finished = await waitForTask(t, running, { timeoutMs: 30_000 });
+    assert.equal(finished.status, "succeeded", "the upstream job ran on, and the task follows it");
+    assert.ok(Number((finished.usage as Json).cost) > 0, "and it is billed like any finished task");
+  });
+
+  test("DashScope's own refusal (a task our last poll still saw PENDING has started) is a refusal, not an error", async () => {
+    const id = await submit(t, text("[[queue:0]] [[stuck]] started between polls"));
+    const up = await upstreamOf(t, id);
+    await until(() => ds.tasks.get(up)?.status === "RUNNING", 5000, "running upstream");
+    const task = (await t.server.services.taskRepo.getById(id))!;
+    const channel = await t.server.services.channels.require(task.channel_id!);
+    const adapter = t.server.services.channels.adapterFor(channel);
+    const outcome = await adapter.cancel!(up, t.server.services.channels.context(channel, T2V));
+    assert.equal(outcome.cancelled, false);
+    assert.match(
+      (outcome as { reason: string }).reason,
+      /only tasks still waiting to start.*UnsupportedOperation/,
+    );
+    assert.equal(ds.journal.last({ method: "POST", path: `/api/v1/tasks/${up}/cancel` })?.status, 400);
   });
 
   test("a task stuck RUNNING forever fails with timeout", async () => {

@@ -319,6 +319,25 @@ describe("HappyHorse on fal, end to end", () => {
     assert.equal(fal.requests.get(request)!.outcome!.errorType, "request_cancelled");
   });
 
+  test("cancel: a started request accepts the cancel but runs on; the gateway says 409 and settles it as usual", async () => {
+    const id = await submit("[[queue:0]] [[run:1800]] started already");
+    const request = await requestOf(id);
+    await until(() => fal.requests.get(request)?.status === "IN_PROGRESS", 5000, "the request to start");
+    // Ask before the gateway's poll has seen it start, so fal itself must be asked and checked.
+    await t.server.services.db
+      .updateTable("tasks")
+      .set({ upstream_status: "queued" })
+      .where("id", "=", id)
+      .execute();
+    const res = await t.api(`/v1/video/generations/${id}/cancel`, { method: "POST" });
+    assert.equal(res.status, 409, await res.clone().text());
+    assert.match(((await res.json()) as Json).error.message, /fal had already started this request/);
+    const put = fal.journal.last({ method: "PUT", path: `/alibaba/happy-horse/requests/${request}/cancel` })!;
+    assert.equal(put.status, 202, "fal accepted the request to cancel");
+    const task = await waitForTask(t, id, { timeoutMs: 30_000 });
+    assert.equal(task.status, "succeeded", "and the request ran on, as fal's do");
+  });
+
   test("a request cancelled at fal by someone else fails the task as cancelled", async () => {
     const id = await submit("[[queue:3600]] cancelled elsewhere");
     const request = await requestOf(id);

@@ -173,6 +173,25 @@ describe("Grok Imagine on xAI, end to end", () => {
     ).json()) as Json;
     assert.equal(check.ok, true);
   });
+  test("cancel: xAI documents no cancel, so a submitted task answers 409, runs on and is settled", async () => {
+    xai.journal.clear();
+    const id = await submit(t, "[[queue:0]] [[run:1800]] cannot be stopped");
+    await until(
+      async () => !!(await t.server.services.taskRepo.getById(id))?.upstream_id,
+      10_000,
+      "the submit upstream",
+    );
+    const shown = (await (await t.api(`/v1/video/generations/${id}`)).json()) as Json;
+    assert.equal(shown.cancellable, false);
+    const res = await t.api(`/v1/video/generations/${id}/cancel`, { method: "POST" });
+    assert.equal(res.status, 409);
+    const error = ((await res.json()) as Json).error;
+    assert.equal(error.code, "task_not_cancellable");
+    assert.match(error.message, /xAI has no way to cancel a task once it is submitted/);
+    const task = await waitForTask(t, id, { timeoutMs: 30_000 });
+    assert.equal(task.status, "succeeded");
+    assert.ok(Number((task.usage as Json).cost) > 0);
+  });
 });
 
 describe("xAI: a bad key is the channel's fault, not the request's", () => {

@@ -1,7 +1,9 @@
 /**
  * Cancel, in two steps (the button, then a confirmation beside it) so a stray click or Enter
- * cannot cancel a render. The API answers with the task as it now is (failed, `cancelled`), or
- * 409 `task_not_cancellable` when it finished meanwhile: that message is shown as it came.
+ * cannot cancel a render. The button shows only while the task says it is `cancellable` (a task
+ * running at a provider that cannot stop started tasks is not). The API answers with the task as
+ * it now is (failed, `cancelled`), or 409 `task_not_cancellable` when it finished or started
+ * meanwhile: that message is shown as it came.
  */
 import type { Task, VidRelay } from "@vidrelay/sdk";
 import { useEffect, useRef, useState } from "react";
@@ -23,7 +25,8 @@ export function CancelTask({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
   const confirmRef = useRef<HTMLButtonElement>(null);
-  const cancellable = task.status === "submitted" || task.status === "running";
+  // Older gateways do not send `cancellable`: fall back to "not finished yet".
+  const cancellable = task.cancellable ?? (task.status === "submitted" || task.status === "running");
 
   useEffect(() => {
     if (confirming) confirmRef.current?.focus();

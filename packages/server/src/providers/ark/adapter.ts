@@ -1,6 +1,7 @@
 import type { NormalizedRequest } from "../../domain/request.ts";
 import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
 import {
+  type CancelOutcome,
   type ChannelContext,
   type ProviderAdapter,
   ProviderError,
@@ -25,6 +26,8 @@ const TYPICAL_RUN_10S: Record<string, number> = { "480p": 80, "720p": 100, "1080
  */
 export class ArkAdapter implements ProviderAdapter {
   readonly provider = "ark";
+  /** DELETE cancels a queued task; a running one cannot be stopped (docs/providers.md §1.6). */
+  readonly cancelScope = "queued";
 
   constructor(private readonly options: { pollScale?: number; submitTimeoutMs?: number } = {}) {}
 
@@ -181,13 +184,28 @@ export class ArkAdapter implements ProviderAdapter {
     return out;
   }
 
-  async cancel(upstreamId: string, context: ChannelContext): Promise<void> {
-    await callUpstream(`${context.baseUrl}/contents/generations/tasks/${encodeURIComponent(upstreamId)}`, {
-      method: "DELETE",
-      headers: this.headers(context),
-      timeoutMs: STATUS_TIMEOUT_MS,
-      signal: context.signal,
-    });
+  async cancel(upstreamId: string, context: ChannelContext): Promise<CancelOutcome> {
+    const response = await callUpstream(
+      `${context.baseUrl}/contents/generations/tasks/${encodeURIComponent(upstreamId)}`,
+      {
+        method: "DELETE",
+        headers: this.headers(context),
+        timeoutMs: STATUS_TIMEOUT_MS,
+        signal: context.signal,
+      },
+    );
+    if (response.status === 200 || response.status === 204) return { cancelled: true };
+    const parsed = ArkError.safeParse(response.json);
+    const message = parsed.success
+      ? (parsed.data.error.message ?? response.text)
+      : response.text.slice(0, 200);
+    // 400 InvalidParameter: the task is running (Ark cannot stop it) or already finished.
+    if (response.status === 400 || response.status === 409)
+      return {
+        cancelled: false,
+        reason: `Ark cannot stop a task once it is running (${message.slice(0, 200)})`,
+      };
+    throw new Error(`Ark answered the cancel with ${response.status}: ${message.slice(0, 200)}`);
   }
 
   async check(context: ChannelContext): Promise<void> {

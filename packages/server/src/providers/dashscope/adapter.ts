@@ -4,6 +4,7 @@ import { happyHorsePrompt, happyHorseTask, unsupportedInput } from "../happyhors
 import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
 import { memoryBudgets, type QueryBudget, type QueryBudgets } from "../query-budget.ts";
 import {
+  type CancelOutcome,
   type ChannelContext,
   type ProviderAdapter,
   ProviderError,
@@ -48,6 +49,8 @@ interface DashScopeChannel {
 
 export class DashScopeAdapter implements ProviderAdapter {
   readonly provider = "dashscope";
+  /** POST …/cancel stops PENDING tasks only (docs/providers.md §2). */
+  readonly cancelScope = "queued";
   private readonly budgets: QueryBudgets;
 
   constructor(
@@ -177,9 +180,18 @@ export class DashScopeAdapter implements ProviderAdapter {
   }
 
   /** Only PENDING tasks can be cancelled; anything else answers an error, which the caller logs. */
-  async cancel(upstreamId: string, context: ChannelContext): Promise<void> {
+  async cancel(upstreamId: string, context: ChannelContext): Promise<CancelOutcome> {
     const response = await this.query(context, `/tasks/${encodeURIComponent(upstreamId)}/cancel`, "POST");
-    if (response.status !== 200) throw queryError("cancel", response);
+    if (response.status === 200) return { cancelled: true };
+    // Only PENDING tasks can be cancelled; RUNNING and finished ones answer a 4xx (UnsupportedOperation).
+    if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+      const { code, message } = errorOf(response);
+      return {
+        cancelled: false,
+        reason: `DashScope cancels only tasks still waiting to start (${code || response.status}: ${message.slice(0, 200)})`,
+      };
+    }
+    throw queryError("cancel", response);
   }
 
   async check(context: ChannelContext): Promise<void> {

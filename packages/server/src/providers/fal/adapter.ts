@@ -2,6 +2,7 @@ import type { NormalizedRequest } from "../../domain/request.ts";
 import { happyHorsePrompt, happyHorseTask, unsupportedInput } from "../happyhorse.ts";
 import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
 import {
+  type CancelOutcome,
   type ChannelContext,
   type ProviderAdapter,
   ProviderError,
@@ -48,6 +49,8 @@ interface FalChannel {
 
 export class FalAdapter implements ProviderAdapter {
   readonly provider = "fal";
+  /** fal stops queued requests; a started one may accept the cancel and run on (docs/providers.md §4.1). */
+  readonly cancelScope = "queued";
   readonly verifier: FalWebhookVerifier;
 
   constructor(
@@ -209,7 +212,7 @@ export class FalAdapter implements ProviderAdapter {
   }
 
   /** Cancel a queued request: 202 CANCELLATION_REQUESTED; too late answers 400 ALREADY_COMPLETED. */
-  async cancel(upstreamId: string, context: ChannelContext, upstreamRef?: string): Promise<void> {
+  async cancel(upstreamId: string, context: ChannelContext, upstreamRef?: string): Promise<CancelOutcome> {
     const urls = falUrls(upstreamId, upstreamRef);
     const response = await callUpstream(urls.cancelUrl, {
       method: "PUT",
@@ -217,12 +220,26 @@ export class FalAdapter implements ProviderAdapter {
       timeoutMs: STATUS_TIMEOUT_MS,
       signal: context.signal,
     });
-    if (response.status !== 200 && response.status !== 202) {
-      const state = (response.json as { status?: unknown } | undefined)?.status;
-      throw new Error(
-        `fal did not cancel ${urls.requestId}: ${response.status} ${String(state ?? response.text)}`,
-      );
-    }
+    const state = String((response.json as { status?: unknown } | undefined)?.status ?? response.text).slice(
+      0,
+      100,
+    );
+    if (response.status === 400 && state === "ALREADY_COMPLETED")
+      return { cancelled: false, reason: "fal has already completed this request" };
+    if (response.status !== 200 && response.status !== 202)
+      throw new Error(`fal answered the cancel of ${urls.requestId} with ${response.status} ${state}`);
+    // CANCELLATION_REQUESTED is only a request: fal honours it for a queued request, while one that
+    // has started may keep running (and be billed). Ask where it stands before claiming anything.
+    const now = await this.status(upstreamId, context, upstreamRef);
+    if (now.type === "running")
+      return {
+        cancelled: false,
+        reason:
+          "fal had already started this request; it accepted the cancel but does not stop started requests",
+      };
+    if (now.type === "succeeded")
+      return { cancelled: false, reason: "fal has already completed this request" };
+    return { cancelled: true };
   }
 
   /** Asks for the status of a request that cannot exist: 404 proves the key works, 401/403 that it does not. */

@@ -2,6 +2,7 @@ import type { NormalizedMedia, NormalizedRequest } from "../../domain/request.ts
 import { originIsPublic } from "../../net/public-origin.ts";
 import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
 import {
+  type CancelOutcome,
   type ChannelContext,
   type ProviderAdapter,
   ProviderError,
@@ -53,6 +54,8 @@ const EXPIRED = new Set(["expired", "timeout", "timed_out"]);
  */
 export class RelayDanceAdapter implements ProviderAdapter {
   readonly provider = "relaydance";
+  /** The upstream gateway decides for itself and says so (409 when it cannot). */
+  readonly cancelScope = "queued_or_running";
 
   constructor(private readonly options: { pollScale?: number; submitTimeoutMs?: number } = {}) {}
 
@@ -204,7 +207,7 @@ export class RelayDanceAdapter implements ProviderAdapter {
     return mapStatus(task);
   }
 
-  async cancel(upstreamId: string, context: ChannelContext): Promise<void> {
+  async cancel(upstreamId: string, context: ChannelContext): Promise<CancelOutcome> {
     const ch = this.channel(context);
     const response = await callUpstream(
       `${ch.api}/video/generations/${encodeURIComponent(upstreamId)}/cancel`,
@@ -216,10 +219,14 @@ export class RelayDanceAdapter implements ProviderAdapter {
         signal: context.signal,
       },
     );
-    if (response.status !== 200) {
-      const err = readError(response.json, response.text);
-      throw new Error(`the upstream gateway did not cancel ${upstreamId}: ${response.status} ${err.message}`);
-    }
+    if (response.status === 200) return { cancelled: true };
+    const err = readError(response.json, response.text);
+    // 409 task_not_cancellable: finished already, or its own provider refused; it runs on.
+    if (response.status === 409)
+      return { cancelled: false, reason: `the upstream gateway refused: ${err.message.slice(0, 300)}` };
+    throw new Error(
+      `the upstream gateway answered the cancel of ${upstreamId} with ${response.status}: ${err.message}`,
+    );
   }
 
   async check(context: ChannelContext): Promise<void> {
