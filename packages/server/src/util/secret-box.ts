@@ -100,8 +100,9 @@ export class SecretBox {
       previous.length === 1 ? "VIDRELAY_SECRET_PREVIOUS" : `VIDRELAY_SECRET_PREVIOUS #${i + 1}`,
     );
     if (config.secret) {
-      if (existsSync(path)) {
-        previous.push(readFileSync(path, "utf8").trim());
+      const leftover = readIfPresent(path);
+      if (leftover) {
+        previous.push(leftover);
         previousSources.push(`the generated ${path}`);
       }
       return new SecretBox(config.secret, { previous, previousSources });
@@ -205,6 +206,15 @@ function decrypt(key: Buffer, iv: string, tag: string, data: string, aad?: strin
     return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString(
       "utf8",
     );
+  } catch {
+    return undefined;
+  }
+}
+
+/** A leftover secret.key's secret; an unreadable file only costs what it sealed, not the start. */
+function readIfPresent(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim() || undefined;
   } catch {
     return undefined;
   }
