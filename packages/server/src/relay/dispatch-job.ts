@@ -82,11 +82,14 @@ export class DispatchJob implements JobHandler {
         continue;
       }
       const reserved = await db.transaction().execute(async (trx) => {
-        if (!(await channels.reserveSlot(trx, channel.id))) return false;
-        await tasks.assignChannel(trx, task.id, channel);
-        return true;
+        if (!(await channels.reserveSlot(trx, channel.id))) return "full";
+        if (await tasks.assignChannel(trx, task.id, channel)) return "reserved";
+        await channels.releaseSlot(trx, channel.id);
+        return "gone";
       });
-      if (!reserved) continue; // at its concurrency cap
+      // Cancelled (or taken by another dispatcher) since it was read: nothing may be sent upstream.
+      if (reserved === "gone") return;
+      if (reserved === "full") continue; // at its concurrency cap
       allFull = false;
       if (!conformed) {
         try {

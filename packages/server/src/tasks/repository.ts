@@ -120,13 +120,20 @@ export class TaskRepository {
   // --- relay: dispatch, poll and ingest ------------------------------------------------------
 
   /** Dispatch reserved `channel` for a submitted task (in the transaction that took its slot). */
-  async assignChannel(trx: Kysely<Database>, id: string, channel: { id: string; provider: string }) {
-    await trx
+  /** Reserve the task for a channel; false when it is no longer waiting (a cancel finished it). */
+  async assignChannel(
+    trx: Kysely<Database>,
+    id: string,
+    channel: { id: string; provider: string },
+  ): Promise<boolean> {
+    const result = await trx
       .updateTable("tasks")
       .set({ channel_id: channel.id, provider: channel.provider, updated_at: Date.now() })
       .where("id", "=", id)
       .where("status", "=", "submitted")
-      .execute();
+      .where("channel_id", "is", null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /**
