@@ -1,5 +1,3 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { VidRelay } from "@vidrelay/sdk";
 import {
   baseUrlOf,
@@ -106,7 +104,7 @@ export async function doctor(args: string[], io: Io): Promise<number> {
     }
   }
 
-  add(await ffmpegCheck());
+  for (const check of await mediaToolChecks()) add(check);
   if (client) {
     // Channels are visible to admin keys; each is tested with one cheap authenticated call.
     try {
@@ -178,19 +176,25 @@ async function getJson(url: string): Promise<{ status?: number; body?: unknown; 
   }
 }
 
-async function ffmpegCheck(): Promise<Check> {
+/** Which ffmpeg and ffprobe this machine's gateway uses, why, and whether each one runs. */
+async function mediaToolChecks(): Promise<Check[]> {
   try {
-    const { ffmpegPath } = await import("../media/ffmpeg.ts");
-    const { stdout } = await promisify(execFile)(ffmpegPath, ["-hide_banner", "-version"], {
-      timeout: 10_000,
+    const { mediaTools, MIN_SYSTEM_MAJOR } = await import("../media/ffmpeg.ts");
+    const tools = mediaTools();
+    return (["ffmpeg", "ffprobe"] as const).map((name) => {
+      const tool = tools[name];
+      const why =
+        tool.source === "env"
+          ? `set by VIDRELAY_${name.toUpperCase()}_PATH`
+          : tool.source === "system"
+            ? "system build on PATH"
+            : `bundled static build; install ${name} ${MIN_SYSTEM_MAJOR} or newer (apt-get install ffmpeg) to use a patched system one`;
+      return tool.version === "unknown"
+        ? { name, ok: false, detail: `not usable: ${tool.path} did not answer -version` }
+        : { name, ok: true, detail: `${tool.version} (${tool.path}; ${why})` };
     });
-    const version = /ffmpeg version (\S+)/.exec(stdout)?.[1] ?? "unknown version";
-    return { name: "ffmpeg", ok: true, detail: `${version} (${ffmpegPath})` };
   } catch (error) {
-    return {
-      name: "ffmpeg",
-      ok: false,
-      detail: `not usable: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
-    };
+    const detail = `not usable: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`;
+    return [{ name: "ffmpeg", ok: false, detail }];
   }
 }

@@ -4,14 +4,15 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { ffmpegPath } from "../media/ffmpeg.ts";
+import { DEFAULT_TOOL_LIMITS, ffmpegPath, limitedCommand, UNTRUSTED_INPUT } from "../media/ffmpeg.ts";
 
 export type Soundtrack =
   | { kind: "none" }
   /** An ambient bed synthesized from the seed. */
   | { kind: "bed"; seed: number }
   /** A reference audio file, trimmed or looped to the clip length. */
-  | { kind: "file"; path: string };
+  /** A reference audio upload: read with its sniffed demuxer (media/ffmpeg.ts DEMUXERS), local file only. */
+  | { kind: "file"; path: string; demuxer: string };
 
 export interface EncoderOptions {
   outputPath: string;
@@ -91,7 +92,11 @@ export function encoderArgs(options: EncoderOptions): string[] {
     "-i",
     "pipe:0",
   ];
-  if (soundtrack.kind === "file") args.push("-stream_loop", "-1", "-i", soundtrack.path);
+  if (soundtrack.kind === "file")
+    args.push(
+      ...UNTRUSTED_INPUT,
+      ...["-stream_loop", "-1", "-f", soundtrack.demuxer, "-i", `file:${soundtrack.path}`],
+    );
   // Frames arrive already in the output pixel format: no video filter, no conversion.
   args.push("-map", "0:v");
   if (soundtrack.kind === "bed") args.push("-filter_complex", ambientBedFilter(soundtrack.seed, duration));
@@ -158,7 +163,9 @@ export interface Encoder {
 }
 
 export function startEncoder(options: EncoderOptions): Encoder {
-  const child = spawn(ffmpegPath, encoderArgs(options), { stdio: ["pipe", "ignore", "pipe"] });
+  // Capped like every run that may read an upload (the reference audio).
+  const [command, argv] = limitedCommand(ffmpegPath, encoderArgs(options), DEFAULT_TOOL_LIMITS.memoryMb);
+  const child = spawn(command, argv, { stdio: ["pipe", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-16_000);

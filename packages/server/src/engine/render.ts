@@ -8,7 +8,7 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import { outputSize } from "../domain/pixels.ts";
-import { parseRate, probe } from "../media/ffmpeg.ts";
+import { demuxerOf, parseRate, probe } from "../media/ffmpeg.ts";
 import { type Soundtrack, startEncoder } from "./encoder.ts";
 import type { Layer, YuvPlate } from "./frame-kernel.ts";
 import { type FrameWorkerPool, frameWorkers } from "./frame-workers.ts";
@@ -75,7 +75,9 @@ async function prepareShot(
   const aspect = width / height;
   const seconds = shotSeconds(shot, timeline.fps);
   if (shot.source.kind === "video") {
-    const frames = decodeVideoFrames(input.media[shot.source.mediaIndex]!.path, {
+    const videoPath = input.media[shot.source.mediaIndex]!.path;
+    const frames = decodeVideoFrames(videoPath, {
+      demuxer: await demuxerOf(videoPath),
       width,
       height,
       fps: timeline.fps,
@@ -229,7 +231,7 @@ export async function renderClip(input: RenderInput): Promise<RenderResult> {
   const soundtrack: Soundtrack = !request.generateAudio
     ? { kind: "none" }
     : audioMedia
-      ? { kind: "file", path: audioMedia.path }
+      ? { kind: "file", path: audioMedia.path, demuxer: await demuxerOf(audioMedia.path) }
       : { kind: "bed", seed };
   const videoPath = join(workDir, OUTPUT_NAMES.video);
   const encoder = startEncoder({

@@ -3,7 +3,7 @@
  * looped when shorter than the clip and cut when longer.
  */
 import { spawn } from "node:child_process";
-import { ffmpegPath } from "../media/ffmpeg.ts";
+import { DEFAULT_TOOL_LIMITS, ffmpegPath, limitedCommand, UNTRUSTED_INPUT } from "../media/ffmpeg.ts";
 
 export interface VideoFrames {
   /** The next frame, in order; frames past the decoder's end repeat the last one. */
@@ -13,7 +13,15 @@ export interface VideoFrames {
 
 export function decodeVideoFrames(
   path: string,
-  options: { width: number; height: number; fps: number; frameCount: number; signal?: AbortSignal },
+  options: {
+    width: number;
+    height: number;
+    fps: number;
+    frameCount: number;
+    /** The demuxer for the file's sniffed type (media/ffmpeg.ts DEMUXERS): never left to guessing. */
+    demuxer: string;
+    signal?: AbortSignal;
+  },
 ): VideoFrames {
   const { width, height, fps, frameCount } = options;
   const frameBytes = (width * height * 3) / 2;
@@ -21,10 +29,15 @@ export function decodeVideoFrames(
     "-hide_banner",
     "-loglevel",
     "error",
+    // An uploaded video: local file only, its sniffed demuxer, no stdin.
+    "-nostdin",
+    ...UNTRUSTED_INPUT,
     "-stream_loop",
     "-1",
+    "-f",
+    options.demuxer,
     "-i",
-    path,
+    `file:${path}`,
     "-an",
     "-sn",
     "-vf",
@@ -38,7 +51,8 @@ export function decodeVideoFrames(
     "yuv420p",
     "pipe:1",
   ];
-  const child = spawn(ffmpegPath, args, { stdio: ["ignore", "pipe", "pipe"], signal: options.signal });
+  const [command, argv] = limitedCommand(ffmpegPath, args, DEFAULT_TOOL_LIMITS.memoryMb);
+  const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"], signal: options.signal });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-8000);

@@ -1,7 +1,16 @@
 import { open, stat } from "node:fs/promises";
 import sharp, { type Metadata } from "sharp";
 import { ApiError } from "../domain/errors.ts";
-import { ffmpegPath, ffprobePath, type ProbeResult, type ProbeStream, run } from "./ffmpeg.ts";
+import {
+  DEFAULT_TOOL_LIMITS,
+  DEMUXERS,
+  ffmpegPath,
+  ffprobePath,
+  type ProbeResult,
+  type ProbeStream,
+  run,
+  UNTRUSTED_INPUT,
+} from "./ffmpeg.ts";
 import { type MediaLimits, maxBytesFor, maxSecondsFor } from "./limits.ts";
 import {
   durationTooLong,
@@ -191,10 +200,10 @@ async function inspectBmp(
     await run(
       ffmpegPath,
       [
-        ...["-v", "error", "-xerror", "-nostdin", "-protocol_whitelist", "file", "-f", "bmp_pipe"],
+        ...["-v", "error", "-xerror", "-nostdin", ...UNTRUSTED_INPUT, "-f", "bmp_pipe"],
         ...["-i", `file:${path}`, "-frames:v", "1", "-f", "null", "-"],
       ],
-      { signal },
+      { signal, memoryMb: DEFAULT_TOOL_LIMITS.memoryMb },
     );
   } catch (err) {
     if (signal.aborted) throw inspectionTimeout(label, limits.inspectTimeoutMs, param);
@@ -205,23 +214,6 @@ async function inspectBmp(
 
 // --- video and audio ---------------------------------------------------------------------------
 
-/**
- * The demuxers ffprobe may use for each sniffed type, in order. Forcing the demuxer (instead of
- * letting ffprobe guess) and allowing only the `file` protocol keep a crafted file from being
- * read as a playlist (HLS, concat, …) that makes ffprobe open other files or URLs.
- * An ID3 tag can hide whether MP3 or AAC frames follow, hence the fallback between those two.
- */
-const DEMUXERS: Record<string, string[]> = {
-  "video/mp4": ["mov"],
-  "video/quicktime": ["mov"],
-  "audio/mp4": ["mov"],
-  "video/webm": ["matroska"],
-  "audio/mpeg": ["mp3", "aac"],
-  "audio/wav": ["wav"],
-  "audio/ogg": ["ogg"],
-  "audio/aac": ["aac", "mp3"],
-};
-
 const AUDIO_BY_DEMUXER: Record<string, SniffResult> = {
   mp3: { kind: "audio", mime: "audio/mpeg", ext: "mp3" },
   aac: { kind: "audio", mime: "audio/aac", ext: "aac" },
@@ -230,7 +222,7 @@ const AUDIO_BY_DEMUXER: Record<string, SniffResult> = {
 /** ffprobe with a forced demuxer and only local-file access; resolves with the demuxer that worked. */
 async function probeAs(
   path: string,
-  demuxers: string[],
+  demuxers: readonly string[],
   signal: AbortSignal,
 ): Promise<{ result: ProbeResult; demuxer: string }> {
   let lastError: unknown = new Error("no demuxer for this type");
@@ -239,10 +231,10 @@ async function probeAs(
       const { stdout } = await run(
         ffprobePath,
         [
-          ...["-v", "error", "-protocol_whitelist", "file", "-f", demuxer],
+          ...["-v", "error", ...UNTRUSTED_INPUT, "-f", demuxer],
           ...["-print_format", "json", "-show_format", "-show_streams", `file:${path}`],
         ],
-        { signal },
+        { signal, memoryMb: DEFAULT_TOOL_LIMITS.memoryMb },
       );
       const result = JSON.parse(stdout.toString()) as ProbeResult;
       if (result.format && (result.streams ?? []).length > 0) return { result, demuxer };

@@ -6,7 +6,7 @@ import type { ProviderUsage } from "../billing/holds.ts";
 import type { ChannelService } from "../channels/service.ts";
 import type { ClaimedJob } from "../jobs/queue.ts";
 import type { JobContext, JobHandler } from "../jobs/runner.ts";
-import { parseRate, probe } from "../media/ffmpeg.ts";
+import { demuxerOf, parseRate, probe } from "../media/ffmpeg.ts";
 import { readMp4Info } from "../media/mp4-info.ts";
 import type { AllowMatcher } from "../net/address-policy.ts";
 import { safeFetch } from "../net/safe-fetch.ts";
@@ -128,7 +128,7 @@ async function videoFacts(path: string, signal: AbortSignal) {
   try {
     return await readMp4Info(path);
   } catch {
-    const probed = await probe(path, signal);
+    const probed = await probe(path, signal, { demuxer: await demuxerOf(path) });
     const video = probed.streams.find((s) => s.codec_type === "video");
     if (!video) throw new Error("the provider's file has no video stream");
     return {

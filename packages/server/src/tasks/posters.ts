@@ -1,7 +1,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
-import { ffmpegPath, run } from "../media/ffmpeg.ts";
+import { DEFAULT_TOOL_LIMITS, demuxerOf, ffmpegPath, run, UNTRUSTED_INPUT } from "../media/ffmpeg.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { Database, TaskRow } from "../store/schema.ts";
 import { randomAlphanumeric } from "../util/ids.ts";
@@ -27,7 +27,16 @@ export async function ensurePoster(
       await pipeline(await deps.storage.read(task.output_key), createWriteStream(input));
     }
     const out = join(work, "poster.jpg");
-    await run(ffmpegPath, ["-v", "error", "-i", input, "-frames:v", "1", "-q:v", "3", "-y", out]);
+    // The video came from a provider: read it as untrusted media (local file only, forced demuxer, bounded).
+    const demuxer = await demuxerOf(input);
+    await run(
+      ffmpegPath,
+      [
+        ...["-v", "error", "-nostdin", ...UNTRUSTED_INPUT, "-f", demuxer, "-i", `file:${input}`],
+        ...["-frames:v", "1", "-q:v", "3", "-y", out],
+      ],
+      { timeoutMs: 30_000, memoryMb: DEFAULT_TOOL_LIMITS.memoryMb },
+    );
     const key = `videos/${task.id}.jpg`;
     await deps.storage.putFile(key, out, "image/jpeg");
     await deps.db.updateTable("tasks").set({ poster_key: key }).where("id", "=", task.id).execute();
