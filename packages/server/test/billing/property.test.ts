@@ -542,7 +542,9 @@ for (const { name, make: makeDefault } of DIALECTS) {
           {
             numRuns: runs,
             endOnFailure: true,
-            ...(budgetS > 0 ? { interruptAfterTimeLimit: budgetS * 1000, markInterruptAsFailure: false } : {}),
+            ...(budgetS > 0
+              ? { interruptAfterTimeLimit: budgetS * 1000, markInterruptAsFailure: false }
+              : {}),
             // Replay a reported failure: PROPERTY_SEED=<seed> PROPERTY_PATH=<path> (from the report).
             ...(process.env.PROPERTY_SEED
               ? { seed: Number(process.env.PROPERTY_SEED), path: process.env.PROPERTY_PATH, verbose: 2 }
