@@ -34,6 +34,8 @@ export async function docsRoutes(app: FastifyInstance, { config, routes }: DocsR
   // The reference page's script is bundled in the npm package and served locally: no CDN. The page
   // must work offline and stay ours: no web fonts from the vendor's CDN, no telemetry, and none of
   // the vendor's hosted features (its AI agent, MCP generator, developer tools with "Deploy").
+  // Held at 1.46.x: every later release depends on @scalar/* packages that require Node >= 22
+  // (docs/architecture.md). 1.46 has no MCP generator; on an upgrade, set `mcp: { disabled: true }`.
   await app.register(scalar, {
     routePrefix: "/docs",
     configuration: {
@@ -43,7 +45,6 @@ export async function docsRoutes(app: FastifyInstance, { config, routes }: DocsR
       telemetry: false,
       showDeveloperTools: "never",
       agent: { disabled: true },
-      mcp: { disabled: true },
     },
   });
 }
