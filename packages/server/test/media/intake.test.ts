@@ -37,7 +37,9 @@ async function refused(
 /** A stream that yields `first`, then `filler`-filled chunks forever; `pulled` counts bytes handed out. */
 function endless(first: Buffer, filler = 0x00, chunk = 16 * 1024): Readable & { pulled: number } {
   let sentFirst = false;
+  // One chunk of read-ahead on every Node (the default highWaterMark is 16 KiB on 20, 64 KiB from 22).
   const stream = new Readable({
+    highWaterMark: chunk,
     read() {
       const next = sentFirst ? Buffer.alloc(chunk, filler) : first;
       sentFirst = true;
