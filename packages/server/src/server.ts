@@ -32,6 +32,8 @@ import { keyRoutes, whoAmIRoutes } from "./keys/routes.ts";
 import { KeyService } from "./keys/service.ts";
 import { ALL_MIGRATIONS } from "./migrations.ts";
 import { parseAllowList } from "./net/address-policy.ts";
+import { openAiVideoRoutes } from "./openai/routes.ts";
+import { OpenAiVideos } from "./openai/service.ts";
 import { Metrics } from "./ops/metrics.ts";
 import { createAdapters } from "./providers/registry.ts";
 import { DispatchJob } from "./relay/dispatch-job.ts";
@@ -281,6 +283,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await v1.register(fileRoutes, { config, files });
       const reader = new TaskObjectReader(tasks, presenter, taskObjects);
       await v1.register(taskRoutes, { config, tasks, presenter, reader, events, storage });
+      const videos = new OpenAiVideos({ catalog, tasks, files, storage, db });
+      await v1.register(openAiVideoRoutes, { config, videos, tasks, storage, db });
       await v1.register(modelRoutes, { catalog, routing, billing });
       await v1.register(whoAmIRoutes, { keys });
       await v1.register(keyRoutes, { keys, auth });

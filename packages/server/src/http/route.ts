@@ -140,18 +140,27 @@ export function withErrorCode<T extends z.ZodType>(schema: T, errorCode: string)
   return schema;
 }
 
+/** Validate a body the handler assembled itself (e.g. from multipart fields) exactly as a JSON body is. */
+export function parseBody<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  return parsePart(schema, value, "body") as z.output<T>;
+}
+
 function parsePart(schema: z.ZodType, value: unknown, part: "path" | "query" | "body"): unknown {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const param = issue.path.length > 0 ? formatPath(issue.path) : part === "body" ? null : part;
+  // An unknown field is named by its own path, so the client sees which one to drop.
+  const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path;
+  const param = path.length > 0 ? formatPath(path) : part === "body" ? null : part;
   const code =
     codeAt(schema, issue.path) ??
-    (issue.code === "invalid_type" && !(part === "body" && issue.path.length === 0)
-      ? "invalid_type"
-      : issue.path.length === 0 && part === "body"
-        ? "invalid_body"
-        : "invalid_value");
+    (issue.code === "unrecognized_keys"
+      ? "unknown_field"
+      : issue.code === "invalid_type" && !(part === "body" && issue.path.length === 0)
+        ? "invalid_type"
+        : issue.path.length === 0 && part === "body"
+          ? "invalid_body"
+          : "invalid_value");
   throw invalid(code, messageOf(issue, param), param);
 }
 
@@ -195,6 +204,7 @@ export function formatPath(path: PropertyKey[]): string {
 
 /** A schema's custom message stands as written; zod's default gets the field name in front. */
 function messageOf(issue: core.$ZodIssue, param: string | null): string {
+  if (issue.code === "unrecognized_keys") return `${param} is not a field this endpoint takes; remove it`;
   const message = issue.message;
   if (!param || message.includes(param)) return message;
   return `${param}: ${message}`;

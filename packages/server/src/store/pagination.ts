@@ -31,24 +31,29 @@ type PageableQuery<Row extends { created_at: number; id: string }> = SelectQuery
   Row
 >;
 
-/** Run a newest-first keyset page over a `files`/`tasks` query: one row more than asked tells `has_more`. */
+/**
+ * Run a keyset page over a `files`/`tasks` query, newest first unless `order` is "asc": one row
+ * more than asked tells `has_more`.
+ */
 export async function keysetPage<Row extends { created_at: number; id: string }>(
   query: PageableQuery<Row>,
   limit: number,
   after?: Cursor,
+  order: "desc" | "asc" = "desc",
 ): Promise<Page<Row>> {
   let q = query;
   if (after) {
+    const past = order === "desc" ? "<" : ">";
     q = q.where((eb) =>
       eb.or([
-        eb("created_at", "<", after.createdAt),
-        eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)]),
+        eb("created_at", past, after.createdAt),
+        eb.and([eb("created_at", "=", after.createdAt), eb("id", past, after.id)]),
       ]),
     );
   }
   const rows = (await q
-    .orderBy("created_at", "desc")
-    .orderBy("id", "desc")
+    .orderBy("created_at", order)
+    .orderBy("id", order)
     .limit(limit + 1)
     .execute()) as Row[];
   const items = rows.slice(0, limit);

@@ -81,6 +81,10 @@ export interface TasksTable {
   upstream_id: string | null;
   /** Opaque adapter data for the upstream task (SubmittedTask.upstreamRef). */
   upstream_ref: string | null;
+  /** When the owner deleted it (its media are gone; neither API shows it any more). */
+  deleted_at: number | null;
+  /** The task this one remixes (POST /v1/videos/{id}/remix). */
+  remixed_from: string | null;
   upstream_status: string | null;
   next_poll_at: number | null;
   poll_owner: string | null;

@@ -13,12 +13,14 @@ export class TaskRepository {
     await trx.insertInto("tasks").values(task).execute();
   }
 
+  /** The owner's task; a deleted one is gone for its owner too. */
   get(accountId: string, id: string): Promise<TaskRow | undefined> {
     return this.db
       .selectFrom("tasks")
       .selectAll()
       .where("id", "=", id)
       .where("account_id", "=", accountId)
+      .where("deleted_at", "is", null)
       .executeTakeFirst();
   }
 
@@ -36,11 +38,16 @@ export class TaskRepository {
     filters: { status?: TaskStatus; model?: string },
     limit: number,
     after?: Cursor,
+    order: "desc" | "asc" = "desc",
   ): Promise<Page<TaskRow>> {
-    let q = this.db.selectFrom("tasks").selectAll().where("account_id", "=", accountId);
+    let q = this.db
+      .selectFrom("tasks")
+      .selectAll()
+      .where("account_id", "=", accountId)
+      .where("deleted_at", "is", null);
     if (filters.status) q = q.where("status", "=", filters.status);
     if (filters.model) q = q.where("model", "=", filters.model);
-    return keysetPage(q, limit, after);
+    return keysetPage(q, limit, after, order);
   }
 
   /** submitted → running; false if the task is no longer submitted. */

@@ -41,7 +41,12 @@ export interface TaskServiceDeps {
 export class TaskService {
   constructor(private readonly deps: TaskServiceDeps) {}
 
-  async submit(principal: Principal, body: unknown, idempotencyKey?: string): Promise<SubmitResult> {
+  async submit(
+    principal: Principal,
+    body: unknown,
+    idempotencyKey?: string,
+    options: { remixedFrom?: string } = {},
+  ): Promise<SubmitResult> {
     const accountId = principal.account.id;
     let requestHash: string | undefined;
     if (idempotencyKey !== undefined) {
@@ -95,6 +100,8 @@ export class TaskService {
       channel_id: null,
       upstream_id: null,
       upstream_ref: null,
+      deleted_at: null,
+      remixed_from: options.remixedFrom ?? null,
       upstream_status: null,
       next_poll_at: null,
       poll_owner: null,
@@ -217,8 +224,9 @@ export class TaskService {
     filters: { status?: TaskStatus; model?: string },
     limit: number,
     after?: Cursor,
+    order: "desc" | "asc" = "desc",
   ): Promise<Page<TaskRow>> {
-    return this.deps.tasks.list(accountId, filters, limit, after);
+    return this.deps.tasks.list(accountId, filters, limit, after, order);
   }
 
   /**

@@ -147,6 +147,8 @@ export function taskRow(accountId: string, keyId: string, spec: TaskSpec = {}): 
     channel_id: null,
     upstream_id: null,
     upstream_ref: null,
+    deleted_at: null,
+    remixed_from: null,
     upstream_status: null,
     next_poll_at: null,
     poll_owner: null,

@@ -84,7 +84,11 @@ export async function mediaRoutes(app: FastifyInstance, deps: MediaRouteDeps): P
     const match = /^([A-Za-z0-9]{32})\.(mp4|png|jpg)$/.exec(name);
     if (!match) return reply.code(404).send(gone);
     const task = await tasks.getByMediaToken(match[1]!);
-    if (task?.status !== "succeeded" || (task.expires_at != null && task.expires_at <= Date.now())) {
+    if (
+      task?.status !== "succeeded" ||
+      task.deleted_at != null ||
+      (task.expires_at != null && task.expires_at <= Date.now())
+    ) {
       return reply.code(404).send(gone);
     }
     const ext = match[2] as "mp4" | "png" | "jpg";

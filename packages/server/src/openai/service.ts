@@ -1,0 +1,225 @@
+/**
+ * The OpenAI-compatible door (OpenAI's Videos API) over the same tasks as the RelayDance routes:
+ * a create becomes a RelayDance submit (same validation, billing, routing, webhooks and engine),
+ * and a task made through either door is read through both. Errors keep the contract's JSON,
+ * which is OpenAI's error shape; their `param` names the OpenAI field (`size`, `input_reference`).
+ */
+import type { Readable } from "node:stream";
+import type { Kysely } from "kysely";
+import type { Catalog, CatalogModel } from "../catalog/models.ts";
+import { ApiError, invalid, notFound } from "../domain/errors.ts";
+import { nearestRatio } from "../domain/pixels.ts";
+import type { NormalizedRequest } from "../domain/request.ts";
+import type { FileService } from "../files/service.ts";
+import type { Principal } from "../keys/auth.ts";
+import type { BlobStorage } from "../storage/storage.ts";
+import type { Database, FileRow, TaskRow } from "../store/schema.ts";
+import type { TaskService } from "../tasks/service.ts";
+import { unixSeconds } from "../util/ids.ts";
+import type { OpenAiVideo, VideoCreateBody } from "./schemas.ts";
+import { parseSize, type SizeChoice, sizeOf, sizesFor, sizeText } from "./sizes.ts";
+
+export interface OpenAiVideoDeps {
+  catalog: Catalog;
+  tasks: TaskService;
+  files: FileService;
+  storage: BlobStorage;
+  db: Kysely<Database>;
+}
+
+/** The input reference as it arrived: a file part, or the JSON forms. */
+export type InputReference =
+  | { kind: "stored"; file: FileRow }
+  | { kind: "image_url"; url: string }
+  | { kind: "file_id"; id: string };
+
+const STATUS: Record<TaskRow["status"], OpenAiVideo["status"]> = {
+  submitted: "queued",
+  running: "in_progress",
+  succeeded: "completed",
+  failed: "failed",
+};
+
+export class OpenAiVideos {
+  constructor(private readonly deps: OpenAiVideoDeps) {}
+
+  async create(
+    principal: Principal,
+    body: Omit<VideoCreateBody, "input_reference">,
+    reference: InputReference | undefined,
+    idempotencyKey?: string,
+  ): Promise<TaskRow> {
+    const model = this.deps.catalog.require(body.model);
+    // Checked before an upload is stored, so a bad size costs no file.
+    const asked = body.size === undefined ? undefined : parseSize(body.size, model);
+    const image = reference ? await this.referenceFile(principal, reference) : undefined;
+    const size = asked ?? defaultSize(model, image?.file);
+    const content = image ? [this.contentEntry(model, image)] : [];
+    const submit = {
+      model: model.id,
+      prompt: body.prompt,
+      ...(body.seconds === undefined ? {} : { seconds: String(body.seconds) }),
+      metadata: { ratio: size.ratio, resolution: size.resolution, ...(content.length ? { content } : {}) },
+    };
+    const { task } = await renamingParams(() => this.deps.tasks.submit(principal, submit, idempotencyKey));
+    return task;
+  }
+
+  /** Store a multipart `input_reference` (sniffed and limited like any upload). */
+  storeUpload(principal: Principal, stream: Readable, filename: string): Promise<FileRow> {
+    return this.deps.files.create(principal.account.id, stream, filename, "input_reference");
+  }
+
+  /** A new task with the source's inputs and parameters and a new prompt. */
+  async remix(principal: Principal, id: string, prompt: string, idempotencyKey?: string): Promise<TaskRow> {
+    const source = await this.get(principal.account.id, id);
+    const request = JSON.parse(source.request_json) as NormalizedRequest;
+    const echo = JSON.parse(source.metadata_json) as Record<string, unknown>;
+    const content = request.content.map((m) => ({
+      type: `${m.kind}_url`,
+      [`${m.kind}_url`]: { url: m.url },
+      role: m.role,
+    }));
+    const submit = {
+      model: source.model,
+      prompt,
+      seconds: String(source.seconds),
+      metadata: { ...echo, ...(content.length ? { content } : {}) },
+    };
+    const { task } = await renamingParams(() =>
+      this.deps.tasks.submit(principal, submit, idempotencyKey, { remixedFrom: source.id }),
+    );
+    return task;
+  }
+
+  async get(accountId: string, id: string): Promise<TaskRow> {
+    try {
+      return await this.deps.tasks.get(accountId, id);
+    } catch (error) {
+      throw renamed(error, { task_id: "video_id" });
+    }
+  }
+
+  /** Deletes the stored video, thumbnail and last frame; the task then is gone from both APIs. */
+  async delete(accountId: string, id: string): Promise<TaskRow> {
+    let task = await this.get(accountId, id);
+    // An unfinished task is cancelled first; one its provider cannot stop is a 409 (it runs on).
+    if (task.status === "submitted" || task.status === "running")
+      task = await this.deps.tasks.cancel(accountId, id);
+    await this.deps.db
+      .updateTable("tasks")
+      .set({ deleted_at: Date.now(), updated_at: Date.now() })
+      .where("id", "=", task.id)
+      .where("account_id", "=", accountId)
+      .execute();
+    for (const key of [task.output_key, task.poster_key, task.last_frame_key]) {
+      if (key) await this.deps.storage.delete(key);
+    }
+    return task;
+  }
+
+  toOpenAi(task: TaskRow): OpenAiVideo {
+    const echo = JSON.parse(task.metadata_json) as { ratio?: string; resolution?: string };
+    const video = task.video_json ? (JSON.parse(task.video_json) as { width: number; height: number }) : null;
+    const fixed =
+      echo.ratio && echo.resolution
+        ? sizeOf(echo.ratio as Parameters<typeof sizeOf>[0], echo.resolution as Parameters<typeof sizeOf>[1])
+        : null;
+    return {
+      id: task.id,
+      object: "video",
+      model: task.model,
+      status: STATUS[task.status],
+      progress: task.status === "succeeded" ? 100 : task.progress,
+      prompt: task.prompt || null,
+      seconds: String(task.seconds),
+      size: video ? sizeText(video) : (fixed ?? "auto"),
+      created_at: unixSeconds(task.created_at)!,
+      completed_at: unixSeconds(task.completed_at) ?? null,
+      expires_at: unixSeconds(task.expires_at) ?? null,
+      remixed_from_video_id: task.remixed_from,
+      error:
+        task.status === "failed"
+          ? { code: task.error_code ?? "failed", message: task.error_message ?? "the video failed" }
+          : null,
+    };
+  }
+
+  private async referenceFile(
+    principal: Principal,
+    reference: InputReference,
+  ): Promise<{ file?: FileRow; url: string; kind: "image" | "video" }> {
+    const accountId = principal.account.id;
+    if (reference.kind === "image_url") return { url: reference.url, kind: "image" };
+    const file =
+      reference.kind === "stored"
+        ? reference.file
+        : await this.deps.files.get(accountId, reference.id).catch((error: unknown) => {
+            throw renamed(error, { file_id: "input_reference.file_id" });
+          });
+    if (file.kind === "audio")
+      throw invalid(
+        "invalid_input_reference",
+        "input_reference must be an image (or a video), not audio",
+        "input_reference",
+      );
+    return { file, url: this.deps.files.urlOf(file), kind: file.kind };
+  }
+
+  private contentEntry(model: CatalogModel, media: { url: string; kind: "image" | "video" }) {
+    if (media.kind === "image") {
+      if (model.modes.includes("first_frame"))
+        return { type: "image_url", image_url: { url: media.url }, role: "first_frame" };
+      if (model.references.images > 0)
+        return { type: "image_url", image_url: { url: media.url }, role: "reference_image" };
+    } else if (model.references.videos > 0) {
+      return { type: "video_url", video_url: { url: media.url }, role: "reference_video" };
+    }
+    throw invalid(
+      "input_reference_not_supported",
+      `${model.id} takes no ${media.kind} input; use a model whose modes in GET /v1/models include first_frame or reference`,
+      "input_reference",
+    );
+  }
+}
+
+/** No size asked: the model's default resolution, shaped like the image when the model has that ratio. */
+function defaultSize(model: CatalogModel, image: FileRow | undefined): SizeChoice {
+  const choices = sizesFor(model).filter((c) => c.resolution === model.defaultResolution);
+  const wanted =
+    image?.width && image.height
+      ? nearestRatio(image.width, image.height)
+      : image
+        ? model.defaultRatioWithMedia
+        : model.defaultRatio;
+  const found = choices.find((c) => c.ratio === wanted) ?? choices[0];
+  if (!found) throw invalid("unsupported_size", `${model.id} makes no fixed frame size`, "size");
+  return found;
+}
+
+/** The RelayDance field names in errors become the OpenAI ones the client sent. */
+const PARAMS: Array<[RegExp, string]> = [
+  [/^metadata\.(ratio|resolution)$/, "size"],
+  [/^metadata\.content\[0\]\.image_url\.url$/, "input_reference"],
+  [/^metadata\.content(\[\d+\])?(\..*)?$/, "input_reference"],
+  [/^task_id$/, "video_id"],
+];
+
+async function renamingParams<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw renamed(error);
+  }
+}
+
+function renamed(error: unknown, extra: Record<string, string> = {}): unknown {
+  if (!(error instanceof ApiError) || !error.param) return error;
+  const to = extra[error.param] ?? PARAMS.find(([pattern]) => pattern.test(error.param!))?.[1] ?? error.param;
+  if (to === error.param) return error;
+  return new ApiError(error.status, error.type, error.code, error.message, to, error.headers);
+}
+
+export function videoNotFound(id: string) {
+  return notFound("video_not_found", `no video ${id} exists for this API key's account`, "video_id");
+}
