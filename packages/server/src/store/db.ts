@@ -1,6 +1,5 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import SQLite from "better-sqlite3";
 import {
   Kysely,
   type Migration,
@@ -12,6 +11,7 @@ import {
 } from "kysely";
 import pg from "pg";
 import type { Database } from "./schema.ts";
+import { openSqlite, type SqliteConnection } from "./sqlite-driver.ts";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -43,47 +43,44 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
   }
   const path = url.replace(/^sqlite:(\/\/)?/, "");
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new SQLite(path);
-  sqlite.pragma("journal_mode = WAL");
-  sqlite.pragma("synchronous = NORMAL");
-  sqlite.pragma("busy_timeout = 5000");
-  sqlite.pragma("foreign_keys = ON");
+  const sqlite = openSqlite(path);
+  sqlite.exec("pragma journal_mode = WAL");
+  sqlite.exec("pragma synchronous = NORMAL");
+  sqlite.exec("pragma busy_timeout = 5000");
+  sqlite.exec("pragma foreign_keys = ON");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  // Same connection as every query: better-sqlite3 is synchronous, so this never interleaves
+  // Same connection as every query: the driver is synchronous, so this never interleaves
   // with a statement, and inside an open transaction it only reads the WAL header.
-  const dataVersion = sqlite.prepare("pragma data_version").pluck();
+  const dataVersion = sqlite.scalar("pragma data_version");
   return {
     db,
     dialect: "sqlite",
-    externalChanges: () => dataVersion.get() as number,
+    externalChanges: dataVersion,
     close: () => db.destroy(),
   };
 }
 
 /**
  * Kysely's SQLite driver prepares every query afresh; compiling the statement was the largest
- * single cost of a GET in the benchmark. Prepared statements are reusable in better-sqlite3 (one
- * connection, one query at a time), so keep the most recent ones by SQL text.
+ * single cost of a GET in the benchmark. Prepared statements are reusable (one connection, one
+ * query at a time), so keep the most recent ones by SQL text.
  */
-function withStatementCache(sqlite: SQLite.Database, max = 500): SQLite.Database {
-  const cache = new Map<string, SQLite.Statement>();
-  const prepare = sqlite.prepare.bind(sqlite);
-  return new Proxy(sqlite, {
-    get(target, property, receiver) {
-      if (property !== "prepare") return Reflect.get(target, property, receiver);
-      return (source: string) => {
-        let statement = cache.get(source);
-        if (statement) {
-          cache.delete(source); // keep recently used ones at the end
-        } else {
-          statement = prepare(source);
-          if (cache.size >= max) cache.delete(cache.keys().next().value as string);
-        }
-        cache.set(source, statement);
-        return statement;
-      };
+function withStatementCache(sqlite: SqliteConnection, max = 500): SqliteConnection {
+  const cache = new Map<string, ReturnType<SqliteConnection["prepare"]>>();
+  return {
+    ...sqlite,
+    prepare(source: string) {
+      let statement = cache.get(source);
+      if (statement) {
+        cache.delete(source); // keep recently used ones at the end
+      } else {
+        statement = sqlite.prepare(source);
+        if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(source, statement);
+      return statement;
     },
-  });
+  };
 }
 
 /** Apply `migrations` (see src/migrations.ts for the gateway's list) that the store has not seen yet. */
