@@ -10,10 +10,10 @@ const require = createRequire(import.meta.url);
 /** One media tool as resolved at start: where it is, what it says its version is, and why it was chosen. */
 export interface MediaTool {
   path: string;
-  /** The first line's version token, e.g. "5.1.6-0+deb12u1" or "N-47683-g0e8eb07980-static". */
-  version: string;
+  /** The first line's version token, e.g. "5.1.6-0+deb12u1" or "N-47683-g0e8eb07980-static" (read on first use). */
+  readonly version: string;
   /** The major version when the token starts with one (release builds); null for git snapshots. */
-  major: number | null;
+  readonly major: number | null;
   /** `env`: VIDRELAY_FFMPEG_PATH / VIDRELAY_FFPROBE_PATH; `system`: on PATH, version 5 or newer; `bundled`: the npm package. */
   source: "env" | "system" | "bundled";
 }
@@ -64,16 +64,37 @@ export function resolveMediaTool(
   bundledPath: () => string,
 ): MediaTool {
   const explicit = env[name === "ffmpeg" ? "VIDRELAY_FFMPEG_PATH" : "VIDRELAY_FFPROBE_PATH"];
-  if (explicit)
-    return { path: explicit, source: "env", ...(versionOf(explicit) ?? { version: "unknown", major: null }) };
+  if (explicit) return lazyTool(explicit, "env");
   const system = onPath(name, env.PATH);
   if (system) {
+    // Only a system build has to answer -version now: its version decides whether it is used.
     const found = versionOf(system);
-    if (found?.major != null && found.major >= MIN_SYSTEM_MAJOR)
-      return { path: system, source: "system", ...found };
+    if (found?.major != null && found.major >= MIN_SYSTEM_MAJOR) return lazyTool(system, "system", found);
   }
-  const bundled = bundledPath();
-  return { path: bundled, source: "bundled", ...(versionOf(bundled) ?? { version: "unknown", major: null }) };
+  return lazyTool(bundledPath(), "bundled");
+}
+
+/** A tool whose version is asked (one `-version` run) only when someone reads it, e.g. doctor. */
+function lazyTool(
+  path: string,
+  source: MediaTool["source"],
+  known?: { version: string; major: number | null },
+): MediaTool {
+  let found = known;
+  const read = () => {
+    found ??= versionOf(path) ?? { version: "unknown", major: null };
+    return found;
+  };
+  return {
+    path,
+    source,
+    get version() {
+      return read().version;
+    },
+    get major() {
+      return read().major;
+    },
+  };
 }
 
 let resolved: { ffmpeg: MediaTool; ffprobe: MediaTool } | undefined;
