@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
+import { startXaiDouble } from "../../server/test/doubles/xai/double.ts";
 import { startReceiver, until } from "../../server/test/helpers/receiver.ts";
 import { waitForTask } from "../../server/test/helpers/server.ts";
 import { assertClean, browserSkipReason, type ConsoleHarness, startConsoleHarness } from "./harness.ts";
@@ -23,7 +24,7 @@ describe("console: tasks", { skip }, () => {
   let hooks: Receiver;
   before(async () => {
     // The webhook receivers listen on loopback, which the SSRF policy refuses unless allowed.
-    h = await startConsoleHarness({ allowPrivateTargets: "127.0.0.1" });
+    h = await startConsoleHarness({ allowPrivateTargets: "127.0.0.1", upstreamPollScale: 0.01 });
     hooks = await startReceiver();
   });
   after(async () => {
@@ -419,5 +420,51 @@ describe("console: tasks", { skip }, () => {
       }
     }
     assertClean(phone.report);
+  });
+
+  test("a task its provider cannot stop shows why, and offers no Cancel", async () => {
+    // xAI documents no cancel: once submitted there, the task runs to its end.
+    const xai = await startXaiDouble();
+    try {
+      const res = await h.gateway.api("/v1/admin/channels", {
+        method: "POST",
+        json: {
+          provider: "xai",
+          base_url: xai.baseUrl,
+          api_key: xai.keys[0],
+          models: { "grok-imagine-video": "grok-imagine-video" },
+        },
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      const submitted = await h.gateway.api("/v1/video/generations", {
+        method: "POST",
+        json: {
+          model: "grok-imagine-video",
+          prompt: "[[queue:0]] [[run:3000]] a lighthouse at night",
+          seconds: "2",
+          metadata: { resolution: "480p" },
+        },
+      });
+      assert.equal(submitted.status, 200, await submitted.clone().text());
+      const { id } = (await submitted.json()) as { id: string };
+      await until(
+        async () => ((await apiTask(id)) as ApiTask & { cancellable?: boolean }).cancellable === false,
+        15_000,
+        "the task to be at xAI",
+      );
+      const { page, report } = await h.signIn();
+      await page.goto(`/console/tasks/${id}`);
+      const note = page.getByRole("note");
+      await note.waitFor();
+      assert.match((await note.textContent()) ?? "", /with xAI, which cannot stop it now/);
+      assert.equal(await page.getByRole("button", { name: "Cancel task" }).count(), 0);
+      const refused = await h.gateway.api(`/v1/video/generations/${id}/cancel`, { method: "POST" });
+      assert.equal(refused.status, 409);
+      await page.locator(".page-header .badge", { hasText: "succeeded" }).waitFor({ timeout: 60_000 });
+      assert.equal(await page.getByRole("note").count(), 0);
+      assertClean(report);
+    } finally {
+      await xai.close();
+    }
   });
 });

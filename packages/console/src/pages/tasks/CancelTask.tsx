@@ -47,8 +47,15 @@ export function CancelTask({
     }
   };
 
+  const unfinished = task.status === "submitted" || task.status === "running";
   return (
     <div className="task-cancel">
+      {unfinished && !cancellable ? (
+        <p className="task-not-cancellable" role="note">
+          This task is with {providerName(task.provider)}, which cannot stop it now: it runs to its end and is
+          settled as usual (a failed task is not billed).
+        </p>
+      ) : null}
       {cancellable && !confirming ? (
         <button type="button" className="danger" onClick={() => setConfirming(true)}>
           Cancel task
@@ -69,4 +76,17 @@ export function CancelTask({
       <ErrorNote error={error} title="Cancel refused" />
     </div>
   );
+}
+
+const PROVIDERS: Record<string, string> = {
+  ark: "Ark",
+  dashscope: "DashScope",
+  fal: "fal",
+  xai: "xAI",
+  relaydance: "an upstream gateway",
+  local: "the local engine",
+};
+
+function providerName(provider: string | undefined): string {
+  return provider ? (PROVIDERS[provider] ?? provider) : "its provider";
 }
