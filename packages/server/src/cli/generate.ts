@@ -2,6 +2,7 @@ import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import {
   type ContentItem,
+  type Fit,
   type ImageRole,
   type Model,
   NotFoundError,
@@ -43,6 +44,8 @@ Parameters (defaults come from the model; 'vidrelay models' lists what each acce
   -m, --model ID         model id (default ${DEFAULT_MODEL})
   --seconds N            clip length in whole seconds
   --ratio R              21:9, 16:9, 4:3, 1:1, 3:4, 9:16 or adaptive
+  --fit crop|pad         how a first frame of another shape meets --ratio (models that conform it,
+                         e.g. happyhorse-1.0-i2v): centre crop (default) or black bars
   --resolution R         480p, 720p or 1080p
   --audio, --no-audio    soundtrack on or off (where the model makes it optional)
   --seed N               seed (-1 for random, where the model supports it)
@@ -71,6 +74,7 @@ const GENERATE_OPTIONS = {
   model: { type: "string", short: "m" },
   seconds: { type: "string" },
   ratio: { type: "string" },
+  fit: { type: "string" },
   resolution: { type: "string" },
   audio: { type: "boolean" },
   "no-audio": { type: "boolean" },
@@ -186,6 +190,8 @@ export async function generate(args: string[], io: Io): Promise<number> {
 
   const metadata: SubmitMetadata = {};
   if (values.ratio) metadata.ratio = values.ratio as Ratio;
+  // Checked by the server like every parameter (400 naming metadata.fit).
+  if (values.fit) metadata.fit = values.fit as Fit;
   if (values.resolution) metadata.resolution = values.resolution.toLowerCase() as Resolution;
   if (values.audio) metadata.generate_audio = true;
   if (values["no-audio"]) metadata.generate_audio = false;

@@ -119,6 +119,25 @@ describe("vidrelay generate", () => {
       .catch(() => {});
   });
 
+  test("--fit pad letterboxes a first frame of another shape; a bad --fit is refused naming metadata.fit", async () => {
+    const args = (fit: string) => [
+      ...["generate", "-m", "happyhorse-1.0-i2v", "-i", sample("landscape-600x450.jpg")],
+      ...["-p", "@image1 the camera holds", "--seconds", "3", "--resolution", "720p", "--ratio", "16:9"],
+      ...["--fit", fit, "--no-wait", "--json"],
+    ];
+    const result = await runCli(args("pad"), env);
+    assert.equal(result.code, 0, result.stderr);
+    const submitted = JSON.parse(result.stdout.trim().split("\n").at(-1)!) as { task: { task_id: string } };
+    const client = new VidRelay({ apiKey: t.key, baseURL: t.url });
+    const task = await client.videos.get(submitted.task.task_id);
+    assert.equal(task.metadata.fit, "pad");
+    await client.videos.cancel(task.id).catch(() => {});
+
+    const bad = await runCli(args("stretch"), env);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /metadata\.fit/);
+  });
+
   test("--json streams progress events and ends with the saved file", async () => {
     const out = join(dir, "json.mp4");
     const result = await runCli(
