@@ -294,6 +294,32 @@ describe("console: playground", { skip }, () => {
     assertClean(report);
   });
 
+  test("Fit appears for a model that conforms its first frame, with a fixed ratio, and goes into the request", async () => {
+    const i2v = models.find((m) => m.parameters.fit.supported)!;
+    assert.ok(i2v, "a model with parameters.fit");
+    const { page, report } = await openPlayground(h, i2v.id);
+    const body = async () => {
+      await page.getByRole("tab", { name: "curl" }).click();
+      const text = await page.locator("#copy-as-code").innerText();
+      return JSON.parse(/-d '([\s\S]*)'$/.exec(text)![1]!.replaceAll("'\\''", "'")) as {
+        metadata: Record<string, unknown>;
+      };
+    };
+    await page.getByLabel("Prompt", { exact: true }).fill("the camera holds");
+    await page.getByLabel("Ratio").selectOption("adaptive");
+    assert.equal(await page.getByLabel("Fit").count(), 0, "adaptive follows the image: nothing to fit");
+    await page.getByLabel("Ratio").selectOption("16:9");
+    assert.equal(await page.getByLabel("Fit").inputValue(), "crop");
+    assert.equal((await body()).metadata.fit, undefined, "the default is not sent");
+    await page.getByLabel("Fit").selectOption("pad");
+    assert.equal((await body()).metadata.fit, "pad");
+    // A model without the parameter shows no Fit.
+    await page.getByLabel("Model").selectOption(models.find((m) => !m.parameters.fit.supported)!.id);
+    assert.equal(await page.getByLabel("Fit").count(), 0);
+    assert.equal((await body()).metadata.fit, undefined);
+    assertClean(report);
+  });
+
   test("keyboard only, and a 375 px phone screen without horizontal scrolling", async () => {
     const { page, report } = await h.open({ viewport: { width: 375, height: 740 } });
     await page.goto("/console/");

@@ -32,6 +32,7 @@ const EMPTY_FORM: FormState = {
   ratio: "",
   resolution: "",
   generateAudio: false,
+  fit: "",
   seed: "",
   media: [],
 };

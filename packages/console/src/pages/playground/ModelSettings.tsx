@@ -1,7 +1,7 @@
 /** Seconds, ratio, resolution, audio and seed: only the values the chosen model supports. */
 import type { Model } from "@vidrelay/sdk";
 import { Field } from "../../components/ui.tsx";
-import type { FormState } from "./request.ts";
+import { type FormState, fitApplies } from "./request.ts";
 
 export function ModelSettings({
   model,
@@ -60,6 +60,28 @@ export function ModelSettings({
           </select>
         </Field>
       </div>
+      {fitApplies(form, model) && model.parameters.fit.supported ? (
+        <div className="row">
+          <Field
+            label="Fit"
+            htmlFor="playground-fit"
+            error={errors.fit}
+            hint="How the first frame meets the ratio: cut to fill, or whole with black bars."
+          >
+            <select
+              id="playground-fit"
+              value={form.fit}
+              onChange={(event) => update({ fit: event.target.value }, "fit")}
+            >
+              {model.parameters.fit.values.map((fit) => (
+                <option key={fit} value={fit}>
+                  {fit === "crop" ? "Crop (centre)" : fit === "pad" ? "Pad (black bars)" : fit}
+                </option>
+              ))}
+            </select>
+          </Field>
+        </div>
+      ) : null}
       <div className="row">
         {seed.supported ? (
           <Field

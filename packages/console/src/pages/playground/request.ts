@@ -26,6 +26,8 @@ export interface FormState {
   ratio: string;
   resolution: string;
   generateAudio: boolean;
+  /** `metadata.fit` where the model conforms its first frame to a fixed ratio; "" sends none. */
+  fit: string;
   seed: string;
   media: MediaItem[];
 }
@@ -74,7 +76,13 @@ export function modelDefaults(model: Model, hasMedia: boolean) {
     ratio: hasMedia ? model.ratios.default_with_media : model.ratios.default,
     resolution: model.resolutions.default,
     generateAudio: model.audio.default,
+    fit: model.parameters.fit.supported ? model.parameters.fit.default : "",
   };
+}
+
+/** Whether the Fit choice means anything: the model conforms its first frame and the ratio is fixed. */
+export function fitApplies(form: Pick<FormState, "ratio" | "fit">, model: Model | undefined): boolean {
+  return !!model?.parameters.fit.supported && form.ratio !== "" && form.ratio !== "adaptive";
 }
 
 /** The JSON body `client.videos.create` will send for this form (uploaded media only). */
@@ -95,6 +103,9 @@ export function buildRequest(form: FormState, model: Model | undefined): VideoCr
   if (form.ratio) metadata.ratio = form.ratio;
   if (form.resolution) metadata.resolution = form.resolution;
   if (model?.audio.mode === "optional") metadata.generate_audio = form.generateAudio;
+  // Only where it changes something: a model that conforms its first frame, a fixed ratio, not the default.
+  if (fitApplies(form, model) && model?.parameters.fit.supported && form.fit !== model.parameters.fit.default)
+    metadata.fit = form.fit;
   const seed = form.seed.trim();
   if (seed !== "") metadata.seed = /^-?\d+$/.test(seed) ? Number(seed) : seed;
   if (content.length) metadata.content = content;
@@ -119,6 +130,7 @@ const FIELD_OF_PARAM: Record<string, string> = {
   "metadata.resolution": "resolution",
   "metadata.generate_audio": "audio",
   "metadata.seed": "seed",
+  "metadata.fit": "fit",
   "metadata.content": "media",
 };
 
