@@ -185,6 +185,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     cancelUpstream: (task) =>
       cancelUpstream({ channels, logger: logger.child({ component: "upstream" }) }, task),
     checkCallbackUrl: (url) => webhooks.checkCallbackUrl(url),
+    storage,
   });
   const relayLogger = logger.child({ component: "upstream" });
   const poller = new UpstreamPoller({
@@ -283,7 +284,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await v1.register(fileRoutes, { config, files });
       const reader = new TaskObjectReader(tasks, presenter, taskObjects);
       await v1.register(taskRoutes, { config, tasks, presenter, reader, events, storage });
-      const videos = new OpenAiVideos({ catalog, tasks, files, storage, db });
+      const videos = new OpenAiVideos({ catalog, tasks, files });
       await v1.register(openAiVideoRoutes, { config, videos, tasks, storage, db });
       await v1.register(modelRoutes, { catalog, routing, billing });
       await v1.register(whoAmIRoutes, { keys });

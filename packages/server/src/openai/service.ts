@@ -5,15 +5,13 @@
  * which is OpenAI's error shape; their `param` names the OpenAI field (`size`, `input_reference`).
  */
 import type { Readable } from "node:stream";
-import type { Kysely } from "kysely";
 import type { Catalog, CatalogModel } from "../catalog/models.ts";
-import { ApiError, invalid, notFound } from "../domain/errors.ts";
+import { ApiError, invalid } from "../domain/errors.ts";
 import { nearestRatio } from "../domain/pixels.ts";
 import type { NormalizedRequest } from "../domain/request.ts";
 import type { FileService } from "../files/service.ts";
 import type { Principal } from "../keys/auth.ts";
-import type { BlobStorage } from "../storage/storage.ts";
-import type { Database, FileRow, TaskRow } from "../store/schema.ts";
+import type { FileRow, TaskRow } from "../store/schema.ts";
 import type { TaskService } from "../tasks/service.ts";
 import { unixSeconds } from "../util/ids.ts";
 import type { OpenAiVideo, VideoCreateBody } from "./schemas.ts";
@@ -23,8 +21,6 @@ export interface OpenAiVideoDeps {
   catalog: Catalog;
   tasks: TaskService;
   files: FileService;
-  storage: BlobStorage;
-  db: Kysely<Database>;
 }
 
 /** The input reference as it arrived: a file part, or the JSON forms. */
@@ -102,20 +98,11 @@ export class OpenAiVideos {
 
   /** Deletes the stored video, thumbnail and last frame; the task then is gone from both APIs. */
   async delete(accountId: string, id: string): Promise<TaskRow> {
-    let task = await this.get(accountId, id);
-    // An unfinished task is cancelled first; one its provider cannot stop is a 409 (it runs on).
-    if (task.status === "submitted" || task.status === "running")
-      task = await this.deps.tasks.cancel(accountId, id);
-    await this.deps.db
-      .updateTable("tasks")
-      .set({ deleted_at: Date.now(), updated_at: Date.now() })
-      .where("id", "=", task.id)
-      .where("account_id", "=", accountId)
-      .execute();
-    for (const key of [task.output_key, task.poster_key, task.last_frame_key]) {
-      if (key) await this.deps.storage.delete(key);
+    try {
+      return await this.deps.tasks.delete(accountId, id);
+    } catch (error) {
+      throw renamed(error, { task_id: "video_id" });
     }
-    return task;
   }
 
   toOpenAi(task: TaskRow): OpenAiVideo {
@@ -200,7 +187,6 @@ function defaultSize(model: CatalogModel, image: FileRow | undefined): SizeChoic
 /** The RelayDance field names in errors become the OpenAI ones the client sent. */
 const PARAMS: Array<[RegExp, string]> = [
   [/^metadata\.(ratio|resolution)$/, "size"],
-  [/^metadata\.content\[0\]\.image_url\.url$/, "input_reference"],
   [/^metadata\.content(\[\d+\])?(\..*)?$/, "input_reference"],
   [/^task_id$/, "video_id"],
 ];
@@ -218,8 +204,4 @@ function renamed(error: unknown, extra: Record<string, string> = {}): unknown {
   const to = extra[error.param] ?? PARAMS.find(([pattern]) => pattern.test(error.param!))?.[1] ?? error.param;
   if (to === error.param) return error;
   return new ApiError(error.status, error.type, error.code, error.message, to, error.headers);
-}
-
-export function videoNotFound(id: string) {
-  return notFound("video_not_found", `no video ${id} exists for this API key's account`, "video_id");
 }

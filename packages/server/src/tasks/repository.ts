@@ -24,6 +24,17 @@ export class TaskRepository {
       .executeTakeFirst();
   }
 
+  /** The owner deleted it: hidden from every owner-scoped read (`get`, `list`) from now on. */
+  async markDeleted(accountId: string, id: string): Promise<void> {
+    const now = Date.now();
+    await this.db
+      .updateTable("tasks")
+      .set({ deleted_at: now, updated_at: now })
+      .where("id", "=", id)
+      .where("account_id", "=", accountId)
+      .execute();
+  }
+
   /** Unscoped read for workers (never reachable from a request without an owner check). */
   getById(id: string, trx: Kysely<Database> = this.db): Promise<TaskRow | undefined> {
     return trx.selectFrom("tasks").selectAll().where("id", "=", id).executeTakeFirst();

@@ -8,6 +8,7 @@ import type { FileService } from "../files/service.ts";
 import type { EnqueueOptions } from "../jobs/queue.ts";
 import type { Principal } from "../keys/auth.ts";
 import type { CancelOutcome } from "../providers/types.ts";
+import type { BlobStorage } from "../storage/storage.ts";
 import type { Cursor, Page } from "../store/pagination.ts";
 import type { TaskRow, TaskStatus } from "../store/schema.ts";
 import { newCapabilityToken, newTaskId, sha256Hex } from "../util/ids.ts";
@@ -32,11 +33,13 @@ export interface TaskServiceDeps {
   cancelUpstream(task: TaskRow): Promise<CancelOutcome>;
   /** Refuses a callback URL the gateway will not deliver to (the webhooks' SSRF guard). */
   checkCallbackUrl(url: string): Promise<void>;
+  /** Where a task's video, poster and last frame are stored (removed by `delete`). */
+  storage: Pick<BlobStorage, "delete">;
 }
 
 /**
  * The task requests of the API: submit (validate, resolve own media, route, then the lifecycle's
- * submit), read, list, cancel. I/O lives in the repositories, state changes in `TaskLifecycle`.
+ * submit), read, list, cancel, delete. I/O lives in the repositories, state changes in `TaskLifecycle`.
  */
 export class TaskService {
   constructor(private readonly deps: TaskServiceDeps) {}
@@ -254,6 +257,21 @@ export class TaskService {
     });
     if (finished) return finished;
     throw alreadyFinished(id, (await this.get(accountId, id)).status);
+  }
+
+  /**
+   * Delete a task for its owner: an unfinished one is cancelled first (honestly: a 409 when its
+   * provider cannot stop it), its stored media are removed, and neither API shows it again. The
+   * row stays, for the ledger and usage reports.
+   */
+  async delete(accountId: string, id: string): Promise<TaskRow> {
+    let task = await this.get(accountId, id);
+    if (task.status === "submitted" || task.status === "running") task = await this.cancel(accountId, id);
+    await this.deps.tasks.markDeleted(accountId, task.id);
+    for (const key of [task.output_key, task.poster_key, task.last_frame_key]) {
+      if (key) await this.deps.storage.delete(key);
+    }
+    return task;
   }
 }
 

@@ -6,7 +6,7 @@ import { migrateToLatest, openDatabase } from "../../src/store/db.ts";
 import { runCli } from "../cli/run.ts";
 import { type ArkDouble, startArkDouble } from "../doubles/ark/double.ts";
 import { freshPostgres, freshSqlite } from "../helpers/databases.ts";
-import { startTestServer, type TestServer, waitForTask } from "../helpers/server.ts";
+import { addChannel, startTestServer, type TestServer, waitForTask } from "../helpers/server.ts";
 
 const MODEL = "seedance-1-5-pro-with-audio";
 
@@ -31,16 +31,12 @@ describe("billing modes", () => {
   before(async () => {
     ark = await startArkDouble({ profile: "cn", queueDelayMs: 100 });
     t = await startTestServer({ upstreamPollScale: 0.01 }, { asInstalled: true });
-    const channel = await t.api("/v1/admin/channels", {
-      method: "POST",
-      json: {
-        provider: "ark",
-        base_url: ark.baseUrl,
-        api_key: ark.keys[0],
-        models: { [MODEL]: "doubao-seedance-1-5-pro-251215" },
-      },
+    await addChannel(t, {
+      provider: "ark",
+      base_url: ark.baseUrl,
+      api_key: ark.keys[0],
+      models: { [MODEL]: "doubao-seedance-1-5-pro-251215" },
     });
-    assert.equal(channel.status, 200, await channel.clone().text());
     const created = (await (
       await t.api("/v1/admin/keys", { method: "POST", json: { account_name: "customer" } })
     ).json()) as { key: string; id: string; account: { id: string; billing_mode: string } };

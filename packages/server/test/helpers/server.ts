@@ -116,3 +116,13 @@ export async function uploadFile(
     headers: options.key ? { authorization: `Bearer ${options.key}` } : {},
   });
 }
+
+/** Add an upstream channel through the admin API (asserts 200) and return it. */
+export async function addChannel(
+  t: Pick<TestServer, "api">,
+  json: Record<string, unknown>,
+): Promise<{ id: string; name: string }> {
+  const res = await t.api("/v1/admin/channels", { method: "POST", json });
+  if (res.status !== 200) throw new Error(`adding a channel answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { id: string; name: string };
+}

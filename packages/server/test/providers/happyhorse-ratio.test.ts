@@ -15,7 +15,7 @@ import { Catalog } from "../../src/catalog/models.ts";
 import { type DashScopeDouble, startDashScopeDouble } from "../doubles/dashscope/double.ts";
 import { type FalDouble, startFalDouble } from "../doubles/fal/double.ts";
 import { clipFacts } from "../helpers/probe.ts";
-import { startTestServer, type TestServer, uploadFile, waitForTask } from "../helpers/server.ts";
+import { addChannel, startTestServer, type TestServer, uploadFile, waitForTask } from "../helpers/server.ts";
 
 const CREATE = "/api/v1/services/aigc/video-generation/video-synthesis";
 const FAL_I2V = "/alibaba/happy-horse/image-to-video";
@@ -25,11 +25,6 @@ const PHOTO = fileURLToPath(new URL("../../../../examples/media/landscape-600x45
 
 // biome-ignore lint/suspicious/noExplicitAny: journal bodies are inspected loosely.
 type Json = any;
-
-async function addChannel(t: TestServer, json: Record<string, unknown>): Promise<void> {
-  const res = await t.api("/v1/admin/channels", { method: "POST", json });
-  assert.equal(res.status, 200, await res.clone().text());
-}
 
 /** The seed's request (README, docs/api.md §3) on HappyHorse i2v, with metadata overrides. */
 function seedRequest(url: string, metadata: Record<string, unknown> = {}) {

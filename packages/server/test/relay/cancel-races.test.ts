@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type ArkDouble, startArkDouble } from "../doubles/ark/double.ts";
 import { until } from "../helpers/receiver.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { addChannel, startTestServer, type TestServer } from "../helpers/server.ts";
 
 const TASKS = "/api/v3/contents/generations/tasks";
 const MODEL = "seedance-1-5-pro-with-audio";
@@ -21,17 +21,14 @@ describe("cancel racing the dispatch to Ark", () => {
   before(async () => {
     ark = await startArkDouble({ profile: "cn" });
     t = await startTestServer({ upstreamPollScale: 0.01, upstreamSubmitTimeoutSeconds: 1 });
-    const res = await t.api("/v1/admin/channels", {
-      method: "POST",
-      json: {
+    channelId = (
+      await addChannel(t, {
         provider: "ark",
         base_url: ark.baseUrl,
         api_key: ark.keys[0],
         models: { [MODEL]: "doubao-seedance-1-5-pro-251215" },
-      },
-    });
-    assert.equal(res.status, 200, await res.clone().text());
-    channelId = ((await res.json()) as { id: string }).id;
+      })
+    ).id;
   });
   after(async () => {
     await t.stop();
