@@ -1,14 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import {
-  Kysely,
-  type Migration,
-  Migrator,
-  PostgresAdapter,
-  PostgresDialect,
-  SqliteDialect,
-  sql,
-} from "kysely";
+import { Kysely, type Migration, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import type { Database } from "./schema.ts";
 import { openSqlite, type SqliteConnection } from "./sqlite-driver.ts";
@@ -83,25 +75,67 @@ function withStatementCache(sqlite: SqliteConnection, max = 500): SqliteConnecti
   };
 }
 
-/** Apply `migrations` (see src/migrations.ts for the gateway's list) that the store has not seen yet. */
+/**
+ * The table that records applied migrations. It keeps the name and shape Kysely's Migrator gave it,
+ * so stores migrated by earlier versions (which used that Migrator) carry on where they were.
+ */
+const MIGRATION_TABLE = "kysely_migration";
+
+/**
+ * Apply `migrations` (see src/migrations.ts for the gateway's list) that the store has not seen yet,
+ * in name order, all in one transaction: a failing migration leaves the store as it was.
+ *
+ * Not Kysely's Migrator: it finds its bookkeeping tables through introspection of *every* schema in
+ * the database (`has_schema_privilege` on each), which fails with "schema … does not exist" when
+ * another tenant of the database drops a schema at that moment (CI caught it; any shared database
+ * can). Here everything is unqualified, so it stays in this connection's own schema, and concurrent
+ * starts are serialised by an advisory lock on Postgres and by `begin immediate` on SQLite.
+ */
 export async function migrateToLatest(
   db: Kysely<Database>,
   migrations: Record<string, Migration>,
 ): Promise<void> {
-  // On Postgres, keep Kysely's bookkeeping tables in our own schema: by default it looks across
-  // every schema of the database and would mistake another instance's tables for ours.
-  let migrationTableSchema: string | undefined;
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
-    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
-    migrationTableSchema = rows[0]?.schema;
-  }
-  const provider = { getMigrations: async () => migrations };
-  const migrator = new Migrator({ db, provider, migrationTableSchema });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === "Error");
-  if (error || failed) {
-    throw new Error(
-      `database migration ${failed?.migrationName ?? ""} failed: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  await db.connection().execute(async (conn) => {
+    await sql.raw(postgres ? "begin" : "begin immediate").execute(conn);
+    try {
+      if (postgres) {
+        // Keyed by schema: instances in other schemas of the same database do not wait on us.
+        await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.vidrelay_migrations'))`.execute(
+          conn,
+        );
+      }
+      await sql`create table if not exists ${sql.table(MIGRATION_TABLE)} (
+        name varchar(255) not null primary key,
+        timestamp varchar(255) not null
+      )`.execute(conn);
+      const { rows } = await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(
+        conn,
+      );
+      const applied = new Set(rows.map((r) => r.name));
+      const unknown = [...applied].filter((name) => !(name in migrations)).sort();
+      if (unknown.length > 0) {
+        throw new Error(
+          `database migration failed: the store has migration ${unknown.join(", ")}, which this version of vidrelay does not know; it was migrated by a newer version, so run that version (or a newer one) against it`,
+        );
+      }
+      for (const name of Object.keys(migrations).sort()) {
+        if (applied.has(name)) continue;
+        try {
+          await migrations[name]!.up(conn);
+        } catch (error) {
+          throw new Error(
+            `database migration ${name} failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        }
+        await sql`insert into ${sql.table(MIGRATION_TABLE)} (name, timestamp) values (${name}, ${new Date().toISOString()})`.execute(
+          conn,
+        );
+      }
+      await sql`commit`.execute(conn);
+    } catch (error) {
+      await sql`rollback`.execute(conn).catch(() => {});
+      throw error;
+    }
+  });
 }

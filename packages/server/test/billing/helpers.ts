@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { type Kysely, type Migration, Migrator, type MigratorProps, PostgresAdapter, sql } from "kysely";
+import type { Kysely } from "kysely";
 import pino from "pino";
 import type { Billing } from "../../src/billing/billing.ts";
 import type { BillingHolds, ProviderUsage } from "../../src/billing/holds.ts";
@@ -14,7 +14,7 @@ import { AccountRepository } from "../../src/keys/repository.ts";
 import { ALL_MIGRATIONS } from "../../src/migrations.ts";
 import { parseAllowList } from "../../src/net/address-policy.ts";
 import { Metrics } from "../../src/ops/metrics.ts";
-import { type DatabaseHandle, openDatabase } from "../../src/store/db.ts";
+import { type DatabaseHandle, migrateToLatest, openDatabase } from "../../src/store/db.ts";
 import type { Account, ApiKeyRow, Database, TaskPatch, TaskRow } from "../../src/store/schema.ts";
 import { TaskEvents } from "../../src/tasks/events.ts";
 import { IdempotencyRepository } from "../../src/tasks/idempotency-repository.ts";
@@ -33,37 +33,9 @@ export const DIALECTS = [
   { name: "postgres", make: freshPostgres },
 ] as const;
 
-/**
- * The main migrations plus billing's, as the owner will merge them.
- *
- * On Postgres every test file has its own schema in one database, and Kysely's Migrator looks for
- * its bookkeeping tables in *any* schema: while another file's schema has `kysely_migration_lock`,
- * a fresh schema skips creating its own and the migration fails. So here the bookkeeping tables
- * are pinned to this connection's schema and named apart from the defaults (which the other
- * suites' migrators look for). The application schema itself is exactly what production gets.
- */
+/** The gateway's migrations (billing's among them), as production applies them. */
 export async function migrateWithBilling(db: Kysely<Database>): Promise<void> {
-  let isolation: Partial<MigratorProps> = {};
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
-    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
-    isolation = {
-      migrationTableSchema: rows[0]!.schema,
-      migrationTableName: "billing_test_migration",
-      migrationLockTableName: "billing_test_migration_lock",
-    };
-  }
-  const migrator = new Migrator({
-    db,
-    ...isolation,
-    provider: {
-      async getMigrations(): Promise<Record<string, Migration>> {
-        return ALL_MIGRATIONS;
-      },
-    },
-  });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === "Error");
-  if (error || failed) throw new Error(`migration ${failed?.migrationName ?? ""} failed: ${String(error)}`);
+  await migrateToLatest(db, ALL_MIGRATIONS);
 }
 
 export interface Store {
