@@ -39,6 +39,8 @@ interface Running {
   job: ClaimedJob;
   controller: AbortController;
   done: Promise<void>;
+  /** The handler has returned or thrown; only the queue bookkeeping of this attempt is left. */
+  handled: boolean;
 }
 
 /**
@@ -143,6 +145,19 @@ export class JobRunner {
   private launch(job: ClaimedJob, handler: JobHandler): void {
     const controller = new AbortController();
     const logger = this.options.logger.child({ job_id: job.id, task_id: job.taskId, kind: job.kind });
+    // Claimed again while an earlier attempt still runs here: that attempt's lease lapsed (its
+    // renewals failed, e.g. the store was unreachable for a while) and this process won the job
+    // back. Leases are held by owner, so the queue cannot tell the two apart: stop the earlier
+    // one, and `superseded()` keeps it from completing or failing the job under the new claim.
+    const earlier = this.running.get(job.id);
+    if (earlier && !earlier.handled && !earlier.controller.signal.aborted) {
+      logger.warn(
+        { attempt: job.attempt },
+        "job claimed again while an earlier attempt runs here; stopping that one",
+      );
+      earlier.controller.abort(new Error("lease lost: the job was claimed again"));
+    }
+    const superseded = () => this.running.get(job.id)?.controller !== controller;
     const renewEvery = Math.max(200, Math.floor(this.options.leaseMs / 3));
     const heartbeat = setInterval(() => {
       this.queue.renew(job.id, this.options.owner, this.options.leaseMs).then(
@@ -156,12 +171,17 @@ export class JobRunner {
       );
     }, renewEvery);
 
-    const done = (async () => {
+    const entry: Running = { job, controller, done: Promise.resolve(), handled: false };
+    entry.done = (async () => {
       try {
-        await handler.handle(job, { signal: controller.signal, logger });
+        await handler.handle(job, { signal: controller.signal, logger }).finally(() => {
+          entry.handled = true;
+        });
+        if (superseded()) return; // the later attempt owns the job's outcome
         await this.queue.complete(job.id, this.options.owner);
       } catch (error) {
         if (controller.signal.aborted && this.stopped) return; // released below by stop()
+        if (superseded()) return;
         if (error instanceof Deferred) {
           await this.queue.release(job.id, this.options.owner, Date.now() + error.delayMs);
           return;
@@ -193,7 +213,7 @@ export class JobRunner {
         this.wake();
       }
     })().catch((error) => logger.error({ err: error }, "job bookkeeping failed"));
-    this.running.set(job.id, { job, controller, done });
+    this.running.set(job.id, entry);
   }
 
   /**

@@ -7,6 +7,10 @@ import { test } from "node:test";
 import pino from "pino";
 import type { ClaimedJob, JobKind, JobQueue } from "../../src/jobs/queue.ts";
 import { Deferred, JobRunner } from "../../src/jobs/runner.ts";
+import { StoreJobQueue } from "../../src/jobs/store-queue.ts";
+import { ALL_MIGRATIONS } from "../../src/migrations.ts";
+import { migrateToLatest, openDatabase } from "../../src/store/db.ts";
+import { freshSqlite } from "../helpers/databases.ts";
 
 /** Promise.withResolvers, which Node 20 lacks. */
 function deferred<T = void>() {
@@ -190,4 +194,80 @@ test("a kind whose claim found nothing is left alone for a while, unless a job o
   await new Promise((r) => setTimeout(r, 600));
   assert.ok((claimsByKind.get("ingest") ?? 0) > before, "polled again after the interval");
   await runner.stop(100);
+});
+
+test("a job whose lease lapsed and that this process claims again runs on under the new claim only", async () => {
+  // The store stops answering lease renewals for attempt 1 (as when it is briefly unreachable), so
+  // its lease lapses while it still runs, and this same process claims the job again. Leases are
+  // held by owner, so without care attempt 1's late failure would be recorded against attempt 2's
+  // claim (and the job run a third time).
+  const database = await freshSqlite();
+  const handle = openDatabase(database.url);
+  try {
+    await migrateToLatest(handle.db, ALL_MIGRATIONS);
+    const store = new StoreJobQueue(handle.db);
+    const queue: JobQueue = Object.assign(Object.create(store) as StoreJobQueue, {
+      renew: async (id: string, owner: string, leaseMs: number) => {
+        const row = await handle.db
+          .selectFrom("jobs")
+          .select("attempts")
+          .where("id", "=", id)
+          .executeTakeFirst();
+        if (row?.attempts === 1) throw new Error("store unreachable");
+        return store.renew(id, owner, leaseMs);
+      },
+    });
+    const jobId = await queue.enqueue({ kind: "deliver", maxAttempts: 5 });
+    const runs: number[] = [];
+    const secondStarted = deferred();
+    let firstSawAbortBeforeSecond = false;
+    const runner = new JobRunner(
+      queue,
+      {
+        deliver: {
+          concurrency: 2,
+          async handle(claimed: ClaimedJob, { signal }) {
+            runs.push(claimed.attempt);
+            if (claimed.attempt === 1) {
+              await Promise.race([
+                secondStarted.promise,
+                new Promise((resolve) => signal.addEventListener("abort", resolve)),
+              ]);
+              firstSawAbortBeforeSecond = signal.aborted;
+              await secondStarted.promise;
+              throw new Error("attempt 1 fails late");
+            }
+            secondStarted.resolve();
+            await new Promise((r) => setTimeout(r, 100));
+          },
+        },
+      },
+      { owner: "w", leaseMs: 300, pollMs: 50, emptyKindRecheckMs: 10, logger: pino({ level: "silent" }) },
+    );
+    runner.start();
+    const deadline = Date.now() + 10_000;
+    let row: { status: string; attempts: number; last_error: string | null } | undefined;
+    for (;;) {
+      row = await handle.db
+        .selectFrom("jobs")
+        .select(["status", "attempts", "last_error"])
+        .where("id", "=", jobId)
+        .executeTakeFirst();
+      if (row?.status === "done" || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 500)); // time for a wrong third run to show
+    await runner.stop(1000);
+    assert.equal(row?.status, "done");
+    assert.deepEqual(runs, [1, 2], "one run per claim, no third");
+    assert.ok(firstSawAbortBeforeSecond, "attempt 1 was stopped as soon as the job was claimed again");
+    const final = await handle.db
+      .selectFrom("jobs")
+      .select(["status", "attempts"])
+      .where("id", "=", jobId)
+      .executeTakeFirst();
+    assert.deepEqual(final, { status: "done", attempts: 2 });
+  } finally {
+    await handle.close();
+  }
 });
