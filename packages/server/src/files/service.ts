@@ -74,14 +74,29 @@ export class FileService {
    * Stream an upload through intake into storage. On any refusal the partial file is removed and
    * no row is written: nothing is kept.
    */
-  async create(accountId: string, source: Readable, filename: string, param = "file"): Promise<FileRow> {
+  async create(
+    accountId: string,
+    source: Readable,
+    filename: string,
+    param = "file",
+    options: {
+      /**
+       * A file id the caller derives (e.g. from a task), so a retried step finds its file instead of
+       * storing another. Two creations of one id may race: each writes its own storage object, so
+       * the loser (its insert fails) removes only its own.
+       */
+      id?: string;
+    } = {},
+  ): Promise<FileRow> {
     await mkdir(this.tmpDir, { recursive: true });
     const tmpPath = join(this.tmpDir, `upload-${randomAlphanumeric(16)}`);
     try {
       const { info, bytes, sha256 } = await intakeStream(source, tmpPath, this.limits, param);
-      const id = newFileId();
+      const id = options.id ?? newFileId();
       const safeName = sanitizeFilename(filename, info.ext);
-      const storageKey = `files/${id.slice(-2)}/${id}.${info.ext}`;
+      const storageKey = options.id
+        ? `files/${id.slice(-2)}/${id}-${randomAlphanumeric(8)}.${info.ext}`
+        : `files/${id.slice(-2)}/${id}.${info.ext}`;
       await this.storage.putFile(storageKey, tmpPath, info.mime);
       const now = Date.now();
       const row: FileRow = {
@@ -125,9 +140,15 @@ export class FileService {
   }
 
   async get(accountId: string, id: string): Promise<FileRow> {
-    const file = await this.files.get(accountId, id);
-    if (!file || file.expires_at <= Date.now()) throw fileNotFound(id);
+    const file = await this.find(accountId, id);
+    if (!file) throw fileNotFound(id);
     return file;
+  }
+
+  /** The account's live file with this id, or undefined (unknown, another account's, or expired). */
+  async find(accountId: string, id: string): Promise<FileRow | undefined> {
+    const file = await this.files.get(accountId, id);
+    return file && file.expires_at > Date.now() ? file : undefined;
   }
 
   list(accountId: string, limit: number, after?: Cursor): Promise<Page<FileRow>> {

@@ -93,7 +93,7 @@ export class DispatchJob implements JobHandler {
       allFull = false;
       if (!conformed) {
         try {
-          request = await conformFirstFrame(request, task.account_id, this.deps.firstFrame, signal);
+          request = await conformFirstFrame(request, task, this.deps.firstFrame, signal);
           conformed = true;
         } catch (error) {
           await db.transaction().execute(async (trx) => {

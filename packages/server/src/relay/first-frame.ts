@@ -10,13 +10,16 @@
  * already at the ratio is sent as it is. The source is read from storage (our own files) or fetched
  * through the SSRF guard with the upload limits (other URLs), exactly as the local engine reads it.
  */
+import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { Catalog } from "../catalog/models.ts";
+import { ApiError } from "../domain/errors.ts";
 import type { NormalizedMedia, NormalizedRequest } from "../domain/request.ts";
 import { conformImage } from "../media/conform.ts";
+import type { FileRow } from "../store/schema.ts";
 import { type MaterializeDeps, MediaUnavailable, materializeMedia } from "./materialize.ts";
 
 export interface FirstFrameDeps {
@@ -38,13 +41,23 @@ export function firstFrameToConform(request: NormalizedRequest): NormalizedMedia
  */
 export async function conformFirstFrame(
   request: NormalizedRequest,
-  accountId: string,
+  task: { id: string; account_id: string },
   deps: FirstFrameDeps,
   signal?: AbortSignal,
 ): Promise<NormalizedRequest> {
   const media = firstFrameToConform(request);
   if (!media || !request.fit || request.ratio === "adaptive") return request;
   const { files, limits } = deps.materialize;
+  const accountId = task.account_id;
+  // One conformed picture per task: a retried dispatch (or a render run again after a crash)
+  // finds the file its earlier attempt stored instead of adding another to the account's files.
+  const fileId = conformedFileId(task.id, request.ratio, request.fit);
+  const replacedBy = (file: FileRow): NormalizedRequest => {
+    const replaced: NormalizedMedia = { ...media, url: files.urlOf(file), fileToken: file.token };
+    return { ...request, content: request.content.map((m) => (m === media ? replaced : m)) };
+  };
+  const earlier = await files.find(accountId, fileId);
+  if (earlier) return replacedBy(earlier);
   const workDir = await mkdtemp(join(tmpdir(), "vidrelay-first-frame-"));
   try {
     const [local] = await materializeMedia(
@@ -71,10 +84,24 @@ export async function conformFirstFrame(
     }
     if (!conformed) return request;
     const name = `first-frame-${request.ratio.replace(":", "x")}-${request.fit}.jpg`;
-    const file = await files.create(accountId, Readable.from([conformed.bytes]), name);
-    const replaced: NormalizedMedia = { ...media, url: files.urlOf(file), fileToken: file.token };
-    return { ...request, content: request.content.map((m) => (m === media ? replaced : m)) };
+    const bytes = conformed.bytes;
+    const store = (id?: string) => files.create(accountId, Readable.from([bytes]), name, "file", { id });
+    try {
+      return replacedBy(await store(fileId));
+    } catch (error) {
+      // Another attempt stored it meanwhile (use that one), or an expired copy still holds the id
+      // until the sweep removes it (store this one under a fresh id).
+      const stored = await files.find(accountId, fileId);
+      if (stored) return replacedBy(stored);
+      if (error instanceof ApiError) throw error;
+      return replacedBy(await store());
+    }
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** The id of a task's conformed first frame: derived, so every attempt of the task names the same file. */
+export function conformedFileId(taskId: string, ratio: string, fit: string): string {
+  return `file_${createHash("sha256").update(`first-frame\0${taskId}\0${ratio}\0${fit}`).digest("hex").slice(0, 24)}`;
 }

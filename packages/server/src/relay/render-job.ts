@@ -62,7 +62,7 @@ export class LocalRenderJob implements JobHandler {
       let media: Awaited<ReturnType<typeof materializeMedia>>;
       try {
         // The same picture an upstream provider would get: conformed to the asked ratio first.
-        request = await conformFirstFrame(request, task.account_id, this.deps.firstFrame, abort.signal);
+        request = await conformFirstFrame(request, task, this.deps.firstFrame, abort.signal);
         media = await materializeMedia(request, workDir, this.deps.materialize, abort.signal);
       } catch (error) {
         if (error instanceof MediaUnavailable) {

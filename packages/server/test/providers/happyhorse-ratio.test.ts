@@ -172,6 +172,32 @@ describe("HappyHorse i2v with an asked ratio, through DashScope", () => {
     near(clip.width / clip.height, 9 / 16, "the clip's aspect");
   });
 
+  test("a submit the provider throttled is retried with the same conformed first frame: one stored copy per task", async () => {
+    const conformedFiles = async () => {
+      const res = await t.api("/v1/files?limit=100");
+      assert.equal(res.status, 200);
+      const { data } = (await res.json()) as { data: Array<{ id: string; filename: string }> };
+      return data.filter((f) => f.filename.startsWith("first-frame-1x1-crop"));
+    };
+    const before = await conformedFiles();
+    ds.journal.clear();
+    const fault = await fetch(`${ds.url}/__control/faults`, {
+      method: "POST",
+      body: JSON.stringify({
+        match: { method: "POST", path: CREATE },
+        action: { error: "Throttling.RateQuota" },
+      }),
+    });
+    assert.equal(fault.status, 201);
+    await run(t, seedRequest(photoUrl, { ratio: "1:1" }));
+    const creates = ds.journal.list({ method: "POST", path: CREATE });
+    assert.equal(creates.length, 2, "throttled once (nothing created), then accepted");
+    const [first, second] = creates.map((c) => (c.body as Json).input.media[0].url as string);
+    assert.equal(second, first, "the retry sent the very picture the first try sent");
+    const after = await conformedFiles();
+    assert.equal(after.length - before.length, 1, "the retry reused the stored copy instead of adding one");
+  });
+
   test("adaptive (the default) still follows the image: the photo goes as it is, the clip is 4:3", async () => {
     ds.journal.clear();
     const task = await run(t, seedRequest(photoUrl, { ratio: undefined, fit: "pad" }));
