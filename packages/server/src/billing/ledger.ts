@@ -204,7 +204,7 @@ export class BillingLedger {
             409,
             "idempotency_error",
             "idempotency_key_reused",
-            `this idempotency key was already used for a ${existing.kind} of ${formatMoney(existing.amount)} ` +
+            `this idempotency key was already used for ${/^[aeiou]/.test(existing.kind) ? "an" : "a"} ${existing.kind} of ${formatMoney(existing.amount)} ` +
               `${this.options.currency}; use a new key`,
             "Idempotency-Key",
           );

@@ -189,7 +189,7 @@ for (const { name, make } of DIALECTS) {
         status: 409,
         type: "idempotency_error",
         code: "idempotency_key_reused",
-        message: "this idempotency key was already used for a adjustment of -0.4500 USD; use a new key",
+        message: "this idempotency key was already used for an adjustment of -0.4500 USD; use a new key",
         param: "Idempotency-Key",
       });
       // A credit always fits, even with nothing available.
@@ -224,7 +224,7 @@ for (const { name, make } of DIALECTS) {
         status: 409,
         type: "idempotency_error",
         code: "idempotency_key_reused",
-        message: "this idempotency key was already used for a adjustment of 5.0000 USD; use a new key",
+        message: "this idempotency key was already used for an adjustment of 5.0000 USD; use a new key",
         param: "Idempotency-Key",
       });
       await billing.ledger.rebuildBalance(account.id);
