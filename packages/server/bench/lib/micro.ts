@@ -110,14 +110,30 @@ export async function hotPathCosts(
         ctx.tasks.submit(principal, submitBody),
       ),
     );
-    // Every statement Kysely's SQLite driver runs goes through Database#prepare: count them for one of each.
+    // Every statement the store runs, as executed: the store keeps prepared statements (db.ts
+    // withStatementCache), so hooking Database#prepare would see only the first of each; hook the
+    // executing methods of better-sqlite3's Statement instead.
     const statements = { get: [] as string[], submit: [] as string[] };
-    const prepare = SQLite.prototype.prepare;
+    const scratch = new SQLite(":memory:");
+    const statementProto = Object.getPrototypeOf(scratch.prepare("select 1")) as Record<
+      "run" | "all" | "get" | "iterate",
+      (this: SQLite.Statement, ...args: unknown[]) => unknown
+    >;
+    scratch.close();
+    const originals = {
+      run: statementProto.run,
+      all: statementProto.all,
+      get: statementProto.get,
+      iterate: statementProto.iterate,
+    };
     let into: string[] | undefined;
-    SQLite.prototype.prepare = function (this: SQLite.Database, source: string) {
-      into?.push(source.replace(/\s+/g, " ").trim());
-      return prepare.call(this, source);
-    } as typeof prepare;
+    for (const method of ["run", "all", "get", "iterate"] as const) {
+      const original = originals[method];
+      statementProto[method] = function (this: SQLite.Statement, ...args: unknown[]) {
+        into?.push(this.source.replace(/\s+/g, " ").trim());
+        return original.apply(this, args);
+      };
+    }
     try {
       into = statements.get;
       await ctx.tasks.get(accountId, task.id);
@@ -125,7 +141,7 @@ export async function hotPathCosts(
       await ctx.tasks.submit(principal, submitBody);
     } finally {
       into = undefined;
-      SQLite.prototype.prepare = prepare;
+      Object.assign(statementProto, originals);
     }
 
     // Pages one submit writes to the WAL: checkpoint, stop auto-checkpoints on this connection, submit,
