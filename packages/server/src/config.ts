@@ -195,6 +195,23 @@ export const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c
 /** Settings whose values are never repeated in an error message. */
 const SECRET_SETTINGS: ReadonlySet<string> = new Set(["secret", "secretPrevious", "bootstrapKey"]);
 
+/**
+ * A setting's value as an error message may repeat it: secret settings not at all, and credentials
+ * inside a URL masked (a mistyped `VIDRELAY_DATABASE_URL=postgress://app:PASSWORD@db/…` must not put
+ * the password in a log).
+ */
+function shownValue(key: string, value: unknown): string {
+  if (SECRET_SETTINGS.has(key)) return "(value hidden)";
+  const text = JSON.stringify(value);
+  if (typeof value !== "string") return text;
+  return text
+    .replace(/(\/\/[^/@\s:]*:)[^/@\s]*@/g, "$1***@")
+    .replace(
+      /([?&](?:password|sslpassword|sslkey|secret|token|access_key|secret_access_key)=)[^&"]*/gi,
+      "$1***",
+    );
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  ${problems.join("\n  ")}`);
@@ -218,8 +235,7 @@ export function loadConfig(
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const key = String(issue.path[0] ?? "");
-        const shown = SECRET_SETTINGS.has(key) ? "(value hidden)" : JSON.stringify(raw[key]);
-        return `${envName(key)} (${flagName(key)}) = ${shown}: ${issue.message}`;
+        return `${envName(key)} (${flagName(key)}) = ${shownValue(key, raw[key])}: ${issue.message}`;
       }),
     );
   }

@@ -63,6 +63,30 @@ describe("configuration", () => {
       assert.equal(error.problems.length, 6);
     }
   });
+
+  test("a password inside a URL setting is masked in the error, the rest shown to fix the typo", () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({}, env);
+      } catch (error) {
+        assert.ok(error instanceof ConfigError);
+        return error.message;
+      }
+      assert.fail("expected a ConfigError");
+    };
+    const typo = problems({
+      VIDRELAY_DATABASE_URL: "postgress://app:hunter2-secret@db.internal:5432/vidrelay",
+    });
+    assert.ok(!typo.includes("hunter2"), typo);
+    assert.match(typo, /"postgress:\/\/app:\*\*\*@db\.internal:5432\/vidrelay"/);
+    const query = problems({
+      VIDRELAY_DATABASE_URL: "mysql://db/vidrelay?user=app&password=hunter2&sslmode=require",
+    });
+    assert.ok(!query.includes("hunter2"), query);
+    assert.match(query, /password=\*\*\*&sslmode=require/);
+    const publicUrl = problems({ VIDRELAY_PUBLIC_URL: "ftp://user:hunter2@files.example.com" });
+    assert.ok(!publicUrl.includes("hunter2"), publicUrl);
+  });
 });
 
 describe("vidrelay CLI", () => {
