@@ -82,7 +82,11 @@ export async function incrementCounter(
   return Number(row.value);
 }
 
-/** value += by only if the result stays ≤ max (no max: always); false when refused. */
+/**
+ * value += by only if the result stays ≤ max (no max: always); false when refused. One statement on
+ * the submit path: an upsert whose update half carries the limit (`do update … where`), so a new
+ * counter starts at `by` and an existing one grows only within `max`.
+ */
 export async function tryIncrement(
   db: Kysely<BillingDb>,
   key: string,
@@ -90,14 +94,23 @@ export async function tryIncrement(
   max: number | null,
   expiresAt: number | null,
 ): Promise<boolean> {
-  await ensureCounter(db, key, expiresAt);
-  let q = db
-    .updateTable("billing_counters")
-    .set((eb) => ({ value: eb("value", "+", by) }))
-    .where("counter_key", "=", key);
-  if (max !== null) q = q.where(sql<boolean>`value + ${by} <= ${max}`);
-  const result = await q.executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+  if (max !== null && by > max) {
+    // Refused whatever the counter holds; it is still created, as the first use of a key leaves it.
+    await ensureCounter(db, key, expiresAt);
+    return false;
+  }
+  const row = await db
+    .insertInto("billing_counters")
+    .values({ counter_key: key, value: by, expires_at: expiresAt })
+    .onConflict((oc) => {
+      const grow = oc
+        .column("counter_key")
+        .doUpdateSet((eb) => ({ value: eb("billing_counters.value", "+", by) }));
+      return max === null ? grow : grow.where(sql<boolean>`billing_counters.value + ${by} <= ${max}`);
+    })
+    .returning("value")
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /** value −= by, never below 0 (a missing row, e.g. an expired day, is left alone). */

@@ -29,6 +29,7 @@ import type { Principal } from "../../src/keys/auth.ts";
 import { ALL_MIGRATIONS } from "../../src/migrations.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "../../src/store/db.ts";
 import type { Database } from "../../src/store/schema.ts";
+import { freshPostgres, freshSqlite } from "../helpers/databases.ts";
 
 async function memoryStore(): Promise<DatabaseHandle> {
   const handle = openDatabase("sqlite::memory:");
@@ -660,3 +661,27 @@ describe("requests per minute", () => {
     });
   });
 });
+
+for (const { name, make } of [
+  { name: "SQLite", make: freshSqlite },
+  { name: "Postgres", make: freshPostgres },
+] as const) {
+  describe(`tryIncrement under contention on ${name}`, () => {
+    test("40 increments at once against a maximum of 7: exactly 7 succeed, the counter ends at 7", async () => {
+      const database = await make();
+      const handle = openDatabase(database.url, { poolSize: 8 });
+      try {
+        await migrateToLatest(handle.db, ALL_MIGRATIONS);
+        const db = handle.db as unknown as Kysely<BillingDb>;
+        const results = await Promise.all(
+          Array.from({ length: 40 }, () => tryIncrement(db, "contended", 1, 7, null)),
+        );
+        assert.equal(results.filter(Boolean).length, 7);
+        assert.equal(await readCounter(db, "contended"), 7);
+      } finally {
+        await handle.close();
+        await database.drop();
+      }
+    });
+  });
+}
