@@ -1,8 +1,7 @@
 /**
- * docs/benchmarks.md, assembled from one run's results and written in the form the repo's formatter
- * would leave it (so `biome check .` stays clean after a bench run).
+ * docs/benchmarks.md, assembled from one run's results. (Biome, the repo's formatter, does not read
+ * Markdown, so the file is written as it stays.)
  */
-import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { StoreResult } from "../cases/api.ts";
@@ -182,14 +181,5 @@ export async function writeReport(results: BenchResults): Promise<void> {
       .replace(/\n{3,}/g, "\n\n")
       .trim()}\n`,
   );
-  // The repo's lint (`biome check .`) formats Markdown too (padded tables): write what it would.
-  try {
-    execFileSync(join(REPO_DIR, "node_modules", ".bin", "biome"), ["format", "--write", OUTPUT], {
-      cwd: REPO_DIR,
-      stdio: "ignore",
-    });
-  } catch (error) {
-    log(`biome format of ${OUTPUT} failed (run \`npm run format\`): ${String(error)}`);
-  }
   log(`wrote ${OUTPUT}`);
 }
