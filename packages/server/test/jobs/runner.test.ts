@@ -266,7 +266,7 @@ test("a job whose lease lapsed and that this process claims again runs on under 
       .select(["status", "attempts"])
       .where("id", "=", jobId)
       .executeTakeFirst();
-    assert.deepEqual(final, { status: "done", attempts: 2 });
+    assert.deepEqual({ ...final }, { status: "done", attempts: 2 });
   } finally {
     await handle.close();
   }
