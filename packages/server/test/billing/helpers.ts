@@ -33,11 +33,6 @@ export const DIALECTS = [
   { name: "postgres", make: freshPostgres },
 ] as const;
 
-/** The gateway's migrations (billing's among them), as production applies them. */
-export async function migrateWithBilling(db: Kysely<Database>): Promise<void> {
-  await migrateToLatest(db, ALL_MIGRATIONS);
-}
-
 export interface Store {
   database: TestDatabase;
   handle: DatabaseHandle;
@@ -52,8 +47,8 @@ export interface Store {
 export async function openStore(make: () => Promise<TestDatabase>): Promise<Store> {
   const database = await make();
   const handle = openDatabase(database.url);
-  await migrateWithBilling(handle.db);
-  await migrateWithBilling(handle.db); // idempotent
+  await migrateToLatest(handle.db, ALL_MIGRATIONS);
+  await migrateToLatest(handle.db, ALL_MIGRATIONS); // idempotent
   const other = openDatabase(database.url);
   return {
     database,

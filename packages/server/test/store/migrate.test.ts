@@ -10,7 +10,7 @@ import { describe, test } from "node:test";
 import { type Kysely, Migrator, sql } from "kysely";
 import pg from "pg";
 import { ALL_MIGRATIONS } from "../../src/migrations.ts";
-import { migrateToLatest, openDatabase } from "../../src/store/db.ts";
+import { type DatabaseHandle, migrateToLatest, openDatabase } from "../../src/store/db.ts";
 import type { Database } from "../../src/store/schema.ts";
 import { randomAlphanumeric } from "../../src/util/ids.ts";
 import { freshPostgres, freshSqlite, POSTGRES_URL, type TestDatabase } from "../helpers/databases.ts";
@@ -71,131 +71,109 @@ const DIALECTS = [
 
 for (const { name: dialect, make } of DIALECTS) {
   describe(`migrateToLatest on ${dialect}`, () => {
-    async function withStore(fn: (url: string) => Promise<void>): Promise<void> {
+    /** A fresh store and a handle on it, both gone afterwards. */
+    async function withStore(fn: (handle: DatabaseHandle, url: string) => Promise<void>): Promise<void> {
       const database: TestDatabase = await make();
+      const handle = openDatabase(database.url);
       try {
-        await fn(database.url);
+        await fn(handle, database.url);
       } finally {
+        await handle.close();
         await database.drop();
       }
     }
 
     test("applies every migration once; a second run applies nothing", async () => {
-      await withStore(async (url) => {
-        const handle = openDatabase(url);
-        try {
-          await migrateToLatest(handle.db, ALL_MIGRATIONS);
-          const names = Object.keys(ALL_MIGRATIONS).sort();
-          assert.deepEqual(await appliedNames(handle.db), names);
-          await migrateToLatest(handle.db, ALL_MIGRATIONS);
-          assert.deepEqual(await appliedNames(handle.db), names);
-          assert.ok(await tableExists(handle.db, "tasks", dialect));
-        } finally {
-          await handle.close();
-        }
+      await withStore(async (handle) => {
+        await migrateToLatest(handle.db, ALL_MIGRATIONS);
+        const names = Object.keys(ALL_MIGRATIONS).sort();
+        assert.deepEqual(await appliedNames(handle.db), names);
+        await migrateToLatest(handle.db, ALL_MIGRATIONS);
+        assert.deepEqual(await appliedNames(handle.db), names);
+        assert.ok(await tableExists(handle.db, "tasks", dialect));
       });
     });
 
     test("processes starting together on one store: each migration runs exactly once", async () => {
-      await withStore(async (url) => {
-        const handle = openDatabase(url);
-        try {
-          // Migration runs are counted in a table outside the migrations.
-          await sql`create table probe_runs (n integer)`.execute(handle.db);
-          const results = await Promise.all([0, 1, 2].map(() => migrateInAnotherProcess(url)));
-          for (const r of results) assert.equal(r.code, 0, r.stderr);
-          const { rows } = await sql<{ n: number }>`select count(*) as n from probe_runs`.execute(handle.db);
-          assert.equal(Number(rows[0]!.n), 1);
-          assert.equal((await appliedNames(handle.db)).length, Object.keys(ALL_MIGRATIONS).length + 1);
-        } finally {
-          await handle.close();
-        }
+      await withStore(async (handle, url) => {
+        // Migration runs are counted in a table outside the migrations.
+        await sql`create table probe_runs (n integer)`.execute(handle.db);
+        const results = await Promise.all([0, 1, 2].map(() => migrateInAnotherProcess(url)));
+        for (const r of results) assert.equal(r.code, 0, r.stderr);
+        const { rows } = await sql<{ n: number }>`select count(*) as n from probe_runs`.execute(handle.db);
+        assert.equal(Number(rows[0]!.n), 1);
+        assert.equal((await appliedNames(handle.db)).length, Object.keys(ALL_MIGRATIONS).length + 1);
       });
     });
 
     test("a store begun by Kysely's Migrator (earlier versions) carries on where it was", async () => {
-      await withStore(async (url) => {
-        const handle = openDatabase(url);
-        try {
-          const names = Object.keys(ALL_MIGRATIONS).sort();
-          const firstHalf = Object.fromEntries(names.slice(0, 3).map((n) => [n, ALL_MIGRATIONS[n]!]));
-          if (dialect === "sqlite") {
-            const { error } = await new Migrator({
-              db: handle.db,
-              provider: { getMigrations: async () => firstHalf },
-            }).migrateToLatest();
-            assert.equal(error, undefined);
-          } else {
-            // Kysely's Migrator itself cannot run here: it looks for its tables in every schema of the
-            // shared test database (the very flaw this migrator replaces). Build what it left in a
-            // store (earlier versions pinned it to the connection's schema): its two tables, its
-            // lock row, and a row per applied migration.
-            await sql`create table kysely_migration (name varchar(255) not null primary key, timestamp varchar(255) not null)`.execute(
+      await withStore(async (handle) => {
+        const names = Object.keys(ALL_MIGRATIONS).sort();
+        const firstHalf = Object.fromEntries(names.slice(0, 3).map((n) => [n, ALL_MIGRATIONS[n]!]));
+        if (dialect === "sqlite") {
+          const { error } = await new Migrator({
+            db: handle.db,
+            provider: { getMigrations: async () => firstHalf },
+          }).migrateToLatest();
+          assert.equal(error, undefined);
+        } else {
+          // Kysely's Migrator itself cannot run here: it looks for its tables in every schema of the
+          // shared test database (the very flaw this migrator replaces). Build what it left in a
+          // store (earlier versions pinned it to the connection's schema): its two tables, its
+          // lock row, and a row per applied migration.
+          await sql`create table kysely_migration (name varchar(255) not null primary key, timestamp varchar(255) not null)`.execute(
+            handle.db,
+          );
+          await sql`create table kysely_migration_lock (id varchar(255) not null primary key, is_locked integer not null default 0)`.execute(
+            handle.db,
+          );
+          await sql`insert into kysely_migration_lock (id, is_locked) values ('migration_lock', 0)`.execute(
+            handle.db,
+          );
+          for (const [name, migration] of Object.entries(firstHalf)) {
+            await migration.up(handle.db);
+            await sql`insert into kysely_migration (name, timestamp) values (${name}, ${new Date().toISOString()})`.execute(
               handle.db,
             );
-            await sql`create table kysely_migration_lock (id varchar(255) not null primary key, is_locked integer not null default 0)`.execute(
-              handle.db,
-            );
-            await sql`insert into kysely_migration_lock (id, is_locked) values ('migration_lock', 0)`.execute(
-              handle.db,
-            );
-            for (const [name, migration] of Object.entries(firstHalf)) {
-              await migration.up(handle.db);
-              await sql`insert into kysely_migration (name, timestamp) values (${name}, ${new Date().toISOString()})`.execute(
-                handle.db,
-              );
-            }
           }
-          assert.deepEqual(await appliedNames(handle.db), names.slice(0, 3));
-          await migrateToLatest(handle.db, ALL_MIGRATIONS);
-          assert.deepEqual(await appliedNames(handle.db), names);
-        } finally {
-          await handle.close();
         }
+        assert.deepEqual(await appliedNames(handle.db), names.slice(0, 3));
+        await migrateToLatest(handle.db, ALL_MIGRATIONS);
+        assert.deepEqual(await appliedNames(handle.db), names);
       });
     });
 
     test("a store migrated by a newer version is refused, naming the migration it does not know", async () => {
-      await withStore(async (url) => {
-        const handle = openDatabase(url);
-        try {
-          await migrateToLatest(handle.db, {
-            ...ALL_MIGRATIONS,
-            "9999_future": { up: async () => {} },
-          });
-          await assert.rejects(
-            migrateToLatest(handle.db, ALL_MIGRATIONS),
-            /has migration 9999_future, which this version of vidrelay does not know.*newer version/,
-          );
-        } finally {
-          await handle.close();
-        }
+      await withStore(async (handle) => {
+        await migrateToLatest(handle.db, {
+          ...ALL_MIGRATIONS,
+          "9999_future": { up: async () => {} },
+        });
+        await assert.rejects(
+          migrateToLatest(handle.db, ALL_MIGRATIONS),
+          /has migration 9999_future, which this version of vidrelay does not know.*newer version/,
+        );
       });
     });
 
     test("a failing migration names itself and leaves the store as it was", async () => {
-      await withStore(async (url) => {
-        const handle = openDatabase(url);
-        try {
-          await assert.rejects(
-            migrateToLatest(handle.db, {
-              ...ALL_MIGRATIONS,
-              "9999_broken": {
-                async up(db) {
-                  await sql`select * from no_such_table`.execute(db);
-                },
+      await withStore(async (handle) => {
+        await assert.rejects(
+          migrateToLatest(handle.db, {
+            ...ALL_MIGRATIONS,
+            "9999_broken": {
+              async up(db) {
+                await sql`select * from no_such_table`.execute(db);
               },
-            }),
-            /database migration 9999_broken failed: .*no_such_table/,
-          );
-          assert.equal(await tableExists(handle.db, "tasks", dialect), false);
-          assert.equal(await tableExists(handle.db, "kysely_migration", dialect), false);
-          // And the store still migrates cleanly afterwards.
-          await migrateToLatest(handle.db, ALL_MIGRATIONS);
-          assert.ok(await tableExists(handle.db, "tasks", dialect));
-        } finally {
-          await handle.close();
-        }
+            },
+          }),
+          /database migration 9999_broken failed: .*no_such_table/,
+        );
+        assert.equal(await tableExists(handle.db, "tasks", dialect), false);
+        assert.equal(await tableExists(handle.db, "kysely_migration", dialect), false);
+        // And the store still migrates cleanly afterwards.
+        await migrateToLatest(handle.db, ALL_MIGRATIONS);
+        assert.ok(await tableExists(handle.db, "tasks", dialect));
       });
     });
   });
