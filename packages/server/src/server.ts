@@ -114,7 +114,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ]);
   }
   const logger = options.logger ?? createLogger(config);
-  const database = openDatabase(config.databaseUrl);
+  const storeLogger = logger.child({ component: "store" });
+  const database = openDatabase(config.databaseUrl, {
+    applicationName: `vidrelay-${role}`,
+    onConnectionError: (error) =>
+      storeLogger.warn({ err: error }, "a pooled store connection failed; it is replaced when next needed"),
+  });
   await migrateToLatest(database.db, ALL_MIGRATIONS);
   // Unchanged task objects are served from memory where the store can say cheaply whether another
   // process changed anything (SQLite); every write this process makes reports itself through the

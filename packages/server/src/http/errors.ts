@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { ApiError } from "../domain/errors.ts";
+import { isStoreUnavailable } from "../store/unavailable.ts";
 
 /** Map every failure to the contract's error JSON (docs/api.md §1), including Fastify's own errors. */
 export function installErrorHandling(app: FastifyInstance): void {
@@ -12,6 +13,23 @@ export function installErrorHandling(app: FastifyInstance): void {
     const code = fastifyError.code;
     const mapped = mapFastifyError(code, fastifyError);
     if (mapped) return reply.code(mapped.status).send(mapped.toJSON());
+    if (isStoreUnavailable(error)) {
+      // Postgres restarting or failing over, a dropped connection: the request may simply be sent
+      // again (a submit with its Idempotency-Key), so say so instead of "internal error".
+      request.log.warn({ err: error }, "store unavailable");
+      return reply
+        .code(503)
+        .header("retry-after", "2")
+        .send({
+          error: {
+            message:
+              "the gateway's database is unreachable at the moment; retry in a few seconds (a submit with the same Idempotency-Key is safe to repeat)",
+            type: "server_error",
+            code: "store_unavailable",
+            param: null,
+          },
+        });
+    }
     request.log.error({ err: error }, "unhandled error");
     return reply.code(500).send({
       error: {

@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Logger } from "pino";
+import { isStoreUnavailable } from "../store/unavailable.ts";
 import type { ClaimedJob, JobKind, JobQueue } from "./queue.ts";
 
 export interface JobContext {
@@ -7,6 +8,9 @@ export interface JobContext {
   signal: AbortSignal;
   logger: Logger;
 }
+
+/** How long a job whose store went away waits before it runs again (no attempt spent). */
+const STORE_RETRY_MS = 2000;
 
 /** Thrown by a handler to ask for another attempt later (transient trouble). */
 export class RetryLater extends Error {
@@ -145,6 +149,13 @@ export class JobRunner {
   private launch(job: ClaimedJob, handler: JobHandler): void {
     const controller = new AbortController();
     const logger = this.options.logger.child({ job_id: job.id, task_id: job.taskId, kind: job.kind });
+    if (job.attempt > job.maxAttempts) {
+      // Claimed back after its lease lapsed once too often: every earlier attempt ended with its
+      // process (killed, out of memory, stuck past its lease). Running it again could take down
+      // this one too, so it ends here, as a job that failed its last attempt does.
+      this.bury(job, handler, logger);
+      return;
+    }
     // Claimed again while an earlier attempt still runs here: that attempt's lease lapsed (its
     // renewals failed, e.g. the store was unreachable for a while) and this process won the job
     // back. Leases are held by owner, so the queue cannot tell the two apart: stop the earlier
@@ -186,6 +197,14 @@ export class JobRunner {
           await this.queue.release(job.id, this.options.owner, Date.now() + error.delayMs);
           return;
         }
+        if (isStoreUnavailable(error)) {
+          // The store went away under the job (Postgres restarting): not the job's fault, so no
+          // attempt is spent. If the store is still away this release fails too, and the lease
+          // lapses instead, which costs the attempt a crash would.
+          logger.warn({ err: error }, "store unavailable during the job; it runs again shortly");
+          await this.queue.release(job.id, this.options.owner, Date.now() + STORE_RETRY_MS);
+          return;
+        }
         const message = error instanceof Error ? error.message : String(error);
         const last = job.attempt >= job.maxAttempts;
         if (last) {
@@ -214,6 +233,25 @@ export class JobRunner {
       }
     })().catch((error) => logger.error({ err: error }, "job bookkeeping failed"));
     this.running.set(job.id, entry);
+  }
+
+  private bury(job: ClaimedJob, handler: JobHandler, logger: Logger): void {
+    const message = `the job's lease lapsed on all ${job.maxAttempts} attempts (each process running it stopped)`;
+    logger.error({ attempt: job.attempt }, "job claimed past its last attempt; not run again");
+    const done = (async () => {
+      try {
+        await handler.exhausted?.(job, new Error(message));
+      } catch (hookError) {
+        logger.error({ err: hookError }, "exhausted-job hook failed");
+      }
+      await this.queue.fail(job.id, this.options.owner, message, null);
+    })()
+      .catch((error) => logger.error({ err: error }, "job bookkeeping failed"))
+      .finally(() => {
+        if (this.running.get(job.id)?.done === done) this.running.delete(job.id);
+        this.wake();
+      });
+    this.running.set(job.id, { job, controller: new AbortController(), done, handled: true });
   }
 
   /**

@@ -1,9 +1,23 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { Kysely, type Migration, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  type Migration,
+  PostgresAdapter,
+  PostgresDialect,
+  type QueryResult,
+  SqliteDialect,
+  sql,
+  type TransactionSettings,
+} from "kysely";
 import pg from "pg";
 import type { Database } from "./schema.ts";
 import { openSqlite, type SqliteConnection } from "./sqlite-driver.ts";
+import { isStoreUnavailable, neverSent } from "./unavailable.ts";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -23,14 +37,39 @@ pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 // float8 arrives as a string by default in some setups; make it a number.
 pg.types.setTypeParser(701, (value) => Number.parseFloat(value));
 
+export interface OpenOptions {
+  poolSize?: number;
+  /**
+   * Errors of idle pooled connections (Postgres restarted, a backend terminated, the network
+   * dropped). The pool removes such a connection and opens a new one when next needed; without a
+   * listener the pool's `error` event would end the process.
+   */
+  onConnectionError?: (error: Error) => void;
+  /** How long a query waits for a connection before it fails (the store is unreachable). */
+  connectTimeoutMs?: number;
+  /** Postgres `application_name`, so an operator can tell the gateway's connections apart. */
+  applicationName?: string;
+}
+
 /**
  * Open the store named by a URL: `sqlite:/path/file.db` (WAL, the laptop default) or
  * `postgres://…`. All dialect differences end here.
  */
-export function openDatabase(url: string, options: { poolSize?: number } = {}): DatabaseHandle {
+export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHandle {
   if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      // Without a bound a query waits forever for a connection while Postgres is down.
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      idleTimeoutMillis: 30_000,
+      // Half-open connections (a failover, a NAT that forgot us) are found within a minute or so.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      ...(options.applicationName ? { application_name: options.applicationName } : {}),
+    });
+    pool.on("error", (error) => options.onConnectionError?.(error));
+    const db = new Kysely<Database>({ dialect: new ResilientPostgresDialect({ pool }) });
     return { db, dialect: "postgres", close: () => db.destroy() };
   }
   const path = url.replace(/^sqlite:(\/\/)?/, "");
@@ -50,6 +89,151 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
     externalChanges: dataVersion,
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Kysely's Postgres dialect with a driver that rides out dropped connections: getting a
+ * connection is retried briefly (nothing was sent), and a statement that failed because its
+ * connection died is sent again on a fresh connection when that cannot run anything twice — a
+ * plain read that was the first statement of its checkout, or any statement the client never sent.
+ * Everything else fails as before: a write whose connection died in flight may have committed, so
+ * only its caller (with its idempotency key, or its job's retry) may decide to repeat it.
+ */
+class ResilientPostgresDialect extends PostgresDialect {
+  override createDriver(): Driver {
+    return new ResilientDriver(super.createDriver());
+  }
+}
+
+const ACQUIRE_RETRY_DELAYS_MS = [100, 400];
+const STATEMENT_RETRY_DELAYS_MS = [50, 250];
+
+class ResilientDriver implements Driver {
+  constructor(private readonly inner: Driver) {}
+
+  init(): Promise<void> {
+    return this.inner.init();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new ResilientConnection(this, await this.acquireInner());
+  }
+
+  async acquireInner(): Promise<DatabaseConnection> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.inner.acquireConnection();
+      } catch (error) {
+        const delay = ACQUIRE_RETRY_DELAYS_MS[attempt];
+        if (delay === undefined || !isStoreUnavailable(error)) throw error;
+        await sleep(delay);
+      }
+    }
+  }
+
+  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const c = connection as ResilientConnection;
+    c.inTransaction = true;
+    return this.inner.beginTransaction(c.current, settings);
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const c = connection as ResilientConnection;
+    try {
+      await this.inner.commitTransaction(c.current);
+    } finally {
+      c.inTransaction = false;
+    }
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const c = connection as ResilientConnection;
+    try {
+      await this.inner.rollbackTransaction(c.current);
+    } finally {
+      c.inTransaction = false;
+    }
+  }
+
+  savepoint(
+    connection: DatabaseConnection,
+    name: string,
+    compile: Parameters<NonNullable<Driver["savepoint"]>>[2],
+  ) {
+    return this.inner.savepoint!((connection as ResilientConnection).current, name, compile);
+  }
+
+  rollbackToSavepoint(
+    connection: DatabaseConnection,
+    name: string,
+    compile: Parameters<NonNullable<Driver["rollbackToSavepoint"]>>[2],
+  ) {
+    return this.inner.rollbackToSavepoint!((connection as ResilientConnection).current, name, compile);
+  }
+
+  releaseSavepoint(
+    connection: DatabaseConnection,
+    name: string,
+    compile: Parameters<NonNullable<Driver["releaseSavepoint"]>>[2],
+  ) {
+    return this.inner.releaseSavepoint!((connection as ResilientConnection).current, name, compile);
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    const c = connection as ResilientConnection;
+    if (c.held) await this.inner.releaseConnection(c.current);
+  }
+
+  releaseInner(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection(connection);
+  }
+
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
+}
+
+class ResilientConnection implements DatabaseConnection {
+  inTransaction = false;
+  /** False between giving a dead connection back and getting a live one (nothing to release). */
+  held = true;
+  private statements = 0;
+
+  constructor(
+    private readonly driver: ResilientDriver,
+    public current: DatabaseConnection,
+  ) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    // Only the first statement of a checkout outside a transaction may move to a new connection:
+    // later ones may belong to a transaction begun with raw SQL on this one.
+    const first = this.statements++ === 0 && !this.inTransaction;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.current.executeQuery<R>(query);
+      } catch (error) {
+        const delay = STATEMENT_RETRY_DELAYS_MS[attempt];
+        const repeatable = first && (neverSent(error) || isPlainRead(query.sql));
+        if (delay === undefined || !repeatable || !isStoreUnavailable(error)) throw error;
+        // The dead connection goes back to the pool, which discards it; the retry gets a live one.
+        this.held = false;
+        await this.driver.releaseInner(this.current);
+        await sleep(delay);
+        this.current = await this.driver.acquireInner();
+        this.held = true;
+      }
+    }
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    this.statements++;
+    return this.current.streamQuery<R>(query, chunkSize);
+  }
+}
+
+/** A single SELECT that takes no locks: running it again changes nothing. */
+function isPlainRead(text: string): boolean {
+  return /^\s*select\b/i.test(text) && !/\bfor\s+(update|share|no\s+key\s+update|key\s+share)\b/i.test(text);
 }
 
 /**

@@ -271,3 +271,55 @@ test("a job whose lease lapsed and that this process claims again runs on under 
     await handle.close();
   }
 });
+
+test("a job whose every attempt died with its process is buried, not run past max_attempts", async () => {
+  // Two processes claimed the job and vanished (SIGKILL, out of memory): each lease lapsed. The
+  // third claim finds attempt 3 of 2; running it could take this process down too.
+  const database = await freshSqlite();
+  const handle = openDatabase(database.url);
+  try {
+    await migrateToLatest(handle.db, ALL_MIGRATIONS);
+    const queue = new StoreJobQueue(handle.db);
+    const jobId = await queue.enqueue({ kind: "render", taskId: "task_x", maxAttempts: 2 });
+    for (const owner of ["dead-1", "dead-2"]) {
+      assert.equal((await queue.claim(["render"], owner, 1, 1)).length, 1);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const ran: number[] = [];
+    const exhausted: string[] = [];
+    const runner = new JobRunner(
+      queue,
+      {
+        render: {
+          concurrency: 1,
+          async handle(claimed: ClaimedJob) {
+            ran.push(claimed.attempt);
+          },
+          async exhausted(claimed: ClaimedJob, error: unknown) {
+            exhausted.push(`${claimed.taskId}: ${(error as Error).message}`);
+          },
+        },
+      },
+      { owner: "w", leaseMs: 1000, pollMs: 20, logger: pino({ level: "silent" }) },
+    );
+    runner.start();
+    const deadline = Date.now() + 5000;
+    let row: { status: string; last_error: string | null } | undefined;
+    do {
+      await new Promise((r) => setTimeout(r, 20));
+      row = await handle.db
+        .selectFrom("jobs")
+        .select(["status", "last_error"])
+        .where("id", "=", jobId)
+        .executeTakeFirst();
+    } while (row?.status !== "dead" && Date.now() < deadline);
+    await runner.stop(500);
+    assert.deepEqual(ran, [], "the handler never ran a third time");
+    assert.equal(row?.status, "dead");
+    assert.match(row?.last_error ?? "", /lease lapsed on all 2 attempts/);
+    assert.equal(exhausted.length, 1);
+    assert.match(exhausted[0]!, /^task_x: /);
+  } finally {
+    await handle.close();
+  }
+});
