@@ -177,6 +177,19 @@ export const ConfigSchema = z.object({
   console: bool.default(true),
   /** The built console's folder; unset = the workspace package's `dist`. */
   consoleDir: z.string().min(1).optional(),
+  /**
+   * The largest JSON request body, and the most of any JSON body kept in memory (data: URLs of a
+   * submit aside, which stream to disk).
+   */
+  maxJsonBytes: bytes.default(1024 * 1024),
+  /** The largest submit body, data: URLs included (larger media go through POST /v1/files). */
+  maxSubmitBytes: bytes.default(64 * 1024 * 1024),
+  /** How long a client may take to send a whole request, headers and body (uploads included). */
+  requestTimeoutSeconds: z.coerce.number().positive().default(300),
+  /** A connection on which nothing moves either way for this long is closed (slow bodies, stalled readers). */
+  idleTimeoutSeconds: z.coerce.number().positive().default(60),
+  /** Open client connections per process; more wait in the kernel's backlog, then are refused. */
+  maxConnections: z.coerce.number().int().min(1).default(4096),
   webhookSecretGraceSeconds: z.coerce
     .number()
     .int()

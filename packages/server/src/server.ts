@@ -1,4 +1,6 @@
+import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
+import { join } from "node:path";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import pino, { type Logger } from "pino";
 import { type RegisteredRoute, recordRoutes } from "./api/openapi.ts";
@@ -22,6 +24,7 @@ import { FileRepository } from "./files/repository.ts";
 import { fileRoutes } from "./files/routes.ts";
 import { FileService } from "./files/service.ts";
 import { installErrorHandling } from "./http/errors.ts";
+import { installJsonBodies, limitConnections, serverOptions } from "./http/server-options.ts";
 import { openJobQueue } from "./jobs/open-queue.ts";
 import type { JobKind } from "./jobs/queue.ts";
 import { type JobHandler, JobRunner } from "./jobs/runner.ts";
@@ -127,6 +130,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const taskObjects = database.externalChanges ? new TaskObjectCache(database.externalChanges) : undefined;
   const db = taskObjects ? database.db.withPlugin(taskObjects.writeObserver()) : database.db;
 
+  // Uploads in progress, spooled data: URLs, posters being made.
+  await mkdir(join(config.dataDir, "tmp"), { recursive: true });
   const storage = await openStorage(config, (problem) => new ConfigError([problem]));
   const catalog = new Catalog(DEFAULT_CATALOG);
   const metrics = new Metrics();
@@ -236,10 +241,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const requestIdPrefix = randomAlphanumeric(10);
   let requestSeq = 0;
   const app: FastifyInstance = Fastify({
+    ...serverOptions(config),
     loggerInstance: logger as unknown as FastifyBaseLogger,
     // Our own onResponse hook logs requests (with route and latency); the id label matches task logs.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "request_id" }),
-    bodyLimit: 1024 * 1024,
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
       return typeof given === "string" && /^[\w.-]{1,100}$/.test(given)
@@ -251,6 +256,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // The API speaks JSON (and multipart for uploads); a text/plain body is a client mistake → 415.
   app.removeContentTypeParser("text/plain");
   installErrorHandling(app);
+  installJsonBodies(app, { spoolDir: join(config.dataDir, "tmp"), maxInMemoryBytes: config.maxJsonBytes });
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
@@ -301,6 +307,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   }
 
   await app.listen({ host: config.host, port: config.port });
+  limitConnections(app, config);
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   if (config.port === 0 && !process.env.VIDRELAY_PUBLIC_URL) {

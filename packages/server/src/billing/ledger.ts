@@ -4,7 +4,7 @@
  * they summarise (`checkBalances`, `rebuildBalance`). Holds and settlements append their own rows
  * (holds.ts); the rules every row obeys are in schema.ts.
  */
-import { ApiError, invalid, notFound } from "../domain/errors.ts";
+import { ApiError, invalid, notFound, shown } from "../domain/errors.ts";
 import { assertMicros, formatMoney } from "./money.ts";
 import type { BillingRepository, Executor } from "./repository.ts";
 import type { LedgerRow } from "./schema.ts";
@@ -195,7 +195,7 @@ export class BillingLedger {
       // Write first (SQLite: take the write lock before reading; Postgres: no lock on an existing row).
       await this.repo.ensureBalanceRow(accountId, this.options.currency, now, trx);
       if (!(await this.repo.exists("accounts", accountId, trx))) {
-        throw notFound("account_not_found", `no account ${accountId}`, "account_id");
+        throw notFound("account_not_found", `no account ${shown(accountId)}`, "account_id");
       }
       const existing = await this.repo.ledgerEntry(accountId, ledgerKey, trx);
       if (existing) {

@@ -7,7 +7,7 @@
  * operator has set since.
  */
 import type { Catalog } from "../catalog/models.ts";
-import { ApiError, invalid } from "../domain/errors.ts";
+import { ApiError, invalid, shown } from "../domain/errors.ts";
 import type { Resolution } from "../domain/request.ts";
 import {
   type ApiPricing,
@@ -114,7 +114,11 @@ export class PriceBook {
         ? await this.at(p.model, p.priceVersion, ex)
         : await this.currentIn(p.model, now, ex);
     if (p.priceVersion !== undefined && !price) {
-      throw invalid("price_version_not_found", `${p.model} has no price version ${p.priceVersion}`, "model");
+      throw invalid(
+        "price_version_not_found",
+        `${shown(p.model)} has no price version ${p.priceVersion}`,
+        "model",
+      );
     }
     if (p.free) return { price, amount: 0 };
     if (!price) throw unpriced(p.model, `${p.model} has no price on this gateway`);

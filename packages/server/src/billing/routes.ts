@@ -15,7 +15,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { ApiError, invalid, notFound } from "../domain/errors.ts";
+import { ApiError, invalid, notFound, shown } from "../domain/errors.ts";
 import { route } from "../http/route.ts";
 import { assertAdmin, requireAdmin } from "../keys/routes.ts";
 import { randomAlphanumeric } from "../util/ids.ts";
@@ -198,7 +198,7 @@ export async function billingRoutes(app: FastifyInstance, { billing }: { billing
 
   const requireAccount = async (id: string) => {
     if (!(await billing.repository.exists("accounts", id)))
-      throw notFound("account_not_found", `no account ${id}`, "account_id");
+      throw notFound("account_not_found", `no account ${shown(id)}`, "account_id");
   };
 
   route(app, {
@@ -346,7 +346,11 @@ export async function billingRoutes(app: FastifyInstance, { billing }: { billing
           ? await billing.repository.exists("accounts", id)
           : await billing.repository.exists("api_keys", id);
       if (!ok)
-        throw notFound(`${scope}_not_found`, `no ${scope === "account" ? "account" : "API key"} ${id}`, "id");
+        throw notFound(
+          `${scope}_not_found`,
+          `no ${scope === "account" ? "account" : "API key"} ${shown(id)}`,
+          "id",
+        );
     };
     route(app, {
       ...ADMIN,

@@ -4,7 +4,7 @@
  * Read-only; holds.ts writes the rows.
  */
 
-import { invalid } from "../domain/errors.ts";
+import { invalid, shown } from "../domain/errors.ts";
 import type { Resolution } from "../domain/request.ts";
 import { dayOf, dayToDate } from "./limits.ts";
 import { formatMoney } from "./money.ts";
@@ -124,7 +124,7 @@ export function dateToDay(date: string): number {
   const ms = /^\d{4}-\d{2}-\d{2}$/.test(date) ? Date.parse(`${date}T00:00:00Z`) : Number.NaN;
   // Date.parse rolls 2026-02-30 over to March; a real date survives the round trip.
   if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== date) {
-    throw invalid("invalid_date", `${date} is not a date; use YYYY-MM-DD (UTC)`, "date");
+    throw invalid("invalid_date", `${shown(date)} is not a date; use YYYY-MM-DD (UTC)`, "date");
   }
   return dayOf(ms);
 }

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Catalog } from "../catalog/models.ts";
 import { invalid, notFound } from "../domain/errors.ts";
@@ -256,6 +257,12 @@ export class ChannelService {
       .selectAll()
       .where("id", "=", channelId)
       .executeTakeFirst();
-    return row && row.callback_token === token ? row : undefined;
+    return row && sameSecret(row.callback_token, token) ? row : undefined;
   }
+}
+
+/** Constant-time comparison of two secrets of any length (their digests are compared). */
+function sameSecret(expected: string, given: string): boolean {
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(expected), digest(given));
 }

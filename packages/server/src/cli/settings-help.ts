@@ -89,6 +89,20 @@ export const SETTINGS_HELP: Record<SettingKey, { what: string; default: string }
   webhookPerHostMaxConcurrency: { what: "the most a fast receiving host earns", default: "32" },
   console: { what: "serve the web console at /console", default: "true" },
   consoleDir: { what: "folder of a built console to serve", default: "packages/console/dist" },
+  maxJsonBytes: {
+    what: "largest JSON body, and the most of one held in memory (a submit's data: URLs go to disk)",
+    default: "1048576 (1 MiB)",
+  },
+  maxSubmitBytes: {
+    what: "largest submit body, data: URLs included (bigger media: POST /v1/files)",
+    default: "67108864 (64 MiB)",
+  },
+  requestTimeoutSeconds: { what: "a request (headers and body) must arrive within this", default: "300" },
+  idleTimeoutSeconds: {
+    what: "a connection with nothing moving either way this long is closed",
+    default: "60",
+  },
+  maxConnections: { what: "open client connections per process", default: "4096" },
   webhookSecretGraceSeconds: {
     what: "a rotated webhook secret still signs for this long",
     default: "86400 (1 day)",

@@ -43,3 +43,11 @@ export function invalid(code: string, message: string, param: string | null = nu
 export function notFound(code: string, message: string, param: string | null = null): ApiError {
   return new ApiError(404, "not_found_error", code, message, param);
 }
+
+/**
+ * A value from the request as an error message may repeat it: short, so an answer never echoes
+ * an oversized input back (ids are far shorter than 64 characters).
+ */
+export function shown(value: string, max = 64): string {
+  return value.length > max ? `${value.slice(0, max)}…` : value;
+}

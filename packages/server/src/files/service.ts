@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { Config } from "../config.ts";
 import { notFound } from "../domain/errors.ts";
-import { decodeDataUrl } from "../media/data-url.ts";
+import { decodeDataUrl, type SpooledDataUrl, spooledDataUrlStream } from "../media/data-url.ts";
 import { intakeStream } from "../media/intake.ts";
 import { type MediaLimits, mediaLimits } from "../media/limits.ts";
 import type { BlobStorage } from "../storage/storage.ts";
@@ -130,11 +130,14 @@ export class FileService {
   /** A `data:` URL in a request becomes a stored file under the same limits as an upload. */
   async createFromDataUrl(
     accountId: string,
-    url: string,
+    url: string | SpooledDataUrl,
     kind: "image" | "video" | "audio",
     param: string,
     filename: string,
   ): Promise<FileRow> {
+    if (typeof url !== "string") {
+      return this.create(accountId, spooledDataUrlStream(url, this.limits, param, [kind]), filename, param);
+    }
     const { bytes } = decodeDataUrl(url, this.limits, param, [kind]);
     return this.create(accountId, Readable.from([bytes]), filename, param);
   }

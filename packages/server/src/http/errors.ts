@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from "fastify";
-import { ApiError } from "../domain/errors.ts";
+import { ApiError, type ApiErrorBody } from "../domain/errors.ts";
 import { isStoreUnavailable } from "../store/unavailable.ts";
 
 /** Map every failure to the contract's error JSON (docs/api.md §1), including Fastify's own errors. */
@@ -7,12 +7,12 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
     if (error instanceof ApiError) {
       for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-      return reply.code(error.status).send(error.toJSON());
+      return reply.code(error.status).send(bounded(error.toJSON()));
     }
     const fastifyError = error as FastifyError;
     const code = fastifyError.code;
     const mapped = mapFastifyError(code, fastifyError);
-    if (mapped) return reply.code(mapped.status).send(mapped.toJSON());
+    if (mapped) return reply.code(mapped.status).send(bounded(mapped.toJSON()));
     if (isStoreUnavailable(error)) {
       // Postgres restarting or failing over, a dropped connection: the request may simply be sent
       // again (a submit with its Idempotency-Key), so say so instead of "internal error".
@@ -44,7 +44,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({
       error: {
-        message: `no route ${request.method} ${request.url.split("?")[0]}; see /docs for the API reference`,
+        message: `no route ${request.method} ${shownPath(request.url)}; see /docs for the API reference`,
         type: "not_found_error",
         code: "route_not_found",
         param: null,
@@ -95,14 +95,57 @@ function mapFastifyError(code: string | undefined, error: FastifyError): ApiErro
       );
     case "FST_REQ_FILE_TOO_LARGE":
       return new ApiError(413, "invalid_request_error", "file_too_large", error.message, "file");
+    case "FST_PROTO_VIOLATION":
+    case "FST_MP_PREMATURE_CLOSE":
+    case "FST_INVALID_JSON_FIELD_ERROR":
+      return malformedMultipart();
     case "FST_PARTS_LIMIT":
     case "FST_FILES_LIMIT":
     case "FST_FIELDS_LIMIT":
       return new ApiError(400, "invalid_request_error", "invalid_multipart", error.message, "file");
     default:
+      // busboy's own parse errors carry no code.
+      if (/^Multipart: |unexpected end of multipart data|^Malformed part header/i.test(error.message ?? "")) {
+        return malformedMultipart();
+      }
       if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
         return new ApiError(error.statusCode, "invalid_request_error", "bad_request", error.message);
       }
       return undefined;
   }
 }
+
+/** A request path as an error message may repeat it: printable ASCII only, and not too long. */
+function shownPath(url: string): string {
+  const path = url.split("?")[0]!.replace(/[^\x21-\x7e]/g, "?");
+  return path.length > 80 ? `${path.slice(0, 80)}…` : path;
+}
+
+function malformedMultipart(): ApiError {
+  return new ApiError(
+    400,
+    "invalid_request_error",
+    "invalid_multipart",
+    "the multipart body is malformed or cut short (a boundary in Content-Type that the body uses, and a complete final part); curl -F file=@photo.jpg builds one",
+    "file",
+  );
+}
+
+/**
+ * The last guard against echoing an oversized input: a message that quotes one (a zod message
+ * naming a value, a framework message) is cut, and so is `param`.
+ */
+function bounded(body: ApiErrorBody): ApiErrorBody {
+  const { message, param } = body.error;
+  if (message.length <= MAX_MESSAGE && (param === null || param.length <= MAX_PARAM)) return body;
+  return {
+    error: {
+      ...body.error,
+      message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message,
+      param: param !== null && param.length > MAX_PARAM ? `${param.slice(0, MAX_PARAM)}…` : param,
+    },
+  };
+}
+
+const MAX_MESSAGE = 1000;
+const MAX_PARAM = 200;

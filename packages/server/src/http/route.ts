@@ -118,7 +118,7 @@ function register<P, Q, B, R>(
     ...spec.options,
     method: spec.method,
     url: spec.url,
-    config: { spec },
+    config: { ...spec.options?.config, spec },
     handler: async (request, reply) => {
       const params = spec.params ? parsePart(spec.params, request.params, "path") : undefined;
       const query = spec.query ? parsePart(spec.query, request.query ?? {}, "query") : undefined;

@@ -1,4 +1,4 @@
-import { invalid, notFound } from "../domain/errors.ts";
+import { invalid, notFound, shown } from "../domain/errors.ts";
 import type { Account, ApiKeyRow, BillingMode } from "../store/schema.ts";
 import { unixSeconds } from "../util/ids.ts";
 import type { AccountRepository } from "./repository.ts";
@@ -51,7 +51,8 @@ export class KeyService {
     let account: Account | undefined;
     if (options.accountId) {
       account = await this.accounts.getAccount(options.accountId);
-      if (!account) throw notFound("account_not_found", `no account ${options.accountId}`, "account_id");
+      if (!account)
+        throw notFound("account_not_found", `no account ${shown(options.accountId)}`, "account_id");
     } else {
       const name = options.accountName?.trim();
       if (!name) {
@@ -76,7 +77,7 @@ export class KeyService {
 
   async revoke(id: string): Promise<KeyObject> {
     const existing = await this.accounts.getKey(id);
-    if (!existing) throw notFound("key_not_found", `no API key ${id}`, "key_id");
+    if (!existing) throw notFound("key_not_found", `no API key ${shown(id)}`, "key_id");
     await this.accounts.revokeKey(id);
     return this.keyToApi((await this.accounts.getKey(id))!);
   }
@@ -84,10 +85,10 @@ export class KeyService {
   /** Change an account's billing mode; running tasks keep the mode they were accepted under. */
   async updateAccount(id: string, changes: { billingMode: BillingMode }): Promise<AccountObject> {
     if (!(await this.accounts.setBillingMode(id, changes.billingMode))) {
-      throw notFound("account_not_found", `no account ${id}`, "account_id");
+      throw notFound("account_not_found", `no account ${shown(id)}`, "account_id");
     }
     const account = await this.accounts.getAccount(id);
-    if (!account) throw notFound("account_not_found", `no account ${id}`, "account_id");
+    if (!account) throw notFound("account_not_found", `no account ${shown(id)}`, "account_id");
     return this.accountToApi(account);
   }
 

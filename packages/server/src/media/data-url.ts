@@ -1,3 +1,5 @@
+import { createReadStream } from "node:fs";
+import { pipeline, type Readable, Transform } from "node:stream";
 import { largestByteLimit, type MediaLimits } from "./limits.ts";
 import { fileTooLarge, invalidDataUrl } from "./refusals.ts";
 import type { MediaKind } from "./sniff.ts";
@@ -121,4 +123,88 @@ export function decodeDataUrl(
     throw invalidDataUrl("the base64 data is truncated or has misplaced '=' padding", param);
   }
   return { bytes: Buffer.from(text, "base64"), declaredMime };
+}
+
+/** A data: URL kept in a file while its request lives (http/json-body.ts spools the large ones). */
+export interface SpooledDataUrl {
+  path: string;
+  /** `data:<type>[;params],` */
+  header: string;
+  /** Characters after the header. */
+  length: number;
+}
+
+/**
+ * The bytes of a spooled base64 `data:` URL as a stream, decoded as they are read (memory does not
+ * grow with the size). Refuses, like `decodeDataUrl`, a URL that is not base64, a payload over the
+ * kind's limit (counted from the length before anything is read), and malformed base64.
+ */
+export function spooledDataUrlStream(
+  spooled: SpooledDataUrl,
+  limits: MediaLimits,
+  param: string,
+  kinds: readonly MediaKind[] = ["image", "video", "audio"],
+): Readable {
+  const parts = spooled.header
+    .slice(5, -1)
+    .split(";")
+    .map((p) => p.trim().toLowerCase());
+  if (parts.length < 2 || parts[parts.length - 1] !== "base64") {
+    throw invalidDataUrl("a data: URL this large must be base64-encoded", param);
+  }
+  const limit = largestByteLimit(limits, kinds);
+  // Whitespace and padding make the real size smaller; intake checks the exact size as it streams.
+  if (Math.floor((spooled.length * 3) / 4) > limit + limit / 2) {
+    throw fileTooLarge(kinds.length === 1 ? kinds[0]! : null, limit, param, {
+      bytes: Math.floor((spooled.length * 3) / 4),
+      exact: false,
+    });
+  }
+  let carry = "";
+  let padded = false;
+  let seen = 0;
+  const decode = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      let text = carry + chunk.toString("latin1");
+      carry = "";
+      // A %XX escape cut by the chunk boundary waits for its other half.
+      const cut = /%[0-9A-Fa-f]?$/.exec(text);
+      if (cut) {
+        carry = cut[0];
+        text = text.slice(0, cut.index);
+      }
+      if (text.includes("%"))
+        text = text.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex) => String.fromCharCode(Number.parseInt(hex, 16)));
+      text = text.replace(/[\t\n\f\r ]+/g, "");
+      const bad = /[^A-Za-z0-9+/=]/.exec(text);
+      if (bad) {
+        done(
+          invalidDataUrl(
+            `the base64 data contains ${JSON.stringify(bad[0])} at character ${seen + bad.index + 1}`,
+            param,
+          ),
+        );
+        return;
+      }
+      seen += text.length;
+      const firstPad = text.indexOf("=");
+      if ((padded && /[^=]/.test(text)) || (firstPad !== -1 && /[^=]/.test(text.slice(firstPad)))) {
+        done(invalidDataUrl("the base64 data is truncated or has misplaced '=' padding", param));
+        return;
+      }
+      if (firstPad !== -1) padded = true;
+      const whole = text.length - (text.length % 4);
+      carry = text.slice(whole) + carry;
+      done(null, whole > 0 ? Buffer.from(text.slice(0, whole), "base64") : undefined);
+    },
+    flush(done) {
+      const rest = carry.replace(/%.*/, "");
+      if (carry.includes("%") || rest.length % 4 === 1) {
+        done(invalidDataUrl("the base64 data is truncated or has misplaced '=' padding", param));
+        return;
+      }
+      done(null, rest.length > 0 ? Buffer.from(rest, "base64") : undefined);
+    },
+  });
+  return pipeline(createReadStream(spooled.path), decode, () => {});
 }

@@ -4,10 +4,11 @@
  * over the raw body); the adapter verifies and answers which task it is about. A refused callback
  * gets 401, so a provider that retries (fal does, 10 times) tries again.
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { ChannelService } from "../channels/service.ts";
 import { route } from "../http/route.ts";
+import type { ChannelRow } from "../store/schema.ts";
 import type { UpstreamPoller } from "./poller.ts";
 
 export interface UpstreamHookDeps {
@@ -24,6 +25,18 @@ export async function upstreamHookRoutes(
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: 1024 * 1024 }, (_request, body, done) =>
     done(null, body),
   );
+  // The token is checked before the body is read: nobody without it gets a megabyte read.
+  const channelOf = new WeakMap<FastifyRequest, ChannelRow>();
+  const checkToken = async (request: FastifyRequest, reply: FastifyReply) => {
+    const { channel_id, token } = request.params as { channel_id: string; token: string };
+    const channel = await channels.byCallbackToken(channel_id, token);
+    if (!channel) {
+      return reply.code(404).send({
+        error: { message: "unknown hook", type: "not_found_error", code: "hook_not_found", param: null },
+      });
+    }
+    channelOf.set(request, channel);
+  };
   route(app, {
     method: "POST",
     url: "/hooks/upstream/:channel_id/:token",
@@ -37,13 +50,9 @@ export async function upstreamHookRoutes(
     }),
     response: z.object({ received: z.literal(true) }).meta({ title: "CallbackReceived" }),
     errors: [401, 404],
-  })(async ({ request, reply, params }) => {
-    const channel = await channels.byCallbackToken(params.channel_id, params.token);
-    if (!channel) {
-      return reply.code(404).send({
-        error: { message: "unknown hook", type: "not_found_error", code: "hook_not_found", param: null },
-      });
-    }
+    options: { onRequest: checkToken },
+  })(async ({ request, reply }) => {
+    const channel = channelOf.get(request)!;
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     let body: unknown;
     try {

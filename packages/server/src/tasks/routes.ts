@@ -25,7 +25,7 @@ const SSE_RESYNC_BRIDGED_MS = 15_000;
 const SSE_HEARTBEAT_MS = 15_000;
 
 export interface TaskRouteDeps {
-  config: Pick<Config, "maxImageBytes" | "maxAudioBytes">;
+  config: Pick<Config, "maxSubmitBytes">;
   tasks: TaskService;
   presenter: TaskPresenter;
   /** GET's read: unchanged task objects from memory, with their ETag. */
@@ -64,18 +64,16 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
       },
     ],
     response: TaskCreated,
-    errors: [400, 401, 403, 404, 409, 429],
-    // data: URLs may carry images up to the upload limit as base64.
-    options: {
-      bodyLimit:
-        Math.ceil(Math.max(deps.config.maxImageBytes, deps.config.maxAudioBytes) * 1.4) * 3 + 1_000_000,
-    },
+    errors: [400, 401, 403, 404, 409, 413, 429],
+    // data: URLs carry media as base64: the body may be large, and those strings stream to disk.
+    options: { bodyLimit: deps.config.maxSubmitBytes, config: { spoolDataUrls: true } },
   })(async ({ request, reply, body }) => {
     const idempotencyKey = request.headers["idempotency-key"];
     const { task, replayed } = await tasks.submit(
       request.principal,
       body,
       Array.isArray(idempotencyKey) ? idempotencyKey[0] : idempotencyKey,
+      { spooled: request.spooled },
     );
     if (replayed) reply.header("idempotent-replayed", "true");
     request.log.info({ task_id: task.id, model: task.model, replayed }, "task submitted");

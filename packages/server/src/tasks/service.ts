@@ -2,11 +2,12 @@ import { checkMediaFacts } from "../catalog/media-facts.ts";
 import type { Catalog } from "../catalog/models.ts";
 import { normalizeSubmit } from "../catalog/validate.ts";
 import type { ChannelRouting } from "../channels/routing.ts";
-import { ApiError, invalid, notFound } from "../domain/errors.ts";
+import { ApiError, invalid, notFound, shown } from "../domain/errors.ts";
 import type { NormalizedRequest } from "../domain/request.ts";
 import type { FileService } from "../files/service.ts";
 import type { EnqueueOptions } from "../jobs/queue.ts";
 import type { Principal } from "../keys/auth.ts";
+import type { SpooledDataUrl } from "../media/data-url.ts";
 import type { CancelOutcome } from "../providers/types.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { Cursor, Page } from "../store/pagination.ts";
@@ -48,7 +49,11 @@ export class TaskService {
     principal: Principal,
     body: unknown,
     idempotencyKey?: string,
-    options: { remixedFrom?: string } = {},
+    options: {
+      remixedFrom?: string;
+      /** Large data: URLs of the body, on disk while the request lives (http/json-body.ts). */
+      spooled?: ReadonlyMap<string, SpooledDataUrl>;
+    } = {},
   ): Promise<SubmitResult> {
     const accountId = principal.account.id;
     let requestHash: string | undefined;
@@ -76,7 +81,7 @@ export class TaskService {
       );
     }
     const model = this.deps.catalog.get(request.model)!;
-    await this.resolveOwnMedia(principal, request, model);
+    await this.resolveOwnMedia(principal, request, model, options.spooled);
 
     const now = Date.now();
     const task: TaskRow = {
@@ -168,6 +173,7 @@ export class TaskService {
     principal: Principal,
     request: NormalizedRequest,
     model: NonNullable<ReturnType<Catalog["get"]>>,
+    spooled?: ReadonlyMap<string, SpooledDataUrl>,
   ): Promise<void> {
     const facts: Parameters<typeof checkMediaFacts>[1] = [];
     for (const media of request.content) {
@@ -175,7 +181,7 @@ export class TaskService {
       if (media.url.startsWith("data:")) {
         const file = await this.deps.files.createFromDataUrl(
           principal.account.id,
-          media.url,
+          spooled?.get(media.url) ?? media.url,
           media.kind,
           param,
           `inline-${media.kind}${media.index}`,
@@ -298,7 +304,7 @@ function notCancellable(message: string) {
 }
 
 function taskNotFound(id: string) {
-  return notFound("task_not_found", `no task ${id} exists for this API key's account`, "task_id");
+  return notFound("task_not_found", `no task ${shown(id)} exists for this API key's account`, "task_id");
 }
 
 /** JSON with sorted object keys, so semantically identical bodies hash the same. */

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Config } from "../config.ts";
-import { ApiError, invalid, notFound } from "../domain/errors.ts";
+import { ApiError, invalid, notFound, shown } from "../domain/errors.ts";
 import type { ClaimedJob, JobQueue } from "../jobs/queue.ts";
 import { Deferred, RetryLater } from "../jobs/runner.ts";
 import type { AllowMatcher } from "../net/address-policy.ts";
@@ -344,7 +344,11 @@ export class WebhookService {
   async replay(accountId: string, taskId: string, deliveryId: string): Promise<DeliveryObject> {
     const delivery = await this.repo.getDelivery(deliveryId);
     if (!delivery || delivery.account_id !== accountId || delivery.task_id !== taskId) {
-      throw notFound("delivery_not_found", `no delivery ${deliveryId} for task ${taskId}`, "delivery_id");
+      throw notFound(
+        "delivery_not_found",
+        `no delivery ${shown(deliveryId)} for task ${shown(taskId)}`,
+        "delivery_id",
+      );
     }
     if (delivery.status === "pending" || delivery.status === "delivered") {
       throw new ApiError(

@@ -120,10 +120,16 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps
 
   app.get("/console", async (_request, reply) => reply.redirect("/console/", 302));
   app.get("/console/*", async (request, reply) => {
+    let path: string;
+    try {
+      path = decodeURIComponent((request.params as { "*": string })["*"] ?? "");
+    } catch {
+      // Malformed percent-encoding (`/console/%25` decodes once to "%", which is not valid again).
+      return reply.code(404).header("content-type", "text/plain; charset=utf-8").send("not found\n");
+    }
     if (!files) {
       return reply.code(503).header("content-type", "text/html; charset=utf-8").send(NOT_BUILT);
     }
-    const path = decodeURIComponent((request.params as { "*": string })["*"] ?? "");
     const file = files.get(path);
     if (file && path !== "index.html") return send(request, reply, path, file);
     // A missing asset is a 404 (a stale tab asking for an old hash must not get HTML as script);
