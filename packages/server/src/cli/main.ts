@@ -12,6 +12,7 @@ Usage:
   vidrelay keys list [--account ID]   list keys (never the secrets)
   vidrelay keys revoke KEY_ID         revoke a key at once
   vidrelay secrets status|rotate      re-seal stored secrets after changing VIDRELAY_SECRET
+  vidrelay backup FILE                copy the SQLite store while the server runs (Postgres: pg_dump)
 
   vidrelay generate -i IMG -p PROMPT  upload, submit, show progress, download the mp4
   vidrelay tasks list|get|cancel|wait video tasks
@@ -67,6 +68,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
         return await (await import("./server-commands.ts")).keys(rest, io);
       case "secrets":
         return await (await import("./secrets.ts")).secrets(rest, io);
+      case "backup":
+        return await (await import("./backup.ts")).backup(rest, io);
       case "--version":
       case "-v":
         io.out(VERSION_STRING);
