@@ -42,7 +42,15 @@ export interface UsageTotals {
 }
 
 /** Inclusive UTC day numbers `from`..`to`, optionally one model or key. */
-export type UsageFilter = { accountId: string; from: number; to: number; model?: string; keyId?: string };
+export type UsageFilter = {
+  accountId: string;
+  /** Only the tasks of this mode's keys (a test key's usage is the test world's). */
+  testMode: 0 | 1;
+  from: number;
+  to: number;
+  model?: string;
+  keyId?: string;
+};
 export type UsageGrouping = { byDay: boolean; byModel: boolean; byKey: boolean };
 
 /** Sortable: entries written in the same millisecond list in the order they were written. */
@@ -355,6 +363,11 @@ export class BillingRepository {
         sql<string>`cast(sum(coalesce(amount_captured, 0)) as bigint)`.as("cost"),
       ])
       .where("account_id", "=", f.accountId)
+      .where(
+        f.testMode === 1
+          ? sql<boolean>`key_id in (select id from api_keys where account_id = ${f.accountId} and test_mode = 1)`
+          : sql<boolean>`key_id not in (select id from api_keys where account_id = ${f.accountId} and test_mode = 1)`,
+      )
       .where("day", ">=", f.from)
       .where("day", "<=", f.to);
     if (f.model) q = q.where("model", "=", f.model);

@@ -17,6 +17,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ApiError, invalid, notFound, shown } from "../domain/errors.ts";
 import { route } from "../http/route.ts";
+import { ownerOf } from "../keys/auth.ts";
 import { assertAdmin, requireAdmin } from "../keys/routes.ts";
 import { randomAlphanumeric } from "../util/ids.ts";
 import type { Billing } from "./billing.ts";
@@ -54,6 +55,17 @@ function targetAccount(request: FastifyRequest, requested: unknown): string {
     throw invalid("invalid_type", "account_id must be a string", "account_id");
   assertAdmin(request);
   return requested;
+}
+
+function noMoney() {
+  return {
+    balance: formatMoney(0),
+    held: formatMoney(0),
+    available: formatMoney(0),
+    balance_micros: 0,
+    held_micros: 0,
+    available_micros: 0,
+  };
 }
 
 export function ledgerEntryToApi(row: LedgerRow): z.input<typeof LedgerEntry> {
@@ -136,7 +148,12 @@ export async function billingRoutes(app: FastifyInstance, { billing }: { billing
     query: AccountQuery,
     response: BalanceObject,
     errors: [400, 401, 403],
-  })(async ({ request, query }) => billing.ledger.balance(targetAccount(request, query.account_id)));
+  })(async ({ request, query }) => {
+    const balance = await billing.ledger.balance(targetAccount(request, query.account_id));
+    // Test mode never spends: its world has no money in it, and the live balance is not its to see.
+    if (request.principal.key.test_mode !== 1) return balance;
+    return { ...balance, ...noMoney() };
+  });
 
   route(app, {
     ...BILLING,
@@ -174,13 +191,16 @@ export async function billingRoutes(app: FastifyInstance, { billing }: { billing
         );
       }
     }
-    const { rows, totals } = await billing.usage.report(accountId, {
-      startDate,
-      endDate,
-      model: str("model"),
-      keyId: str("key_id"),
-      groupBy: groupBy as UsageDimension[],
-    });
+    const { rows, totals } = await billing.usage.report(
+      { accountId, testMode: ownerOf(request.principal).testMode },
+      {
+        startDate,
+        endDate,
+        model: str("model"),
+        keyId: str("key_id"),
+        groupBy: groupBy as UsageDimension[],
+      },
+    );
     return {
       object: "list",
       data: rows.map((r) => ({ object: "usage", ...r })),

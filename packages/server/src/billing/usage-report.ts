@@ -5,6 +5,7 @@
  */
 
 import { invalid, shown } from "../domain/errors.ts";
+import type { Owner } from "../domain/owner.ts";
 import type { Resolution } from "../domain/request.ts";
 import { dayOf, dayToDate } from "./limits.ts";
 import { formatMoney } from "./money.ts";
@@ -64,14 +65,15 @@ export class UsageReport {
   }
 
   /** Tasks, seconds and cost of an account between two UTC days, grouped (default: by all three). */
-  async report(accountId: string, query: UsageQuery): Promise<{ rows: UsageRow[]; totals: UsageRow }> {
+  async report(owner: Owner, query: UsageQuery): Promise<{ rows: UsageRow[]; totals: UsageRow }> {
     const groupBy = query.groupBy ?? ["day", "model", "key"];
     const byDay = groupBy.includes("day");
     const byModel = groupBy.includes("model");
     const byKey = groupBy.includes("key");
     const groups = await this.repo.usageTotals(
       {
-        accountId,
+        accountId: owner.accountId,
+        testMode: owner.testMode,
         from: dateToDay(query.startDate),
         to: dateToDay(query.endDate),
         model: query.model,

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import type { Owner } from "../domain/owner.ts";
 import { type Cursor, keysetPage, type Page } from "../store/pagination.ts";
 import type { Database, FileRow, NewFile } from "../store/schema.ts";
 
@@ -9,13 +10,14 @@ export class FileRepository {
     await this.db.insertInto("files").values(file).execute();
   }
 
-  /** Scoped to the owner: another account's file does not exist. */
-  get(accountId: string, id: string): Promise<FileRow | undefined> {
+  /** Scoped to the owner: another account's file, or one of the other mode, does not exist. */
+  get(owner: Owner, id: string): Promise<FileRow | undefined> {
     return this.db
       .selectFrom("files")
       .selectAll()
       .where("id", "=", id)
-      .where("account_id", "=", accountId)
+      .where("account_id", "=", owner.accountId)
+      .where("test_mode", "=", owner.testMode)
       .executeTakeFirst();
   }
 
@@ -24,15 +26,23 @@ export class FileRepository {
     return this.db.selectFrom("files").selectAll().where("token", "=", token).executeTakeFirst();
   }
 
-  async list(accountId: string, limit: number, after?: Cursor): Promise<Page<FileRow>> {
-    const q = this.db.selectFrom("files").selectAll().where("account_id", "=", accountId);
+  async list(owner: Owner, limit: number, after?: Cursor): Promise<Page<FileRow>> {
+    const q = this.db
+      .selectFrom("files")
+      .selectAll()
+      .where("account_id", "=", owner.accountId)
+      .where("test_mode", "=", owner.testMode);
     return keysetPage(q, limit, after);
   }
 
-  async delete(accountId: string, id: string): Promise<FileRow | undefined> {
-    const row = await this.get(accountId, id);
+  async delete(owner: Owner, id: string): Promise<FileRow | undefined> {
+    const row = await this.get(owner, id);
     if (!row) return undefined;
-    await this.db.deleteFrom("files").where("id", "=", id).where("account_id", "=", accountId).execute();
+    await this.db
+      .deleteFrom("files")
+      .where("id", "=", id)
+      .where("account_id", "=", owner.accountId)
+      .execute();
     return row;
   }
 

@@ -7,6 +7,7 @@ import { invalid } from "../domain/errors.ts";
 import { listEnvelope } from "../http/pagination.ts";
 import { route } from "../http/route.ts";
 import { idParams, PageQuery } from "../http/schema.ts";
+import { ownerOf } from "../keys/auth.ts";
 import { decodeCursor } from "../store/pagination.ts";
 import { FileDeleted, FileList, FileObject } from "./schemas.ts";
 import type { FileService } from "./service.ts";
@@ -62,7 +63,7 @@ export async function fileRoutes(app: FastifyInstance, { config, files }: FileRo
     // Stream parts in order; only the field named "file" is stored, other fields (purpose) are ignored.
     for await (const part of request.parts()) {
       if (part.type === "file" && part.fieldname === "file") {
-        const file = await files.create(request.principal.account.id, part.file, part.filename || "upload");
+        const file = await files.create(ownerOf(request.principal), part.file, part.filename || "upload");
         return files.toApi(file);
       }
       if (part.type === "file") part.file.resume();
@@ -82,7 +83,7 @@ export async function fileRoutes(app: FastifyInstance, { config, files }: FileRo
     errors: [400, 401],
   })(async ({ request, query }) => {
     const after = query.after ? decodeCursor(query.after, "after") : undefined;
-    const page = await files.list(request.principal.account.id, query.limit, after);
+    const page = await files.list(ownerOf(request.principal), query.limit, after);
     return listEnvelope(
       page.items.filter((f) => f.expires_at > Date.now()).map((f) => files.toApi(f)),
       page.nextCursor,
@@ -99,9 +100,7 @@ export async function fileRoutes(app: FastifyInstance, { config, files }: FileRo
     params: FileParams,
     response: FileObject,
     errors: [401, 404],
-  })(async ({ request, params }) =>
-    files.toApi(await files.get(request.principal.account.id, params.file_id)),
-  );
+  })(async ({ request, params }) => files.toApi(await files.get(ownerOf(request.principal), params.file_id)));
 
   route(app, {
     method: "DELETE",
@@ -114,7 +113,7 @@ export async function fileRoutes(app: FastifyInstance, { config, files }: FileRo
     response: FileDeleted,
     errors: [401, 404],
   })(async ({ request, params }) => {
-    const file = await files.delete(request.principal.account.id, params.file_id);
+    const file = await files.delete(ownerOf(request.principal), params.file_id);
     return { id: file.id, object: "file", deleted: true };
   });
 }

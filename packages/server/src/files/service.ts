@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { Config } from "../config.ts";
 import { notFound } from "../domain/errors.ts";
+import type { Owner } from "../domain/owner.ts";
 import { decodeDataUrl, type SpooledDataUrl, spooledDataUrlStream } from "../media/data-url.ts";
 import { intakeStream } from "../media/intake.ts";
 import { type MediaLimits, mediaLimits } from "../media/limits.ts";
@@ -75,7 +76,7 @@ export class FileService {
    * no row is written: nothing is kept.
    */
   async create(
-    accountId: string,
+    owner: Owner,
     source: Readable,
     filename: string,
     param = "file",
@@ -101,7 +102,8 @@ export class FileService {
       const now = Date.now();
       const row: FileRow = {
         id,
-        account_id: accountId,
+        account_id: owner.accountId,
+        test_mode: owner.testMode,
         storage_key: storageKey,
         token: newCapabilityToken(),
         filename: safeName,
@@ -129,37 +131,37 @@ export class FileService {
 
   /** A `data:` URL in a request becomes a stored file under the same limits as an upload. */
   async createFromDataUrl(
-    accountId: string,
+    owner: Owner,
     url: string | SpooledDataUrl,
     kind: "image" | "video" | "audio",
     param: string,
     filename: string,
   ): Promise<FileRow> {
     if (typeof url !== "string") {
-      return this.create(accountId, spooledDataUrlStream(url, this.limits, param, [kind]), filename, param);
+      return this.create(owner, spooledDataUrlStream(url, this.limits, param, [kind]), filename, param);
     }
     const { bytes } = decodeDataUrl(url, this.limits, param, [kind]);
-    return this.create(accountId, Readable.from([bytes]), filename, param);
+    return this.create(owner, Readable.from([bytes]), filename, param);
   }
 
-  async get(accountId: string, id: string): Promise<FileRow> {
-    const file = await this.find(accountId, id);
+  async get(owner: Owner, id: string): Promise<FileRow> {
+    const file = await this.find(owner, id);
     if (!file) throw fileNotFound(id);
     return file;
   }
 
   /** The account's live file with this id, or undefined (unknown, another account's, or expired). */
-  async find(accountId: string, id: string): Promise<FileRow | undefined> {
-    const file = await this.files.get(accountId, id);
+  async find(owner: Owner, id: string): Promise<FileRow | undefined> {
+    const file = await this.files.get(owner, id);
     return file && file.expires_at > Date.now() ? file : undefined;
   }
 
-  list(accountId: string, limit: number, after?: Cursor): Promise<Page<FileRow>> {
-    return this.files.list(accountId, limit, after);
+  list(owner: Owner, limit: number, after?: Cursor): Promise<Page<FileRow>> {
+    return this.files.list(owner, limit, after);
   }
 
-  async delete(accountId: string, id: string): Promise<FileRow> {
-    const file = await this.files.delete(accountId, id);
+  async delete(owner: Owner, id: string): Promise<FileRow> {
+    const file = await this.files.delete(owner, id);
     if (!file) throw fileNotFound(id);
     await this.storage.delete(file.storage_key);
     return file;

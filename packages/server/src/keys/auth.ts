@@ -1,4 +1,5 @@
 import { ApiError } from "../domain/errors.ts";
+import type { Owner } from "../domain/owner.ts";
 import type { Account, ApiKeyRow } from "../store/schema.ts";
 import { sha256Hex } from "../util/ids.ts";
 import type { AccountRepository } from "./repository.ts";
@@ -6,6 +7,11 @@ import type { AccountRepository } from "./repository.ts";
 export interface Principal {
   account: Account;
   key: ApiKeyRow;
+}
+
+/** The objects a key sees: its account's, in the key's mode. */
+export function ownerOf(principal: Principal): Owner {
+  return { accountId: principal.account.id, testMode: principal.key.test_mode === 1 ? 1 : 0 };
 }
 
 const CACHE_TTL_MS = 5_000;

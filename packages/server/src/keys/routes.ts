@@ -21,10 +21,19 @@ export interface KeyRouteDeps {
   auth: Pick<AuthService, "forgetKey">;
 }
 
-type WithPrincipal = { principal: { account: { is_admin: number } } };
+type WithPrincipal = { principal: { account: { is_admin: number }; key: { test_mode: number } } };
 
-/** 403 unless the caller's key belongs to an admin account. */
+/** 403 unless the caller's key is a live key of an admin account. */
 export function assertAdmin(request: WithPrincipal): void {
+  if (request.principal.key.test_mode === 1) {
+    // Test mode is a world of its own: it cannot reach live keys, accounts, money or channels.
+    throw new ApiError(
+      403,
+      "permission_error",
+      "test_mode_key",
+      "test-mode keys cannot use administration endpoints; use a live key of an admin account",
+    );
+  }
   if (request.principal.account.is_admin !== 1) {
     throw new ApiError(
       403,

@@ -13,6 +13,7 @@ import { ApiError, invalid } from "../domain/errors.ts";
 import { sendBlob } from "../http/range.ts";
 import { parseBody, route } from "../http/route.ts";
 import { idParams } from "../http/schema.ts";
+import { ownerOf } from "../keys/auth.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { Database } from "../store/schema.ts";
 import { ensurePoster } from "../tasks/posters.ts";
@@ -147,10 +148,10 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
     response: OpenAiVideoList,
     errors: [400, 401],
   })(async ({ request, query }) => {
-    const accountId = request.principal.account.id;
+    const owner = ownerOf(request.principal);
     let cursor: { createdAt: number; id: string } | undefined;
     if (query.after) {
-      const last = await deps.tasks.get(accountId, query.after).catch(() => {
+      const last = await deps.tasks.get(owner, query.after).catch(() => {
         throw invalid(
           "invalid_cursor",
           `after must be the id of a video of this account; ${query.after} is not`,
@@ -159,7 +160,7 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
       });
       cursor = { createdAt: last.created_at, id: last.id };
     }
-    const page = await deps.tasks.list(accountId, {}, query.limit, cursor, query.order);
+    const page = await deps.tasks.list(owner, {}, query.limit, cursor, query.order);
     const data = page.items.map((t) => videos.toOpenAi(t));
     return {
       object: "list" as const,
@@ -181,7 +182,7 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
     response: OpenAiVideo,
     errors: [401, 404],
   })(async ({ request, params }) =>
-    videos.toOpenAi(await videos.get(request.principal.account.id, params.video_id)),
+    videos.toOpenAi(await videos.get(ownerOf(request.principal), params.video_id)),
   );
 
   route(app, {
@@ -196,7 +197,7 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
     response: OpenAiVideoDeleted,
     errors: [401, 404, 409],
   })(async ({ request, params }) => {
-    const task = await videos.delete(request.principal.account.id, params.video_id);
+    const task = await videos.delete(ownerOf(request.principal), params.video_id);
     return { id: task.id, object: "video.deleted" as const, deleted: true as const };
   });
 
@@ -219,7 +220,7 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
     },
     errors: [400, 401, 404, 409, 416],
   })(async ({ request, reply, params, query }) => {
-    const task = await videos.get(request.principal.account.id, params.video_id);
+    const task = await videos.get(ownerOf(request.principal), params.video_id);
     if (query.variant === "spritesheet") {
       throw invalid(
         "unsupported_variant",

@@ -7,10 +7,11 @@
 import type { Readable } from "node:stream";
 import type { Catalog, CatalogModel } from "../catalog/models.ts";
 import { ApiError, invalid } from "../domain/errors.ts";
+import type { Owner } from "../domain/owner.ts";
 import { nearestRatio } from "../domain/pixels.ts";
 import type { NormalizedRequest } from "../domain/request.ts";
 import type { FileService } from "../files/service.ts";
-import type { Principal } from "../keys/auth.ts";
+import { ownerOf, type Principal } from "../keys/auth.ts";
 import type { FileRow, TaskRow } from "../store/schema.ts";
 import type { TaskService } from "../tasks/service.ts";
 import { unixSeconds } from "../util/ids.ts";
@@ -63,12 +64,12 @@ export class OpenAiVideos {
 
   /** Store a multipart `input_reference` (sniffed and limited like any upload). */
   storeUpload(principal: Principal, stream: Readable, filename: string): Promise<FileRow> {
-    return this.deps.files.create(principal.account.id, stream, filename, "input_reference");
+    return this.deps.files.create(ownerOf(principal), stream, filename, "input_reference");
   }
 
   /** A new task with the source's inputs and parameters and a new prompt. */
   async remix(principal: Principal, id: string, prompt: string, idempotencyKey?: string): Promise<TaskRow> {
-    const source = await this.get(principal.account.id, id);
+    const source = await this.get(ownerOf(principal), id);
     const request = JSON.parse(source.request_json) as NormalizedRequest;
     const echo = JSON.parse(source.metadata_json) as Record<string, unknown>;
     const content = request.content.map((m) => ({
@@ -88,18 +89,18 @@ export class OpenAiVideos {
     return task;
   }
 
-  async get(accountId: string, id: string): Promise<TaskRow> {
+  async get(owner: Owner, id: string): Promise<TaskRow> {
     try {
-      return await this.deps.tasks.get(accountId, id);
+      return await this.deps.tasks.get(owner, id);
     } catch (error) {
       throw renamed(error, { task_id: "video_id" });
     }
   }
 
   /** Deletes the stored video, thumbnail and last frame; the task then is gone from both APIs. */
-  async delete(accountId: string, id: string): Promise<TaskRow> {
+  async delete(owner: Owner, id: string): Promise<TaskRow> {
     try {
-      return await this.deps.tasks.delete(accountId, id);
+      return await this.deps.tasks.delete(owner, id);
     } catch (error) {
       throw renamed(error, { task_id: "video_id" });
     }
@@ -136,12 +137,11 @@ export class OpenAiVideos {
     principal: Principal,
     reference: InputReference,
   ): Promise<{ file?: FileRow; url: string; kind: "image" | "video" }> {
-    const accountId = principal.account.id;
     if (reference.kind === "image_url") return { url: reference.url, kind: "image" };
     const file =
       reference.kind === "stored"
         ? reference.file
-        : await this.deps.files.get(accountId, reference.id).catch((error: unknown) => {
+        : await this.deps.files.get(ownerOf(principal), reference.id).catch((error: unknown) => {
             throw renamed(error, { file_id: "input_reference.file_id" });
           });
     if (file.kind === "audio")

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { Catalog } from "../catalog/models.ts";
 import { ApiError } from "../domain/errors.ts";
+import type { Owner } from "../domain/owner.ts";
 import type { NormalizedMedia, NormalizedRequest } from "../domain/request.ts";
 import { conformImage } from "../media/conform.ts";
 import type { FileRow } from "../store/schema.ts";
@@ -41,14 +42,15 @@ export function firstFrameToConform(request: NormalizedRequest): NormalizedMedia
  */
 export async function conformFirstFrame(
   request: NormalizedRequest,
-  task: { id: string; account_id: string },
+  task: { id: string; account_id: string; test_mode: number },
   deps: FirstFrameDeps,
   signal?: AbortSignal,
 ): Promise<NormalizedRequest> {
   const media = firstFrameToConform(request);
   if (!media || !request.fit || request.ratio === "adaptive") return request;
   const { files, limits } = deps.materialize;
-  const accountId = task.account_id;
+  // The frame is a file of the task's owner, in the task's mode.
+  const owner: Owner = { accountId: task.account_id, testMode: task.test_mode === 1 ? 1 : 0 };
   // One conformed picture per task: a retried dispatch (or a render run again after a crash)
   // finds the file its earlier attempt stored instead of adding another to the account's files.
   const fileId = conformedFileId(task.id, request.ratio, request.fit);
@@ -56,7 +58,7 @@ export async function conformFirstFrame(
     const replaced: NormalizedMedia = { ...media, url: files.urlOf(file), fileToken: file.token };
     return { ...request, content: request.content.map((m) => (m === media ? replaced : m)) };
   };
-  const earlier = await files.find(accountId, fileId);
+  const earlier = await files.find(owner, fileId);
   if (earlier) return replacedBy(earlier);
   const workDir = await mkdtemp(join(tmpdir(), "vidrelay-first-frame-"));
   try {
@@ -85,13 +87,13 @@ export async function conformFirstFrame(
     if (!conformed) return request;
     const name = `first-frame-${request.ratio.replace(":", "x")}-${request.fit}.jpg`;
     const bytes = conformed.bytes;
-    const store = (id?: string) => files.create(accountId, Readable.from([bytes]), name, "file", { id });
+    const store = (id?: string) => files.create(owner, Readable.from([bytes]), name, "file", { id });
     try {
       return replacedBy(await store(fileId));
     } catch (error) {
       // Another attempt stored it meanwhile (use that one), or an expired copy still holds the id
       // until the sweep removes it (store this one under a fresh id).
-      const stored = await files.find(accountId, fileId);
+      const stored = await files.find(owner, fileId);
       if (stored) return replacedBy(stored);
       if (error instanceof ApiError) throw error;
       return replacedBy(await store());

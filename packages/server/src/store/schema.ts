@@ -45,6 +45,8 @@ export interface FilesTable {
   height: number | null;
   duration: number | null;
   sha256: string;
+  /** 1: made with a test-mode key, seen only by test-mode keys (domain/owner.ts). */
+  test_mode: number;
   created_at: number;
   expires_at: number;
 }
@@ -99,6 +101,7 @@ export interface TasksTable {
 
 export interface IdempotencyKeysTable {
   account_id: string;
+  test_mode: number;
   idem_key: string;
   request_hash: string;
   task_id: string;
@@ -141,6 +144,8 @@ export interface WebhookDeliveriesTable {
   task_id: string;
   account_id: string;
   url: string;
+  /** The task's mode: a test task's deliveries are signed with the test secret. */
+  test_mode: number;
   /** The exact bytes POSTed: the task object as GET returned it when the task finished. */
   payload: string;
   status: DeliveryStatus;
@@ -194,6 +199,8 @@ export interface Database {
   jobs: JobsTable;
   kv: { key: string; value: string; updated_at: number };
   webhook_secrets: WebhookSecretsTable;
+  /** The test world's signing secrets (domain/owner.ts), one row per account as above. */
+  webhook_test_secrets: WebhookSecretsTable;
   channels: ChannelsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;

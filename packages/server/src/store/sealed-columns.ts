@@ -12,6 +12,7 @@ export const SEALED_COLUMNS = [
   // Signing secrets an older version stored in clear (`whsec_…`) are sealed by rotate too, and
   // ones it sealed twice (see openUnwrapping) are sealed once.
   { table: "webhook_secrets", key: "account_id", columns: ["secret", "previous_secret"], unwrap: true },
+  { table: "webhook_test_secrets", key: "account_id", columns: ["secret", "previous_secret"], unwrap: true },
 ] as const satisfies ReadonlyArray<{
   table: keyof Database;
   key: string;

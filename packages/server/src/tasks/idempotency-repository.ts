@@ -1,35 +1,30 @@
 import type { Kysely } from "kysely";
-import type { Database } from "../store/schema.ts";
+import type { Owner } from "../domain/owner.ts";
+import type { Database, IdempotencyKeysTable } from "../store/schema.ts";
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 
 export class IdempotencyRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async find(accountId: string, key: string, trx: Kysely<Database> = this.db, now = Date.now()) {
+  /** The owner's record of `key`, in the owner's mode only: a key never crosses modes. */
+  async find(owner: Owner, key: string, trx: Kysely<Database> = this.db, now = Date.now()) {
     return trx
       .selectFrom("idempotency_keys")
       .selectAll()
-      .where("account_id", "=", accountId)
+      .where("account_id", "=", owner.accountId)
+      .where("test_mode", "=", owner.testMode)
       .where("idem_key", "=", key)
       .where("created_at", ">", now - IDEMPOTENCY_WINDOW_MS)
       .executeTakeFirst();
   }
 
   /** Insert or replace an expired record; a live one makes the primary key reject the insert. */
-  async record(
-    trx: Kysely<Database>,
-    entry: {
-      account_id: string;
-      idem_key: string;
-      request_hash: string;
-      task_id: string;
-      created_at: number;
-    },
-  ): Promise<void> {
+  async record(trx: Kysely<Database>, entry: IdempotencyKeysTable): Promise<void> {
     await trx
       .deleteFrom("idempotency_keys")
       .where("account_id", "=", entry.account_id)
+      .where("test_mode", "=", entry.test_mode)
       .where("idem_key", "=", entry.idem_key)
       .where("created_at", "<=", entry.created_at - IDEMPOTENCY_WINDOW_MS)
       .execute();

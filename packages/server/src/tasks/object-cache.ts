@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { KyselyPlugin, OperationNode, RootOperationNode } from "kysely";
+import type { Owner } from "../domain/owner.ts";
 import type { TaskPresenter } from "./presenter.ts";
 import type { TaskObject } from "./schemas.ts";
 import type { TaskService } from "./service.ts";
@@ -12,7 +13,7 @@ export interface TaskObjectWithTag {
 }
 
 interface Entry extends TaskObjectWithTag {
-  accountId: string;
+  owner: Owner;
 }
 
 /** The tables a task object is made from: the task row and its billing hold (`usage`). */
@@ -55,16 +56,18 @@ export class TaskObjectCache {
     return this.epoch;
   }
 
-  get(accountId: string, taskId: string): TaskObjectWithTag | undefined {
+  get(owner: Owner, taskId: string): TaskObjectWithTag | undefined {
     const entry = this.entries.get(taskId);
-    return entry && entry.accountId === accountId ? entry : undefined;
+    return entry && entry.owner.accountId === owner.accountId && entry.owner.testMode === owner.testMode
+      ? entry
+      : undefined;
   }
 
   /** Keep what a read that began with `ticket` found, unless a write has happened since. */
-  fill(ticket: number, accountId: string, taskId: string, value: TaskObjectWithTag): void {
+  fill(ticket: number, owner: Owner, taskId: string, value: TaskObjectWithTag): void {
     if (ticket !== this.epoch) return;
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(taskId, { ...value, accountId });
+    this.entries.set(taskId, { ...value, owner });
   }
 
   invalidate(taskId: string): void {
@@ -160,13 +163,13 @@ export class TaskObjectReader {
     private readonly cache?: TaskObjectCache,
   ) {}
 
-  async read(accountId: string, taskId: string): Promise<TaskObjectWithTag> {
+  async read(owner: Owner, taskId: string): Promise<TaskObjectWithTag> {
     const ticket = this.cache?.begin();
-    const cached = this.cache?.get(accountId, taskId);
+    const cached = this.cache?.get(owner, taskId);
     if (cached) return cached;
-    const object = await this.presenter.present(await this.tasks.get(accountId, taskId));
+    const object = await this.presenter.present(await this.tasks.get(owner, taskId));
     const value = { object, etag: entityTag(object) };
-    if (ticket !== undefined) this.cache!.fill(ticket, accountId, taskId, value);
+    if (ticket !== undefined) this.cache!.fill(ticket, owner, taskId, value);
     return value;
   }
 }

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from "kysely";
+import type { Owner } from "../domain/owner.ts";
 import { type Cursor, keysetPage, type Page } from "../store/pagination.ts";
 import type { Database, NewTask, TaskPatch, TaskRow, TaskStatus } from "../store/schema.ts";
 
@@ -13,25 +14,27 @@ export class TaskRepository {
     await trx.insertInto("tasks").values(task).execute();
   }
 
-  /** The owner's task; a deleted one is gone for its owner too. */
-  get(accountId: string, id: string): Promise<TaskRow | undefined> {
+  /** The owner's task (in the owner's mode); a deleted one is gone for its owner too. */
+  get(owner: Owner, id: string): Promise<TaskRow | undefined> {
     return this.db
       .selectFrom("tasks")
       .selectAll()
       .where("id", "=", id)
-      .where("account_id", "=", accountId)
+      .where("account_id", "=", owner.accountId)
+      .where("test_mode", "=", owner.testMode)
       .where("deleted_at", "is", null)
       .executeTakeFirst();
   }
 
   /** The owner deleted it: hidden from every owner-scoped read (`get`, `list`) from now on. */
-  async markDeleted(accountId: string, id: string): Promise<void> {
+  async markDeleted(owner: Owner, id: string): Promise<void> {
     const now = Date.now();
     await this.db
       .updateTable("tasks")
       .set({ deleted_at: now, updated_at: now })
       .where("id", "=", id)
-      .where("account_id", "=", accountId)
+      .where("account_id", "=", owner.accountId)
+      .where("test_mode", "=", owner.testMode)
       .execute();
   }
 
@@ -45,7 +48,7 @@ export class TaskRepository {
   }
 
   async list(
-    accountId: string,
+    owner: Owner,
     filters: { status?: TaskStatus; model?: string },
     limit: number,
     after?: Cursor,
@@ -54,7 +57,8 @@ export class TaskRepository {
     let q = this.db
       .selectFrom("tasks")
       .selectAll()
-      .where("account_id", "=", accountId)
+      .where("account_id", "=", owner.accountId)
+      .where("test_mode", "=", owner.testMode)
       .where("deleted_at", "is", null);
     if (filters.status) q = q.where("status", "=", filters.status);
     if (filters.model) q = q.where("model", "=", filters.model);

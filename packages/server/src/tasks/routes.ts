@@ -10,6 +10,7 @@ import { listEnvelope } from "../http/pagination.ts";
 import { sendBlob } from "../http/range.ts";
 import { route, withErrorCode } from "../http/route.ts";
 import { idParams, PageQuery } from "../http/schema.ts";
+import { ownerOf } from "../keys/auth.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import { decodeCursor } from "../store/pagination.ts";
 import type { TaskEvents } from "./events.ts";
@@ -102,7 +103,7 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     const after = query.after ? decodeCursor(query.after, "after") : undefined;
     const model = query.model || undefined;
     const page = await tasks.list(
-      request.principal.account.id,
+      ownerOf(request.principal),
       { status: query.status, model },
       query.limit,
       after,
@@ -128,7 +129,7 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     errors: [401, 404],
     alsoStatuses: { 304: "Not modified since the ETag sent in If-None-Match (no body)" },
   })(async ({ request, reply, params }) => {
-    const { object, etag } = await reader.read(request.principal.account.id, params.task_id);
+    const { object, etag } = await reader.read(ownerOf(request.principal), params.task_id);
     reply.header("etag", etag);
     // A poller that sends back the ETag it has gets 304 and no body until the task changes.
     if (matchesEtag(request.headers["if-none-match"], etag)) return reply.code(304).send() as never;
@@ -146,7 +147,7 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     response: TaskObject,
     errors: [401, 404, 409],
   })(async ({ request, params }) =>
-    presenter.present(await tasks.cancel(request.principal.account.id, params.task_id)),
+    presenter.present(await tasks.cancel(ownerOf(request.principal), params.task_id)),
   );
 
   route(app, {
@@ -164,7 +165,7 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     },
     errors: [401, 404, 409, 416],
   })(async ({ request, reply, params }) => {
-    const task = await tasks.get(request.principal.account.id, params.task_id);
+    const task = await tasks.get(ownerOf(request.principal), params.task_id);
     if (task.status !== "succeeded" || !task.output_key) {
       throw new ApiError(
         409,
@@ -196,8 +197,8 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     },
     errors: [401, 404],
   })(async ({ request, reply, params }) => {
-    const accountId = request.principal.account.id;
-    const first = await tasks.get(accountId, params.task_id);
+    const owner = ownerOf(request.principal);
+    const first = await tasks.get(owner, params.task_id);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -220,7 +221,7 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
       }
       sending = true;
       try {
-        const task = await tasks.get(accountId, first.id);
+        const task = await tasks.get(owner, first.id);
         const object = await presenter.present(task);
         const body = JSON.stringify(object);
         if (body !== lastSent) {

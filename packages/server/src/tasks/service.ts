@@ -3,10 +3,11 @@ import type { Catalog } from "../catalog/models.ts";
 import { normalizeSubmit } from "../catalog/validate.ts";
 import type { ChannelRouting } from "../channels/routing.ts";
 import { ApiError, invalid, notFound, shown } from "../domain/errors.ts";
+import type { Owner } from "../domain/owner.ts";
 import type { NormalizedRequest } from "../domain/request.ts";
 import type { FileService } from "../files/service.ts";
 import type { EnqueueOptions } from "../jobs/queue.ts";
-import type { Principal } from "../keys/auth.ts";
+import { ownerOf, type Principal } from "../keys/auth.ts";
 import type { SpooledDataUrl } from "../media/data-url.ts";
 import type { CancelOutcome } from "../providers/types.ts";
 import type { BlobStorage } from "../storage/storage.ts";
@@ -55,7 +56,8 @@ export class TaskService {
       spooled?: ReadonlyMap<string, SpooledDataUrl>;
     } = {},
   ): Promise<SubmitResult> {
-    const accountId = principal.account.id;
+    const owner = ownerOf(principal);
+    const accountId = owner.accountId;
     let requestHash: string | undefined;
     if (idempotencyKey !== undefined) {
       if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
@@ -66,7 +68,7 @@ export class TaskService {
         );
       }
       requestHash = sha256Hex(stableStringify(body));
-      const replay = await this.findIdempotent(accountId, idempotencyKey, requestHash);
+      const replay = await this.findIdempotent(owner, idempotencyKey, requestHash);
       if (replay) return { task: replay, replayed: true };
     }
 
@@ -131,6 +133,7 @@ export class TaskService {
         idempotencyKey !== undefined && requestHash
           ? {
               account_id: accountId,
+              test_mode: owner.testMode,
               idem_key: idempotencyKey,
               request_hash: requestHash,
               task_id: task.id,
@@ -141,7 +144,7 @@ export class TaskService {
     } catch (error) {
       // Two identical idempotent requests raced: the loser returns the winner's task.
       if (idempotencyKey !== undefined && requestHash) {
-        const replay = await this.findIdempotent(accountId, idempotencyKey, requestHash);
+        const replay = await this.findIdempotent(owner, idempotencyKey, requestHash);
         if (replay) return { task: replay, replayed: true };
       }
       throw error;
@@ -149,8 +152,8 @@ export class TaskService {
     return { task, replayed: false };
   }
 
-  private async findIdempotent(accountId: string, key: string, hash: string): Promise<TaskRow | undefined> {
-    const existing = await this.deps.idempotency.find(accountId, key);
+  private async findIdempotent(owner: Owner, key: string, hash: string): Promise<TaskRow | undefined> {
+    const existing = await this.deps.idempotency.find(owner, key);
     if (!existing) return undefined;
     if (existing.request_hash !== hash) {
       throw new ApiError(
@@ -180,7 +183,7 @@ export class TaskService {
       const param = `metadata.content[${media.position}].${media.kind}_url.url`;
       if (media.url.startsWith("data:")) {
         const file = await this.deps.files.createFromDataUrl(
-          principal.account.id,
+          ownerOf(principal),
           spooled?.get(media.url) ?? media.url,
           media.kind,
           param,
@@ -222,20 +225,20 @@ export class TaskService {
     checkMediaFacts(request, facts, model);
   }
 
-  async get(accountId: string, id: string): Promise<TaskRow> {
-    const task = await this.deps.tasks.get(accountId, id);
+  async get(owner: Owner, id: string): Promise<TaskRow> {
+    const task = await this.deps.tasks.get(owner, id);
     if (!task) throw taskNotFound(id);
     return task;
   }
 
   list(
-    accountId: string,
+    owner: Owner,
     filters: { status?: TaskStatus; model?: string },
     limit: number,
     after?: Cursor,
     order: "desc" | "asc" = "desc",
   ): Promise<Page<TaskRow>> {
-    return this.deps.tasks.list(accountId, filters, limit, after, order);
+    return this.deps.tasks.list(owner, filters, limit, after, order);
   }
 
   /**
@@ -243,8 +246,8 @@ export class TaskService {
    * it. When the provider refuses (it has started), the answer is 409 and the task runs on to its
    * end and is settled as usual — never "cancelled" here while it runs, and bills, upstream.
    */
-  async cancel(accountId: string, id: string): Promise<TaskRow> {
-    const task = await this.get(accountId, id);
+  async cancel(owner: Owner, id: string): Promise<TaskRow> {
+    const task = await this.get(owner, id);
     if (task.status === "succeeded" || task.status === "failed") throw alreadyFinished(id, task.status);
     if (task.channel_id && !task.upstream_id)
       throw notCancellable(
@@ -262,7 +265,7 @@ export class TaskService {
       error_message: "the task was cancelled by the client",
     });
     if (finished) return finished;
-    throw alreadyFinished(id, (await this.get(accountId, id)).status);
+    throw alreadyFinished(id, (await this.get(owner, id)).status);
   }
 
   /**
@@ -270,10 +273,10 @@ export class TaskService {
    * provider cannot stop it), its stored media are removed, and neither API shows it again. The
    * row stays, for the ledger and usage reports.
    */
-  async delete(accountId: string, id: string): Promise<TaskRow> {
-    let task = await this.get(accountId, id);
-    if (task.status === "submitted" || task.status === "running") task = await this.cancel(accountId, id);
-    await this.deps.tasks.markDeleted(accountId, task.id);
+  async delete(owner: Owner, id: string): Promise<TaskRow> {
+    let task = await this.get(owner, id);
+    if (task.status === "submitted" || task.status === "running") task = await this.cancel(owner, id);
+    await this.deps.tasks.markDeleted(owner, task.id);
     for (const key of [task.output_key, task.poster_key, task.last_frame_key]) {
       if (key) await this.deps.storage.delete(key);
     }

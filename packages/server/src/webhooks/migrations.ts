@@ -53,4 +53,23 @@ export const webhookMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Test mode signs with a secret of its own (domain/owner.ts): a test key must not read or rotate
+  // the live one. Same shape as webhook_secrets.
+  "0011_webhook_test_secrets": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("webhook_test_secrets")
+        .addColumn("account_id", "varchar(64)", (c) => c.primaryKey().references("accounts.id"))
+        .addColumn("secret", "varchar(200)", (c) => c.notNull())
+        .addColumn("previous_secret", "varchar(200)")
+        .addColumn("previous_expires_at", "bigint")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("rotated_at", "bigint")
+        .execute();
+      await db.schema
+        .alterTable("webhook_deliveries")
+        .addColumn("test_mode", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };

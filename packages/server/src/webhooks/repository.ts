@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import type { Owner } from "../domain/owner.ts";
 import type {
   Database,
   DeliveryStatus,
@@ -27,9 +28,11 @@ export class WebhookRepository {
     private readonly box: SecretBox,
   ) {}
 
-  async getSecrets(accountId: string): Promise<WebhookSecrets | undefined> {
+  async getSecrets(owner: Owner): Promise<WebhookSecrets | undefined> {
+    const table = secretsTable(owner);
+    const accountId = owner.accountId;
     const row = await this.db
-      .selectFrom("webhook_secrets")
+      .selectFrom(table)
       .selectAll()
       .where("account_id", "=", accountId)
       .executeTakeFirst();
@@ -44,7 +47,7 @@ export class WebhookRepository {
     // secrets are `whsec_…` in clear; `vidrelay secrets rotate` seals such rows too).
     if (clear) {
       await this.db
-        .updateTable("webhook_secrets")
+        .updateTable(table)
         .set({
           secret: this.box.seal(opened.secret),
           previous_secret: opened.previous_secret === null ? null : this.box.seal(opened.previous_secret),
@@ -61,14 +64,14 @@ export class WebhookRepository {
   }
 
   /** Create the account's secret if it has none; returns the row either way (races resolve to one row). */
-  async ensureSecrets(accountId: string, secret: string): Promise<WebhookSecrets> {
-    const existing = await this.getSecrets(accountId);
+  async ensureSecrets(owner: Owner, secret: string): Promise<WebhookSecrets> {
+    const existing = await this.getSecrets(owner);
     if (existing) return existing;
     try {
       await this.db
-        .insertInto("webhook_secrets")
+        .insertInto(secretsTable(owner))
         .values({
-          account_id: accountId,
+          account_id: owner.accountId,
           secret: this.box.seal(secret),
           previous_secret: null,
           previous_expires_at: null,
@@ -79,24 +82,24 @@ export class WebhookRepository {
     } catch {
       // Another request created it first.
     }
-    return (await this.getSecrets(accountId))!;
+    return (await this.getSecrets(owner))!;
   }
 
-  async rotate(accountId: string, next: string, previousExpiresAt: number): Promise<WebhookSecrets> {
-    const current = await this.ensureSecrets(accountId, next);
+  async rotate(owner: Owner, next: string, previousExpiresAt: number): Promise<WebhookSecrets> {
+    const current = await this.ensureSecrets(owner, next);
     if (current.secret === next) return current; // just created
     const now = Date.now();
     await this.db
-      .updateTable("webhook_secrets")
+      .updateTable(secretsTable(owner))
       .set({
         secret: this.box.seal(next),
         previous_secret: this.box.seal(current.secret),
         previous_expires_at: previousExpiresAt,
         rotated_at: now,
       })
-      .where("account_id", "=", accountId)
+      .where("account_id", "=", owner.accountId)
       .execute();
-    return (await this.getSecrets(accountId))!;
+    return (await this.getSecrets(owner))!;
   }
 
   async insertDelivery(trx: Kysely<Database>, delivery: WebhookDelivery): Promise<void> {
@@ -198,4 +201,9 @@ export class WebhookRepository {
 function goneKey(accountId: string, url: string): string {
   // kv keys are bounded; a hash keeps long URLs inside the limit.
   return `webhook-gone:${accountId}:${sha256Hex(url).slice(0, 40)}`;
+}
+
+/** Live and test mode sign with secrets of their own, kept in tables of the same shape. */
+function secretsTable(owner: Owner): "webhook_secrets" | "webhook_test_secrets" {
+  return owner.testMode === 1 ? "webhook_test_secrets" : "webhook_secrets";
 }

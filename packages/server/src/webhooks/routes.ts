@@ -1,7 +1,9 @@
 /** The webhook routes (docs/api.md §5): the signing secret, and a task's deliveries with replay. */
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import type { Owner } from "../domain/owner.ts";
 import { route } from "../http/route.ts";
+import { ownerOf } from "../keys/auth.ts";
 import { DeliveryList, DeliveryObject, RotateSecretBody, WebhookSecret } from "./schemas.ts";
 import type { WebhookService } from "./service.ts";
 
@@ -11,7 +13,7 @@ export interface WebhookRouteDeps {
    * Finds the caller's task (another account's task does not exist: 404). Structural, because
    * tasks/ sits above webhooks/ (the lifecycle writes the outbox).
    */
-  tasks: { get(accountId: string, taskId: string): Promise<{ id: string; account_id: string }> };
+  tasks: { get(owner: Owner, taskId: string): Promise<{ id: string; account_id: string }> };
 }
 
 const DeliveryParams = z.object({
@@ -27,12 +29,13 @@ export async function webhookRoutes(
     method: "GET",
     url: "/v1/webhook-secret",
     operationId: "getWebhookSecret",
-    summary: "The account's webhook signing secret (Standard Webhooks `whsec_…`)",
+    summary:
+      "The account's webhook signing secret (Standard Webhooks `whsec_…`); test-mode keys have their own",
     tag: "Webhooks",
     auth: "key",
     response: WebhookSecret,
     errors: [401],
-  })(async ({ request }) => webhooks.secrets(request.principal.account.id));
+  })(async ({ request }) => webhooks.secrets(ownerOf(request.principal)));
 
   route(app, {
     method: "POST",
@@ -44,7 +47,7 @@ export async function webhookRoutes(
     body: RotateSecretBody,
     response: WebhookSecret,
     errors: [400, 401],
-  })(async ({ request, body }) => webhooks.rotate(request.principal.account.id, body.grace_seconds));
+  })(async ({ request, body }) => webhooks.rotate(ownerOf(request.principal), body.grace_seconds));
 
   route(app, {
     method: "GET",
@@ -57,7 +60,7 @@ export async function webhookRoutes(
     response: DeliveryList,
     errors: [401, 404],
   })(async ({ request, params }) => {
-    const task = await tasks.get(request.principal.account.id, params.task_id);
+    const task = await tasks.get(ownerOf(request.principal), params.task_id);
     return { object: "list", data: await webhooks.list(task.account_id, task.id), has_more: false };
   });
 
@@ -72,7 +75,7 @@ export async function webhookRoutes(
     response: DeliveryObject,
     errors: [401, 404, 409],
   })(async ({ request, params }) => {
-    const task = await tasks.get(request.principal.account.id, params.task_id);
+    const task = await tasks.get(ownerOf(request.principal), params.task_id);
     return webhooks.replay(task.account_id, task.id, params.delivery_id);
   });
 }

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Config } from "../config.ts";
 import { ApiError, invalid, notFound, shown } from "../domain/errors.ts";
+import type { Owner } from "../domain/owner.ts";
 import type { ClaimedJob, JobQueue } from "../jobs/queue.ts";
 import { Deferred, RetryLater } from "../jobs/runner.ts";
 import type { AllowMatcher } from "../net/address-policy.ts";
@@ -57,8 +58,9 @@ export class WebhookService {
 
   // --- secrets ---------------------------------------------------------------------------------
 
-  async secrets(accountId: string): Promise<WebhookSecret> {
-    const row = await this.repo.ensureSecrets(accountId, newWebhookSecret());
+  /** The owner's signing secret: live and test mode each have their own. */
+  async secrets(owner: Owner): Promise<WebhookSecret> {
+    const row = await this.repo.ensureSecrets(owner, newWebhookSecret());
     const graceActive =
       row.previous_secret && row.previous_expires_at && row.previous_expires_at > Date.now();
     return {
@@ -69,7 +71,7 @@ export class WebhookService {
     };
   }
 
-  async rotate(accountId: string, graceSeconds?: number): Promise<WebhookSecret> {
+  async rotate(owner: Owner, graceSeconds?: number): Promise<WebhookSecret> {
     const grace = graceSeconds ?? this.config.webhookSecretGraceSeconds;
     if (!Number.isInteger(grace) || grace < 0 || grace > 7 * 24 * 3600) {
       throw invalid(
@@ -78,15 +80,14 @@ export class WebhookService {
         "grace_seconds",
       );
     }
-    await this.repo.rotate(accountId, newWebhookSecret(), Date.now() + grace * 1000);
-    return this.secrets(accountId);
+    await this.repo.rotate(owner, newWebhookSecret(), Date.now() + grace * 1000);
+    return this.secrets(owner);
   }
 
-  private async signingSecrets(accountId: string): Promise<string[]> {
+  private async signingSecrets(owner: Owner): Promise<string[]> {
     // Only an account's first delivery needs a new secret: skip generating one to throw away.
     const row =
-      (await this.repo.getSecrets(accountId)) ??
-      (await this.repo.ensureSecrets(accountId, newWebhookSecret()));
+      (await this.repo.getSecrets(owner)) ?? (await this.repo.ensureSecrets(owner, newWebhookSecret()));
     const secrets = [row.secret];
     if (row.previous_secret && row.previous_expires_at && row.previous_expires_at > Date.now()) {
       secrets.push(row.previous_secret);
@@ -125,6 +126,7 @@ export class WebhookService {
       id,
       task_id: task.id,
       account_id: task.account_id,
+      test_mode: task.test_mode,
       url: task.callback_url,
       payload,
       status: "pending",
@@ -173,7 +175,10 @@ export class WebhookService {
       );
       return;
     }
-    const secrets = await this.signingSecrets(delivery.account_id);
+    const secrets = await this.signingSecrets({
+      accountId: delivery.account_id,
+      testMode: delivery.test_mode === 1 ? 1 : 0,
+    });
     const release = await this.hostLimiter.acquire(host, signal);
     if (!release) throw new Deferred(HOST_BUSY_DELAY_MS);
     try {

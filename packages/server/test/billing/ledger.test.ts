@@ -427,7 +427,10 @@ for (const { name, make } of DIALECTS) {
       await mk(key.id, "2026-03-02", "grok-imagine-video", "720p", "open");
       await mk(key.id, "2026-03-05", "grok-imagine-video", "720p", "succeeded"); // outside the range
 
-      const all = await billing.usage.report(account.id, { startDate: "2026-03-01", endDate: "2026-03-02" });
+      const all = await billing.usage.report(
+        { accountId: account.id, testMode: 0 },
+        { startDate: "2026-03-01", endDate: "2026-03-02" },
+      );
       assert.deepEqual(
         all.rows.map((r) => [r.date, r.model, r.key_id === key.id ? "k1" : "k2", r.tasks, r.seconds, r.cost]),
         [
@@ -442,19 +445,25 @@ for (const { name, make } of DIALECTS) {
       assert.equal(all.totals.failed, 1);
       assert.equal(all.totals.in_progress, 1);
 
-      const byModel = await billing.usage.report(account.id, {
-        startDate: "2026-03-01",
-        endDate: "2026-03-31",
-        groupBy: ["model"],
-        keyId: key.id,
-      });
+      const byModel = await billing.usage.report(
+        { accountId: account.id, testMode: 0 },
+        {
+          startDate: "2026-03-01",
+          endDate: "2026-03-31",
+          groupBy: ["model"],
+          keyId: key.id,
+        },
+      );
       assert.deepEqual(
         byModel.rows.map((r) => [r.date, r.model, r.tasks, r.cost_micros]),
         [[undefined, "grok-imagine-video", 5, 850_000]],
       );
       assert.equal(dayToDate(0), "1970-01-01");
       await assert.rejects(
-        billing.usage.report(account.id, { startDate: "2026-3-1", endDate: "2026-03-02" }),
+        billing.usage.report(
+          { accountId: account.id, testMode: 0 },
+          { startDate: "2026-3-1", endDate: "2026-03-02" },
+        ),
         (e: ApiError) => e.status === 400,
       );
     });

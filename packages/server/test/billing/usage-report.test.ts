@@ -246,7 +246,7 @@ for (const { name, make } of DIALECTS) {
       });
       const totals = row({}, [5, 3, 1, 1, 17, 1_090_000], "1.0900");
 
-      assert.deepEqual(await billing.usage.report(account.id, range), {
+      assert.deepEqual(await billing.usage.report({ accountId: account.id, testMode: 0 }, range), {
         rows: [
           row({ date: "2026-03-01", model: GROK, key_id: "key_a" }, [2, 1, 1, 0, 5, 250_000], "0.2500"),
           row({ date: "2026-03-01", model: SEEDANCE, key_id: "key_b" }, [1, 1, 0, 0, 4, 280_000], "0.2800"),
@@ -255,35 +255,50 @@ for (const { name, make } of DIALECTS) {
         ],
         totals,
       });
-      assert.deepEqual(await billing.usage.report(account.id, { ...range, groupBy: ["day"] }), {
-        rows: [
-          row({ date: "2026-03-01" }, [3, 2, 1, 0, 9, 530_000], "0.5300"),
-          row({ date: "2026-03-02" }, [2, 1, 0, 1, 8, 560_000], "0.5600"),
-        ],
-        totals,
-      });
-      assert.deepEqual(await billing.usage.report(account.id, { ...range, groupBy: ["model"] }), {
-        rows: [
-          row({ model: GROK }, [3, 1, 1, 1, 5, 250_000], "0.2500"),
-          row({ model: SEEDANCE }, [2, 2, 0, 0, 12, 840_000], "0.8400"),
-        ],
-        totals,
-      });
-      assert.deepEqual(await billing.usage.report(account.id, { ...range, groupBy: ["key"] }), {
-        rows: [
-          row({ key_id: "key_a" }, [3, 2, 1, 0, 13, 810_000], "0.8100"),
-          row({ key_id: "key_b" }, [2, 1, 0, 1, 4, 280_000], "0.2800"),
-        ],
-        totals,
-      });
-      assert.deepEqual(await billing.usage.report(account.id, { ...range, groupBy: [] }), {
-        rows: [totals],
-        totals,
-      });
+      assert.deepEqual(
+        await billing.usage.report({ accountId: account.id, testMode: 0 }, { ...range, groupBy: ["day"] }),
+        {
+          rows: [
+            row({ date: "2026-03-01" }, [3, 2, 1, 0, 9, 530_000], "0.5300"),
+            row({ date: "2026-03-02" }, [2, 1, 0, 1, 8, 560_000], "0.5600"),
+          ],
+          totals,
+        },
+      );
+      assert.deepEqual(
+        await billing.usage.report({ accountId: account.id, testMode: 0 }, { ...range, groupBy: ["model"] }),
+        {
+          rows: [
+            row({ model: GROK }, [3, 1, 1, 1, 5, 250_000], "0.2500"),
+            row({ model: SEEDANCE }, [2, 2, 0, 0, 12, 840_000], "0.8400"),
+          ],
+          totals,
+        },
+      );
+      assert.deepEqual(
+        await billing.usage.report({ accountId: account.id, testMode: 0 }, { ...range, groupBy: ["key"] }),
+        {
+          rows: [
+            row({ key_id: "key_a" }, [3, 2, 1, 0, 13, 810_000], "0.8100"),
+            row({ key_id: "key_b" }, [2, 1, 0, 1, 4, 280_000], "0.2800"),
+          ],
+          totals,
+        },
+      );
+      assert.deepEqual(
+        await billing.usage.report({ accountId: account.id, testMode: 0 }, { ...range, groupBy: [] }),
+        {
+          rows: [totals],
+          totals,
+        },
+      );
 
       // Filters: one model, one key, one day.
       assert.deepEqual(
-        await billing.usage.report(account.id, { ...range, model: GROK, groupBy: ["day", "key"] }),
+        await billing.usage.report(
+          { accountId: account.id, testMode: 0 },
+          { ...range, model: GROK, groupBy: ["day", "key"] },
+        ),
         {
           rows: [
             row({ date: "2026-03-01", key_id: "key_a" }, [2, 1, 1, 0, 5, 250_000], "0.2500"),
@@ -293,7 +308,10 @@ for (const { name, make } of DIALECTS) {
         },
       );
       assert.deepEqual(
-        await billing.usage.report(account.id, { ...range, keyId: "key_b", groupBy: ["model"] }),
+        await billing.usage.report(
+          { accountId: account.id, testMode: 0 },
+          { ...range, keyId: "key_b", groupBy: ["model"] },
+        ),
         {
           rows: [
             row({ model: GROK }, [1, 0, 0, 1, 0, 0], "0.0000"),
@@ -303,24 +321,38 @@ for (const { name, make } of DIALECTS) {
         },
       );
       assert.deepEqual(
-        (await billing.usage.report(account.id, { startDate: "2026-02-28", endDate: "2026-02-28" })).rows,
+        (
+          await billing.usage.report(
+            { accountId: account.id, testMode: 0 },
+            { startDate: "2026-02-28", endDate: "2026-02-28" },
+          )
+        ).rows,
         [row({ date: "2026-02-28", model: GROK, key_id: "key_a" }, [1, 1, 0, 0, 1, 1], "0.0000")],
       );
 
       // Nothing in the range: no rows, zero totals.
       assert.deepEqual(
-        await billing.usage.report(account.id, { startDate: "2026-04-01", endDate: "2026-04-30" }),
+        await billing.usage.report(
+          { accountId: account.id, testMode: 0 },
+          { startDate: "2026-04-01", endDate: "2026-04-30" },
+        ),
         {
           rows: [],
           totals: row({}, [0, 0, 0, 0, 0, 0], "0.0000"),
         },
       );
       await assert.rejects(
-        billing.usage.report(account.id, { startDate: "2026-03-01", endDate: "2026-02-30" }),
+        billing.usage.report(
+          { accountId: account.id, testMode: 0 },
+          { startDate: "2026-03-01", endDate: "2026-02-30" },
+        ),
         invalidDate("2026-02-30"),
       );
       await assert.rejects(
-        billing.usage.report(account.id, { startDate: "2026-3-1", endDate: "2026-03-02" }),
+        billing.usage.report(
+          { accountId: account.id, testMode: 0 },
+          { startDate: "2026-3-1", endDate: "2026-03-02" },
+        ),
         invalidDate("2026-3-1"),
       );
     });

@@ -68,9 +68,11 @@ async function storeUnderA(handle: DatabaseHandle): Promise<{ whsecCurrent: stri
   const bulk = Array.from({ length: BULK_ACCOUNTS }, (_, i) => `acct_bulk_${String(i).padStart(4, "0")}`);
   await insertAccounts(db, ["acct_a", "acct_legacy", "acct_double", ...bulk]);
   const repo = new WebhookRepository(db, boxA);
-  await repo.ensureSecrets("acct_a", "whsec_Zmlyc3Qtc2VjcmV0LWZvci1hY2N0LWE=");
+  await repo.ensureSecrets({ accountId: "acct_a", testMode: 0 }, "whsec_Zmlyc3Qtc2VjcmV0LWZvci1hY2N0LWE=");
+  // The test world's own secret is sealed as well, and rotated with the rest.
+  await repo.ensureSecrets({ accountId: "acct_a", testMode: 1 }, "whsec_dGVzdC1tb2RlLXNlY3JldC1vZi1hY2N0LWE=");
   const rotated = await repo.rotate(
-    "acct_a",
+    { accountId: "acct_a", testMode: 0 },
     "whsec_c2Vjb25kLXNlY3JldC1mb3ItYWNjdC1h",
     Date.now() + 3_600_000,
   );
@@ -145,7 +147,8 @@ for (const [name, make] of [
           VIDRELAY_SECRET: secret,
           VIDRELAY_SECRET_PREVIOUS: previous,
         });
-        const stored = BULK_ACCOUNTS + 3 + 3; // webhook secrets (acct_a has a previous one) + channels
+        // webhook secrets (acct_a has a previous one) + acct_a's test-mode secret + channels
+        const stored = BULK_ACCOUNTS + 3 + 1 + 1 + 2;
 
         // B without A: refuses, names the setting, writes nothing.
         const before = await snapshot(handle.db);
@@ -174,6 +177,7 @@ for (const [name, make] of [
           ),
         );
         assert.match(rotated.stdout, /webhook_secrets\.previous_secret\s+1 stored: .*1 re-sealed/);
+        assert.match(rotated.stdout, /webhook_test_secrets\.secret\s+1 stored: .*1 re-sealed/);
         assert.match(rotated.stdout, new RegExp(`re-sealed ${stored} of ${stored} stored secrets`));
 
         const again = await runCli(["secrets", "rotate", "--json"], env(B, A));
@@ -191,6 +195,8 @@ for (const [name, make] of [
             ["channels.api_key_sealed", true, 0],
             ["webhook_secrets.secret", true, 0],
             ["webhook_secrets.previous_secret", true, 0],
+            ["webhook_test_secrets.secret", true, 0],
+            ["webhook_test_secrets.previous_secret", true, 0],
           ],
           "a second run has nothing to do",
         );
@@ -209,14 +215,23 @@ for (const [name, make] of [
           assert.equal(channels.context(await channels.require(id), "m").apiKey, key);
         }
         const webhooks = new WebhookRepository(handle.db, boxB);
-        const secrets = await webhooks.getSecrets("acct_a");
+        const secrets = await webhooks.getSecrets({ accountId: "acct_a", testMode: 0 });
         assert.deepEqual([secrets?.secret, secrets?.previous_secret], [whsecCurrent, whsecPrevious]);
         const now = Math.floor(Date.now() / 1000);
         const header = signatureHeader([secrets!.secret], "msg_1", now, '{"ok":true}');
         assert.ok(verifySignature(whsecCurrent, "msg_1", now, '{"ok":true}', header));
-        assert.equal((await webhooks.getSecrets("acct_legacy"))?.secret, "whsec_bGVnYWN5LWluLWNsZWFy");
-        assert.equal((await webhooks.getSecrets("acct_bulk_0229"))?.secret, "whsec_acct_bulk_0229");
-        assert.equal((await webhooks.getSecrets("acct_double"))?.secret, "whsec_ZG91YmxlLXNlYWxlZA==");
+        assert.equal(
+          (await webhooks.getSecrets({ accountId: "acct_legacy", testMode: 0 }))?.secret,
+          "whsec_bGVnYWN5LWluLWNsZWFy",
+        );
+        assert.equal(
+          (await webhooks.getSecrets({ accountId: "acct_bulk_0229", testMode: 0 }))?.secret,
+          "whsec_acct_bulk_0229",
+        );
+        assert.equal(
+          (await webhooks.getSecrets({ accountId: "acct_double", testMode: 0 }))?.secret,
+          "whsec_ZG91YmxlLXNlYWxlZA==",
+        );
         const double = await handle.db
           .selectFrom("webhook_secrets")
           .select("secret")
@@ -229,7 +244,7 @@ for (const [name, make] of [
 
         // A alone no longer opens them, with an error that says what to set.
         await assert.rejects(
-          new WebhookRepository(handle.db, new SecretBox(A)).getSecrets("acct_a"),
+          new WebhookRepository(handle.db, new SecretBox(A)).getSecrets({ accountId: "acct_a", testMode: 0 }),
           (error: Error) => error instanceof SecretKeyError && /VIDRELAY_SECRET_PREVIOUS/.test(error.message),
         );
       } finally {

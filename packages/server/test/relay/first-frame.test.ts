@@ -56,7 +56,7 @@ describe("conformFirstFrame: one stored copy per task", () => {
       },
     };
     accountId = (await new AccountRepository(handle.db).createAccount("first frame", false)).id;
-    const row = await files.create(accountId, createReadStream(PHOTO), "photo.jpg");
+    const row = await files.create({ accountId, testMode: 0 }, createReadStream(PHOTO), "photo.jpg");
     photo = { url: files.urlOf(row), token: row.token };
   });
   after(() => handle.close());
@@ -83,7 +83,7 @@ describe("conformFirstFrame: one stored copy per task", () => {
   }
 
   test("two attempts at once: one file, one storage object, both given its URL", async () => {
-    const task = { id: "task_concurrent", account_id: accountId };
+    const task = { id: "task_concurrent", account_id: accountId, test_mode: 0 };
     const fileId = conformedFileId(task.id, "16:9", "crop");
     const [a, b] = await Promise.all([
       conformFirstFrame(request("16:9"), task, deps),
@@ -91,7 +91,7 @@ describe("conformFirstFrame: one stored copy per task", () => {
     ]);
     assert.equal(a.content[0]!.url, b.content[0]!.url);
     assert.notEqual(a.content[0]!.url, photo.url, "the conformed copy, not the photo");
-    const stored = await files.find(accountId, fileId);
+    const stored = await files.find({ accountId, testMode: 0 }, fileId);
     assert.ok(stored, "stored under the task's derived id");
     assert.equal(a.content[0]!.fileToken, stored.token);
     assert.equal((await objectsOf(fileId)).length, 1, "the losing attempt removed its own object");
@@ -101,14 +101,26 @@ describe("conformFirstFrame: one stored copy per task", () => {
   });
 
   test("another task, or another ratio of the same task, gets its own copy", async () => {
-    const one = await conformFirstFrame(request("1:1"), { id: "task_one", account_id: accountId }, deps);
-    const two = await conformFirstFrame(request("1:1"), { id: "task_two", account_id: accountId }, deps);
-    const tall = await conformFirstFrame(request("9:16"), { id: "task_one", account_id: accountId }, deps);
+    const one = await conformFirstFrame(
+      request("1:1"),
+      { id: "task_one", account_id: accountId, test_mode: 0 },
+      deps,
+    );
+    const two = await conformFirstFrame(
+      request("1:1"),
+      { id: "task_two", account_id: accountId, test_mode: 0 },
+      deps,
+    );
+    const tall = await conformFirstFrame(
+      request("9:16"),
+      { id: "task_one", account_id: accountId, test_mode: 0 },
+      deps,
+    );
     assert.equal(new Set([one, two, tall].map((r) => r.content[0]!.url)).size, 3);
   });
 
   test("an expired copy not yet swept does not block a new one", async () => {
-    const task = { id: "task_expired", account_id: accountId };
+    const task = { id: "task_expired", account_id: accountId, test_mode: 0 };
     const fileId = conformedFileId(task.id, "16:9", "crop");
     const first = await conformFirstFrame(request("16:9"), task, deps);
     await handle.db

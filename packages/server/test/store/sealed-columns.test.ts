@@ -13,7 +13,12 @@ import { SERVER_ROOT } from "../helpers/paths.ts";
 const SRC = join(SERVER_ROOT, "src");
 const KNOWN_SEALERS: Record<string, string[]> = {
   "channels/service.ts": ["channels.api_key_sealed"],
-  "webhooks/repository.ts": ["webhook_secrets.secret", "webhook_secrets.previous_secret"],
+  "webhooks/repository.ts": [
+    "webhook_secrets.secret",
+    "webhook_secrets.previous_secret",
+    "webhook_test_secrets.secret",
+    "webhook_test_secrets.previous_secret",
+  ],
 };
 
 function files(dir: string): string[] {

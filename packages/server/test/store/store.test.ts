@@ -11,6 +11,10 @@ import { IdempotencyRepository } from "../../src/tasks/idempotency-repository.ts
 import { TaskRepository } from "../../src/tasks/repository.ts";
 import { newCapabilityToken, sha256Hex } from "../../src/util/ids.ts";
 import { taskRow as billingTaskRow } from "../billing/helpers.ts";
+
+/** A live-mode owner (domain/owner.ts). */
+const live = (accountId: string) => ({ accountId, testMode: 0 as const });
+
 import { freshPostgres, freshSqlite, type TestDatabase } from "../helpers/databases.ts";
 
 /** One task row literal for all store-level tests (the billing helper's), with overrides. */
@@ -74,27 +78,27 @@ for (const make of [freshSqlite, freshPostgres]) {
       }
       const theirs = taskRow(b.id);
       await tasks.insert(theirs);
-      assert.equal(await tasks.get(a.id, theirs.id), undefined, "another account's task is invisible");
-      assert.equal((await tasks.get(b.id, theirs.id))?.id, theirs.id);
+      assert.equal(await tasks.get(live(a.id), theirs.id), undefined, "another account's task is invisible");
+      assert.equal((await tasks.get(live(b.id), theirs.id))?.id, theirs.id);
 
-      const page1 = await tasks.list(a.id, {}, 2);
+      const page1 = await tasks.list(live(a.id), {}, 2);
       assert.deepEqual(
         page1.items.map((t) => t.id),
         [mine[4], mine[3]],
       );
       assert.ok(page1.nextCursor);
-      const page2 = await tasks.list(a.id, {}, 2, decodeCursor(page1.nextCursor));
+      const page2 = await tasks.list(live(a.id), {}, 2, decodeCursor(page1.nextCursor));
       assert.deepEqual(
         page2.items.map((t) => t.id),
         [mine[2], mine[1]],
       );
-      const page3 = await tasks.list(a.id, {}, 2, decodeCursor(page2.nextCursor!));
+      const page3 = await tasks.list(live(a.id), {}, 2, decodeCursor(page2.nextCursor!));
       assert.deepEqual(
         page3.items.map((t) => t.id),
         [mine[0]],
       );
       assert.equal(page3.nextCursor, null);
-      const succeeded = await tasks.list(a.id, { status: "succeeded" }, 10);
+      const succeeded = await tasks.list(live(a.id), { status: "succeeded" }, 10);
       assert.equal(succeeded.items.length, 2);
     });
 
@@ -130,17 +134,19 @@ for (const make of [freshSqlite, freshPostgres]) {
       await handle.db.transaction().execute((trx) =>
         idem.record(trx, {
           account_id: account.id,
+          test_mode: 0,
           idem_key: "k1",
           request_hash: "h1",
           task_id: "t1",
           created_at: now,
         }),
       );
-      assert.equal((await idem.find(account.id, "k1"))?.task_id, "t1");
+      assert.equal((await idem.find(live(account.id), "k1"))?.task_id, "t1");
       await assert.rejects(
         handle.db.transaction().execute((trx) =>
           idem.record(trx, {
             account_id: account.id,
+            test_mode: 0,
             idem_key: "k1",
             request_hash: "h2",
             task_id: "t2",
@@ -149,29 +155,31 @@ for (const make of [freshSqlite, freshPostgres]) {
         ),
       );
       const other = await accounts.createAccount("idem2", false);
-      assert.equal(await idem.find(other.id, "k1"), undefined);
+      assert.equal(await idem.find(live(other.id), "k1"), undefined);
       // An expired record may be replaced.
       const old = now - 25 * 3600 * 1000;
       await handle.db.transaction().execute((trx) =>
         idem.record(trx, {
           account_id: other.id,
+          test_mode: 0,
           idem_key: "k9",
           request_hash: "h",
           task_id: "t",
           created_at: old,
         }),
       );
-      assert.equal(await idem.find(other.id, "k9"), undefined, "older than 24 h does not match");
+      assert.equal(await idem.find(live(other.id), "k9"), undefined, "older than 24 h does not match");
       await handle.db.transaction().execute((trx) =>
         idem.record(trx, {
           account_id: other.id,
+          test_mode: 0,
           idem_key: "k9",
           request_hash: "h3",
           task_id: "t3",
           created_at: now,
         }),
       );
-      assert.equal((await idem.find(other.id, "k9"))?.task_id, "t3");
+      assert.equal((await idem.find(live(other.id), "k9"))?.task_id, "t3");
     });
 
     test("files: owner scoping, capability lookup, expiry listing", async () => {
@@ -179,6 +187,7 @@ for (const make of [freshSqlite, freshPostgres]) {
       const now = Date.now();
       const base = {
         account_id: account.id,
+        test_mode: 0,
         storage_key: "files/x",
         filename: "a.jpg",
         bytes: 10,
@@ -193,8 +202,8 @@ for (const make of [freshSqlite, freshPostgres]) {
       await files.insert({ ...base, id: "file_live", token: newCapabilityToken(), expires_at: now + 60_000 });
       const expiredToken = newCapabilityToken();
       await files.insert({ ...base, id: "file_old", token: expiredToken, expires_at: now - 1 });
-      assert.equal((await files.get(account.id, "file_live"))?.duration, 1.5);
-      assert.equal(await files.get("acct_other", "file_live"), undefined);
+      assert.equal((await files.get(live(account.id), "file_live"))?.duration, 1.5);
+      assert.equal(await files.get(live("acct_other"), "file_live"), undefined);
       assert.equal((await files.getByToken(expiredToken))?.id, "file_old");
       const expired = await files.listExpired(now, 10);
       assert.deepEqual(

@@ -149,6 +149,7 @@ for (const { name, make } of DIALECTS) {
       const task = taskRow(account.id, key.id);
       const idem = {
         account_id: account.id,
+        test_mode: 0,
         idem_key: "k-1",
         request_hash: "h",
         task_id: task.id,
@@ -158,7 +159,10 @@ for (const { name, make } of DIALECTS) {
 
       assert.equal((await w.deps.tasks.getById(task.id))?.status, "submitted");
       assert.equal(Number((await holdOf(task.id))?.amount_held), 5 * PER_SECOND_720P);
-      assert.equal((await w.deps.idempotency.find(account.id, "k-1"))?.task_id, task.id);
+      assert.equal(
+        (await w.deps.idempotency.find({ accountId: account.id, testMode: 0 }, "k-1"))?.task_id,
+        task.id,
+      );
       assert.deepEqual(await jobsOf(task.id), [{ kind: "dispatch", status: "queued" }]);
       assert.ok(w.pokes() >= 1, "workers are woken once the job is committed");
       assert.deepEqual(w.changed, [task.id]);
@@ -185,6 +189,7 @@ for (const { name, make } of DIALECTS) {
       const task = taskRow(account.id, key.id);
       const idem = {
         account_id: account.id,
+        test_mode: 0,
         idem_key: "k-poor",
         request_hash: "h",
         task_id: task.id,
@@ -201,7 +206,10 @@ for (const { name, make } of DIALECTS) {
       );
       assert.equal(await w.deps.tasks.getById(task.id), undefined);
       assert.deepEqual(await jobsOf(task.id), []);
-      assert.equal(await w.deps.idempotency.find(account.id, "k-poor"), undefined);
+      assert.equal(
+        await w.deps.idempotency.find({ accountId: account.id, testMode: 0 }, "k-poor"),
+        undefined,
+      );
       assert.equal(await holdOf(task.id), undefined);
       assert.deepEqual(w.changed, []);
       assert.equal((await billing.ledger.balance(account.id)).held_micros, 0);

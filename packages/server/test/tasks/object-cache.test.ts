@@ -6,6 +6,9 @@ import { ALL_MIGRATIONS } from "../../src/migrations.ts";
 import { migrateToLatest, openDatabase } from "../../src/store/db.ts";
 import { matchesEtag, TaskObjectCache, type TaskObjectWithTag } from "../../src/tasks/object-cache.ts";
 import type { TaskObject } from "../../src/tasks/schemas.ts";
+
+const live = (accountId: string) => ({ accountId, testMode: 0 as const });
+
 import { freshSqlite } from "../helpers/databases.ts";
 
 const value = (id: string): TaskObjectWithTag => ({
@@ -16,7 +19,7 @@ const value = (id: string): TaskObjectWithTag => ({
 function cacheWith(...ids: string[]) {
   let token = 0;
   const cache = new TaskObjectCache(() => token);
-  for (const id of ids) cache.fill(cache.begin(), "acct_a", id, value(id));
+  for (const id of ids) cache.fill(cache.begin(), live("acct_a"), id, value(id));
   return {
     cache,
     otherProcessCommits() {
@@ -26,20 +29,21 @@ function cacheWith(...ids: string[]) {
 }
 
 describe("TaskObjectCache", () => {
-  test("an entry is only for its own account", () => {
+  test("an entry is only for its own account, in its own mode", () => {
     const { cache } = cacheWith("task_1");
-    assert.ok(cache.get("acct_a", "task_1"));
-    assert.equal(cache.get("acct_b", "task_1"), undefined);
+    assert.ok(cache.get(live("acct_a"), "task_1"));
+    assert.equal(cache.get(live("acct_b"), "task_1"), undefined);
+    assert.equal(cache.get({ accountId: "acct_a", testMode: 1 }, "task_1"), undefined);
   });
 
   test("a read that began before a write does not fill the cache", () => {
     const { cache } = cacheWith();
     const ticket = cache.begin();
     cache.invalidate("task_other"); // any write counts: the read may have seen either side of it
-    cache.fill(ticket, "acct_a", "task_1", value("task_1"));
-    assert.equal(cache.get("acct_a", "task_1"), undefined);
-    cache.fill(cache.begin(), "acct_a", "task_1", value("task_1"));
-    assert.ok(cache.get("acct_a", "task_1"));
+    cache.fill(ticket, live("acct_a"), "task_1", value("task_1"));
+    assert.equal(cache.get(live("acct_a"), "task_1"), undefined);
+    cache.fill(cache.begin(), live("acct_a"), "task_1", value("task_1"));
+    assert.ok(cache.get(live("acct_a"), "task_1"));
   });
 
   test("a commit by another process empties the cache at the next read", () => {
@@ -53,9 +57,9 @@ describe("TaskObjectCache", () => {
 
   test("the oldest entry goes first past the bound", () => {
     const cache = new TaskObjectCache(() => 0, 2);
-    for (const id of ["task_1", "task_2", "task_3"]) cache.fill(cache.begin(), "acct_a", id, value(id));
-    assert.equal(cache.get("acct_a", "task_1"), undefined);
-    assert.ok(cache.get("acct_a", "task_3"));
+    for (const id of ["task_1", "task_2", "task_3"]) cache.fill(cache.begin(), live("acct_a"), id, value(id));
+    assert.equal(cache.get(live("acct_a"), "task_1"), undefined);
+    assert.ok(cache.get(live("acct_a"), "task_3"));
   });
 
   test("the write observer drops what each statement can change, and only that", async () => {
@@ -66,9 +70,10 @@ describe("TaskObjectCache", () => {
       const { cache } = cacheWith();
       const db = handle.db.withPlugin(cache.writeObserver());
       const fillAll = () => {
-        for (const id of ["task_1", "task_2", "task_3"]) cache.fill(cache.begin(), "acct_a", id, value(id));
+        for (const id of ["task_1", "task_2", "task_3"])
+          cache.fill(cache.begin(), live("acct_a"), id, value(id));
       };
-      const cached = () => ["task_1", "task_2", "task_3"].filter((id) => cache.get("acct_a", id));
+      const cached = () => ["task_1", "task_2", "task_3"].filter((id) => cache.get(live("acct_a"), id));
 
       fillAll();
       await db.updateTable("tasks").set({ progress: 5 }).where("id", "=", "task_2").execute();
@@ -111,8 +116,8 @@ describe("TaskObjectCache", () => {
 
       const ticket = cache.begin();
       await db.insertInto("kv").values({ key: "k", value: "v", updated_at: 1 }).execute();
-      cache.fill(ticket, "acct_a", "task_9", value("task_9"));
-      assert.ok(cache.get("acct_a", "task_9"), "an insert elsewhere does not stop a fill");
+      cache.fill(ticket, live("acct_a"), "task_9", value("task_9"));
+      assert.ok(cache.get(live("acct_a"), "task_9"), "an insert elsewhere does not stop a fill");
     } finally {
       await handle.close();
       await database.drop();

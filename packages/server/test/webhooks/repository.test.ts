@@ -29,15 +29,22 @@ for (const [name, make] of [
             .values({ id, name: id, is_admin: 0, billing_mode: "prepaid", created_at: 1 })
             .execute();
         }
-        const created = await repo.ensureSecrets("acct_a", "whsec_first");
+        const created = await repo.ensureSecrets({ accountId: "acct_a", testMode: 0 }, "whsec_first");
         assert.equal(created.secret, "whsec_first");
         assert.ok(!(await stored("acct_a")).secret.includes("whsec_"), "not in clear");
-        const rotated = await repo.rotate("acct_a", "whsec_second", Date.now() + 60_000);
+        const rotated = await repo.rotate(
+          { accountId: "acct_a", testMode: 0 },
+          "whsec_second",
+          Date.now() + 60_000,
+        );
         assert.deepEqual([rotated.secret, rotated.previous_secret], ["whsec_second", "whsec_first"]);
         const row = await stored("acct_a");
         assert.ok(!row.secret.includes("whsec_") && !row.previous_secret!.includes("whsec_"), "both sealed");
         await assert.rejects(
-          new WebhookRepository(plain, new SecretBox("another-secret-entirely")).getSecrets("acct_a"),
+          new WebhookRepository(plain, new SecretBox("another-secret-entirely")).getSecrets({
+            accountId: "acct_a",
+            testMode: 0,
+          }),
           /VIDRELAY_SECRET differs/,
         );
 
@@ -53,11 +60,11 @@ for (const [name, make] of [
             rotated_at: 2,
           })
           .execute();
-        const legacy = await repo.getSecrets("acct_old");
+        const legacy = await repo.getSecrets({ accountId: "acct_old", testMode: 0 });
         assert.deepEqual([legacy?.secret, legacy?.previous_secret], ["whsec_old", "whsec_older"]);
         const resealed = await stored("acct_old");
         assert.ok(resealed.secret.startsWith("v2.") && resealed.previous_secret!.startsWith("v2."));
-        assert.equal((await repo.getSecrets("acct_old"))?.secret, "whsec_old");
+        assert.equal((await repo.getSecrets({ accountId: "acct_old", testMode: 0 }))?.secret, "whsec_old");
       });
     });
   });
@@ -75,6 +82,7 @@ for (const [name, make] of [
               id: `whd_${i}`,
               task_id: `task_${i}`,
               account_id: "acct_a",
+              test_mode: 0,
               url: "https://example.com/hook",
               payload: "{}",
               status: "pending",
