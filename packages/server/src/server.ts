@@ -28,7 +28,8 @@ import { installJsonBodies, limitConnections, serverOptions } from "./http/serve
 import { openJobQueue } from "./jobs/open-queue.ts";
 import type { JobKind } from "./jobs/queue.ts";
 import { type JobHandler, JobRunner } from "./jobs/runner.ts";
-import { openScratch, type Scratch } from "./jobs/scratch.ts";
+import { openScratch, type Scratch, sweepTmp } from "./jobs/scratch.ts";
+import { Sweeper } from "./jobs/sweeper.ts";
 import { AuthService } from "./keys/auth.ts";
 import { AccountRepository } from "./keys/repository.ts";
 import { keyRoutes, whoAmIRoutes } from "./keys/routes.ts";
@@ -52,10 +53,12 @@ import { IdempotencyRepository } from "./tasks/idempotency-repository.ts";
 import { TaskLifecycle } from "./tasks/lifecycle.ts";
 import { TaskObjectCache, TaskObjectReader } from "./tasks/object-cache.ts";
 import { PgTaskEventBridge } from "./tasks/pg-events.ts";
+import { Posters } from "./tasks/posters.ts";
 import { TaskPresenter } from "./tasks/presenter.ts";
 import { TaskRepository } from "./tasks/repository.ts";
 import { taskRoutes } from "./tasks/routes.ts";
 import { TaskService } from "./tasks/service.ts";
+import { expiredMediaSweep, taskTimeoutSweep } from "./tasks/sweeps.ts";
 import { randomAlphanumeric } from "./util/ids.ts";
 import { SecretBox } from "./util/secret-box.ts";
 import { DeliverWebhookJob } from "./webhooks/deliver-job.ts";
@@ -73,6 +76,8 @@ export interface RunningServer {
   routes: RegisteredRoute[];
   keys: KeyService;
   runner: JobRunner | undefined;
+  /** Housekeeping (expired files and videos, task timeouts, tmp leftovers); tests run rounds of it. */
+  sweeper: Sweeper;
   database: DatabaseHandle;
   /** The origin clients should use (config.publicUrl, with the real port when port 0 was asked). */
   url: string;
@@ -210,6 +215,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     metrics,
     logger: relayLogger,
   });
+  const posters = new Posters({ tasks: taskRepo, storage, tmpDir: join(config.dataDir, "tmp") });
   const auth = new AuthService(accounts);
   const keys = new KeyService(accounts);
   let draining = false;
@@ -283,7 +289,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   async function registerApi(): Promise<void> {
     await app.register(docsRoutes, { config, routes });
     if (config.console) await app.register(consoleRoutes, { dir: config.consoleDir });
-    await app.register(mediaRoutes, { config, db, storage, files, tasks: taskRepo });
+    await app.register(mediaRoutes, { storage, files, tasks: taskRepo, posters });
     await app.register(upstreamHookRoutes, { channels, poller });
     // Everything under /v1 needs a key; the plugin scope keeps the hook off the public routes.
     await app.register(async (v1) => {
@@ -296,7 +302,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       const reader = new TaskObjectReader(tasks, presenter, taskObjects);
       await v1.register(taskRoutes, { config, tasks, presenter, reader, events, storage });
       const videos = new OpenAiVideos({ catalog, tasks, files });
-      await v1.register(openAiVideoRoutes, { config, videos, tasks, storage, db });
+      await v1.register(openAiVideoRoutes, { config, videos, tasks, storage, posters });
       await v1.register(modelRoutes, { catalog, routing, billing });
       await v1.register(whoAmIRoutes, { keys });
       await v1.register(keyRoutes, { keys, auth });
@@ -375,26 +381,29 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (config.workerKinds.includes("dispatch")) poller.start();
   }
 
-  const sweep = async () => {
-    try {
-      const removed = await files.sweepExpired();
-      await idempotency.purgeExpired();
-      await billing.repository.purgeExpiredCounters(Date.now());
-      if (removed) logger.info({ removed }, "expired files removed");
-      const stuck = await taskRepo.listActiveOlderThan(Date.now() - config.taskTimeoutSeconds * 1000, 100);
-      for (const task of stuck) {
-        await lifecycle.finish(task.id, "failed", {
-          error_code: "timeout",
-          error_message: `the task did not finish within ${config.taskTimeoutSeconds} s`,
-        });
-      }
-    } catch (error) {
-      logger.warn({ err: error }, "sweep failed");
-    }
-  };
-  const sweeper = setInterval(() => void sweep(), config.sweepIntervalSeconds * 1000);
-  sweeper.unref();
-  void sweep();
+  const tmpDir = join(config.dataDir, "tmp");
+  const sweeper = new Sweeper(
+    [
+      { name: "expired files", run: (now) => files.sweepExpired(now) },
+      expiredMediaSweep({ tasks: taskRepo, storage }),
+      taskTimeoutSweep({
+        timeoutSeconds: config.taskTimeoutSeconds,
+        tasks: taskRepo,
+        lifecycle,
+        cancelUpstream: (task) => cancelUpstream({ channels, logger: relayLogger }, task),
+        logger: relayLogger,
+      }),
+      { name: "idempotency keys", run: (now) => idempotency.purgeExpired(now).then(() => undefined) },
+      { name: "limit counters", run: (now) => billing.repository.purgeExpiredCounters(now) },
+      // Live entries are bounded by the request timeout; older ones are a killed process's.
+      {
+        name: "tmp leftovers",
+        run: (now) => sweepTmp(tmpDir, Math.max(3600, 2 * config.requestTimeoutSeconds) * 1000, now),
+      },
+    ],
+    { intervalMs: config.sweepIntervalSeconds * 1000, logger: logger.child({ component: "sweeper" }) },
+  );
+  sweeper.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -403,6 +412,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     routes,
     keys,
     runner,
+    sweeper,
     // The handle every repository uses (writes through it reach the task object cache).
     database: { ...database, db },
     url: config.publicUrl,
@@ -410,7 +420,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close(graceMs = 10_000) {
       closing ??= (async () => {
         draining = true;
-        clearInterval(sweeper);
+        await sweeper.stop();
         poller.stop();
         await app.close();
         await runner?.stop(graceMs);

@@ -173,7 +173,10 @@ export class FileService {
     return file && file.expires_at > Date.now() ? file : undefined;
   }
 
-  /** Remove expired files from storage and the store; returns how many went. */
+  /**
+   * Remove expired files from storage and the store; returns how many went. A blob that cannot be
+   * deleted (storage away) throws: its row stays, so the next sweep tries it again.
+   */
   async sweepExpired(now = Date.now()): Promise<number> {
     let removed = 0;
     for (;;) {

@@ -80,3 +80,20 @@ function processAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
+
+/**
+ * Remove entries of `<data dir>/tmp` (uploads being received, spooled data: URLs, thumbnails being
+ * made) older than `olderThanMs`: a live one is bounded by the request timeout, so an old one is
+ * what a killed process left behind. Returns how many went.
+ */
+export async function sweepTmp(dir: string, olderThanMs: number, now = Date.now()): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const info = await stat(join(dir, name)).catch(() => undefined);
+    if (info && now - info.mtimeMs > olderThanMs) {
+      await rm(join(dir, name), { recursive: true, force: true });
+      removed++;
+    }
+  }
+  return removed;
+}

@@ -16,7 +16,8 @@ import { idParams } from "../http/schema.ts";
 import { ownerOf } from "../keys/auth.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { Database } from "../store/schema.ts";
-import { ensurePoster } from "../tasks/posters.ts";
+import { assertVideoKept } from "../tasks/media.ts";
+import type { Posters } from "../tasks/posters.ts";
 import type { TaskService } from "../tasks/service.ts";
 import {
   InputReferenceJson,
@@ -31,11 +32,11 @@ import {
 import type { InputReference, OpenAiVideos } from "./service.ts";
 
 export interface OpenAiRouteDeps {
-  config: Pick<Config, "maxImageBytes" | "maxVideoBytes" | "maxAudioBytes" | "dataDir">;
+  config: Pick<Config, "maxImageBytes" | "maxVideoBytes" | "maxAudioBytes">;
   videos: OpenAiVideos;
   tasks: TaskService;
   storage: BlobStorage;
-  db: Kysely<Database>;
+  posters: Posters;
 }
 
 const VideoParams = idParams("video_id", "task_…");
@@ -218,7 +219,7 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
       },
       alsoStatuses: { 206: "A byte range of the mp4" },
     },
-    errors: [400, 401, 404, 409, 416],
+    errors: [400, 401, 404, 409, 410, 416],
   })(async ({ request, reply, params, query }) => {
     const task = await videos.get(ownerOf(request.principal), params.video_id);
     if (query.variant === "spritesheet") {
@@ -237,10 +238,9 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
         "video_id",
       );
     }
+    assertVideoKept(task, "video_id");
     const thumbnail = query.variant === "thumbnail";
-    const key = thumbnail
-      ? await ensurePoster(task, { db: deps.db, storage: deps.storage, tmpDir: join(config.dataDir, "tmp") })
-      : task.output_key;
+    const key = thumbnail ? await deps.posters.ensure(task) : task.output_key;
     if (!key)
       throw new ApiError(
         404,

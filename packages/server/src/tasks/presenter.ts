@@ -4,6 +4,7 @@ import type { Config } from "../config.ts";
 import type { UpstreamCancelScope } from "../providers/types.ts";
 import type { Database, TaskRow } from "../store/schema.ts";
 import { unixSeconds } from "../util/ids.ts";
+import { videoExpired } from "./media.ts";
 import type { TaskObject, VideoInfo } from "./schemas.ts";
 
 /** The task object (docs/api.md §4): what GET returns, SSE streams and webhooks deliver. Its schema is in ./schemas.ts. */
@@ -49,7 +50,7 @@ export class TaskPresenter {
       completed_at: unixSeconds(task.completed_at),
       expires_at: unixSeconds(task.expires_at),
     };
-    if (task.status === "succeeded" && task.output_key) {
+    if (task.status === "succeeded" && task.output_key && !videoExpired(task)) {
       object.url = this.mediaUrl(task, "mp4");
       if (task.last_frame_key) object.last_frame_url = this.mediaUrl(task, "png");
       object.thumbnail_url = this.mediaUrl(task, "jpg"); // made on first request when missing

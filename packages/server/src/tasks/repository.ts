@@ -129,6 +129,38 @@ export class TaskRepository {
   }
 
   /** Active tasks created before `before` (for the stuck-task sweep). */
+  /** A made thumbnail's key (relayed videos get theirs on first request). */
+  async recordPoster(id: string, key: string): Promise<void> {
+    await this.db.updateTable("tasks").set({ poster_key: key }).where("id", "=", id).execute();
+  }
+
+  /** Succeeded tasks whose media have expired but are still stored, oldest first (for the sweep). */
+  listExpiredMedia(now: number, limit: number): Promise<TaskRow[]> {
+    return this.db
+      .selectFrom("tasks")
+      .selectAll()
+      .where("expires_at", "<=", now)
+      .where((eb) =>
+        eb.or([
+          eb("output_key", "is not", null),
+          eb("poster_key", "is not", null),
+          eb("last_frame_key", "is not", null),
+        ]),
+      )
+      .orderBy("expires_at")
+      .limit(limit)
+      .execute();
+  }
+
+  /** The task's stored media are gone (expired and deleted): no key points at them any more. */
+  async forgetMedia(id: string, now = Date.now()): Promise<void> {
+    await this.db
+      .updateTable("tasks")
+      .set({ output_key: null, poster_key: null, last_frame_key: null, updated_at: now })
+      .where("id", "=", id)
+      .execute();
+  }
+
   listActiveOlderThan(before: number, limit: number): Promise<TaskRow[]> {
     return this.db
       .selectFrom("tasks")

@@ -14,6 +14,7 @@ import { ownerOf } from "../keys/auth.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import { decodeCursor } from "../store/pagination.ts";
 import type { TaskEvents } from "./events.ts";
+import { assertVideoKept } from "./media.ts";
 import { matchesEtag, type TaskObjectReader } from "./object-cache.ts";
 import type { TaskPresenter } from "./presenter.ts";
 import { SubmitBody, TaskCreated, TaskList, TaskObject, TaskStatus } from "./schemas.ts";
@@ -163,7 +164,7 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
       content: { "video/mp4": { schema: { type: "string", format: "binary" } } },
       alsoStatuses: { 206: "A byte range of the mp4" },
     },
-    errors: [401, 404, 409, 416],
+    errors: [401, 404, 409, 410, 416],
   })(async ({ request, reply, params }) => {
     const task = await tasks.get(ownerOf(request.principal), params.task_id);
     if (task.status !== "succeeded" || !task.output_key) {
@@ -175,8 +176,9 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
         "task_id",
       );
     }
+    assertVideoKept(task, "task_id");
     return sendBlob(request, reply, storage, {
-      key: task.output_key,
+      key: task.output_key!,
       contentType: "video/mp4",
       etag: task.media_token.slice(0, 12),
       filename: `${task.id}.mp4`,

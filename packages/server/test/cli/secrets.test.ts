@@ -70,7 +70,10 @@ async function storeUnderA(handle: DatabaseHandle): Promise<{ whsecCurrent: stri
   const repo = new WebhookRepository(db, boxA);
   await repo.ensureSecrets({ accountId: "acct_a", testMode: 0 }, "whsec_Zmlyc3Qtc2VjcmV0LWZvci1hY2N0LWE=");
   // The test world's own secret is sealed as well, and rotated with the rest.
-  await repo.ensureSecrets({ accountId: "acct_a", testMode: 1 }, "whsec_dGVzdC1tb2RlLXNlY3JldC1vZi1hY2N0LWE=");
+  await repo.ensureSecrets(
+    { accountId: "acct_a", testMode: 1 },
+    "whsec_dGVzdC1tb2RlLXNlY3JldC1vZi1hY2N0LWE=",
+  );
   const rotated = await repo.rotate(
     { accountId: "acct_a", testMode: 0 },
     "whsec_c2Vjb25kLXNlY3JldC1mb3ItYWNjdC1h",

@@ -1,21 +1,17 @@
 /** Public capability URLs of uploaded files and finished videos (docs/api.md §2, §4). */
-import { join } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Kysely } from "kysely";
 import { z } from "zod";
-import type { Config } from "../../config.ts";
 import type { FileService } from "../../files/service.ts";
 import { sendBlob } from "../../http/range.ts";
 import { type HttpMethod, type RawResponse, route } from "../../http/route.ts";
 import type { BlobStorage } from "../../storage/storage.ts";
-import type { Database } from "../../store/schema.ts";
-import { ensurePoster } from "../../tasks/posters.ts";
+import { videoExpired } from "../../tasks/media.ts";
+import type { Posters } from "../../tasks/posters.ts";
 import type { TaskRepository } from "../../tasks/repository.ts";
 
 export interface MediaRouteDeps {
-  config: Pick<Config, "dataDir">;
-  db: Kysely<Database>;
   storage: BlobStorage;
+  posters: Pick<Posters, "ensure">;
   files: Pick<FileService, "byToken">;
   tasks: Pick<TaskRepository, "getByMediaToken">;
 }
@@ -40,7 +36,7 @@ const gone = {
  * providers and browsers can fetch them directly, with Range for video players.
  */
 export async function mediaRoutes(app: FastifyInstance, deps: MediaRouteDeps): Promise<void> {
-  const { config, db, storage, files, tasks } = deps;
+  const { storage, files, tasks, posters } = deps;
   const declare = (method: HttpMethod, url: string, what: string, description: string) =>
     route(app, {
       method,
@@ -84,24 +80,12 @@ export async function mediaRoutes(app: FastifyInstance, deps: MediaRouteDeps): P
     const match = /^([A-Za-z0-9]{32})\.(mp4|png|jpg)$/.exec(name);
     if (!match) return reply.code(404).send(gone);
     const task = await tasks.getByMediaToken(match[1]!);
-    if (
-      task?.status !== "succeeded" ||
-      task.deleted_at != null ||
-      (task.expires_at != null && task.expires_at <= Date.now())
-    ) {
+    if (task?.status !== "succeeded" || task.deleted_at != null || videoExpired(task)) {
       return reply.code(404).send(gone);
     }
     const ext = match[2] as "mp4" | "png" | "jpg";
     const key =
-      ext === "mp4"
-        ? task.output_key
-        : ext === "png"
-          ? task.last_frame_key
-          : await ensurePoster(task, {
-              db,
-              storage: storage,
-              tmpDir: join(config.dataDir, "tmp"),
-            });
+      ext === "mp4" ? task.output_key : ext === "png" ? task.last_frame_key : await posters.ensure(task);
     if (!key) return reply.code(404).send(gone);
     return sendBlob(request, reply, storage, {
       key,

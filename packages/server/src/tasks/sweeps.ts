@@ -1,0 +1,82 @@
+/**
+ * The task's share of housekeeping (jobs/sweeper.ts runs the steps): deleting videos past their
+ * expiry, and ending tasks that outlived the task timeout.
+ */
+import type { Logger } from "pino";
+import type { SweepStep } from "../jobs/sweeper.ts";
+import type { CancelOutcome } from "../providers/types.ts";
+import type { BlobStorage } from "../storage/storage.ts";
+import type { TaskRow } from "../store/schema.ts";
+import type { TaskLifecycle } from "./lifecycle.ts";
+import type { TaskRepository } from "./repository.ts";
+
+const BATCH = 100;
+
+/** Delete the stored video, thumbnail and last frame of tasks past `expires_at`. */
+export function expiredMediaSweep(deps: {
+  tasks: Pick<TaskRepository, "listExpiredMedia" | "forgetMedia">;
+  storage: Pick<BlobStorage, "delete">;
+}): SweepStep {
+  return {
+    name: "expired videos",
+    async run(now) {
+      let removed = 0;
+      for (;;) {
+        const batch = await deps.tasks.listExpiredMedia(now, BATCH);
+        for (const task of batch) {
+          // A delete that fails (storage away) throws: the task keeps its keys and the next round
+          // tries again; nothing is forgotten that is still stored.
+          for (const key of [task.output_key, task.poster_key, task.last_frame_key]) {
+            if (key) await deps.storage.delete(key);
+          }
+          await deps.tasks.forgetMedia(task.id);
+          removed++;
+        }
+        if (batch.length < BATCH) return removed;
+      }
+    },
+  };
+}
+
+/**
+ * Tasks still unfinished `timeoutSeconds` after they were accepted fail with `timeout` (and are
+ * never billed). One at a provider is cancelled there first where the provider can stop it; a task
+ * whose provider has finished is left to its ingest, which has a deadline of its own.
+ */
+export function taskTimeoutSweep(deps: {
+  timeoutSeconds: number;
+  tasks: Pick<TaskRepository, "listActiveOlderThan">;
+  lifecycle: Pick<TaskLifecycle, "finish">;
+  cancelUpstream(task: TaskRow): Promise<CancelOutcome>;
+  logger: Logger;
+}): SweepStep {
+  return {
+    name: "task timeouts",
+    async run(now) {
+      const stuck = await deps.tasks.listActiveOlderThan(now - deps.timeoutSeconds * 1000, BATCH);
+      let ended = 0;
+      for (const task of stuck) {
+        if (task.upstream_status === "succeeded") continue;
+        let upstream = "";
+        if (task.upstream_id) {
+          const outcome = await deps.cancelUpstream(task).catch((error: unknown) => {
+            deps.logger.warn(
+              { err: error, task_id: task.id },
+              "timeout: the provider could not be asked to cancel",
+            );
+            return { cancelled: false as const, reason: "the provider could not be reached" };
+          });
+          upstream = outcome.cancelled
+            ? "; it was cancelled at the provider"
+            : `; the provider could not stop it (${outcome.reason})`;
+        }
+        const finished = await deps.lifecycle.finish(task.id, "failed", {
+          error_code: "timeout",
+          error_message: `the task did not finish within ${deps.timeoutSeconds} s${upstream}`,
+        });
+        if (finished) ended++;
+      }
+      return ended;
+    },
+  };
+}
