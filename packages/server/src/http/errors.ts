@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { ApiError, type ApiErrorBody } from "../domain/errors.ts";
+import { isStorageUnavailable } from "../storage/unavailable.ts";
 import { isStoreUnavailable } from "../store/unavailable.ts";
 
 /** Map every failure to the contract's error JSON (docs/api.md §1), including Fastify's own errors. */
@@ -26,6 +27,21 @@ export function installErrorHandling(app: FastifyInstance): void {
               "the gateway's database is unreachable at the moment; retry in a few seconds (a submit with the same Idempotency-Key is safe to repeat)",
             type: "server_error",
             code: "store_unavailable",
+            param: null,
+          },
+        });
+    }
+    if (isStorageUnavailable(error)) {
+      request.log.warn({ err: error }, "storage unavailable");
+      return reply
+        .code(503)
+        .header("retry-after", "5")
+        .send({
+          error: {
+            message:
+              "the gateway's media storage is unavailable at the moment; nothing was kept, retry in a few seconds",
+            type: "server_error",
+            code: "storage_unavailable",
             param: null,
           },
         });

@@ -74,5 +74,5 @@ export async function sendBlob(
     reply.header("content-length", size);
   }
   if (request.method === "HEAD") return reply.send();
-  return reply.send(await storage.read(blob.key, range));
+  return reply.send(await storage.serve(blob.key, range));
 }

@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Logger } from "pino";
+import { isStorageUnavailable } from "../storage/unavailable.ts";
 import { isStoreUnavailable } from "../store/unavailable.ts";
 import type { ClaimedJob, JobKind, JobQueue } from "./queue.ts";
 
@@ -197,9 +198,9 @@ export class JobRunner {
           await this.queue.release(job.id, this.options.owner, Date.now() + error.delayMs);
           return;
         }
-        if (isStoreUnavailable(error)) {
-          // The store went away under the job (Postgres restarting): not the job's fault, so no
-          // attempt is spent. If the store is still away this release fails too, and the lease
+        if (isStoreUnavailable(error) || isStorageUnavailable(error)) {
+          // The store or the blob storage went away under the job (Postgres restarting, an S3
+          // outage): not the job's fault, so no attempt is spent. If the store is still away this release fails too, and the lease
           // lapses instead, which costs the attempt a crash would.
           logger.warn({ err: error }, "store unavailable during the job; it runs again shortly");
           await this.queue.release(job.id, this.options.owner, Date.now() + STORE_RETRY_MS);

@@ -12,6 +12,8 @@ import type { TaskEvents } from "../tasks/events.ts";
 import type { TaskLifecycle } from "../tasks/lifecycle.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
 import { randomAlphanumeric } from "../util/ids.ts";
+import { INGEST_ATTEMPTS } from "./ingest-job.ts";
+import { urlExpiresAt } from "./url-expiry.ts";
 
 const POLL_TICK_MS = 250;
 const POLL_LEASE_MS = 30_000;
@@ -220,8 +222,11 @@ export class UpstreamPoller {
                 videoUrl: status.videoUrl,
                 lastFrameUrl: status.lastFrameUrl ?? null,
                 usage: status.usage ?? null,
+                // Ingest retries trouble on our side until the provider's URL stops working.
+                urlExpiresAt: urlExpiresAt(status.videoUrl),
+                handedAt: Date.now(),
               },
-              maxAttempts: 5,
+              maxAttempts: INGEST_ATTEMPTS,
             },
             trx,
           );

@@ -41,6 +41,10 @@ export class DiskStorage implements BlobStorage {
     }
   }
 
+  serve(key: string, range?: ByteRange): Promise<Readable> {
+    return this.read(key, range);
+  }
+
   async read(key: string, range?: ByteRange): Promise<Readable> {
     const path = this.localPath(key);
     await stat(path); // surface ENOENT before streaming starts

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { DiskStorage } from "./disk.ts";
-import { createS3Client, S3Storage } from "./s3.ts";
+import { createS3Client, S3Storage, SERVE_SOCKETS } from "./s3.ts";
 import type { BlobStorage } from "./storage.ts";
 import { parseStorageUrl } from "./storage-url.ts";
 
@@ -26,19 +26,26 @@ export async function openStorage(
   }
   if (location.kind === "disk") return new DiskStorage(location.root);
 
-  let client = createS3Client(location);
-  if (!location.region) {
+  let region = location.region;
+  if (!region) {
     // The SDK resolves the region lazily; find out now rather than on the first upload.
+    const probe = createS3Client(location);
     try {
-      await client.config.region();
+      region = await probe.config.region();
     } catch {
       if (!location.endpoint) {
         throw fail("no region for AWS S3: add ?region=… to the URL or set AWS_REGION");
       }
-      client.destroy();
       // S3-compatible servers (MinIO, s3rver) accept any region; R2 documents "auto".
-      client = createS3Client(location, "us-east-1");
+      region = "us-east-1";
+    } finally {
+      probe.destroy();
     }
   }
-  return new S3Storage(location, client);
+  // Two clients, two connection pools: viewers' downloads, and everything else (s3.ts).
+  return new S3Storage(
+    location,
+    createS3Client(location, region),
+    createS3Client(location, region, SERVE_SOCKETS),
+  );
 }

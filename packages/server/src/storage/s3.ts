@@ -7,6 +7,7 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client } fr
 import { Upload } from "@aws-sdk/lib-storage";
 import type { BlobStorage, ByteRange } from "./storage.ts";
 import type { S3Location } from "./storage-url.ts";
+import { isStorageUnavailable } from "./unavailable.ts";
 
 /**
  * Multipart uploads hold at most QUEUE_SIZE parts in flight plus the one being filled (lib-storage
@@ -17,14 +18,23 @@ import type { S3Location } from "./storage-url.ts";
 export const PART_SIZE = 5 * 1024 * 1024;
 export const QUEUE_SIZE = 4;
 /**
- * Every media download is proxied (below), and each open download holds one socket to the
- * bucket for as long as the viewer reads; the SDK's default of 50 would queue the 51st viewer.
+ * Every media download is proxied (below), and each open download holds one socket to the bucket
+ * for as long as the viewer reads; the SDK's default of 50 would queue the 51st viewer. Viewers get
+ * a pool of their own (`serve`), so slow readers can exhaust only theirs: the gateway's own
+ * traffic (uploads, ingest, renders, deletes) keeps `INTERNAL_SOCKETS` of its own.
  */
-const MAX_SOCKETS = 512;
+export const SERVE_SOCKETS = 512;
+const INTERNAL_SOCKETS = 128;
+/** A put that meets a passing fault (503 SlowDown, a reset) is tried again after these pauses. */
+const PUT_RETRY_DELAYS_MS = [500, 1500, 4000];
 
 /** The AWS SDK client for a location. Credentials: the SDK's default provider chain, nothing of ours. */
-export function createS3Client(location: S3Location, region: string | undefined = location.region): S3Client {
-  const agent = { keepAlive: true, maxSockets: MAX_SOCKETS };
+export function createS3Client(
+  location: S3Location,
+  region: string | undefined = location.region,
+  maxSockets = INTERNAL_SOCKETS,
+): S3Client {
+  const agent = { keepAlive: true, maxSockets };
   return new S3Client({
     ...(region ? { region } : {}),
     ...(location.endpoint ? { endpoint: location.endpoint } : {}),
@@ -75,6 +85,8 @@ export class S3Storage implements BlobStorage {
   constructor(
     location: S3Location,
     readonly client: S3Client = createS3Client(location),
+    /** Client downloads only (`serve`). */
+    readonly serveClient: S3Client = createS3Client(location, location.region, SERVE_SOCKETS),
   ) {
     this.bucket = location.bucket;
     this.prefix = location.prefix;
@@ -103,19 +115,29 @@ export class S3Storage implements BlobStorage {
   async putFile(key: string, sourcePath: string, contentType: string): Promise<{ bytes: number }> {
     const objectKey = this.objectKey(key);
     const { size } = await stat(sourcePath);
-    const upload = new Upload({
-      client: this.client,
-      params: {
-        Bucket: this.bucket,
-        Key: objectKey,
-        Body: createReadStream(sourcePath, { highWaterMark: 1024 * 1024 }),
-        ContentType: contentType,
-      },
-      partSize: PART_SIZE,
-      queueSize: QUEUE_SIZE,
-      leavePartsOnError: false,
-    });
-    await upload.done();
+    for (let attempt = 0; ; attempt++) {
+      const upload = new Upload({
+        client: this.client,
+        params: {
+          Bucket: this.bucket,
+          Key: objectKey,
+          Body: createReadStream(sourcePath, { highWaterMark: 1024 * 1024 }),
+          ContentType: contentType,
+        },
+        partSize: PART_SIZE,
+        queueSize: QUEUE_SIZE,
+        leavePartsOnError: false,
+      });
+      try {
+        await upload.done();
+        break;
+      } catch (error) {
+        // The source file is still here: a short outage costs a few seconds, not the upload.
+        const delay = PUT_RETRY_DELAYS_MS[attempt];
+        if (delay === undefined || !isStorageUnavailable(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
     await rm(sourcePath, { force: true });
     return { bytes: size };
   }
@@ -133,9 +155,17 @@ export class S3Storage implements BlobStorage {
   }
 
   /** The object's bytes (inclusive range, as `sendBlob` asks); a missing key rejects with code ENOENT, like a missing file. */
-  async read(key: string, range?: ByteRange): Promise<Readable> {
+  read(key: string, range?: ByteRange): Promise<Readable> {
+    return this.get(this.client, key, range);
+  }
+
+  serve(key: string, range?: ByteRange): Promise<Readable> {
+    return this.get(this.serveClient, key, range);
+  }
+
+  private async get(client: S3Client, key: string, range?: ByteRange): Promise<Readable> {
     try {
-      const out = await this.client.send(
+      const out = await client.send(
         new GetObjectCommand({
           Bucket: this.bucket,
           Key: this.objectKey(key),

@@ -23,6 +23,12 @@ export interface BlobStorage {
   /** Size in bytes, or null when the key does not exist. */
   size(key: string): Promise<number | null>;
   read(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The same bytes for a client's download (a media URL, a `/content` route): on S3 through a
+   * connection pool of its own, so viewers reading slowly hold sockets of that pool only, never the
+   * ones uploads, ingest and renders need.
+   */
+  serve(key: string, range?: ByteRange): Promise<Readable>;
   delete(key: string): Promise<void>;
   /**
    * A local filesystem path for the key when the backend has one (disk), so ffmpeg can read it

@@ -209,7 +209,10 @@ describe("a relayed task past the timeout", () => {
       .where("id", "=", id)
       .execute();
     assert.equal((await t.server.sweeper.runOnce())["task timeouts"], "ok");
-    const deletes = ark.journal.list({ method: "DELETE", path: /^\/api\/v3\/contents\/generations\/tasks\/cgt-/ });
+    const deletes = ark.journal.list({
+      method: "DELETE",
+      path: /^\/api\/v3\/contents\/generations\/tasks\/cgt-/,
+    });
     assert.equal(deletes.length, 1, "the gateway asked Ark to stop it");
     const task = (await (await t.api(`/v1/video/generations/${id}`)).json()) as {
       status: string;
