@@ -11,9 +11,43 @@ import type { Database } from "../store/schema.ts";
 export class CircuitBreaker {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly threshold: number,
-    private readonly cooldownMs: number,
-  ) {}
+    threshold: number,
+    readonly cooldownMs: number,
+  ) {
+    this.threshold = threshold;
+  }
+
+  readonly threshold: number;
+
+  /**
+   * Every channel's breaker that has counted failures: how many, and until when it is open. A
+   * channel past its cool-down with `failures >= threshold` is half open: one dispatcher may probe it
+   * (`claimProbe`), the others keep waiting.
+   */
+  async states(): Promise<Map<string, { failures: number; openUntil: number }>> {
+    const rows = await this.db
+      .selectFrom("channel_breakers")
+      .select(["channel_id", "failures", "open_until"])
+      .execute();
+    return new Map(
+      rows.map((r) => [r.channel_id, { failures: r.failures, openUntil: Number(r.open_until) }]),
+    );
+  }
+
+  /**
+   * Take the probe of a half-open channel: true for exactly one caller, which then has `holdMs` to
+   * try it (success closes the breaker, failure opens it again); everyone else sees it open.
+   */
+  async claimProbe(channelId: string, holdMs: number, now = Date.now()): Promise<boolean> {
+    const result = await this.db
+      .updateTable("channel_breakers")
+      .set({ open_until: now + holdMs, updated_at: now })
+      .where("channel_id", "=", channelId)
+      .where("open_until", "<=", now)
+      .where("failures", ">=", this.threshold)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
 
   /** The channels cooling down now (one read per dispatch, whatever the number of candidates). */
   async openChannels(now = Date.now()): Promise<Set<string>> {

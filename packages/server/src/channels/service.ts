@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Catalog } from "../catalog/models.ts";
-import { invalid, notFound } from "../domain/errors.ts";
+import { invalid, notFound, shown } from "../domain/errors.ts";
 import type { ChannelContext, ProviderAdapter } from "../providers/types.ts";
 import type { ChannelRow, Database } from "../store/schema.ts";
 import { newCapabilityToken, randomAlphanumeric, unixSeconds } from "../util/ids.ts";
@@ -171,12 +171,17 @@ export class ChannelService {
     return this.toApi(await this.require(id));
   }
 
+  /** The channel, or undefined when it was deleted. */
+  get(id: string): Promise<ChannelRow | undefined> {
+    return this.db.selectFrom("channels").selectAll().where("id", "=", id).executeTakeFirst();
+  }
+
   async require(id: string): Promise<ChannelRow> {
-    const row = await this.db.selectFrom("channels").selectAll().where("id", "=", id).executeTakeFirst();
+    const row = await this.get(id);
     if (!row)
       throw notFound(
         "channel_not_found",
-        `no channel ${id}; GET /v1/admin/channels lists them`,
+        `no channel ${shown(id)}; GET /v1/admin/channels lists them`,
         "channel_id",
       );
     return row;

@@ -30,6 +30,12 @@ export interface ChannelContext {
 }
 
 export interface SubmitContext extends ChannelContext {
+  /**
+   * The gateway's task id. Adapters that can find a create again after a crash (`findSubmitted`)
+   * derive what they need from it (a discriminator the provider echoes), so a repeated attempt of
+   * one task sends the same.
+   */
+  taskId: string;
   /** Where the provider may POST status hints (treated as hints only), when it supports callbacks. */
   callbackUrl?: string;
   /** Resolves a media entry to a URL this provider can fetch (a public URL or an inline data: URL). */
@@ -106,6 +112,22 @@ export interface ProviderAdapter {
   status(upstreamId: string, context: ChannelContext, upstreamRef?: string): Promise<UpstreamStatus>;
   /** Batched status where the provider can list many tasks at once (Ark: filter.task_ids). */
   statusMany?(upstreamIds: string[], context: ChannelContext): Promise<Map<string, UpstreamStatus>>;
+  /**
+   * Crash-safe dispatch: a create was sent (or may have been) and its answer never recorded — the
+   * process died, or the answer was lost (`ambiguous`). Look the task up at the provider, matched
+   * on the exact request, among tasks created in `window` (unix ms) that are not in `exclude` (ids
+   * other tasks of this channel already hold). Returns the task that create made, or null when the
+   * provider proves there is none (then the request may be sent again without paying twice).
+   * Throws a ProviderError `ambiguous` when it cannot tell (several candidates), and any other
+   * error when the provider could not be asked (try again later). Absent where the provider offers
+   * no way to look: such a task fails honestly (`upstream_unknown`). docs/providers.md, per provider.
+   */
+  findSubmitted?(
+    request: NormalizedRequest,
+    context: ChannelContext & { taskId: string },
+    window: { from: number; to: number },
+    exclude: ReadonlySet<string>,
+  ): Promise<SubmittedTask | null>;
   /** Ask the provider to stop a task that has not finished; see CancelOutcome. */
   cancel?(upstreamId: string, context: ChannelContext, upstreamRef?: string): Promise<CancelOutcome>;
   /** A cheap authenticated call proving the channel's base URL and key work (for `channels test`). */

@@ -8,19 +8,19 @@ import type { Config } from "../config.ts";
 import type { NormalizedMedia, NormalizedRequest } from "../domain/request.ts";
 import type { FileService } from "../files/service.ts";
 import type { ClaimedJob } from "../jobs/queue.ts";
-import { Deferred, type JobContext, type JobHandler, RetryLater } from "../jobs/runner.ts";
+import { Deferred, type JobContext, type JobHandler } from "../jobs/runner.ts";
 import { originIsPublic } from "../net/public-origin.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import { ProviderError } from "../providers/types.ts";
 import type { BlobStorage } from "../storage/storage.ts";
-import type { Database } from "../store/schema.ts";
+import type { ChannelRow, Database, TaskRow } from "../store/schema.ts";
 import type { TaskLifecycle } from "../tasks/lifecycle.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
 import { conformFirstFrame, type FirstFrameDeps, firstFrameToConform } from "./first-frame.ts";
 import { MediaUnavailable } from "./materialize.ts";
 
 export interface DispatchDeps {
-  config: Pick<Config, "publicUrl">;
+  config: Pick<Config, "publicUrl" | "upstreamSubmitTimeoutSeconds">;
   db: Kysely<Database>;
   tasks: TaskRepository;
   lifecycle: TaskLifecycle;
@@ -37,32 +37,47 @@ export interface DispatchDeps {
 }
 
 /**
+ * A create whose answer was lost is looked up once it would have been answered twice over (the
+ * provider lists it by then), and never later than this after it was sent.
+ */
+const MAX_RECONCILE_AFTER_MS = 15_000;
+/** The longest a waiting task sleeps before it looks at its channels again. */
+const MAX_WAIT_MS = 30_000;
+
+type SubmitOutcome = "done" | { retryAfterMs: number; error: string };
+
+/**
  * The `dispatch` job: choose a channel (priority, weight, concurrency cap, breaker) and submit
  * the task to its provider exactly once. A submit that may have created a (paid) task upstream
- * is never repeated, on this channel or another (the failure kinds in providers/README.md).
+ * is never repeated blindly, on this channel or another (the failure kinds in providers/README.md):
+ * where the provider lets us look, the task it made is found and carried on (`reconcile`).
+ *
+ * While no channel can take the task (all cooling down after failures, being probed, at their
+ * cap, or refusing with "not created"), the task waits in `submitted`, spending no attempt, until
+ * one can or the task timeout ends it: an upstream outage delays tasks, it does not fail them.
  */
 export class DispatchJob implements JobHandler {
   readonly concurrency = 16;
+  private readonly reconcileAfterMs: number;
+  /** How long a dispatcher that took a half-open channel's probe has it to itself: its submit's time. */
+  private readonly probeHoldMs: number;
 
-  constructor(private readonly deps: DispatchDeps) {}
+  constructor(private readonly deps: DispatchDeps) {
+    this.probeHoldMs = deps.config.upstreamSubmitTimeoutSeconds * 1000 + 5000;
+    this.reconcileAfterMs = Math.min(
+      MAX_RECONCILE_AFTER_MS,
+      2 * deps.config.upstreamSubmitTimeoutSeconds * 1000,
+    );
+  }
 
   async handle(job: ClaimedJob, { signal }: JobContext): Promise<void> {
-    const { tasks, channels, routing, breaker, lifecycle, db, logger } = this.deps;
+    const { tasks, routing, breaker, lifecycle } = this.deps;
     const task = await tasks.getById(job.taskId!);
     if (!task || task.status === "succeeded" || task.status === "failed" || task.upstream_id) return;
-    if (task.channel_id) {
-      // A previous attempt reserved a channel and may have sent the request before the process
-      // died: we cannot know whether the provider created a (paid) task, so we never resubmit.
-      await lifecycle.finish(task.id, "failed", {
-        error_code: "upstream_unknown",
-        error_message:
-          "the gateway stopped while submitting this task to the provider; it was not resubmitted to avoid a duplicate paid task",
-      });
-      return;
-    }
-    let request = JSON.parse(task.request_json) as NormalizedRequest;
-    // Conformed once a channel is reserved (not while every channel is full), then kept for the others.
-    let conformed = firstFrameToConform(request) === null;
+    const request = JSON.parse(task.request_json) as NormalizedRequest;
+    // A channel was reserved and a create may have gone out (the process died, or its answer was lost).
+    if (task.channel_id) return this.reconcile(task, request, signal);
+
     const candidates = await routing.candidates(task.model);
     if (candidates.length === 0) {
       await lifecycle.finish(task.id, "failed", {
@@ -71,99 +86,216 @@ export class DispatchJob implements JobHandler {
       });
       return;
     }
-    let allFull = true;
-    let waitMs = 1000;
+    const now = Date.now();
+    const breakers = await breaker.states();
+    let waitMs = MAX_WAIT_MS;
     const errors: string[] = [];
-    const cooling = await breaker.openChannels();
     for (const channel of candidates) {
-      if (cooling.has(channel.id)) {
+      const state = breakers.get(channel.id);
+      if (state && state.openUntil > now) {
         errors.push(`${channel.name}: cooling down after failures`);
-        allFull = false;
+        // Open until a cool-down ends, or while another dispatcher's probe is out (then look
+        // again soon: the probe's verdict reopens or closes it).
+        waitMs = Math.min(waitMs, state.openUntil - now, breaker.cooldownMs);
         continue;
       }
-      const reserved = await db.transaction().execute(async (trx) => {
-        if (!(await channels.reserveSlot(trx, channel.id))) return "full";
-        if (await tasks.assignChannel(trx, task.id, channel)) return "reserved";
-        await channels.releaseSlot(trx, channel.id);
-        return "gone";
-      });
-      // Cancelled (or taken by another dispatcher) since it was read: nothing may be sent upstream.
-      if (reserved === "gone") return;
-      if (reserved === "full") continue; // at its concurrency cap
-      allFull = false;
-      if (!conformed) {
-        try {
-          request = await conformFirstFrame(request, task, this.deps.firstFrame, signal);
-          conformed = true;
-        } catch (error) {
-          await db.transaction().execute(async (trx) => {
-            if (await tasks.unassignChannel(trx, task.id, channel.id))
-              await channels.releaseSlot(trx, channel.id);
-          });
-          if (!(error instanceof MediaUnavailable)) throw error;
-          await lifecycle.finish(task.id, "failed", { error_code: error.code, error_message: error.message });
-          return;
-        }
+      // Half open: one dispatcher probes it; the others wait for the verdict.
+      if (
+        state &&
+        state.failures >= breaker.threshold &&
+        !(await breaker.claimProbe(channel.id, this.probeHoldMs))
+      ) {
+        errors.push(`${channel.name}: being probed after failures`);
+        waitMs = Math.min(waitMs, 1000);
+        continue;
       }
-      const adapter = channels.adapterFor(channel);
-      const context = channels.context(channel, task.model, signal);
+      const reserved = await this.reserve(task, channel);
+      if (reserved === "gone") return; // cancelled (or taken by another dispatcher): nothing may go out
+      if (reserved === "full") {
+        waitMs = Math.min(waitMs, 500);
+        continue;
+      }
+      const outcome = await this.submitOn(task, request, channel, signal);
+      if (outcome === "done") return;
+      errors.push(outcome.error);
+      waitMs = Math.min(waitMs, Math.max(1000, outcome.retryAfterMs));
+    }
+    // Nothing went out: the task waits (no attempt spent), a little randomised so waiting tasks do
+    // not all come back at the same instant.
+    this.deps.logger.debug({ task_id: task.id, errors }, "no channel took the task; it waits");
+    throw new Deferred(Math.round(Math.max(200, waitMs) * (1 + Math.random() * 0.2)));
+  }
+
+  private reserve(task: TaskRow, channel: ChannelRow): Promise<"reserved" | "full" | "gone"> {
+    const { db, channels, tasks } = this.deps;
+    return db.transaction().execute(async (trx) => {
+      if (!(await channels.reserveSlot(trx, channel.id))) return "full";
+      if (await tasks.assignChannel(trx, task.id, channel)) return "reserved";
+      await channels.releaseSlot(trx, channel.id);
+      return "gone";
+    });
+  }
+
+  private async unreserve(task: TaskRow, channel: ChannelRow): Promise<void> {
+    const { db, channels, tasks } = this.deps;
+    await db.transaction().execute(async (trx) => {
+      // Give the slot back only if the task still holds it (a cancel meanwhile released it).
+      if (await tasks.unassignChannel(trx, task.id, channel.id)) await channels.releaseSlot(trx, channel.id);
+    });
+  }
+
+  /** Send the create on a channel the task holds: done (submitted, or failed for good), or why not. */
+  private async submitOn(
+    task: TaskRow,
+    original: NormalizedRequest,
+    channel: ChannelRow,
+    signal: AbortSignal,
+  ): Promise<SubmitOutcome> {
+    const { channels, breaker, lifecycle, logger } = this.deps;
+    let request = original;
+    if (firstFrameToConform(request) !== null) {
       try {
-        this.deps.metrics.upstreamRequests.inc({ channel: channel.name, op: "submit" });
-        const { upstreamId, upstreamRef } = await adapter.submit(request, {
-          ...context,
-          callbackUrl: `${this.deps.config.publicUrl}/hooks/upstream/${channel.id}/${channel.callback_token}`,
-          mediaUrl: (media, options) => this.mediaUrl(media, options),
-        });
-        await breaker.success(channel.id);
-        const schedule = adapter.pollSchedule(request);
-        await tasks.recordUpstream(task.id, {
-          id: upstreamId,
-          ref: upstreamRef ?? null,
-          firstPollAt: Date.now() + schedule.firstMs,
-        });
-        logger.info(
-          { task_id: task.id, channel: channel.name, upstream_id: upstreamId },
-          "submitted upstream",
-        );
-        this.deps.poller.wake();
-        return;
+        request = await conformFirstFrame(request, task, this.deps.firstFrame, signal);
       } catch (error) {
-        const failure =
-          error instanceof ProviderError
-            ? error
-            : new ProviderError(
-                "ambiguous",
-                "adapter_error",
-                error instanceof Error ? error.message : String(error),
-              );
-        if (failure.kind === "rejected" || failure.kind === "ambiguous") {
-          // A rejected request fails on every channel alike; an ambiguous one may exist upstream.
-          await lifecycle.finish(task.id, "failed", {
-            error_code: failure.kind === "ambiguous" ? "upstream_timeout" : failure.code,
-            error_message:
-              failure.kind === "ambiguous"
-                ? `the provider did not answer the submit clearly (${failure.message}); not resubmitted to avoid a duplicate paid task`
-                : failure.message,
-          });
-          return;
-        }
-        await db.transaction().execute(async (trx) => {
-          // Give the slot back only if the task still holds it (a cancel meanwhile released it).
-          if (await tasks.unassignChannel(trx, task.id, channel.id))
-            await channels.releaseSlot(trx, channel.id);
-        });
-        if (failure.kind === "channel_broken") await breaker.trip(channel.id);
-        else if (failure.kind === "not_created") await breaker.failure(channel.id);
-        if (failure.options.retryAfterMs) waitMs = Math.max(waitMs, failure.options.retryAfterMs);
-        errors.push(`${channel.name}: ${failure.message}`);
-        logger.warn(
-          { task_id: task.id, channel: channel.name, kind: failure.kind, code: failure.code },
-          "upstream submit failed",
-        );
+        await this.unreserve(task, channel);
+        if (!(error instanceof MediaUnavailable)) throw error;
+        await lifecycle.finish(task.id, "failed", { error_code: error.code, error_message: error.message });
+        return "done";
       }
     }
-    if (allFull) throw new Deferred(500); // every channel is at its cap: wait in the queue, not an error
-    throw new RetryLater(`no channel accepted the task: ${errors.join("; ")}`, waitMs);
+    const adapter = channels.adapterFor(channel);
+    const context = channels.context(channel, task.model, signal);
+    try {
+      this.deps.metrics.upstreamRequests.inc({ channel: channel.name, op: "submit" });
+      const submitted = await adapter.submit(request, {
+        ...context,
+        taskId: task.id,
+        callbackUrl: `${this.deps.config.publicUrl}/hooks/upstream/${channel.id}/${channel.callback_token}`,
+        mediaUrl: (media, options) => this.mediaUrl(media, options),
+      });
+      await breaker.success(channel.id);
+      await this.recordSubmitted(task, request, channel, submitted);
+      return "done";
+    } catch (error) {
+      const failure =
+        error instanceof ProviderError
+          ? error
+          : new ProviderError(
+              "ambiguous",
+              "adapter_error",
+              error instanceof Error ? error.message : String(error),
+            );
+      logger.warn(
+        { task_id: task.id, channel: channel.name, kind: failure.kind, code: failure.code },
+        "upstream submit failed",
+      );
+      if (failure.kind === "ambiguous") {
+        if (adapter.findSubmitted) {
+          // The channel stays reserved: the next run looks the task up instead of sending it again.
+          throw new Deferred(this.reconcileAfterMs);
+        }
+        await lifecycle.finish(task.id, "failed", {
+          error_code: "upstream_timeout",
+          error_message: `the provider did not answer the submit clearly (${failure.message}); not resubmitted to avoid a duplicate paid task`,
+        });
+        return "done";
+      }
+      if (failure.kind === "rejected") {
+        // A rejected request fails on every channel alike.
+        await lifecycle.finish(task.id, "failed", {
+          error_code: failure.code,
+          error_message: failure.message,
+        });
+        return "done";
+      }
+      await this.unreserve(task, channel);
+      if (failure.kind === "channel_broken") await breaker.trip(channel.id);
+      else if (failure.kind === "not_created") await breaker.failure(channel.id);
+      return {
+        retryAfterMs: failure.options.retryAfterMs ?? 1000,
+        error: `${channel.name}: ${failure.message}`,
+      };
+    }
+  }
+
+  private async recordSubmitted(
+    task: TaskRow,
+    request: NormalizedRequest,
+    channel: ChannelRow,
+    submitted: { upstreamId: string; upstreamRef?: string },
+  ): Promise<void> {
+    const schedule = this.deps.channels.adapterFor(channel).pollSchedule(request);
+    await this.deps.tasks.recordUpstream(task.id, {
+      id: submitted.upstreamId,
+      ref: submitted.upstreamRef ?? null,
+      firstPollAt: Date.now() + schedule.firstMs,
+    });
+    this.deps.logger.info(
+      { task_id: task.id, channel: channel.name, upstream_id: submitted.upstreamId },
+      "submitted upstream",
+    );
+    this.deps.poller.wake();
+  }
+
+  /**
+   * The task holds a channel but no upstream id: a create went out, or may have, and its answer was
+   * never recorded. Where the provider lets us look, the task that create made is found and
+   * carried on (once), or — proven never made — the request is sent now; elsewhere the task fails
+   * honestly, because sending it again could make a second paid task.
+   */
+  private async reconcile(task: TaskRow, request: NormalizedRequest, signal: AbortSignal): Promise<void> {
+    const { channels, tasks, lifecycle, logger } = this.deps;
+    const channel = await channels.get(task.channel_id!);
+    const adapter = channel ? channels.adapterFor(channel) : undefined;
+    if (!channel || !adapter?.findSubmitted) {
+      await lifecycle.finish(task.id, "failed", {
+        error_code: "upstream_unknown",
+        error_message:
+          "the gateway stopped while submitting this task to the provider, which offers no way to look up whether it was created; it was not resubmitted, to avoid a duplicate paid task",
+      });
+      return;
+    }
+    const sentFrom = task.updated_at;
+    const now = Date.now();
+    // A create that just went out may not be listed yet: look once it surely would be.
+    if (now - sentFrom < this.reconcileAfterMs) throw new Deferred(sentFrom + this.reconcileAfterMs - now);
+    let found: { upstreamId: string; upstreamRef?: string } | null;
+    try {
+      found = await adapter.findSubmitted(
+        request,
+        { ...channels.context(channel, task.model, signal), taskId: task.id },
+        { from: sentFrom, to: now },
+        await tasks.upstreamIdsOnChannel(channel.id, sentFrom - 86_400_000),
+      );
+    } catch (error) {
+      if (error instanceof ProviderError && error.kind === "ambiguous") {
+        await lifecycle.finish(task.id, "failed", {
+          error_code: "upstream_unknown",
+          error_message: `the gateway stopped while submitting this task and could not tell which provider task is its own (${error.message}); it was not resubmitted, to avoid a duplicate paid task`,
+        });
+        return;
+      }
+      // The provider could not be asked now: look again later (the task timeout bounds it).
+      logger.warn(
+        { err: error, task_id: task.id },
+        "dispatch: looking up an unanswered create failed; trying later",
+      );
+      throw new Deferred(MAX_WAIT_MS);
+    }
+    if (found) {
+      logger.info(
+        { task_id: task.id, upstream_id: found.upstreamId },
+        "found the task an unanswered create made",
+      );
+      await this.recordSubmitted(task, request, channel, found);
+      return;
+    }
+    logger.info(
+      { task_id: task.id, channel: channel.name },
+      "an unanswered create made no task; sending it now",
+    );
+    const outcome = await this.submitOn(task, request, channel, signal);
+    if (outcome !== "done") throw new Deferred(Math.max(1000, outcome.retryAfterMs));
   }
 
   /** Used when dispatch keeps failing on every channel. */

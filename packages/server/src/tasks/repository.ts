@@ -205,6 +205,18 @@ export class TaskRepository {
     return Number(undone.numUpdatedRows) > 0;
   }
 
+  /** Upstream ids that tasks of a channel created since `since` hold (a lookup must not take theirs). */
+  async upstreamIdsOnChannel(channelId: string, since: number): Promise<Set<string>> {
+    const rows = await this.db
+      .selectFrom("tasks")
+      .select("upstream_id")
+      .where("channel_id", "=", channelId)
+      .where("created_at", ">=", since)
+      .where("upstream_id", "is not", null)
+      .execute();
+    return new Set(rows.map((r) => r.upstream_id!));
+  }
+
   /** The provider accepted the task: remember its id and when to ask about it first. */
   async recordUpstream(id: string, upstream: { id: string; ref: string | null; firstPollAt: number }) {
     await this.db

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { NormalizedRequest } from "../../domain/request.ts";
 import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
 import {
@@ -16,6 +17,10 @@ const STATUS_TIMEOUT_MS = 15_000;
 /** Ark takes data: URLs but caps the whole body at 64 MB; keep each inline image well inside. */
 const MAX_INLINE_BYTES = 10 * 1024 * 1024;
 const LIST_PAGE = 100;
+/** A lookup reads at most this many pages of 100 (tasks are listed newest first). */
+const MAX_LOOKUP_PAGES = 20;
+/** Ark's clock and ours may differ by this much. */
+const CLOCK_SKEW_MS = 120_000;
 
 /** Typical run time in seconds of a 10 s clip (docs/providers.md §1.13), used to pace polling. */
 const TYPICAL_RUN_10S: Record<string, number> = { "480p": 80, "720p": 100, "1080p": 150 };
@@ -62,7 +67,9 @@ export class ArkAdapter implements ProviderAdapter {
       duration: request.seconds,
     };
     if (request.generateAudio !== undefined) body.generate_audio = request.generateAudio;
-    if (request.seed !== undefined) body.seed = request.seed;
+    // Ark picks a random seed when none is given; ours is as random, but derived from the task, so
+    // Ark's echo of it finds this create again after a crash (findSubmitted).
+    body.seed = request.seed ?? seedFor(context.taskId);
     if (request.watermark !== undefined) body.watermark = request.watermark;
     if (request.cameraFixed !== undefined) body.camera_fixed = request.cameraFixed;
     if (request.returnLastFrame !== undefined) body.return_last_frame = request.returnLastFrame;
@@ -184,6 +191,62 @@ export class ArkAdapter implements ProviderAdapter {
     return out;
   }
 
+  /**
+   * Ark lists tasks by model, newest first, for 7 days, and echoes each one's seed, resolution,
+   * ratio and duration (docs/providers.md §1.5): the task a create made is the one among those
+   * created in the window whose echo is exactly this request's, the seed being the task's own.
+   */
+  async findSubmitted(
+    request: NormalizedRequest,
+    context: ChannelContext & { taskId: string },
+    window: { from: number; to: number },
+    exclude: ReadonlySet<string>,
+  ): Promise<{ upstreamId: string } | null> {
+    const seed = request.seed ?? seedFor(context.taskId);
+    const found: string[] = [];
+    for (let page = 1; page <= MAX_LOOKUP_PAGES; page++) {
+      const query = new URLSearchParams({
+        page_num: String(page),
+        page_size: String(LIST_PAGE),
+        "filter.model": context.upstreamModel,
+      });
+      const response = await callUpstream(`${context.baseUrl}/contents/generations/tasks?${query}`, {
+        headers: this.headers(context),
+        timeoutMs: STATUS_TIMEOUT_MS,
+        signal: context.signal,
+      });
+      if (response.status !== 200)
+        throw new Error(`Ark list answered ${response.status}: ${response.text.slice(0, 200)}`);
+      const list = ArkList.safeParse(response.json);
+      if (!list.success) throw new Error(`Ark list answered an unexpected shape: ${list.error.message}`);
+      let older = false;
+      for (const item of list.data.items) {
+        const createdMs = (item.created_at ?? 0) * 1000;
+        if (createdMs < window.from - CLOCK_SKEW_MS) older = true;
+        else if (
+          createdMs <= window.to + CLOCK_SKEW_MS &&
+          !exclude.has(item.id) &&
+          echoes(item, request, seed)
+        )
+          found.push(item.id);
+      }
+      if (older || list.data.items.length < LIST_PAGE) break;
+      if (page === MAX_LOOKUP_PAGES)
+        throw new ProviderError(
+          "ambiguous",
+          "upstream_lookup_incomplete",
+          "too many Ark tasks in the window to look through",
+        );
+    }
+    if (found.length > 1)
+      throw new ProviderError(
+        "ambiguous",
+        "upstream_lookup_ambiguous",
+        `${found.length} Ark tasks match this request (${found.join(", ")})`,
+      );
+    return found[0] ? { upstreamId: found[0] } : null;
+  }
+
   async cancel(upstreamId: string, context: ChannelContext): Promise<CancelOutcome> {
     const response = await callUpstream(
       `${context.baseUrl}/contents/generations/tasks/${encodeURIComponent(upstreamId)}`,
@@ -286,4 +349,20 @@ export function mapStatus(task: ArkTask): UpstreamStatus {
     default:
       return { type: "unknown", raw: task.status };
   }
+}
+
+/** A seed in Ark's range [0, 2^32 - 1] derived from the task id: random across tasks, stable for one. */
+export function seedFor(taskId: string): number {
+  return createHash("sha256").update(`ark-seed:${taskId}`).digest().readUInt32BE(0);
+}
+
+/** Whether an Ark task's echo is exactly what this request sent (adaptive ratios are resolved by Ark). */
+function echoes(item: ArkTask, request: NormalizedRequest, seed: number): boolean {
+  const echo = item as Record<string, unknown>;
+  return (
+    echo.seed === seed &&
+    echo.resolution === request.resolution &&
+    echo.duration === request.seconds &&
+    (request.ratio === "adaptive" || echo.ratio === request.ratio)
+  );
 }

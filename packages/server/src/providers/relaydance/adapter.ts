@@ -17,6 +17,10 @@ const STATUS_TIMEOUT_MS = 15_000;
 const UPLOAD_TIMEOUT_MS = 120_000;
 /** The contract takes data: URLs for images and audio (its submit body allows ~126 MB). */
 const MAX_INLINE_BYTES = 30 * 1024 * 1024;
+/** A lookup reads at most this many pages of 100 tasks. */
+const MAX_LOOKUP_PAGES = 20;
+/** The peer's clock and ours may differ by this much. */
+const CLOCK_SKEW_MS = 120_000;
 
 const QUEUED = new Set([
   "submitted",
@@ -116,7 +120,9 @@ export class RelayDanceAdapter implements ProviderAdapter {
 
     const response = await submitUpstream(`${ch.api}/video/generations`, {
       method: "POST",
-      headers: this.headers(context),
+      // A peer that honours Idempotency-Key (vidrelay does) answers a repeated create with the
+      // task the first one made.
+      headers: { ...this.headers(context), "idempotency-key": `vidrelay-${context.taskId}` },
       body: JSON.stringify(body),
       timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
       signal: context.signal,
@@ -181,6 +187,61 @@ export class RelayDanceAdapter implements ProviderAdapter {
       `the gateway refused video ${media.index}: ${err.message}`,
       { httpStatus: response.status },
     );
+  }
+
+  /**
+   * The contract's list (`GET /v1/video/generations`, newest first, with each task's prompt,
+   * model, seconds and creation time) finds the task an unanswered create made: the one created
+   * in the window with exactly this request's model, prompt and seconds.
+   */
+  async findSubmitted(
+    request: NormalizedRequest,
+    context: ChannelContext & { taskId: string },
+    window: { from: number; to: number },
+    exclude: ReadonlySet<string>,
+  ): Promise<{ upstreamId: string } | null> {
+    const ch = this.channel(context);
+    const found: string[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < MAX_LOOKUP_PAGES; page++) {
+      const query = new URLSearchParams({ limit: "100", model: context.upstreamModel });
+      if (after) query.set("after", after);
+      const response = await callUpstream(`${ch.api}/video/generations?${query}`, {
+        headers: this.headers(context),
+        timeoutMs: STATUS_TIMEOUT_MS,
+        signal: context.signal,
+      });
+      if (response.status !== 200)
+        throw new Error(
+          `the upstream gateway's task list answered ${response.status}: ${response.text.slice(0, 200)}`,
+        );
+      const list = response.json as { data?: unknown; has_more?: unknown; next_cursor?: unknown };
+      if (!Array.isArray(list?.data)) throw new Error("the upstream gateway's task list has no data array");
+      let older = false;
+      for (const item of list.data as Array<Record<string, unknown>>) {
+        const id = taskIdOf(item);
+        const createdMs = Number(item.created_at) * 1000;
+        if (!id || !Number.isFinite(createdMs)) continue;
+        if (createdMs < window.from - CLOCK_SKEW_MS) older = true;
+        else if (
+          createdMs <= window.to + CLOCK_SKEW_MS &&
+          !exclude.has(id) &&
+          item.model === context.upstreamModel &&
+          (item.prompt ?? "") === request.prompt &&
+          Number(item.seconds) === request.seconds
+        )
+          found.push(id);
+      }
+      if (older || list.has_more !== true || typeof list.next_cursor !== "string") break;
+      after = list.next_cursor;
+    }
+    if (found.length > 1)
+      throw new ProviderError(
+        "ambiguous",
+        "upstream_lookup_ambiguous",
+        `${found.length} tasks at the upstream gateway match this request (${found.join(", ")})`,
+      );
+    return found[0] ? { upstreamId: found[0] } : null;
   }
 
   async status(upstreamId: string, context: ChannelContext): Promise<UpstreamStatus> {
