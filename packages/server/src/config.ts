@@ -190,6 +190,19 @@ export const ConfigSchema = z.object({
   idleTimeoutSeconds: z.coerce.number().positive().default(60),
   /** Open client connections per process; more wait in the kernel's backlog, then are refused. */
   maxConnections: z.coerce.number().int().min(1).default(4096),
+  /** Event streams (`GET …/events`) open at once per API key, and per process. */
+  maxStreamsPerKey: z.coerce.number().int().min(1).default(20),
+  maxStreams: z.coerce.number().int().min(1).default(1000),
+  /**
+   * A bearer token for `GET /metrics` (an admin API key works too); unset: only admin keys. The
+   * metrics name models, providers and volumes, so they are not public.
+   */
+  metricsToken: z.string().min(16, "must be at least 16 characters").optional(),
+  /**
+   * A submit whose Idempotency-Key names a task its owner has since deleted: "conflict" (409, the
+   * key is spent) or "new" (the key starts over: a new task).
+   */
+  idempotentReplayOfDeleted: z.enum(["conflict", "new"]).default("conflict"),
   webhookSecretGraceSeconds: z.coerce
     .number()
     .int()
@@ -206,7 +219,12 @@ export const envName = (key: string) => `VIDRELAY_${key.replace(/[A-Z]/g, (c) =>
 export const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** Settings whose values are never repeated in an error message. */
-const SECRET_SETTINGS: ReadonlySet<string> = new Set(["secret", "secretPrevious", "bootstrapKey"]);
+const SECRET_SETTINGS: ReadonlySet<string> = new Set([
+  "secret",
+  "secretPrevious",
+  "bootstrapKey",
+  "metricsToken",
+]);
 
 /**
  * A setting's value as an error message may repeat it: secret settings not at all, and credentials

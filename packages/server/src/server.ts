@@ -30,7 +30,7 @@ import type { JobKind } from "./jobs/queue.ts";
 import { type JobHandler, JobRunner } from "./jobs/runner.ts";
 import { openScratch, type Scratch, sweepTmp } from "./jobs/scratch.ts";
 import { Sweeper } from "./jobs/sweeper.ts";
-import { AuthService } from "./keys/auth.ts";
+import { AuthService, metricsAccess } from "./keys/auth.ts";
 import { AccountRepository } from "./keys/repository.ts";
 import { keyRoutes, whoAmIRoutes } from "./keys/routes.ts";
 import { KeyService } from "./keys/service.ts";
@@ -58,6 +58,7 @@ import { TaskPresenter } from "./tasks/presenter.ts";
 import { TaskRepository } from "./tasks/repository.ts";
 import { taskRoutes } from "./tasks/routes.ts";
 import { TaskService } from "./tasks/service.ts";
+import { StreamSlots } from "./tasks/stream-slots.ts";
 import { expiredMediaSweep, taskTimeoutSweep } from "./tasks/sweeps.ts";
 import { randomAlphanumeric } from "./util/ids.ts";
 import { SecretBox } from "./util/secret-box.ts";
@@ -119,6 +120,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (role === "worker" && !config.workers) {
     throw new ConfigError([
       "VIDRELAY_WORKERS=false: `vidrelay worker` exists to run jobs; unset it (and pick kinds with VIDRELAY_WORKER_KINDS)",
+    ]);
+  }
+  if (!config.secret && /^postgres(ql)?:/.test(config.databaseUrl)) {
+    // A generated <data dir>/secret.key is one machine's: a second process (another data dir,
+    // another host) would seal with a key the first cannot open, and channels would stop working.
+    throw new ConfigError([
+      "VIDRELAY_SECRET (--secret) is required with a Postgres store: every process sharing it must seal and open upstream keys and webhook secrets with the same secret (e.g. `openssl rand -base64 32`, the same value everywhere)",
     ]);
   }
   const logger = options.logger ?? createLogger(config);
@@ -201,6 +209,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       cancelUpstream({ channels, logger: logger.child({ component: "upstream" }) }, task),
     checkCallbackUrl: (url) => webhooks.checkCallbackUrl(url),
     storage,
+    replayOfDeleted: config.idempotentReplayOfDeleted,
   });
   const relayLogger = logger.child({ component: "upstream" });
   const poller = new UpstreamPoller({
@@ -284,7 +293,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   // Every route registered from here on is recorded for /openapi.json (an undeclared one fails the suite).
   const routes = recordRoutes(app);
-  await app.register(opsRoutes, { db, tasks: taskRepo, queue, metrics, isDraining: () => draining });
+  await app.register(opsRoutes, {
+    db,
+    tasks: taskRepo,
+    queue,
+    metrics,
+    isDraining: () => draining,
+    metricsAccess: (authorization) => metricsAccess(authorization, { token: config.metricsToken, auth }),
+  });
   if (role === "api") await registerApi();
   async function registerApi(): Promise<void> {
     await app.register(docsRoutes, { config, routes });
@@ -300,7 +316,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       });
       await v1.register(fileRoutes, { config, files });
       const reader = new TaskObjectReader(tasks, presenter, taskObjects);
-      await v1.register(taskRoutes, { config, tasks, presenter, reader, events, storage });
+      const streams = new StreamSlots({ perKey: config.maxStreamsPerKey, total: config.maxStreams });
+      const keyStillValid = (authorization: string | undefined) =>
+        auth.authenticate(authorization).then(
+          () => true,
+          () => false,
+        );
+      await v1.register(taskRoutes, {
+        config,
+        tasks,
+        presenter,
+        reader,
+        events,
+        storage,
+        streams,
+        keyStillValid,
+      });
       const videos = new OpenAiVideos({ catalog, tasks, files });
       await v1.register(openAiVideoRoutes, { config, videos, tasks, storage, posters });
       await v1.register(modelRoutes, { catalog, routing, billing });

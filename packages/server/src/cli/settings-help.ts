@@ -103,6 +103,16 @@ export const SETTINGS_HELP: Record<SettingKey, { what: string; default: string }
     default: "60",
   },
   maxConnections: { what: "open client connections per process", default: "4096" },
+  maxStreamsPerKey: { what: "event streams (…/events) open at once per API key", default: "20" },
+  maxStreams: { what: "event streams open at once in this process", default: "1000" },
+  metricsToken: {
+    what: "bearer token for /metrics (16+ characters; an admin key also works)",
+    default: "none: admin keys only",
+  },
+  idempotentReplayOfDeleted: {
+    what: "an Idempotency-Key whose task was deleted: conflict (409) or new (a new task)",
+    default: "conflict",
+  },
   webhookSecretGraceSeconds: {
     what: "a rotated webhook secret still signs for this long",
     default: "86400 (1 day)",

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { ApiError } from "../domain/errors.ts";
 import type { Owner } from "../domain/owner.ts";
 import type { Account, ApiKeyRow } from "../store/schema.ts";
@@ -76,5 +77,27 @@ export class AuthService {
 declare module "fastify" {
   interface FastifyRequest {
     principal: Principal;
+  }
+}
+
+/**
+ * Whether an Authorization header may read /metrics: the operator's token (compared in constant
+ * time), or a live key of an admin account.
+ */
+export async function metricsAccess(
+  authorization: string | undefined,
+  options: { token?: string; auth: Pick<AuthService, "authenticate"> },
+): Promise<boolean> {
+  const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
+  if (!presented) return false;
+  if (options.token) {
+    const digest = (text: string) => createHash("sha256").update(text).digest();
+    if (timingSafeEqual(digest(options.token), digest(presented))) return true;
+  }
+  try {
+    const principal = await options.auth.authenticate(authorization);
+    return principal.account.is_admin === 1 && principal.key.test_mode !== 1;
+  } catch {
+    return false;
   }
 }

@@ -31,6 +31,16 @@ export class IdempotencyRepository {
     await trx.insertInto("idempotency_keys").values(entry).execute();
   }
 
+  /** Drop the owner's record of `key` (its task was deleted and the key may start over). */
+  async forget(owner: Owner, key: string): Promise<void> {
+    await this.db
+      .deleteFrom("idempotency_keys")
+      .where("account_id", "=", owner.accountId)
+      .where("test_mode", "=", owner.testMode)
+      .where("idem_key", "=", key)
+      .execute();
+  }
+
   async purgeExpired(now = Date.now()): Promise<void> {
     await this.db
       .deleteFrom("idempotency_keys")

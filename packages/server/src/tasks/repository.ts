@@ -119,10 +119,16 @@ export class TaskRepository {
     return this.getById(id, trx);
   }
 
-  async countByStatus(): Promise<Array<{ status: string; model: string; provider: string; n: number }>> {
+  /**
+   * Unfinished tasks by status, model and provider (for /metrics). Finished ones are counted as they
+   * finish (`vidrelay_tasks_finished_total`): counting the whole history here read every task row
+   * on every scrape.
+   */
+  async countActive(): Promise<Array<{ status: string; model: string; provider: string; n: number }>> {
     const rows = await this.db
       .selectFrom("tasks")
       .select(["status", "model", "provider", (eb) => eb.fn.countAll<number>().as("n")])
+      .where("status", "in", ACTIVE_STATUSES)
       .groupBy(["status", "model", "provider"])
       .execute();
     return rows.map((r) => ({ ...r, n: Number(r.n) }));

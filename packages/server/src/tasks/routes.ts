@@ -19,6 +19,7 @@ import { matchesEtag, type TaskObjectReader } from "./object-cache.ts";
 import type { TaskPresenter } from "./presenter.ts";
 import { SubmitBody, TaskCreated, TaskList, TaskObject, TaskStatus } from "./schemas.ts";
 import type { TaskService } from "./service.ts";
+import type { StreamSlots } from "./stream-slots.ts";
 
 /** How often an SSE stream re-reads its task anyway: often when changes made elsewhere are not
  * announced (SQLite), rarely when a bridge announces them (Postgres LISTEN/NOTIFY) — a safety net. */
@@ -34,6 +35,10 @@ export interface TaskRouteDeps {
   reader: TaskObjectReader;
   events: TaskEvents;
   storage: BlobStorage;
+  /** Bounds open event streams per key and per process. */
+  streams: StreamSlots;
+  /** Whether the key that opened a stream still works (a revoked key's streams end). */
+  keyStillValid(authorization: string | undefined): Promise<boolean>;
 }
 
 const TaskParams = idParams("task_id", "task_…");
@@ -197,10 +202,11 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
       description: "An event stream",
       content: { "text/event-stream": { schema: { type: "string" } } },
     },
-    errors: [401, 404],
+    errors: [401, 404, 429],
   })(async ({ request, reply, params }) => {
     const owner = ownerOf(request.principal);
     const first = await tasks.get(owner, params.task_id);
+    const release = deps.streams.take(request.principal.key.id);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -223,6 +229,13 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
       }
       sending = true;
       try {
+        if (!(await deps.keyStillValid(request.headers.authorization))) {
+          res.write(
+            `event: error\ndata: ${JSON.stringify({ code: "invalid_api_key", message: "the API key that opened this stream was revoked" })}\n\n`,
+          );
+          close();
+          return;
+        }
         const task = await tasks.get(owner, first.id);
         const object = await presenter.present(task);
         const body = JSON.stringify(object);
@@ -253,6 +266,7 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     const close = () => {
       if (closed) return;
       closed = true;
+      release();
       unsubscribe();
       clearInterval(resync);
       clearInterval(heartbeat);

@@ -37,6 +37,8 @@ export interface TaskServiceDeps {
   checkCallbackUrl(url: string): Promise<void>;
   /** Where a task's video, poster and last frame are stored (removed by `delete`). */
   storage: Pick<BlobStorage, "delete">;
+  /** An Idempotency-Key whose task was deleted: refuse it (409), or start over with a new task. */
+  replayOfDeleted: "conflict" | "new";
 }
 
 /**
@@ -164,7 +166,20 @@ export class TaskService {
         "Idempotency-Key",
       );
     }
-    return this.deps.tasks.getById(existing.task_id);
+    const task = await this.deps.tasks.getById(existing.task_id);
+    if (task?.deleted_at == null) return task;
+    if (this.deps.replayOfDeleted === "new") {
+      // The key starts over: the deleted task's record goes, and this submit makes a new task.
+      await this.deps.idempotency.forget(owner, key);
+      return undefined;
+    }
+    throw new ApiError(
+      409,
+      "idempotency_error",
+      "idempotency_task_deleted",
+      `the task this Idempotency-Key created (${task.id}) was deleted; send the request with a new key`,
+      "Idempotency-Key",
+    );
   }
 
   /**

@@ -105,9 +105,14 @@ export class WebhookService {
       // A host that does not resolve right now may resolve later; delivery re-checks every time.
       if (error instanceof OutboundRequestError && error.reason === "dns_failure") return;
       if (error instanceof OutboundRequestError) {
+        // Never the address the host resolved to: that would map the operator's network for anyone.
+        const reason =
+          error.reason === "blocked_address"
+            ? `its host is a private, loopback, link-local or metadata address, which webhooks may not reach (an operator can allow hosts with VIDRELAY_ALLOW_PRIVATE_TARGETS)`
+            : error.message;
         throw invalid(
           "invalid_callback_url",
-          `metadata.callback_url cannot be used: ${error.message}`,
+          `metadata.callback_url cannot be used: ${reason}`,
           "metadata.callback_url",
         );
       }

@@ -21,7 +21,7 @@ describe("operability endpoints", () => {
       method: "POST",
       json: { model: "seedance-1-5-pro-no-audio", prompt: "metrics" },
     });
-    const res = await fetch(`${t.url}/metrics`);
+    const res = await t.api("/metrics");
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /text\/plain/);
     const text = await res.text();

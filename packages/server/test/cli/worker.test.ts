@@ -133,7 +133,9 @@ describe("process roles", () => {
     assert.equal(video.status, 200);
     assert.ok((await video.arrayBuffer()).byteLength > 10_000);
 
-    const metrics = await (await fetch(`${ops}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${ops}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })
+    ).text();
     assert.match(
       metrics,
       /vidrelay_tasks_finished_total\{status="succeeded",model="seedance-1-5-pro-with-audio",provider="local"\} 1/,

@@ -33,6 +33,10 @@ export async function startTestServer(
       bootstrapKey: ADMIN_KEY,
       logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
       renderConcurrency: 2,
+      // Every process on a Postgres store needs the deployment's secret (server.ts refuses without).
+      ...(String(overrides.databaseUrl ?? "").startsWith("postgres")
+        ? { secret: "test-secret-for-postgres-stores" }
+        : {}),
       ...overrides,
     },
     {},

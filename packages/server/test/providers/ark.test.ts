@@ -198,7 +198,7 @@ describe("Seedance on Ark, end to end against the double", () => {
     assert.equal((e.error as { code: string }).code, "expired");
     const p = await waitForTask(t, paused, { timeoutMs: 30_000 });
     assert.equal(p.status, "succeeded", "an unknown status is polled through, never mistaken for terminal");
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const metrics = await (await t.api("/metrics")).text();
     assert.match(metrics, /vidrelay_upstream_unknown_status_total\{provider="ark",status="paused"\} [1-9]/);
   });
 

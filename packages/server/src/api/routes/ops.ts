@@ -2,6 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { type Kysely, sql } from "kysely";
 import { z } from "zod";
+import { ApiError } from "../../domain/errors.ts";
 import { route } from "../../http/route.ts";
 import type { JobQueue } from "../../jobs/queue.ts";
 import type { Metrics } from "../../ops/metrics.ts";
@@ -10,9 +11,11 @@ import type { TaskRepository } from "../../tasks/repository.ts";
 
 export interface OpsRouteDeps {
   db: Kysely<Database>;
-  tasks: Pick<TaskRepository, "countByStatus">;
+  tasks: Pick<TaskRepository, "countActive">;
   queue: Pick<JobQueue, "depth">;
   metrics: Metrics;
+  /** Who may read /metrics: the operator's token, or a live admin key. */
+  metricsAccess(authorization: string | undefined): Promise<boolean>;
   /** Whether the HTTP server is shutting down (readiness goes false first). */
   isDraining(): boolean;
 }
@@ -63,27 +66,44 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
     return { status: ready ? "ready" : "not_ready", checks };
   });
 
+  // Gauges read from the store are refreshed at most this often, however often Prometheus scrapes.
+  let refreshedAt = 0;
+  const refreshGauges = async () => {
+    if (Date.now() - refreshedAt < GAUGE_REFRESH_MS) return;
+    const [active, depth] = await Promise.all([deps.tasks.countActive(), deps.queue.depth()]);
+    metrics.tasks.reset();
+    for (const row of active)
+      metrics.tasks.set({ status: row.status, model: row.model, provider: row.provider }, row.n);
+    metrics.queueDepth.reset();
+    for (const row of depth) metrics.queueDepth.set({ kind: row.kind, status: row.status }, row.n);
+    refreshedAt = Date.now();
+  };
+
   route(app, {
     method: "GET",
     url: "/metrics",
     operationId: "metrics",
-    summary: "Prometheus metrics (text exposition format)",
+    summary: "Prometheus metrics (text exposition format); bearer VIDRELAY_METRICS_TOKEN or an admin key",
     tag: "Operations",
     auth: "public",
     response: {
       description: "Prometheus text format",
       content: { "text/plain": { schema: { type: "string" } } },
     },
-    errors: [],
-  })(async ({ reply }) => {
-    // Gauges that live in the store are refreshed on scrape.
-    const [byStatus, depth] = await Promise.all([deps.tasks.countByStatus(), deps.queue.depth()]);
-    metrics.tasks.reset();
-    for (const row of byStatus)
-      metrics.tasks.set({ status: row.status, model: row.model, provider: row.provider }, row.n);
-    metrics.queueDepth.reset();
-    for (const row of depth) metrics.queueDepth.set({ kind: row.kind, status: row.status }, row.n);
+    errors: [401],
+  })(async ({ request, reply }) => {
+    if (!(await deps.metricsAccess(request.headers.authorization))) {
+      throw new ApiError(
+        401,
+        "authentication_error",
+        "metrics_token_required",
+        "GET /metrics needs 'Authorization: Bearer <VIDRELAY_METRICS_TOKEN>' or an admin API key",
+      );
+    }
+    await refreshGauges();
     reply.header("content-type", metrics.registry.contentType);
     return metrics.registry.metrics();
   });
 }
+
+const GAUGE_REFRESH_MS = 10_000;
