@@ -190,6 +190,26 @@ export const ConfigSchema = z.object({
   idleTimeoutSeconds: z.coerce.number().positive().default(60),
   /** Open client connections per process; more wait in the kernel's backlog, then are refused. */
   maxConnections: z.coerce.number().int().min(1).default(4096),
+  /**
+   * Limits for keys of non-admin accounts that have none of their own (a key's or its account's
+   * setting wins; admin accounts are unlimited unless set): requests per minute, tasks in flight,
+   * and spend per UTC day in the billing currency ("" = no daily cap).
+   */
+  defaultRequestsPerMinute: z.coerce.number().int().min(1).default(600),
+  defaultMaxConcurrent: z.coerce.number().int().min(1).default(50),
+  defaultDailySpend: z
+    .string()
+    .regex(
+      /^(\d{1,9}(\.\d{1,6})?)?$/,
+      "must be an amount such as 250 or 99.50 (the billing currency), or empty",
+    )
+    .default(""),
+  /** Bytes of unexpired uploaded files an account may keep (uploads, data: URLs); 0 = no quota. */
+  storageQuotaBytes: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 1024 * 1024 * 1024),
   /** Event streams (`GET …/events`) open at once per API key, and per process. */
   maxStreamsPerKey: z.coerce.number().int().min(1).default(20),
   maxStreams: z.coerce.number().int().min(1).default(1000),

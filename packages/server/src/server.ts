@@ -11,6 +11,7 @@ import { modelRoutes } from "./api/routes/models.ts";
 import { opsRoutes } from "./api/routes/ops.ts";
 import type { AppServices } from "./app-services.ts";
 import { Billing } from "./billing/billing.ts";
+import { decimalToMicros } from "./billing/money.ts";
 import { billingRoutes } from "./billing/routes.ts";
 import { Catalog, DEFAULT_CATALOG } from "./catalog/models.ts";
 import { CircuitBreaker } from "./channels/breaker.ts";
@@ -171,6 +172,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   );
   const billing = new Billing(db, catalog, {
     localRenders: config.localRendersBilled ? "priced" : "free",
+    defaults: {
+      requestsPerMinute: config.defaultRequestsPerMinute,
+      maxConcurrent: config.defaultMaxConcurrent,
+      dailySpendCap: config.defaultDailySpend ? decimalToMicros(config.defaultDailySpend)! : null,
+    },
   });
   await billing.prices.ensureDefaultPrices();
   // Query budgets and breakers live in the store: every process of a deployment shares them.

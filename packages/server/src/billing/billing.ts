@@ -24,7 +24,10 @@ export interface BillingOptions {
    * renders either way.
    */
   localRenders?: "free" | "priced";
-  /** Gateway-wide limit defaults, under account and key settings (default: unlimited). */
+  /**
+   * Limit defaults for keys of non-admin accounts, under account and key settings (default:
+   * unlimited); admin accounts start unlimited.
+   */
   defaults?: Partial<LimitSettings>;
   /** Default price rules by model id (default DEFAULT_PRICES), written as version 1 when missing. */
   defaultPrices?: Readonly<Record<string, PriceRule>>;

@@ -216,7 +216,13 @@ export class Limits {
       .execute();
     const account = rowToPatch(rows.find((r) => r.scope === "account"));
     const key = rowToPatch(rows.find((r) => r.scope === "key"));
-    const limits: LimitSettings = { ...this.defaults };
+    // The gateway's defaults bound customers' keys; the operator's own (admin) accounts start free.
+    const owner = await (executor ?? this.db)
+      .selectFrom("accounts")
+      .select("is_admin")
+      .where("id", "=", accountId)
+      .executeTakeFirst();
+    const limits: LimitSettings = owner?.is_admin === 1 ? { ...UNLIMITED } : { ...this.defaults };
     for (const layer of [account, key]) {
       for (const [name, value] of Object.entries(layer) as Array<[keyof LimitSettings, never]>) {
         if (value !== undefined) limits[name] = value;

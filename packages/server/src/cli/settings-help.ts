@@ -103,6 +103,19 @@ export const SETTINGS_HELP: Record<SettingKey, { what: string; default: string }
     default: "60",
   },
   maxConnections: { what: "open client connections per process", default: "4096" },
+  defaultRequestsPerMinute: {
+    what: "requests per minute per key of non-admin accounts, unless set",
+    default: "600",
+  },
+  defaultMaxConcurrent: { what: "tasks in flight per key of non-admin accounts, unless set", default: "50" },
+  defaultDailySpend: {
+    what: "spend per UTC day per key of non-admin accounts, unless set (e.g. 250)",
+    default: "none",
+  },
+  storageQuotaBytes: {
+    what: "bytes of unexpired uploads an account may keep (0: no quota)",
+    default: "10737418240 (10 GiB)",
+  },
   maxStreamsPerKey: { what: "event streams (…/events) open at once per API key", default: "20" },
   maxStreams: { what: "event streams open at once in this process", default: "1000" },
   metricsToken: {

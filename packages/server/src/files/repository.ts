@@ -46,6 +46,17 @@ export class FileRepository {
     return row;
   }
 
+  /** Bytes of the account's files that have not expired (the storage quota counts these). */
+  async bytesKept(accountId: string, now: number): Promise<number> {
+    const row = await this.db
+      .selectFrom("files")
+      .select((eb) => eb.fn.sum<number | string | null>("bytes").as("total"))
+      .where("account_id", "=", accountId)
+      .where("expires_at", ">", now)
+      .executeTakeFirst();
+    return Number(row?.total ?? 0);
+  }
+
   /** Expired rows, oldest first, for the cleanup sweep. */
   listExpired(now: number, limit: number): Promise<FileRow[]> {
     return this.db

@@ -2,11 +2,11 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { Config } from "../config.ts";
-import { notFound } from "../domain/errors.ts";
+import { ApiError, notFound, shown } from "../domain/errors.ts";
 import type { Owner } from "../domain/owner.ts";
 import { decodeDataUrl, type SpooledDataUrl, spooledDataUrlStream } from "../media/data-url.ts";
 import { intakeStream } from "../media/intake.ts";
-import { type MediaLimits, mediaLimits } from "../media/limits.ts";
+import { formatBytes, type MediaLimits, mediaLimits } from "../media/limits.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { Cursor, Page } from "../store/pagination.ts";
 import type { FileRow } from "../store/schema.ts";
@@ -93,6 +93,7 @@ export class FileService {
     const tmpPath = join(this.tmpDir, `upload-${randomAlphanumeric(16)}`);
     try {
       const { info, bytes, sha256 } = await intakeStream(source, tmpPath, this.limits, param);
+      await this.assertWithinQuota(owner.accountId, bytes, param);
       const id = options.id ?? newFileId();
       const safeName = sanitizeFilename(filename, info.ext);
       const storageKey = options.id
@@ -127,6 +128,26 @@ export class FileService {
     } finally {
       await rm(tmpPath, { force: true });
     }
+  }
+
+  /**
+   * 403 `storage_quota_exceeded` when keeping `bytes` more would take the account past
+   * VIDRELAY_STORAGE_QUOTA_BYTES of unexpired files (both modes count: they use the same disks).
+   * Checked before the bytes are stored; uploads racing each other may pass it together, so the
+   * quota can be overshot by what is in flight at once, never by more.
+   */
+  private async assertWithinQuota(accountId: string, bytes: number, param: string): Promise<void> {
+    const quota = this.config.storageQuotaBytes;
+    if (!quota) return;
+    const used = await this.files.bytesKept(accountId, Date.now());
+    if (used + bytes <= quota) return;
+    throw new ApiError(
+      403,
+      "insufficient_quota",
+      "storage_quota_exceeded",
+      `this account keeps ${formatBytes(used)} of files and may keep ${formatBytes(quota)}; this one (${formatBytes(bytes)}) would pass that. Delete files (DELETE /v1/files/{id}) or wait for them to expire`,
+      param,
+    );
   }
 
   /** A `data:` URL in a request becomes a stored file under the same limits as an upload. */
@@ -194,7 +215,7 @@ export class FileService {
 function fileNotFound(id: string) {
   return notFound(
     "file_not_found",
-    `no file ${id} exists for this API key's account (it may have expired)`,
+    `no file ${shown(id)} exists for this API key's account (it may have expired)`,
     "file_id",
   );
 }

@@ -12,6 +12,9 @@ import type { IdempotencyRepository } from "./idempotency-repository.ts";
 import type { TaskPresenter } from "./presenter.ts";
 import type { TaskRepository, TerminalStatus } from "./repository.ts";
 
+/** Thrown to roll `checkSubmit`'s transaction back once the hold has been tried. */
+const DRY_RUN = Symbol("dry run");
+
 export interface TaskLifecycleDeps {
   config: Pick<Config, "videoTtlSeconds">;
   db: Kysely<Database>;
@@ -62,6 +65,24 @@ export class TaskLifecycle {
     });
     queue.poke(firstJob.kind); // the job is committed now: wake workers without waiting for a poll
     events.changed(task.id);
+  }
+
+  /**
+   * Whether `submit` would accept the task — the balance and the key's limits — without writing
+   * anything: the same statements in a transaction that is rolled back. For work that must not
+   * happen for a refused task (storing a request's data: URLs).
+   */
+  async checkSubmit(task: TaskRow): Promise<void> {
+    const { db, tasks, billing } = this.deps;
+    try {
+      await db.transaction().execute(async (trx) => {
+        await tasks.insert(task, trx);
+        await billing.holdForTaskRow(trx, task);
+        throw DRY_RUN;
+      });
+    } catch (error) {
+      if (error !== DRY_RUN) throw error;
+    }
   }
 
   /** submitted → running; false when the task is no longer submitted. */

@@ -12,7 +12,7 @@ import type { SpooledDataUrl } from "../media/data-url.ts";
 import type { CancelOutcome } from "../providers/types.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { Cursor, Page } from "../store/pagination.ts";
-import type { TaskRow, TaskStatus } from "../store/schema.ts";
+import type { FileRow, TaskRow, TaskStatus } from "../store/schema.ts";
 import { newCapabilityToken, newTaskId, sha256Hex } from "../util/ids.ts";
 import type { IdempotencyRepository } from "./idempotency-repository.ts";
 import type { TaskLifecycle } from "./lifecycle.ts";
@@ -85,8 +85,6 @@ export class TaskService {
       );
     }
     const model = this.deps.catalog.get(request.model)!;
-    await this.resolveOwnMedia(principal, request, model, options.spooled);
-
     const now = Date.now();
     const task: TaskRow = {
       id: newTaskId(),
@@ -125,6 +123,11 @@ export class TaskService {
       expires_at: null,
       updated_at: now,
     };
+    // A refusal that needs no media (balance, limits) comes before any data: URL is stored: a key
+    // that may not submit must not be able to fill storage with them.
+    if (request.content.some((m) => m.url.startsWith("data:"))) await this.deps.lifecycle.checkSubmit(task);
+    const stored = await this.resolveOwnMedia(principal, request, model, options.spooled);
+    task.request_json = JSON.stringify(request);
     const firstJob: EnqueueOptions = plan.upstream
       ? { kind: "dispatch", taskId: task.id, maxAttempts: 8 }
       : { kind: "render", taskId: task.id };
@@ -144,6 +147,8 @@ export class TaskService {
           : undefined,
       );
     } catch (error) {
+      // Not accepted: the files made from its data: URLs go with it.
+      for (const file of stored) await this.deps.files.delete(owner, file.id).catch(() => {});
       // Two identical idempotent requests raced: the loser returns the winner's task.
       if (idempotencyKey !== undefined && requestHash) {
         const replay = await this.findIdempotent(owner, idempotencyKey, requestHash);
@@ -192,52 +197,61 @@ export class TaskService {
     request: NormalizedRequest,
     model: NonNullable<ReturnType<Catalog["get"]>>,
     spooled?: ReadonlyMap<string, SpooledDataUrl>,
-  ): Promise<void> {
+  ): Promise<FileRow[]> {
     const facts: Parameters<typeof checkMediaFacts>[1] = [];
-    for (const media of request.content) {
-      const param = `metadata.content[${media.position}].${media.kind}_url.url`;
-      if (media.url.startsWith("data:")) {
-        const file = await this.deps.files.createFromDataUrl(
-          ownerOf(principal),
-          spooled?.get(media.url) ?? media.url,
-          media.kind,
-          param,
-          `inline-${media.kind}${media.index}`,
-        );
-        if (file.kind !== media.kind) {
-          throw invalid(
-            "media_kind_mismatch",
-            `this data: URL holds ${file.kind} data, not ${media.kind}`,
+    const stored: FileRow[] = [];
+    try {
+      for (const media of request.content) {
+        const param = `metadata.content[${media.position}].${media.kind}_url.url`;
+        if (media.url.startsWith("data:")) {
+          const file = await this.deps.files.createFromDataUrl(
+            ownerOf(principal),
+            spooled?.get(media.url) ?? media.url,
+            media.kind,
             param,
+            `inline-${media.kind}${media.index}`,
           );
+          stored.push(file);
+          if (file.kind !== media.kind) {
+            throw invalid(
+              "media_kind_mismatch",
+              `this data: URL holds ${file.kind} data, not ${media.kind}`,
+              param,
+            );
+          }
+          media.url = this.deps.files.urlOf(file);
+          media.fileToken = file.token;
+          facts.push(factsOf(media.position, file));
+          continue;
         }
-        media.url = this.deps.files.urlOf(file);
-        media.fileToken = file.token;
-        facts.push(factsOf(media.position, file));
-        continue;
+        const token = this.deps.files.ownFileToken(media.url);
+        if (token) {
+          const file = await this.deps.files.byToken(token);
+          if (!file) {
+            throw invalid(
+              "file_not_found",
+              "this file URL is unknown or has expired; upload the file again with POST /v1/files",
+              param,
+            );
+          }
+          if (file.kind !== media.kind) {
+            throw invalid(
+              "media_kind_mismatch",
+              `this file is ${file.kind}, but the entry is ${media.kind}_url; use type "${file.kind}_url"`,
+              param,
+            );
+          }
+          media.fileToken = file.token;
+          facts.push(factsOf(media.position, file));
+        }
       }
-      const token = this.deps.files.ownFileToken(media.url);
-      if (token) {
-        const file = await this.deps.files.byToken(token);
-        if (!file) {
-          throw invalid(
-            "file_not_found",
-            "this file URL is unknown or has expired; upload the file again with POST /v1/files",
-            param,
-          );
-        }
-        if (file.kind !== media.kind) {
-          throw invalid(
-            "media_kind_mismatch",
-            `this file is ${file.kind}, but the entry is ${media.kind}_url; use type "${file.kind}_url"`,
-            param,
-          );
-        }
-        media.fileToken = file.token;
-        facts.push(factsOf(media.position, file));
-      }
+      checkMediaFacts(request, facts, model);
+    } catch (error) {
+      // Refused: what its data: URLs became is not kept.
+      for (const file of stored) await this.deps.files.delete(ownerOf(principal), file.id).catch(() => {});
+      throw error;
     }
-    checkMediaFacts(request, facts, model);
+    return stored;
   }
 
   async get(owner: Owner, id: string): Promise<TaskRow> {
