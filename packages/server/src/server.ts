@@ -49,6 +49,7 @@ import { upstreamHookRoutes } from "./relay/routes.ts";
 import { openStorage } from "./storage/open-storage.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "./store/db.ts";
 import { TransactionGroup } from "./store/transaction-group.ts";
+import { whenStoreAnswers } from "./store/unavailable.ts";
 import { TaskEvents } from "./tasks/events.ts";
 import { IdempotencyRepository } from "./tasks/idempotency-repository.ts";
 import { TaskLifecycle } from "./tasks/lifecycle.ts";
@@ -107,6 +108,9 @@ export function createLogger(config: Pick<Config, "logLevel">): Logger {
   });
 }
 
+/** How long a starting process waits for an unreachable store (Postgres restarting) before it gives up. */
+const STARTUP_STORE_WAIT_MS = 60_000;
+
 export interface StartOptions {
   logger?: Logger;
   /**
@@ -137,7 +141,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     onConnectionError: (error) =>
       storeLogger.warn({ err: error }, "a pooled store connection failed; it is replaced when next needed"),
   });
-  await migrateToLatest(database.db, ALL_MIGRATIONS);
+  const waitForStore = <T>(what: string, step: () => Promise<T>) =>
+    whenStoreAnswers(step, { what, withinMs: STARTUP_STORE_WAIT_MS, log: (m) => storeLogger.warn(m) });
+  await waitForStore("migrations", () => migrateToLatest(database.db, ALL_MIGRATIONS));
   // Unchanged task objects are served from memory where the store can say cheaply whether another
   // process changed anything (SQLite); every write this process makes reports itself through the
   // plugin, so all repositories must use this handle.
@@ -154,9 +160,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // reaching the worker that renders); SQLite deployments are one machine and resync from the store.
   const taskBridge =
     database.dialect === "postgres"
-      ? await PgTaskEventBridge.start(config.databaseUrl, events, logger.child({ component: "events" }))
+      ? await waitForStore("task notifications", () =>
+          PgTaskEventBridge.start(config.databaseUrl, events, logger.child({ component: "events" })),
+        )
       : undefined;
-  const queue = await openJobQueue(config, db, logger, (problem) => new ConfigError([problem]));
+  const queue = await waitForStore("job queue", () =>
+    openJobQueue(config, db, logger, (problem) => new ConfigError([problem])),
+  );
   const accounts = new AccountRepository(db);
   const taskRepo = new TaskRepository(db);
   const files = new FileService(config, new FileRepository(db), storage);

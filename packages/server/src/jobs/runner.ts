@@ -195,7 +195,7 @@ export class JobRunner {
         if (controller.signal.aborted && this.stopped) return; // released below by stop()
         if (superseded()) return;
         if (error instanceof Deferred) {
-          await this.queue.release(job.id, this.options.owner, Date.now() + error.delayMs);
+          await this.queue.release(job.id, this.options.owner, Date.now() + Math.round(error.delayMs));
           return;
         }
         if (isStoreUnavailable(error) || isStorageUnavailable(error)) {
@@ -223,7 +223,7 @@ export class JobRunner {
             { err: error, attempt: job.attempt, retry_in_ms: delay },
             "job attempt failed; will retry",
           );
-          await this.queue.fail(job.id, this.options.owner, message, Date.now() + delay);
+          await this.queue.fail(job.id, this.options.owner, message, Date.now() + Math.round(delay));
         }
       } finally {
         clearInterval(heartbeat);

@@ -35,7 +35,7 @@ export class StoreJobQueue implements JobQueue {
         task_id: job.taskId ?? null,
         payload: JSON.stringify(job.payload ?? {}),
         status: "queued",
-        run_at: job.runAt ?? now,
+        run_at: Math.round(job.runAt ?? now),
         attempts: 0,
         max_attempts: job.maxAttempts ?? 3,
         lease_owner: null,
@@ -145,7 +145,7 @@ export class StoreJobQueue implements JobQueue {
       .updateTable("jobs")
       .set({
         status: retryAt == null ? "dead" : "queued",
-        run_at: retryAt ?? Date.now(),
+        run_at: Math.round(retryAt ?? Date.now()),
         last_error: error.slice(0, 2000),
         lease_owner: null,
         lease_until: null,
@@ -165,7 +165,7 @@ export class StoreJobQueue implements JobQueue {
       .updateTable("jobs")
       .set((eb) => ({
         status: "queued",
-        run_at: runAt ?? Date.now(),
+        run_at: Math.round(runAt ?? Date.now()),
         attempts: eb("attempts", "-", 1),
         lease_owner: null,
         lease_until: null,

@@ -164,9 +164,18 @@ export class UpstreamPoller {
       logger.warn({ err: error, channel: channel.name }, "upstream batch status query failed");
     }
     for (const task of list) {
-      const status = results.get(task.upstream_id!);
-      if (!status) await this.reschedule(task, 5000);
-      else await this.apply(task, status);
+      // One task's trouble (the store briefly away, a bad answer) must not strand the rest of the
+      // batch until its lease lapses: each is applied on its own.
+      try {
+        const status = results.get(task.upstream_id!);
+        if (!status) await this.reschedule(task, 5000);
+        else await this.apply(task, status);
+      } catch (error) {
+        logger.warn(
+          { err: error, task_id: task.id },
+          "applying an upstream status failed; the task is polled again",
+        );
+      }
     }
   }
 

@@ -69,6 +69,10 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
       ...(options.applicationName ? { application_name: options.applicationName } : {}),
     });
     pool.on("error", (error) => options.onConnectionError?.(error));
+    // The pool listens for errors only on idle clients. One checked out by a transaction between
+    // two statements still emits 'error' when its connection dies, and with no listener that ends
+    // the process; its next statement fails on its own ("not queryable"), which is all we need.
+    pool.on("connect", (client) => client.on("error", () => {}));
     const db = new Kysely<Database>({ dialect: new ResilientPostgresDialect({ pool }) });
     return { db, dialect: "postgres", close: () => db.destroy() };
   }

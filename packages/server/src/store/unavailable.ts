@@ -52,6 +52,27 @@ export function isStoreUnavailable(error: unknown): boolean {
 }
 
 /**
+ * Run `step` (a start-up step that needs the store), trying again while the store is unreachable —
+ * a process started while Postgres restarts waits for it instead of exiting — for at most
+ * `withinMs`; any other error, or the last one, is thrown.
+ */
+export async function whenStoreAnswers<T>(
+  step: () => Promise<T>,
+  options: { what: string; withinMs: number; log(message: string): void },
+): Promise<T> {
+  const deadline = Date.now() + options.withinMs;
+  for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+    try {
+      return await step();
+    } catch (error) {
+      if (!isStoreUnavailable(error) || Date.now() + wait > deadline) throw error;
+      options.log(`${options.what}: the store does not answer yet; trying again in ${wait} ms`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+/**
  * Whether the statement certainly never reached the server: the client knew its connection was
  * dead before sending. Only then may a write be sent again without risking running it twice.
  */

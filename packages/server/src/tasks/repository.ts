@@ -231,7 +231,7 @@ export class TaskRepository {
         upstream_id: upstream.id,
         upstream_ref: upstream.ref,
         upstream_status: "queued",
-        next_poll_at: upstream.firstPollAt,
+        next_poll_at: Math.round(upstream.firstPollAt),
         updated_at: Date.now(),
       })
       .where("id", "=", id)
@@ -277,7 +277,8 @@ export class TaskRepository {
       .updateTable("tasks")
       .set({
         ...patch,
-        next_poll_at: now + delayMs,
+        // bigint column: a back-off such as 5000 × 1.5^4 ms is fractional.
+        next_poll_at: Math.round(now + delayMs),
         poll_lease_until: null,
         poll_owner: null,
         poll_count: task.poll_count + 1,

@@ -88,7 +88,26 @@ describe("every Postgres backend terminated under a running gateway", () => {
   test("the process survives, keeps serving, and runs new work (twice)", async () => {
     assert.equal((await submitAndFinish(t)).status, "succeeded");
     for (let round = 0; round < 2; round++) {
+      // Traffic in flight while the backends go: connections checked out by a transaction between
+      // two statements are the ones whose 'error' had no listener.
+      let busy = true;
+      const traffic = Array.from({ length: 8 }, async () => {
+        while (busy) {
+          await t.api("/v1/video/generations", { method: "POST", json: SUBMIT }).then(
+            (r) => r.body?.cancel(),
+            () => {},
+          );
+          await t.api("/v1/video/generations?limit=5").then(
+            (r) => r.body?.cancel(),
+            () => {},
+          );
+        }
+      });
+      await sleep(300);
       const killed = await terminateBackends(database.name);
+      await sleep(200);
+      busy = false;
+      await Promise.all(traffic);
       assert.ok(killed >= 2, `expected the gateway's connections to be terminated, got ${killed}`);
       await sleep(300);
       assert.deepEqual(exits, [], "an error escaped while the connections dropped");
@@ -161,5 +180,33 @@ describe("Postgres restarting under an API process and a worker", () => {
     assert.match(text, /event: done/);
     assert.ok(Date.now() - started < 14_000, "the stream ended by notification, not by the 15 s resync");
     assert.ok(proxy.stats().dropped > 0);
+  });
+});
+
+describe("a process started while Postgres restarts", () => {
+  test("waits for it instead of exiting", async () => {
+    const database = await privateDatabase();
+    const proxy = await startTcpFaultProxy({
+      host: "127.0.0.1",
+      port: Number(new URL(POSTGRES_URL).port || 5432),
+    });
+    try {
+      proxy.refuse(2500);
+      const started = Date.now();
+      const t = await startTestServer({
+        databaseUrl: postgresUrlThrough(proxy, database.url),
+        workers: false,
+      });
+      try {
+        assert.ok(Date.now() - started >= 2000, "it waited for the store");
+        assert.ok(proxy.stats().refused > 0);
+        assert.equal((await t.api("/readyz")).status, 200);
+      } finally {
+        await t.stop();
+      }
+    } finally {
+      await proxy.close();
+      await database.drop();
+    }
   });
 });

@@ -49,6 +49,21 @@ for (const make of [freshSqlite, freshPostgres]) {
       await database.drop();
     });
 
+    test("fractional delays reach bigint columns whole (a poll back-off of 5000 × 1.5^4 ms)", async () => {
+      const account = await accounts.createAccount("poll", false);
+      const row = taskRow(account.id, { channel_id: "ch_x", upstream_id: "up_x" });
+      await tasks.insert(row);
+      await tasks.recordUpstream(row.id, { id: "up_x", ref: null, firstPollAt: Date.now() + 12.75 });
+      await tasks.reschedulePoll(row, 5000 * 1.5 ** 4);
+      const after = await tasks.getById(row.id);
+      assert.ok(Number.isInteger(after!.next_poll_at));
+      const jobId = await queue.enqueue({ kind: "deliver", runAt: Date.now() + 0.5 });
+      const [claimed] = await queue.claim(["deliver"], "w", 1000, 1);
+      assert.equal(claimed?.id, jobId);
+      await queue.release(jobId, "w", Date.now() + 1234.5);
+      await queue.fail(jobId, "w", "x", Date.now() + 0.25);
+    });
+
     test("keys are stored hashed, authenticate, and stop working when revoked", async () => {
       const account = await accounts.createAccount("acme", false);
       const { key, secret } = await accounts.createKey(account.id, { name: "ci" });
