@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import type { CatalogModel } from "../catalog/models.ts";
-import { invalid } from "../domain/errors.ts";
+import { invalid, shown } from "../domain/errors.ts";
 import type { Resolution } from "../domain/request.ts";
 import { decimalToMicros, formatMoney, MICROS_PER_UNIT, mulDivCeil, mulMicros, sumMicros } from "./money.ts";
 
@@ -256,7 +256,11 @@ export function priceRuleFromApi(
     const out: Partial<Record<Resolution, number>> = {};
     for (const [r, v] of Object.entries(value as Record<string, unknown>)) {
       if (!(RESOLUTION_KEYS as readonly string[]).includes(r)) {
-        throw invalid("invalid_resolution", `${r} is not a resolution (480p, 720p, 1080p)`, `${param}.${r}`);
+        throw invalid(
+          "invalid_resolution",
+          `${shown(r)} is not a resolution (480p, 720p, 1080p)`,
+          `${param}.${shown(r)}`,
+        );
       }
       if (!model.resolutions.includes(r as Resolution)) {
         throw invalid("invalid_resolution", `${model.id} does not offer ${r}`, `${param}.${r}`);

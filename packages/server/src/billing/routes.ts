@@ -46,14 +46,16 @@ import { dateToDay, type UsageDimension } from "./usage-report.ts";
 
 const MAX_USAGE_DAYS = 366;
 
-/** Whose data: the caller's account, or (admins only) the one named by ?account_id=. */
-function targetAccount(request: FastifyRequest, requested: unknown): string {
+/** Whose data: the caller's account, or (admins only) an existing one named by ?account_id=. */
+async function targetAccount(billing: Billing, request: FastifyRequest, requested: unknown): Promise<string> {
   if (requested === undefined || requested === "" || requested === request.principal.account.id) {
     return request.principal.account.id;
   }
   if (typeof requested !== "string")
     throw invalid("invalid_type", "account_id must be a string", "account_id");
   assertAdmin(request);
+  if (!(await billing.repository.exists("accounts", requested)))
+    throw notFound("account_not_found", `no account ${shown(requested)}`, "account_id");
   return requested;
 }
 
@@ -131,7 +133,8 @@ function amountOf(body: Record<string, unknown>, allowNegative: boolean): number
 function optionalNote(body: Record<string, unknown>): string | undefined {
   if (body.note === undefined || body.note === null) return undefined;
   if (typeof body.note !== "string") throw invalid("invalid_type", "note must be a string", "note");
-  return body.note.slice(0, 500);
+  if (body.note.length > 500) throw invalid("invalid_value", "note must be at most 500 characters", "note");
+  return body.note;
 }
 
 export async function billingRoutes(app: FastifyInstance, { billing }: { billing: Billing }): Promise<void> {
@@ -149,7 +152,7 @@ export async function billingRoutes(app: FastifyInstance, { billing }: { billing
     response: BalanceObject,
     errors: [400, 401, 403],
   })(async ({ request, query }) => {
-    const balance = await billing.ledger.balance(targetAccount(request, query.account_id));
+    const balance = await billing.ledger.balance(await targetAccount(billing, request, query.account_id));
     // Test mode never spends: its world has no money in it, and the live balance is not its to see.
     if (request.principal.key.test_mode !== 1) return balance;
     return { ...balance, ...noMoney() };
@@ -165,7 +168,7 @@ export async function billingRoutes(app: FastifyInstance, { billing }: { billing
     response: UsageReport,
     errors: [400, 401, 403],
   })(async ({ request, query }) => {
-    const accountId = targetAccount(request, query.account_id);
+    const accountId = await targetAccount(billing, request, query.account_id);
     const str = (name: keyof typeof query): string | undefined => query[name] || undefined;
     const today = dayToDate(Math.floor(Date.now() / DAY_MS));
     const endDate = str("end_date") ?? today;
@@ -461,7 +464,7 @@ export function limitPatchFromApi(
         if (!modelExists(m as string)) {
           throw invalid(
             "model_not_found",
-            `no model ${m}; GET /v1/models lists them`,
+            `no model ${shown(String(m))}; GET /v1/models lists them`,
             `allowed_models[${i}]`,
           );
         }

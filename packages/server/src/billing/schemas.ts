@@ -107,7 +107,7 @@ export const AmountBody = z
   .object({
     amount: MoneyIn.optional(),
     amount_micros: z.int().optional().describe("The amount in micro-units instead of `amount`."),
-    note: z.string().optional().describe("Kept with the ledger entry (500 characters)."),
+    note: z.string().optional().describe("Kept with the ledger entry (at most 500 characters)."),
     idempotency_key: z
       .string()
       .optional()

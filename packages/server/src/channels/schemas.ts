@@ -34,12 +34,12 @@ const num = (name: string) => z.number({ error: `${name} must be a number` });
 /** Create and update take the same fields (update: any subset); the service checks values. */
 export const ChannelBody = z
   .object({
-    name: str("name").optional(),
+    name: str("name").max(100, "name must be at most 100 characters").optional(),
     provider: str("provider").optional(),
     base_url: str("base_url").optional(),
     api_key: str("api_key").optional().describe("Sealed at rest; never returned."),
     models: z
-      .record(z.string(), z.string(), {
+      .record(z.string().max(100, "a catalog model id is at most 100 characters"), z.string(), {
         error: "models must be an object mapping catalog model ids to upstream model ids",
       })
       .optional(),

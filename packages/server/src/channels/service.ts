@@ -100,14 +100,14 @@ export class ChannelService {
         if (!this.catalog.has(model)) {
           throw invalid(
             "unknown_model",
-            `"${model}" is not a catalog model; GET /v1/models lists them`,
-            `models.${model}`,
+            `"${shown(model)}" is not a catalog model; GET /v1/models lists them`,
+            `models.${shown(model)}`,
           );
         }
-        if (typeof upstream !== "string" || upstream.trim() === "") {
+        if (typeof upstream !== "string" || upstream.trim() === "" || upstream.length > 200) {
           throw invalid(
             "invalid_upstream_model",
-            `the upstream model id for ${model} must be a non-empty string`,
+            `the upstream model id for ${model} must be a non-empty string of at most 200 characters`,
             `models.${model}`,
           );
         }

@@ -4,6 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import { invalid } from "../domain/errors.ts";
+import { multipartParts } from "../http/multipart.ts";
 import { listEnvelope } from "../http/pagination.ts";
 import { route } from "../http/route.ts";
 import { idParams, PageQuery } from "../http/schema.ts";
@@ -61,7 +62,7 @@ export async function fileRoutes(app: FastifyInstance, { config, files }: FileRo
       );
     }
     // Stream parts in order; only the field named "file" is stored, other fields (purpose) are ignored.
-    for await (const part of request.parts()) {
+    for await (const part of multipartParts(request)) {
       if (part.type === "file" && part.fieldname === "file") {
         const file = await files.create(ownerOf(request.principal), part.file, part.filename || "upload");
         return files.toApi(file);

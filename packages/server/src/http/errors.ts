@@ -163,5 +163,5 @@ function bounded(body: ApiErrorBody): ApiErrorBody {
   };
 }
 
-const MAX_MESSAGE = 1000;
-const MAX_PARAM = 200;
+const MAX_MESSAGE = 600;
+const MAX_PARAM = 120;

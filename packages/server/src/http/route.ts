@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from "fastify";
 import { type core, z } from "zod";
-import { invalid } from "../domain/errors.ts";
+import { invalid, shown } from "../domain/errors.ts";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -149,8 +149,9 @@ function parsePart(schema: z.ZodType, value: unknown, part: "path" | "query" | "
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  // An unknown field is named by its own path, so the client sees which one to drop.
-  const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path;
+  // An unknown field is named by its own path, so the client sees which one to drop (shortened:
+  // a key can be as long as the body allows).
+  const path = issue.code === "unrecognized_keys" ? [...issue.path, shown(issue.keys[0]!)] : issue.path;
   const param = path.length > 0 ? formatPath(path) : part === "body" ? null : part;
   const code =
     codeAt(schema, issue.path) ??
@@ -192,12 +193,12 @@ function unwrap(schema: z.ZodType): z.ZodType {
   return n;
 }
 
-/** `metadata.content[2].role` — the contract's way of naming a field. */
+/** `metadata.content[2].role` — the contract's way of naming a field (a key shortened: it is input). */
 export function formatPath(path: PropertyKey[]): string {
   let out = "";
   for (const key of path) {
     if (typeof key === "number") out += `[${key}]`;
-    else out += out ? `.${String(key)}` : String(key);
+    else out += out ? `.${shown(String(key))}` : shown(String(key));
   }
   return out;
 }

@@ -44,13 +44,19 @@ export const CreateKeyBody = z
   .object({
     account_id: z
       .string({ error: "account_id must be a string" })
+      .max(100, "account_id must be an account id (acct_…)")
       .optional()
       .describe("An existing account."),
     account_name: z
       .string({ error: "account_name must be a string" })
+      .max(200, "account_name must be at most 200 characters")
       .optional()
       .describe("Create a new account with this name (when account_id is not given)."),
-    name: z.string({ error: "name must be a string" }).optional().describe("A label for the key."),
+    name: z
+      .string({ error: "name must be a string" })
+      .max(200, "name must be at most 200 characters")
+      .optional()
+      .describe("A label for the key."),
     test_mode: z.boolean({ error: "test_mode must be true or false" }).optional(),
     admin: z.boolean({ error: "admin must be true or false" }).optional().describe("For a new account."),
     billing_mode: BillingModeSchema.optional().describe("For a new account; default `prepaid`."),

@@ -3,19 +3,17 @@
  * /v1/video/generations: create (JSON or multipart), retrieve, list, delete, content, remix.
  */
 
-import { join } from "node:path";
 import multipart from "@fastify/multipart";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { Kysely } from "kysely";
 import { z } from "zod";
 import type { Config } from "../config.ts";
-import { ApiError, invalid } from "../domain/errors.ts";
+import { ApiError, invalid, shown } from "../domain/errors.ts";
+import { multipartParts } from "../http/multipart.ts";
 import { sendBlob } from "../http/range.ts";
 import { parseBody, route } from "../http/route.ts";
 import { idParams } from "../http/schema.ts";
 import { ownerOf } from "../keys/auth.ts";
 import type { BlobStorage } from "../storage/storage.ts";
-import type { Database } from "../store/schema.ts";
 import { assertVideoKept } from "../tasks/media.ts";
 import type { Posters } from "../tasks/posters.ts";
 import type { TaskService } from "../tasks/service.ts";
@@ -88,7 +86,7 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
     // any upload), the fields are validated once all have arrived.
     const fields: Record<string, string> = {};
     let stored: InputReference | undefined;
-    for await (const part of request.parts()) {
+    for await (const part of multipartParts(request)) {
       if (part.type === "field") {
         fields[part.fieldname] = String(part.value);
         continue;
@@ -155,7 +153,7 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
       const last = await deps.tasks.get(owner, query.after).catch(() => {
         throw invalid(
           "invalid_cursor",
-          `after must be the id of a video of this account; ${query.after} is not`,
+          `after must be the id of a video of this account; ${shown(query.after ?? "")} is not`,
           "after",
         );
       });

@@ -1,5 +1,5 @@
 import type { SelectQueryBuilder } from "kysely";
-import { invalid } from "../domain/errors.ts";
+import { invalid, shown } from "../domain/errors.ts";
 import type { Database } from "./schema.ts";
 
 /** Opaque keyset cursor over (created_at DESC, id DESC): stable while rows are inserted. */
@@ -16,7 +16,11 @@ export function decodeCursor(value: string, param = "after"): Cursor {
   const text = Buffer.from(value, "base64url").toString();
   const match = /^(\d+):([A-Za-z0-9_]+)$/.exec(text);
   if (!match)
-    throw invalid("invalid_cursor", `"${value}" is not a cursor from a previous page's next_cursor`, param);
+    throw invalid(
+      "invalid_cursor",
+      `"${shown(value)}" is not a cursor from a previous page's next_cursor`,
+      param,
+    );
   return { createdAt: Number(match[1]), id: match[2]! };
 }
 

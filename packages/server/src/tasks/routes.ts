@@ -206,13 +206,20 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
   })(async ({ request, reply, params }) => {
     const owner = ownerOf(request.principal);
     const first = await tasks.get(owner, params.task_id);
+    if (request.method === "HEAD") {
+      // The stream's headers and nothing else: a HEAD answer has no body, let alone an endless one.
+      return reply
+        .header("content-type", "text/event-stream; charset=utf-8")
+        .header("cache-control", "no-cache, no-transform")
+        .send() as never;
+    }
     const release = deps.streams.take(request.principal.key.id);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache, no-transform",
-      connection: "keep-alive",
+      // No Connection header of our own: node answers a client's "Connection: close" correctly.
       "x-accel-buffering": "no",
     });
     res.write("retry: 2000\n\n");

@@ -105,6 +105,11 @@ describe("framework refusals in the contract's shape", () => {
         '--b\r\ncontent-disposition: form-data; name="file"; filename="a.png"\r\ncontent-type: image/png\r\n\r\n\x89PNG\r\n\x1a\n',
       ],
     ];
+    // A part without Content-Disposition past ~16 KB: the parser never finishes on it.
+    cases.push([
+      "multipart/form-data; boundary=b",
+      `--b\r\ncontent-type: application/octet-stream\r\n\r\n${"x".repeat(20_000)}\r\n--b--\r\n`,
+    ]);
     for (const [type, body] of cases) {
       const bytes = Buffer.from(body, "latin1");
       const answer = await raw(
