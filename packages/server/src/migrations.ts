@@ -2,6 +2,7 @@ import type { Migration } from "kysely";
 import { billingMigrations } from "./billing/migrations.ts";
 import { channelMigrations } from "./channels/migrations.ts";
 import { fileMigrations } from "./files/migrations.ts";
+import { jobMigrations } from "./jobs/migrations.ts";
 import { foundingMigrations } from "./store/migrations.ts";
 import { taskMigrations } from "./tasks/migrations.ts";
 import { webhookMigrations } from "./webhooks/migrations.ts";
@@ -17,4 +18,5 @@ export const ALL_MIGRATIONS: Record<string, Migration> = {
   ...billingMigrations,
   ...taskMigrations,
   ...fileMigrations,
+  ...jobMigrations,
 };

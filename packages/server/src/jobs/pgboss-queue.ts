@@ -3,6 +3,7 @@ import { EventEmitter } from "node:events";
 import { CompiledQuery, type Kysely } from "kysely";
 import PgBoss from "pg-boss";
 import type { Database } from "../store/schema.ts";
+import { PgBossFairness } from "./pgboss-fairness.ts";
 import type { ClaimedJob, EnqueueOptions, JobKind, JobQueue } from "./queue.ts";
 
 /**
@@ -110,12 +111,14 @@ export class PgBossQueue implements JobQueue {
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private maintaining: Promise<void> | undefined;
   private state: "new" | "open" | "closed" = "new";
+  private readonly fairness: PgBossFairness;
 
   constructor(private readonly options: PgBossQueueOptions) {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,49}$/.test(options.schema)) {
       throw new Error(`invalid pg-boss schema name: ${options.schema}`);
     }
     this.schema = options.schema;
+    this.fairness = new PgBossFairness(options.schema, (text, values) => this.exec(text, values));
     this.events.setMaxListeners(100);
     this.boss = new PgBoss({
       connectionString: options.connectionString,
@@ -156,6 +159,7 @@ export class PgBossQueue implements JobQueue {
       // Two processes starting at once: the loser of the race sees "already exists".
       if (!String((error as Error).message).includes("already exists")) throw error;
     }
+    await this.fairness.createIndex();
     const every = this.options.maintenanceMs ?? 300_000;
     this.maintenanceTimer = setInterval(
       () => void this.maintain().catch((e) => this.options.onError?.(e)),
@@ -215,7 +219,7 @@ export class PgBossQueue implements JobQueue {
       ...(job.runAt !== undefined ? { startAfter: new Date(job.runAt) } : {}),
       ...(trx ? { db: kyselyExecutor(trx) } : {}),
     };
-    const data = { taskId: job.taskId ?? null, payload: job.payload ?? {} };
+    const data = { taskId: job.taskId ?? null, payload: job.payload ?? {}, fairKey: job.fairKey ?? "" };
     const sent = await this.boss.send(job.kind, data, sendOptions);
     // pg-boss answers null when its insert hit a uniqueness rule (none of ours should).
     if (sent !== id) throw new Error(`pg-boss did not accept the ${job.kind} job`);
@@ -236,13 +240,16 @@ export class PgBossQueue implements JobQueue {
     if (limit <= 0 || kinds.length === 0) return [];
     this.assertOpen();
     const s = this.schema;
+    // Fairness first (as in store-queue.ts): when the oldest waiting jobs are one account's backlog
+    // and others wait too, the claim is limited to the jobs taken in turns between accounts.
+    const only = await this.fairness.limitTo(kinds, limit);
     const text = `
       WITH next AS (
         SELECT j.id, j.name, j.singleton_key, j.policy, j.start_after, j.created_on
         FROM ${s}.job j
         WHERE j.name = ANY($1::text[])
           AND (
-            (j.state < 'active' AND j.start_after <= now())
+            (j.state < 'active' AND j.start_after <= now() AND ($5::uuid[] IS NULL OR j.id = ANY($5::uuid[])))
             OR (j.state = 'active' AND j.started_on + j.expire_in < now())
           )
           AND (
@@ -276,7 +283,7 @@ export class PgBossQueue implements JobQueue {
     let rows: ClaimRow[] = [];
     for (let tries = 0; ; tries++) {
       try {
-        rows = await this.exec<ClaimRow>(text, [kinds, limit, Math.max(1, Math.round(leaseMs)), owner]);
+        rows = await this.exec<ClaimRow>(text, [kinds, limit, Math.max(1, Math.round(leaseMs)), owner, only]);
         break;
       } catch (error) {
         // Two claims activating two jobs of one singleton key at once: the second trips pg-boss's

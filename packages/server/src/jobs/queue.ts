@@ -10,6 +10,11 @@ export interface EnqueueOptions {
   payload?: Record<string, unknown>;
   /** Unix ms; default now. */
   runAt?: number;
+  /**
+   * Whose work this is (the task's account): claims take turns between keys, so one account's
+   * backlog does not delay another account's job past the next free slot.
+   */
+  fairKey?: string;
   maxAttempts?: number;
 }
 

@@ -227,6 +227,7 @@ export class UpstreamPoller {
             {
               kind: "ingest",
               taskId: task.id,
+              fairKey: task.account_id,
               payload: {
                 videoUrl: status.videoUrl,
                 lastFrameUrl: status.lastFrameUrl ?? null,

@@ -122,6 +122,8 @@ export interface JobsTable {
   lease_owner: string | null;
   lease_until: number | null;
   last_error: string | null;
+  /** Whose work this is (an account id; '' for nobody in particular): claims take turns by it. */
+  fair_key: string;
   created_at: number;
   updated_at: number;
 }

@@ -129,8 +129,8 @@ export class TaskService {
     const stored = await this.resolveOwnMedia(principal, request, model, options.spooled);
     task.request_json = JSON.stringify(request);
     const firstJob: EnqueueOptions = plan.upstream
-      ? { kind: "dispatch", taskId: task.id, maxAttempts: 8 }
-      : { kind: "render", taskId: task.id };
+      ? { kind: "dispatch", taskId: task.id, maxAttempts: 8, fairKey: accountId }
+      : { kind: "render", taskId: task.id, fairKey: accountId };
     try {
       await this.deps.lifecycle.submit(
         task,

@@ -147,6 +147,7 @@ export class WebhookService {
       {
         kind: "deliver",
         taskId: task.id,
+        fairKey: task.account_id,
         payload: { deliveryId: id },
         maxAttempts: this.config.webhookRetrySchedule.length + 1,
       },
@@ -374,6 +375,7 @@ export class WebhookService {
     await this.queue.enqueue({
       kind: "deliver",
       taskId,
+      fairKey: accountId,
       payload: { deliveryId },
       maxAttempts: this.config.webhookRetrySchedule.length + 1,
     });

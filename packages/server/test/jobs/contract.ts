@@ -131,6 +131,32 @@ export function queueContract(make: () => Promise<QueueBackend>): void {
     for (const id of [render, ...delivers]) await queue.complete(id, "w");
   });
 
+  test("claims take turns between accounts: one account's backlog does not hold another's job", async () => {
+    // Account A queues 40 renders first; B then queues one, C two. With 2 free slots, the next
+    // claim serves B and A (oldest first among accounts), not A twice; then C, and so on.
+    const a: string[] = [];
+    for (let i = 0; i < 40; i++)
+      a.push(await queue.enqueue({ kind: "render", taskId: `task_fa${i}`, fairKey: "acct_a" }));
+    await sleep(5);
+    const b = await queue.enqueue({ kind: "render", taskId: "task_fb", fairKey: "acct_b" });
+    await sleep(5);
+    const c1 = await queue.enqueue({ kind: "render", taskId: "task_fc1", fairKey: "acct_c" });
+    const c2 = await queue.enqueue({ kind: "render", taskId: "task_fc2", fairKey: "acct_c" });
+    const first = (await queue.claim(["render"], "w", LONG, 2)).map((j) => j.id).sort();
+    assert.deepEqual(first, [a[0], b].sort(), "B's job is taken at the first free slot, beside A's oldest");
+    const second = (await queue.claim(["render"], "w", LONG, 2)).map((j) => j.id).sort();
+    assert.deepEqual(second, [a[1], c1].sort(), "then C's, beside A's next");
+    const third = (await queue.claim(["render"], "w", LONG, 2)).map((j) => j.id).sort();
+    assert.deepEqual(third, [a[2], c2].sort());
+    const rest = await queue.claim(["render"], "w", LONG, 100);
+    assert.deepEqual(
+      rest.map((j) => j.id).sort(),
+      a.slice(3).sort(),
+      "alone again, A's backlog goes in order",
+    );
+    for (const id of [...a, b, c1, c2]) await queue.complete(id, "w");
+  });
+
   test("a job due later is not claimable before runAt, and is after", async () => {
     const runAt = Date.now() + 600;
     const id = await queue.enqueue({ kind: "dispatch", taskId: "task_d", runAt });
