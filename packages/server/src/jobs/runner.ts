@@ -135,7 +135,10 @@ export class JobRunner {
         }
       } while (this.pumpAgain && !this.stopped);
     } catch (error) {
-      this.options.logger.error({ err: error }, "job claim failed; retrying");
+      // The store away for a moment (a restart, a failover) is expected weather, not an error.
+      if (isStoreUnavailable(error))
+        this.options.logger.warn({ err: error }, "job claim: the store does not answer; retrying");
+      else this.options.logger.error({ err: error }, "job claim failed; retrying");
     } finally {
       this.pumping = false;
       if (!this.stopped) {

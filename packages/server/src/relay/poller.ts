@@ -8,6 +8,7 @@ import type { Metrics } from "../ops/metrics.ts";
 import { BudgetExhausted, type QueryBudget, type QueryBudgets } from "../providers/query-budget.ts";
 import type { UpstreamCallback, UpstreamStatus } from "../providers/types.ts";
 import type { ChannelRow, Database, TaskPatch, TaskRow } from "../store/schema.ts";
+import { isStoreUnavailable } from "../store/unavailable.ts";
 import type { TaskEvents } from "../tasks/events.ts";
 import type { TaskLifecycle } from "../tasks/lifecycle.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
@@ -92,7 +93,9 @@ export class UpstreamPoller {
         if (n >= POLL_BATCH) this.pollAgain = true;
       } while (this.pollAgain && !this.stopped);
     } catch (error) {
-      this.deps.logger.error({ err: error }, "poll round failed");
+      if (isStoreUnavailable(error))
+        this.deps.logger.warn({ err: error }, "poll round: the store does not answer");
+      else this.deps.logger.error({ err: error }, "poll round failed");
     } finally {
       this.polling = false;
       if (!this.stopped) this.pollTimer = setTimeout(() => this.wake(), POLL_TICK_MS);
