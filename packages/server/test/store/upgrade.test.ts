@@ -533,6 +533,8 @@ async function serveOldStore(database: TestDatabase, pgbossSchema: string): Prom
         host: "127.0.0.1",
         logLevel: "silent",
         pgbossSchema,
+        // A Postgres store needs the deployment's secret (server.ts refuses to start without).
+        ...(database.name === "postgres" ? { secret: "upgrade-test-secret-for-postgres" } : {}),
       },
       {},
     ),
