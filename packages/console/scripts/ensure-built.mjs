@@ -23,10 +23,12 @@ function newest(path) {
 const inputs = ["src", "index.html", "vite.config.ts", "package.json"].map((p) => join(root, p));
 const sdk = join(root, "..", "sdk", "src");
 if (existsSync(sdk)) inputs.push(sdk);
+// With the console turned off (VIDRELAY_CONSOLE=false) there is nothing to build for `npm start`.
+const off = ["0", "false", "no", "off"].includes((process.env.VIDRELAY_CONSOLE ?? "").trim().toLowerCase());
 const stale =
   process.argv.includes("--force") ||
-  !existsSync(built) ||
-  statSync(built).mtimeMs < Math.max(...inputs.filter(existsSync).map(newest));
+  (!off &&
+    (!existsSync(built) || statSync(built).mtimeMs < Math.max(...inputs.filter(existsSync).map(newest))));
 if (stale) {
   console.error("vidrelay: building the web console (packages/console) …");
   const vite = join(root, "node_modules", ".bin", "vite");

@@ -1,5 +1,7 @@
-import { cpus } from "node:os";
-import { resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { cpus, homedir } from "node:os";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { parseStorageUrl } from "./storage/storage-url.ts";
 
@@ -30,7 +32,8 @@ function isHttpUrl(value: string): boolean {
 export const ConfigSchema = z.object({
   host: z.string().min(1).default("127.0.0.1"),
   port: port.default(8080),
-  dataDir: z.string().min(1).default("./data"),
+  /** Unset: `defaultDataDir()` (one place whichever folder a command runs in); see `resolveDataDir`. */
+  dataDir: z.string().min(1).optional(),
   publicUrl: z
     .string()
     .refine(isHttpUrl, "must be an http(s) origin such as https://video.example.com")
@@ -231,7 +234,12 @@ export const ConfigSchema = z.object({
 });
 
 export type ConfigInput = z.input<typeof ConfigSchema>;
-export type Config = z.output<typeof ConfigSchema> & { publicUrl: string; databaseUrl: string };
+export type Config = Omit<z.output<typeof ConfigSchema>, "dataDir"> & {
+  /** Absolute (see `resolveDataDir`). */
+  dataDir: string;
+  publicUrl: string;
+  databaseUrl: string;
+};
 
 /** Flag/env names, derived from the schema: `dataDir` ↔ `VIDRELAY_DATA_DIR` ↔ `--data-dir`. */
 export const CONFIG_KEYS = Object.keys(ConfigSchema.shape) as Array<keyof typeof ConfigSchema.shape>;
@@ -291,12 +299,102 @@ export function loadConfig(
     );
   }
   const value = parsed.data;
-  const dataDir = resolve(value.dataDir);
+  const dataDir = resolveDataDir(value.dataDir, env);
   const displayHost = value.host.includes(":") ? `[${value.host}]` : value.host;
   return {
     ...value,
     dataDir,
     publicUrl: (value.publicUrl ?? `http://${displayHost}:${value.port}`).replace(/\/+$/, ""),
-    databaseUrl: value.databaseUrl ?? `sqlite:${resolve(dataDir, "vidrelay.db")}`,
+    databaseUrl: absoluteSqliteUrl(value.databaseUrl, env) ?? `sqlite:${resolve(dataDir, "vidrelay.db")}`,
   };
+}
+
+/**
+ * The folder a command was typed in, which relative paths in settings are relative to. npm runs
+ * a script in its package's folder (`npm start` runs `vidrelay serve` in packages/server) and says
+ * where it was started in INIT_CWD; it sets INIT_CWD afresh on every run, so a value seen here is
+ * this run's.
+ */
+export function typedInDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.INIT_CWD || process.cwd();
+}
+
+/**
+ * The data directory every server-side command (serve, worker, keys, secrets, backup) uses, so
+ * they all open the same store whichever folder they are started from:
+ * - VIDRELAY_DATA_DIR / --data-dir as given; a relative one is relative to the folder the
+ *   command was typed in (`typedInDir`), as a shell user expects;
+ * - unset, `defaultDataDir()`: never the working directory, which differs between `npm start`
+ *   (packages/server) and `npx vidrelay keys create` (wherever it was typed) — the two used to
+ *   open two different stores, and the key made in one was refused by the server using the other.
+ */
+export function resolveDataDir(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return given ? resolve(typedInDir(env), given) : defaultDataDir(env);
+}
+
+/**
+ * Where the data lives when nothing says otherwise: `<repository root>/data` when running from a
+ * checkout of this repository (what the README's quick start does), else the user's data folder
+ * (`$XDG_DATA_HOME/vidrelay`, or `~/.local/share/vidrelay`), as for an installed package whose
+ * own folder may be read-only or replaced on upgrade.
+ */
+export function defaultDataDir(
+  env: NodeJS.ProcessEnv = process.env,
+  packageDir: string = SERVER_PACKAGE_DIR,
+): string {
+  const checkout = checkoutRoot(packageDir);
+  if (checkout) return join(checkout, "data");
+  // The XDG spec says a relative XDG_DATA_HOME is invalid and to be ignored.
+  const xdg = env.XDG_DATA_HOME;
+  return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), ".local", "share"), "vidrelay");
+}
+
+/** This package's folder (packages/server in a checkout, node_modules/@vidrelay/server when installed). */
+const SERVER_PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * The root of the repository checkout this server package is part of: the nearest folder above
+ * it whose package.json is this monorepo's and lists the package among its workspaces (a package
+ * installed under some other project's node_modules is not a checkout). Undefined when installed.
+ */
+export function checkoutRoot(packageDir: string = SERVER_PACKAGE_DIR): string | undefined {
+  for (let dir = dirname(resolve(packageDir)); ; dir = dirname(dir)) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest)) {
+      try {
+        const json = JSON.parse(readFileSync(manifest, "utf8")) as { name?: unknown; workspaces?: unknown };
+        const member = relative(dir, resolve(packageDir)).split("\\").join("/");
+        if (
+          json.name === "vidrelay-monorepo" &&
+          Array.isArray(json.workspaces) &&
+          json.workspaces.includes(member)
+        )
+          return dir;
+      } catch {
+        // An unreadable or broken package.json above us is not our checkout; keep looking.
+      }
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/** A relative `sqlite:` store path, like a relative data dir, is relative to where the command was typed. */
+function absoluteSqliteUrl(url: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  const path = url?.startsWith("sqlite:") ? url.replace(/^sqlite:(\/\/)?/, "") : undefined;
+  if (path === undefined || path === ":memory:" || isAbsolute(path)) return url;
+  return `sqlite:${resolve(typedInDir(env), path)}`;
+}
+
+/**
+ * The store, as the CLI names it ("store: …") so an operator sees which one a command opened:
+ * a SQLite file's absolute path, or a Postgres URL without its credentials.
+ */
+export function storeLabel(databaseUrl: string): string {
+  if (databaseUrl.startsWith("sqlite:")) return databaseUrl;
+  try {
+    const url = new URL(databaseUrl);
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    return "postgres";
+  }
 }

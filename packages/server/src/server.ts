@@ -86,6 +86,8 @@ export interface RunningServer {
   url: string;
   /** Set on first start with an empty store and no VIDRELAY_BOOTSTRAP_KEY: shown once, never stored. */
   bootstrapSecret?: string;
+  /** This start created the admin account (the store had no accounts); with VIDRELAY_BOOTSTRAP_KEY, without a secret. */
+  adminCreated: boolean;
   /** Stop accepting requests, finish or re-queue in-flight work, close the store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -265,9 +267,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     billing,
   };
 
-  // The API tier creates the first admin key (and shows it once); a worker has no one to show it to.
-  const bootstrap = role === "api" ? await keys.bootstrap(config.bootstrapKey) : { created: false };
-
   // Request ids: a random per-process prefix and a counter (unique, and no crypto call per request).
   const requestIdPrefix = randomAlphanumeric(10);
   let requestSeq = 0;
@@ -359,7 +358,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
   }
 
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // A port in use (or privileged) is the common first-start failure: close what was opened so
+    // the CLI can say so in one line and exit. Nothing was written for anyone yet (see bootstrap).
+    await app.close().catch(() => {});
+    webhooks.close();
+    await queue.close?.();
+    await taskBridge?.close();
+    await database.close();
+    throw error;
+  }
   limitConnections(app, config);
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
@@ -453,7 +463,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   sweeper.start();
 
   let closing: Promise<void> | undefined;
-  return {
+  const running: RunningServer = {
     app,
     services,
     routes,
@@ -463,7 +473,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // The handle every repository uses (writes through it reach the task object cache).
     database: { ...database, db },
     url: config.publicUrl,
-    bootstrapSecret: bootstrap.secret,
+    adminCreated: false,
     close(graceMs = 10_000) {
       closing ??= (async () => {
         draining = true;
@@ -480,4 +490,19 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       return closing;
     },
   };
+  // The API tier creates the first admin account and its key last, once everything above worked:
+  // a start that fails (a port in use) must not leave an account whose key nobody saw, and the
+  // caller gets the key with nothing left to fail before it can print it. A worker has no one to
+  // show a key to.
+  if (role === "api") {
+    try {
+      const bootstrap = await keys.bootstrap(config.bootstrapKey);
+      running.adminCreated = bootstrap.created;
+      running.bootstrapSecret = bootstrap.secret;
+    } catch (error) {
+      await running.close(0).catch(() => {});
+      throw error;
+    }
+  }
+  return running;
 }

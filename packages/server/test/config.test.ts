@@ -1,12 +1,23 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { ConfigError, envName, flagName, loadConfig } from "../src/config.ts";
+import {
+  ConfigError,
+  checkoutRoot,
+  defaultDataDir,
+  envName,
+  flagName,
+  loadConfig,
+  storeLabel,
+} from "../src/config.ts";
 import { CLI } from "./helpers/paths.ts";
+
+const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url)).replace(/\/$/, "");
 
 const run = promisify(execFile);
 
@@ -19,6 +30,60 @@ describe("configuration", () => {
     assert.equal(config.publicUrl, "http://127.0.0.1:8080");
     assert.ok(config.databaseUrl.startsWith("sqlite:"));
     assert.ok(config.databaseUrl.endsWith("/data/vidrelay.db"));
+  });
+
+  test("the data dir does not depend on the working directory; a relative one is where the command was typed", () => {
+    assert.equal(checkoutRoot(), REPO_ROOT);
+    const data = join(REPO_ROOT, "data");
+    // Unset: the checkout's data/, whichever folder the command runs in (npm start: packages/server).
+    assert.equal(loadConfig({}, {}).dataDir, data);
+    assert.equal(loadConfig({}, { INIT_CWD: "/srv/app" }).dataDir, data);
+    assert.equal(loadConfig({}, {}).databaseUrl, `sqlite:${data}/vidrelay.db`);
+    // Relative: to the folder npm was run in (INIT_CWD), else the working directory.
+    assert.equal(
+      loadConfig({}, { INIT_CWD: "/srv/app", VIDRELAY_DATA_DIR: "state" }).dataDir,
+      "/srv/app/state",
+    );
+    assert.equal(loadConfig({ dataDir: "state" }, {}).dataDir, resolve("state"));
+    assert.equal(
+      loadConfig({ dataDir: "/var/lib/vidrelay" }, { INIT_CWD: "/srv/app" }).dataDir,
+      "/var/lib/vidrelay",
+    );
+    assert.equal(
+      loadConfig({}, { INIT_CWD: "/srv/app", VIDRELAY_DATABASE_URL: "sqlite:db/v.db" }).databaseUrl,
+      "sqlite:/srv/app/db/v.db",
+    );
+    assert.equal(loadConfig({ databaseUrl: "sqlite:/abs/v.db" }, {}).databaseUrl, "sqlite:/abs/v.db");
+  });
+
+  test("installed as a package (not in a checkout), the default is the user's data folder", async () => {
+    const app = await mkdtemp(join(tmpdir(), "vidrelay-installed-"));
+    try {
+      const installed = join(app, "node_modules", "@vidrelay", "server");
+      await mkdir(installed, { recursive: true });
+      await writeFile(join(app, "package.json"), JSON.stringify({ name: "someones-app" }));
+      assert.equal(checkoutRoot(installed), undefined);
+      // Our monorepo's name above it, but not listing it as a workspace: still not a checkout.
+      await writeFile(
+        join(app, "package.json"),
+        JSON.stringify({ name: "vidrelay-monorepo", workspaces: ["packages/server"] }),
+      );
+      assert.equal(checkoutRoot(installed), undefined);
+      assert.equal(defaultDataDir({ XDG_DATA_HOME: "/xdg" }, installed), "/xdg/vidrelay");
+      const home = join(homedir(), ".local", "share", "vidrelay");
+      assert.equal(defaultDataDir({ XDG_DATA_HOME: "relative/ignored" }, installed), home);
+      assert.equal(defaultDataDir({}, installed), home);
+    } finally {
+      await rm(app, { recursive: true, force: true });
+    }
+  });
+
+  test("the store is named without credentials", () => {
+    assert.equal(storeLabel("sqlite:/x/data/vidrelay.db"), "sqlite:/x/data/vidrelay.db");
+    assert.equal(
+      storeLabel("postgres://app:hunter2@db.internal:5432/vidrelay?sslmode=require"),
+      "postgres://db.internal:5432/vidrelay",
+    );
   });
 
   test("env vars with the VIDRELAY_ prefix, flags win", () => {
@@ -137,6 +202,36 @@ describe("vidrelay CLI", () => {
       );
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /no API key key_nope/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test("keys name the store they open (stderr with --json); keys create --admin is the way back in", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "vidrelay-cli-"));
+    try {
+      const env = { ...process.env, VIDRELAY_DATA_DIR: dataDir };
+      const store = `store: sqlite:${join(dataDir, "vidrelay.db")}`;
+      // No admin account: most likely not the server's store, so refused, naming the store.
+      const refused = await run(process.execPath, [CLI, "keys", "create", "--admin"], { env }).catch(
+        (e) => e,
+      );
+      assert.equal(refused.code, 2);
+      assert.ok(refused.stdout.startsWith(`${store} (new: no store was there yet)\n`), refused.stdout);
+      assert.match(refused.stderr, /this store has no admin account \(sqlite:.*\): is it the server's\?/);
+      const boss = await run(
+        process.execPath,
+        [CLI, "keys", "create", "--account-name", "boss", "--admin", "--json"],
+        { env },
+      );
+      assert.equal(boss.stderr.trim(), store);
+      const first = JSON.parse(boss.stdout) as { account: { id: string; admin: boolean } };
+      assert.equal(first.account.admin, true);
+      await run(process.execPath, [CLI, "keys", "create", "--account-name", "later", "--admin"], { env });
+      const again = await run(process.execPath, [CLI, "keys", "create", "--admin"], { env });
+      assert.ok(again.stdout.startsWith(`${store}\n`), again.stdout);
+      assert.match(again.stdout, new RegExp(`created key \\S+ for account ${first.account.id} \\(boss\\)`));
+      assert.match(again.stdout, /^sk-[A-Za-z0-9]{48}$/m);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

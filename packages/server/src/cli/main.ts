@@ -6,9 +6,9 @@ export { EXIT } from "./common.ts";
 const HELP = `vidrelay ${VERSION_STRING} — a self-hostable RelayDance v1 video-generation gateway
 
 Usage:
-  vidrelay serve [options]            serve the API (defaults: 127.0.0.1:8080, data in ./data)
+  vidrelay serve [options]            serve the API (defaults: 127.0.0.1:8080, data in <repository>/data)
   vidrelay worker [options]           run background jobs only (for a cluster: see docs/deployment.md)
-  vidrelay keys create [options]      create an API key (printed once)
+  vidrelay keys create [options]      create an API key (printed once; --admin: lost the admin key)
   vidrelay keys list [--account ID]   list keys (never the secrets)
   vidrelay keys revoke KEY_ID         revoke a key at once
   vidrelay secrets status|rotate      re-seal stored secrets after changing VIDRELAY_SECRET

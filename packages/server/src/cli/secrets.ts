@@ -6,6 +6,7 @@ import { migrateToLatest, openDatabase } from "../store/db.ts";
 import { resealAll, type SealedColumnReport, sealedStatus } from "../store/sealed-columns.ts";
 import { SecretBox, SecretKeyError } from "../util/secret-box.ts";
 import { EXIT, type Io, parse, stdio, UsageError } from "./common.ts";
+import { storeLine } from "./store-notice.ts";
 
 export const SECRETS_HELP = `vidrelay secrets — the key ring that seals channel keys and webhook signing secrets at rest
 
@@ -59,6 +60,9 @@ export async function secrets(args: string[], io: Io = stdio): Promise<number> {
     );
   }
   const box = SecretBox.fromConfig(config);
+  // Which store, first (on stderr with --json, which stays one JSON document on stdout).
+  if (values.json) io.err(storeLine(config));
+  else io.out(storeLine(config));
   const database = openDatabase(config.databaseUrl, { poolSize: 2 });
   try {
     await migrateToLatest(database.db, ALL_MIGRATIONS);

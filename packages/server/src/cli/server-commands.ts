@@ -1,4 +1,4 @@
-import { CONFIG_KEYS, type Config, flagName, loadConfig } from "../config.ts";
+import { CONFIG_KEYS, type Config, flagName, loadConfig, storeLabel } from "../config.ts";
 import { usesPgBoss } from "../jobs/open-queue.ts";
 import { AccountRepository } from "../keys/repository.ts";
 import { KeyService } from "../keys/service.ts";
@@ -8,6 +8,7 @@ import { migrateToLatest, openDatabase } from "../store/db.ts";
 import { VERSION_STRING } from "../version.ts";
 import { EXIT, type Io, parse, stdio, UsageError } from "./common.ts";
 import { settingsHelp } from "./settings-help.ts";
+import { adminKeyCommand, earlierStoreNote, storeLine } from "./store-notice.ts";
 
 /**
  * The operator commands: they run the server or work on its store directly (no HTTP), so they
@@ -31,12 +32,16 @@ Example:
 
 export const KEYS_HELP = `vidrelay keys — manage API keys directly in the store (the server may be running)
 
+  vidrelay keys create --admin [--name LABEL] [--json]       a new key for the admin account
   vidrelay keys create --account-name NAME [--admin] [--name LABEL] [--test-mode] [--json]
   vidrelay keys create --account ACCOUNT_ID [--name LABEL] [--test-mode] [--json]
   vidrelay keys list [--account ACCOUNT_ID] [--json]
   vidrelay keys revoke KEY_ID
 
-Uses the same VIDRELAY_DATA_DIR / VIDRELAY_DATABASE_URL as 'vidrelay serve'.
+Uses the same VIDRELAY_DATA_DIR / VIDRELAY_DATABASE_URL as 'vidrelay serve' (--data-dir,
+--database-url), and first prints the store it opened ("store: …"; on stderr with --json).
+Lost the admin key? 'vidrelay keys create --admin' on the server's host makes a new one for the
+admin account the first start created (the old key keeps working until revoked).
 
 Example:
   vidrelay keys create --account-name acme --name ci
@@ -78,11 +83,13 @@ export async function serve(args: string[], io: Io = stdio): Promise<number> {
   const config = configFromArgs(args, io, SERVE_HELP);
   if (!config) return EXIT.ok;
   const signals = stopOnSignal();
-  const server = await startServer(config);
-  await warmRenderer(config);
+  const server = await startListening(config, "api", io);
+  if (!server) return EXIT.usage;
+  // Printed before anything else can fail (warming the renderer, below): the admin key exists
+  // only in this output.
   const lines = [
     `vidrelay ${VERSION_STRING} listening on ${server.url}  (bound to ${config.host}:${boundPort(server)})`,
-    `  store:    ${config.databaseUrl.startsWith("postgres") ? "postgres" : config.databaseUrl}`,
+    `  store:    ${storeLabel(config.databaseUrl)}`,
     `  data:     ${config.dataDir}`,
     `  docs:     ${server.url}/docs`,
     `  jobs:     ${config.workers ? config.workerKinds.join(", ") : "none here (VIDRELAY_WORKERS=false: run 'vidrelay worker' processes)"}` +
@@ -99,23 +106,70 @@ export async function serve(args: string[], io: Io = stdio): Promise<number> {
       "",
       `  Try: curl -H "Authorization: Bearer ${server.bootstrapSecret.slice(0, 7)}…" ${server.url}/v1/models`,
     );
+  } else if (server.adminCreated) {
+    lines.push("", "  First start: created the admin account with the key VIDRELAY_BOOTSTRAP_KEY gives.");
+  } else {
+    lines.push("", `  admin account exists; lost its key? run: ${adminKeyCommand(config)}`);
   }
+  const earlier = earlierStoreNote(config);
+  if (earlier) lines.push("", `  ${earlier}`);
   console.log(lines.join("\n"));
+  await warmRenderer(config);
   await signals.serveUntilSignal(server);
   return EXIT.ok;
+}
+
+/**
+ * startServer, with the usual ways listening fails (a port in use, a privileged port, an address
+ * not on this machine) told in one line naming the setting to change — exit code 2, no stack
+ * trace. startServer has closed the store by then, and created no account.
+ */
+async function startListening(
+  config: Config,
+  role: "api" | "worker",
+  io: Io,
+): Promise<RunningServer | undefined> {
+  try {
+    return await startServer(config, { role });
+  } catch (error) {
+    const problem = listenProblem(error, config);
+    if (!problem) throw error;
+    io.err(`vidrelay: ${problem}`);
+    return undefined;
+  }
+}
+
+function listenProblem(error: unknown, config: Config): string | undefined {
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  if (syscall !== "listen" && syscall !== "bind") return undefined;
+  const where = `port ${config.port} on ${config.host}`;
+  // The next port up is likely free; a privileged port's usual replacement is 8080.
+  const other = code === "EACCES" ? 8080 : config.port < 65535 ? config.port + 1 : config.port - 1;
+  const instead = `start with VIDRELAY_PORT=${other} (or --port ${other})`;
+  switch (code) {
+    case "EADDRINUSE":
+      return `${where} is in use; ${instead}, or stop what uses it`;
+    case "EACCES":
+      return `${where} needs privileges this user lacks (ports below 1024 usually do); ${instead}`;
+    case "EADDRNOTAVAIL":
+      return `${config.host} is not an address of this machine; start with VIDRELAY_HOST=127.0.0.1 (or --host 127.0.0.1), or 0.0.0.0 for every interface`;
+    default:
+      return undefined;
+  }
 }
 
 export async function worker(args: string[], io: Io = stdio): Promise<number> {
   const config = configFromArgs(args, io, WORKER_HELP);
   if (!config) return EXIT.ok;
   const signals = stopOnSignal();
-  const server = await startServer(config, { role: "worker" });
+  const server = await startListening(config, "worker", io);
+  if (!server) return EXIT.usage;
   await warmRenderer(config);
   console.log(
     [
       `vidrelay ${VERSION_STRING} worker running ${config.workerKinds.join(", ")}`,
       `  ops:      http://${config.host}:${boundPort(server)}/healthz, /readyz, /metrics`,
-      `  store:    ${config.databaseUrl.startsWith("postgres") ? "postgres" : config.databaseUrl} · queue: ${queueName(config)}`,
+      `  store:    ${storeLabel(config.databaseUrl)} · queue: ${queueName(config)}`,
     ].join("\n"),
   );
   await signals.serveUntilSignal(server);
@@ -193,15 +247,34 @@ export async function keys(args: string[], io: Io = stdio): Promise<number> {
     return sub ? EXIT.ok : EXIT.usage;
   }
   const config = loadConfig({ dataDir: values["data-dir"], databaseUrl: values["database-url"] });
+  // Which store, before anything else: machine-readable output stays alone on stdout.
+  if (values.json) io.err(storeLine(config));
+  else io.out(storeLine(config));
   const database = openDatabase(config.databaseUrl, { poolSize: 2 });
   try {
     await migrateToLatest(database.db, ALL_MIGRATIONS);
-    const service = new KeyService(new AccountRepository(database.db));
+    const repository = new AccountRepository(database.db);
+    const service = new KeyService(repository);
     switch (sub) {
       case "create": {
+        const accountName = values["account-name"] as string | undefined;
+        let accountId = values.account as string | undefined;
+        if (values.admin && !accountId && !accountName) {
+          // The way back in when the admin key is lost: a new key for the first admin account
+          // (the one the server's first start created).
+          const admin = (await repository.listAccounts()).find((a) => a.is_admin === 1);
+          if (!admin) {
+            throw new UsageError(
+              `this store has no admin account (${storeLabel(config.databaseUrl)}): is it the server's? ` +
+                "The server creates one on its first start; give --data-dir or --database-url as the server has them, " +
+                "or --account-name NAME --admin to create one here",
+            );
+          }
+          accountId = admin.id;
+        }
         const { account, key } = await service.create({
-          accountId: values.account as string | undefined,
-          accountName: values["account-name"] as string | undefined,
+          accountId,
+          accountName,
           admin: values.admin as boolean | undefined,
           name: values.name as string | undefined,
           testMode: values["test-mode"] as boolean | undefined,

@@ -2,14 +2,17 @@
  * What each setting of `vidrelay serve` / `vidrelay worker` does and its default, for `--help`.
  * Typed by the config schema's keys: a new setting does not compile until it is described here.
  */
-import { CONFIG_KEYS, type ConfigSchema, envName, flagName } from "../config.ts";
+import { CONFIG_KEYS, type ConfigSchema, defaultDataDir, envName, flagName } from "../config.ts";
 
 type SettingKey = keyof typeof ConfigSchema.shape;
 
 export const SETTINGS_HELP: Record<SettingKey, { what: string; default: string }> = {
   host: { what: "address to listen on (0.0.0.0 for every interface)", default: "127.0.0.1" },
   port: { what: "TCP port (0 picks a free one)", default: "8080" },
-  dataDir: { what: "SQLite file, local media and scratch space", default: "./data" },
+  dataDir: {
+    what: "SQLite file, local media and scratch space; a relative path is relative to the folder the command is typed in (under npm: where npm was run)",
+    default: `<repository>/data in a checkout, else $XDG_DATA_HOME/vidrelay or ~/.local/share/vidrelay; here: ${defaultDataDir()}`,
+  },
   publicUrl: {
     what: "origin of every URL we return (behind a proxy: the public one)",
     default: "http://HOST:PORT",

@@ -58,7 +58,9 @@ export class AuthService {
         401,
         "authentication_error",
         "invalid_api_key",
-        "this API key is not valid or has been revoked; create a new one with 'vidrelay keys create'",
+        // Said to anyone on the network: no paths, no store. The operator's way back in runs where
+        // the server's store is (the CLI names the store it opened).
+        "this API key is not valid or has been revoked; ask the gateway's operator for a key (on the server's host: 'vidrelay keys create --admin', with the server's settings)",
       );
     }
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
