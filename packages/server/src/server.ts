@@ -29,8 +29,8 @@ import { installJsonBodies, limitConnections, serverOptions } from "./http/serve
 import { openJobQueue } from "./jobs/open-queue.ts";
 import type { JobKind } from "./jobs/queue.ts";
 import { type JobHandler, JobRunner } from "./jobs/runner.ts";
-import { openScratch, type Scratch, sweepTmp } from "./jobs/scratch.ts";
-import { Sweeper } from "./jobs/sweeper.ts";
+import { openScratch, type Scratch } from "./jobs/scratch.ts";
+import type { Sweeper } from "./jobs/sweeper.ts";
 import { AuthService, metricsAccess } from "./keys/auth.ts";
 import { AccountRepository } from "./keys/repository.ts";
 import { keyRoutes, whoAmIRoutes } from "./keys/routes.ts";
@@ -61,7 +61,7 @@ import { TaskRepository } from "./tasks/repository.ts";
 import { taskRoutes } from "./tasks/routes.ts";
 import { TaskService } from "./tasks/service.ts";
 import { StreamSlots } from "./tasks/stream-slots.ts";
-import { expiredMediaSweep, taskTimeoutSweep } from "./tasks/sweeps.ts";
+import { housekeeping } from "./tasks/sweeps.ts";
 import { randomAlphanumeric } from "./util/ids.ts";
 import { SecretBox } from "./util/secret-box.ts";
 import { DeliverWebhookJob } from "./webhooks/deliver-job.ts";
@@ -438,28 +438,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (config.workerKinds.includes("dispatch")) poller.start();
   }
 
-  const tmpDir = join(config.dataDir, "tmp");
-  const sweeper = new Sweeper(
-    [
-      { name: "expired files", run: (now) => files.sweepExpired(now) },
-      expiredMediaSweep({ tasks: taskRepo, storage }),
-      taskTimeoutSweep({
-        timeoutSeconds: config.taskTimeoutSeconds,
-        tasks: taskRepo,
-        lifecycle,
-        cancelUpstream: (task) => cancelUpstream({ channels, logger: relayLogger }, task),
-        logger: relayLogger,
-      }),
-      { name: "idempotency keys", run: (now) => idempotency.purgeExpired(now).then(() => undefined) },
-      { name: "limit counters", run: (now) => billing.repository.purgeExpiredCounters(now) },
-      // Live entries are bounded by the request timeout; older ones are a killed process's.
-      {
-        name: "tmp leftovers",
-        run: (now) => sweepTmp(tmpDir, Math.max(3600, 2 * config.requestTimeoutSeconds) * 1000, now),
-      },
-    ],
-    { intervalMs: config.sweepIntervalSeconds * 1000, logger: logger.child({ component: "sweeper" }) },
-  );
+  const sweeper = housekeeping({
+    config,
+    files,
+    tasks: taskRepo,
+    storage,
+    lifecycle,
+    idempotency,
+    billing,
+    cancelUpstream: (task) => cancelUpstream({ channels, logger: relayLogger }, task),
+    logger,
+  });
   sweeper.start();
 
   let closing: Promise<void> | undefined;

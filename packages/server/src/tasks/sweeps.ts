@@ -2,11 +2,17 @@
  * The task's share of housekeeping (jobs/sweeper.ts runs the steps): deleting videos past their
  * expiry, and ending tasks that outlived the task timeout.
  */
+import { join } from "node:path";
 import type { Logger } from "pino";
-import type { SweepStep } from "../jobs/sweeper.ts";
+import type { Billing } from "../billing/billing.ts";
+import type { Config } from "../config.ts";
+import type { FileService } from "../files/service.ts";
+import { sweepTmp } from "../jobs/scratch.ts";
+import { Sweeper, type SweepStep } from "../jobs/sweeper.ts";
 import type { CancelOutcome } from "../providers/types.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { TaskRow } from "../store/schema.ts";
+import type { IdempotencyRepository } from "./idempotency-repository.ts";
 import type { TaskLifecycle } from "./lifecycle.ts";
 import type { TaskRepository } from "./repository.ts";
 
@@ -79,4 +85,40 @@ export function taskTimeoutSweep(deps: {
       return ended;
     },
   };
+}
+
+/**
+ * Every housekeeping step of a process, on the sweep interval: expired files and videos, task
+ * timeouts, old Idempotency-Keys and limit counters, and a killed process's leftovers in tmp/.
+ */
+export function housekeeping(deps: {
+  config: Pick<Config, "dataDir" | "taskTimeoutSeconds" | "requestTimeoutSeconds" | "sweepIntervalSeconds">;
+  files: Pick<FileService, "sweepExpired">;
+  tasks: Pick<TaskRepository, "listExpiredMedia" | "forgetMedia" | "listActiveOlderThan">;
+  storage: Pick<BlobStorage, "delete">;
+  lifecycle: Pick<TaskLifecycle, "finish">;
+  idempotency: Pick<IdempotencyRepository, "purgeExpired">;
+  billing: Pick<Billing, "repository">;
+  cancelUpstream(task: TaskRow): Promise<CancelOutcome>;
+  logger: Logger;
+}): Sweeper {
+  const { config, logger } = deps;
+  const tmpDir = join(config.dataDir, "tmp");
+  // A live tmp entry is bounded by the request timeout; an older one is a killed process's.
+  const tmpAgeMs = Math.max(3600, 2 * config.requestTimeoutSeconds) * 1000;
+  return new Sweeper(
+    [
+      { name: "expired files", run: (now) => deps.files.sweepExpired(now) },
+      expiredMediaSweep(deps),
+      taskTimeoutSweep({
+        ...deps,
+        timeoutSeconds: config.taskTimeoutSeconds,
+        logger: logger.child({ component: "upstream" }),
+      }),
+      { name: "idempotency keys", run: (now) => deps.idempotency.purgeExpired(now).then(() => undefined) },
+      { name: "limit counters", run: (now) => deps.billing.repository.purgeExpiredCounters(now) },
+      { name: "tmp leftovers", run: (now) => sweepTmp(tmpDir, tmpAgeMs, now) },
+    ],
+    { intervalMs: config.sweepIntervalSeconds * 1000, logger: logger.child({ component: "sweeper" }) },
+  );
 }
