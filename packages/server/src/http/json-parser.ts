@@ -326,13 +326,7 @@ export class StreamingJsonParser {
       if (comma > 0 && comma < 1024) this.openSpool(comma);
     }
     if (!this.spoolFile && this.inMemory + this.text.length > this.limits.maxInMemoryBytes) {
-      throw new ApiError(
-        413,
-        "invalid_request_error",
-        "body_too_large",
-        `the request body holds more than ${this.limits.maxInMemoryBytes} characters outside data: URLs`,
-        null,
-      );
+      throw this.tooMuchInMemory();
     }
   }
 
@@ -381,15 +375,17 @@ export class StreamingJsonParser {
 
   private charge(chars: number): void {
     this.inMemory += chars;
-    if (this.inMemory > this.limits.maxInMemoryBytes) {
-      throw new ApiError(
-        413,
-        "invalid_request_error",
-        "body_too_large",
-        `the request body holds more than ${this.limits.maxInMemoryBytes} characters outside data: URLs`,
-        null,
-      );
-    }
+    if (this.inMemory > this.limits.maxInMemoryBytes) throw this.tooMuchInMemory();
+  }
+
+  private tooMuchInMemory(): ApiError {
+    return new ApiError(
+      413,
+      "invalid_request_error",
+      "body_too_large",
+      `the request body holds more than ${this.limits.maxInMemoryBytes} characters outside data: URLs`,
+      null,
+    );
   }
 
   private place(value: unknown): void {

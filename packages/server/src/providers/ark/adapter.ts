@@ -177,18 +177,24 @@ export class ArkAdapter implements ProviderAdapter {
       const chunk = upstreamIds.slice(i, i + LIST_PAGE);
       const query = new URLSearchParams({ page_num: "1", page_size: String(LIST_PAGE) });
       for (const id of chunk) query.append("filter.task_ids", id);
-      const response = await callUpstream(`${context.baseUrl}/contents/generations/tasks?${query}`, {
-        headers: this.headers(context),
-        timeoutMs: STATUS_TIMEOUT_MS,
-        signal: context.signal,
-      });
-      if (response.status !== 200)
-        throw new Error(`Ark list answered ${response.status}: ${response.text.slice(0, 200)}`);
-      const list = ArkList.safeParse(response.json);
-      if (!list.success) throw new Error(`Ark list answered an unexpected shape: ${list.error.message}`);
-      for (const item of list.data.items) out.set(item.id, mapStatus(item));
+      const items = await this.listTasks(query, context);
+      for (const item of items) out.set(item.id, mapStatus(item));
     }
     return out;
+  }
+
+  /** One page of Ark's task list (`GET /contents/generations/tasks`), shape-checked. */
+  private async listTasks(query: URLSearchParams, context: ChannelContext) {
+    const response = await callUpstream(`${context.baseUrl}/contents/generations/tasks?${query}`, {
+      headers: this.headers(context),
+      timeoutMs: STATUS_TIMEOUT_MS,
+      signal: context.signal,
+    });
+    if (response.status !== 200)
+      throw new Error(`Ark list answered ${response.status}: ${response.text.slice(0, 200)}`);
+    const list = ArkList.safeParse(response.json);
+    if (!list.success) throw new Error(`Ark list answered an unexpected shape: ${list.error.message}`);
+    return list.data.items;
   }
 
   /**
@@ -210,17 +216,9 @@ export class ArkAdapter implements ProviderAdapter {
         page_size: String(LIST_PAGE),
         "filter.model": context.upstreamModel,
       });
-      const response = await callUpstream(`${context.baseUrl}/contents/generations/tasks?${query}`, {
-        headers: this.headers(context),
-        timeoutMs: STATUS_TIMEOUT_MS,
-        signal: context.signal,
-      });
-      if (response.status !== 200)
-        throw new Error(`Ark list answered ${response.status}: ${response.text.slice(0, 200)}`);
-      const list = ArkList.safeParse(response.json);
-      if (!list.success) throw new Error(`Ark list answered an unexpected shape: ${list.error.message}`);
+      const items = await this.listTasks(query, context);
       let older = false;
-      for (const item of list.data.items) {
+      for (const item of items) {
         const createdMs = (item.created_at ?? 0) * 1000;
         if (createdMs < window.from - CLOCK_SKEW_MS) older = true;
         else if (
@@ -230,7 +228,7 @@ export class ArkAdapter implements ProviderAdapter {
         )
           found.push(item.id);
       }
-      if (older || list.data.items.length < LIST_PAGE) break;
+      if (older || items.length < LIST_PAGE) break;
       if (page === MAX_LOOKUP_PAGES)
         throw new ProviderError(
           "ambiguous",
