@@ -130,3 +130,10 @@ export async function addChannel(
   if (res.status !== 200) throw new Error(`adding a channel answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as { id: string; name: string };
 }
+
+/** Submit a task (`POST /v1/video/generations`, asserts 200) and return its id. */
+export async function submitTask(t: Pick<TestServer, "api">, json: Record<string, unknown>): Promise<string> {
+  const res = await t.api("/v1/video/generations", { method: "POST", json });
+  if (res.status !== 200) throw new Error(`submitting a task answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { task_id: string }).task_id;
+}

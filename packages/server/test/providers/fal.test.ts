@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { FalAdapter } from "../../src/providers/fal/adapter.ts";
 import { type FalDouble, startFalDouble } from "../doubles/fal/double.ts";
 import { startReceiver, until } from "../helpers/receiver.ts";
-import { startTestServer, type TestServer, waitForTask } from "../helpers/server.ts";
+import { startTestServer, submitTask, type TestServer, waitForTask } from "../helpers/server.ts";
 
 const T2V = "happyhorse-1.0-t2v";
 const I2V = "happyhorse-1.0-i2v";
@@ -185,14 +185,8 @@ describe("HappyHorse on fal, end to end", () => {
     await fal.close();
   });
 
-  const submit = async (prompt: string, metadata: Record<string, unknown> = {}) => {
-    const res = await t.api("/v1/video/generations", {
-      method: "POST",
-      json: { model: T2V, prompt, seconds: "3", metadata: { resolution: "720p", ...metadata } },
-    });
-    assert.equal(res.status, 200, await res.clone().text());
-    return ((await res.json()) as { task_id: string }).task_id;
-  };
+  const submit = (prompt: string, metadata: Record<string, unknown> = {}) =>
+    submitTask(t, { model: T2V, prompt, seconds: "3", metadata: { resolution: "720p", ...metadata } });
   const requestOf = async (taskId: string) => {
     let upstream = "";
     await until(

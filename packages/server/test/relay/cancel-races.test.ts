@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type ArkDouble, startArkDouble } from "../doubles/ark/double.ts";
 import { until } from "../helpers/receiver.ts";
-import { addChannel, startTestServer, type TestServer } from "../helpers/server.ts";
+import { addChannel, startTestServer, submitTask, type TestServer } from "../helpers/server.ts";
 
 const TASKS = "/api/v3/contents/generations/tasks";
 const MODEL = "seedance-1-5-pro-with-audio";
@@ -35,14 +35,8 @@ describe("cancel racing the dispatch to Ark", () => {
     await ark.close();
   });
 
-  const submit = async (prompt: string) => {
-    const res = await t.api("/v1/video/generations", {
-      method: "POST",
-      json: { model: MODEL, prompt, seconds: "5", metadata: { resolution: "480p" } },
-    });
-    assert.equal(res.status, 200, await res.clone().text());
-    return ((await res.json()) as { task_id: string }).task_id;
-  };
+  const submit = (prompt: string) =>
+    submitTask(t, { model: MODEL, prompt, seconds: "5", metadata: { resolution: "480p" } });
 
   test("a cancel landing after the dispatcher read the task: nothing is sent upstream, the slot is given back", async () => {
     const repo = t.server.services.taskRepo;

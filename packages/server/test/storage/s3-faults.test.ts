@@ -14,7 +14,14 @@ import { type ArkDouble, startArkDouble } from "../doubles/ark/double.ts";
 import { type HttpFaultProxy, startHttpFaultProxy } from "../helpers/fault-proxy.ts";
 import { sample } from "../helpers/paths.ts";
 import { until } from "../helpers/receiver.ts";
-import { addChannel, startTestServer, type TestServer, uploadFile, waitForTask } from "../helpers/server.ts";
+import {
+  addChannel,
+  startTestServer,
+  submitTask,
+  type TestServer,
+  uploadFile,
+  waitForTask,
+} from "../helpers/server.ts";
 import { BUCKET, startTestBucket, type TestBucket } from "./s3rver.ts";
 
 const MODEL = "seedance-1-5-pro-with-audio";
@@ -47,14 +54,8 @@ describe("S3 outages under a running gateway", () => {
     await bucket?.stop();
   });
 
-  const submit = async (prompt: string) => {
-    const res = await t.api("/v1/video/generations", {
-      method: "POST",
-      json: { model: MODEL, prompt, seconds: "5", metadata: { resolution: "480p" } },
-    });
-    assert.equal(res.status, 200, await res.clone().text());
-    return ((await res.json()) as { task_id: string }).task_id;
-  };
+  const submit = (prompt: string) =>
+    submitTask(t, { model: MODEL, prompt, seconds: "5", metadata: { resolution: "480p" } });
 
   test("ingest waits out an S3 outage and the task succeeds once S3 is back", async () => {
     proxy.fail({ status: 503, match: writes });
