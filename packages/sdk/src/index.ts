@@ -26,7 +26,6 @@ export {
 } from "./errors.ts";
 export type { Uploadable, UploadOptions } from "./resources/files.ts";
 export type { CreateOptions, EventsOptions, WaitOptions } from "./resources/videos.ts";
-export type { WebhookAttempt, WebhookDelivery, WebhookSecret } from "./resources/webhooks.ts";
 export { parseSSE, type ServerSentEvent } from "./sse.ts";
 export * from "./types.ts";
 export { signWebhook, type VerifyWebhookOptions, verifyWebhook, type WebhookHeaders } from "./webhooks.ts";

@@ -1,12 +1,12 @@
 import type { Core, RequestOptions } from "../core.ts";
-import type { ListPage, Model } from "../types.ts";
+import type { Model, ModelList } from "../types.ts";
 
 export class Models {
   constructor(private readonly core: Core) {}
 
   /** The models this key may use, with their capabilities (`GET /v1/models`). */
   async list(options: RequestOptions = {}): Promise<Model[]> {
-    const page = await this.core.request<ListPage<Model>>({ ...options, method: "GET", path: "/v1/models" });
+    const page = await this.core.request<ModelList>({ ...options, method: "GET", path: "/v1/models" });
     return page.data;
   }
 

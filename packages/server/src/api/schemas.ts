@@ -15,6 +15,12 @@ export type { JsonSchema };
 
 const Unsupported = z.object({ supported: z.literal(false) });
 
+/** A vendor parameter a model takes with a default, or ignores (named for the SDK's generated types). */
+export const ParameterSupport = z.union([
+  z.object({ supported: z.literal(true), default: z.boolean() }),
+  Unsupported,
+]);
+
 export const ModelObject = z
   .looseObject({
     id: z.string(),
@@ -63,12 +69,9 @@ export const ModelObject = z
     parameters: z
       .object({
         seed: z.union([z.object({ supported: z.literal(true), min: z.int(), max: z.int() }), Unsupported]),
-        watermark: z.union([z.object({ supported: z.literal(true), default: z.boolean() }), Unsupported]),
-        camera_fixed: z.union([z.object({ supported: z.literal(true), default: z.boolean() }), Unsupported]),
-        return_last_frame: z.union([
-          z.object({ supported: z.literal(true), default: z.boolean() }),
-          Unsupported,
-        ]),
+        watermark: ParameterSupport,
+        camera_fixed: ParameterSupport,
+        return_last_frame: ParameterSupport,
         fit: z
           .union([
             z.object({

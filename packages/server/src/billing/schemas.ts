@@ -32,7 +32,7 @@ export const AccountQuery = z.object({
     .describe("Admins: another account's (default: the caller's)."),
 });
 
-const UsageRowObject = z.object({
+export const UsageRowObject = z.object({
   object: z.literal("usage"),
   date: z.string().optional(),
   model: z.string().optional(),
@@ -45,6 +45,9 @@ const UsageRowObject = z.object({
   cost: Money,
   cost_micros: z.int(),
 });
+
+/** A usage report's `totals`: a row's counts and cost, over every row. */
+export const UsageTotals = UsageRowObject.omit({ object: true });
 
 export const UsageQuery = AccountQuery.extend({
   start_date: z
@@ -68,7 +71,7 @@ export const UsageReport = z
     object: z.literal("list"),
     data: z.array(UsageRowObject),
     has_more: z.boolean(),
-    totals: UsageRowObject.omit({ object: true }),
+    totals: UsageTotals,
     currency: z.string(),
     account_id: z.string(),
     start_date: z.string(),
@@ -161,10 +164,13 @@ export const PriceHistory = z
   })
   .meta({ title: "PriceHistory" });
 
+/** One model's current price (`pricing` as on the model object; null when unpriced). */
+export const ModelPrice = z.object({ model: z.string(), pricing: z.unknown().nullable() });
+
 export const ModelPrices = z
   .object({
     object: z.literal("list"),
-    data: z.array(z.object({ model: z.string(), pricing: z.unknown().nullable() })),
+    data: z.array(ModelPrice),
     has_more: z.boolean(),
   })
   .meta({ title: "ModelPrices" });

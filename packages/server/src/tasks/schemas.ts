@@ -27,23 +27,23 @@ const MediaUrl = (kind: "image" | "video" | "audio") =>
     })
     .describe(`The ${kind}'s location.`);
 
-const ImageContent = z
+/** How an image is used (`ImageContent.role`); named so clients get one type for it. */
+export const ImageRole = z.enum(["first_frame", "last_frame", "reference_image"]);
+
+export const ImageContent = z
   .object({
     type: z.literal("image_url"),
     image_url: MediaUrl("image"),
-    role: z
-      .enum(["first_frame", "last_frame", "reference_image"])
-      .nullish()
-      .describe(
-        "How the image is used. Frame roles (`first_frame`, `last_frame`) and reference roles cannot be mixed. " +
-          "Omitted: `first_frame` when it is the request's only media, `reference_image` beside videos, audio or " +
-          "other references; required when several images would otherwise be ambiguous. A single " +
-          "`reference_image` on a model without reference mode is used as the first frame.",
-      ),
+    role: ImageRole.nullish().describe(
+      "How the image is used. Frame roles (`first_frame`, `last_frame`) and reference roles cannot be mixed. " +
+        "Omitted: `first_frame` when it is the request's only media, `reference_image` beside videos, audio or " +
+        "other references; required when several images would otherwise be ambiguous. A single " +
+        "`reference_image` on a model without reference mode is used as the first frame.",
+    ),
   })
   .meta({ title: "ImageContent" });
 
-const VideoContent = z
+export const VideoContent = z
   .object({
     type: z.literal("video_url"),
     video_url: MediaUrl("video"),
@@ -51,7 +51,7 @@ const VideoContent = z
   })
   .meta({ title: "VideoContent" });
 
-const AudioContent = z
+export const AudioContent = z
   .object({
     type: z.literal("audio_url"),
     audio_url: MediaUrl("audio"),
@@ -204,6 +204,25 @@ export const TaskMetadataEcho = z
       "others when sent and supported by the model), without content and callback_url.",
   });
 
+// The task's parts, named (not inlined) so the SDK's generated types can name them too.
+export const VideoInfo = z.object({
+  width: z.int(),
+  height: z.int(),
+  duration: z.number(),
+  fps: z.number(),
+  has_audio: z.boolean(),
+  bytes: z.int(),
+});
+
+export const TaskUsage = z.object({
+  seconds: z.number(),
+  resolution: z.enum(RESOLUTIONS),
+  cost: z.string().describe("Decimal string, e.g. `0.3500`."),
+  currency: z.string(),
+});
+
+export const TaskError = z.object({ code: z.string(), message: z.string() });
+
 export const TaskObject = z
   .object({
     task_id: z.string(),
@@ -231,29 +250,9 @@ export const TaskObject = z
     thumbnail_url: z.string().optional().describe("Succeeded only: a JPEG poster frame."),
     format: z.literal("mp4").optional(),
     last_frame_url: z.string().optional().describe("PNG of the last frame, when asked for or returned."),
-    video: z
-      .object({
-        width: z.int(),
-        height: z.int(),
-        duration: z.number(),
-        fps: z.number(),
-        has_audio: z.boolean(),
-        bytes: z.int(),
-      })
-      .optional()
-      .describe("Succeeded only: what was produced."),
-    usage: z
-      .object({
-        seconds: z.number(),
-        resolution: z.enum(RESOLUTIONS),
-        cost: z.string().describe("Decimal string, e.g. `0.3500`."),
-        currency: z.string(),
-      })
-      .optional(),
-    error: z
-      .object({ code: z.string(), message: z.string() })
-      .optional()
-      .describe("Failed only. `cancelled` and `expired` are codes here."),
+    video: VideoInfo.optional().describe("Succeeded only: what was produced."),
+    usage: TaskUsage.optional(),
+    error: TaskError.optional().describe("Failed only. `cancelled` and `expired` are codes here."),
     created_at: UnixSeconds,
     started_at: UnixSeconds.nullish(),
     completed_at: UnixSeconds.nullish(),
@@ -264,4 +263,4 @@ export const TaskObject = z
 export type TaskObject = z.infer<typeof TaskObject>;
 
 export const TaskList = listEnvelope(TaskObject, "TaskList");
-export type VideoInfo = NonNullable<TaskObject["video"]>;
+export type VideoInfo = z.infer<typeof VideoInfo>;

@@ -2,21 +2,24 @@
 import { z } from "zod";
 import { UnixSeconds } from "../http/schema.ts";
 
+export const DeliveryStatus = z.enum(["pending", "delivered", "exhausted", "gone"]);
+
+/** One attempt of a delivery (named for the SDK's generated types). */
+export const DeliveryAttempt = z.object({
+  attempted_at: z.number().describe("Unix time, seconds (fractional)."),
+  status_code: z.int().nullable(),
+  latency_ms: z.int(),
+  error: z.string().nullable(),
+});
+
 export const DeliveryObject = z
   .object({
     id: z.string().describe("msg_… — also the webhook-id header, stable across retries"),
     object: z.literal("webhook_delivery"),
     task_id: z.string(),
     url: z.string(),
-    status: z.enum(["pending", "delivered", "exhausted", "gone"]),
-    attempts: z.array(
-      z.object({
-        attempted_at: z.number().describe("Unix time, seconds (fractional)."),
-        status_code: z.int().nullable(),
-        latency_ms: z.int(),
-        error: z.string().nullable(),
-      }),
-    ),
+    status: DeliveryStatus,
+    attempts: z.array(DeliveryAttempt),
     next_attempt_at: UnixSeconds.nullable(),
     created_at: UnixSeconds,
     delivered_at: UnixSeconds.nullable(),

@@ -13,6 +13,8 @@ import {
   VIDEO_CREATE_KEYS,
   VIDEO_CREATE_REQUIRED_KEYS,
 } from "@vidrelay/sdk";
+import { SDK_TYPES } from "../../scripts/generate-sdk-types.ts";
+import { toJsonSchema } from "../../src/http/schema.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 
 interface JsonSchema {
@@ -36,22 +38,70 @@ function objectSchema(schema: JsonSchema | undefined): JsonSchema | undefined {
 
 const sorted = (xs: readonly string[]) => [...xs].sort();
 
+interface Operation {
+  operationId: string;
+  requestBody?: { content: Record<string, { schema: JsonSchema & { $ref?: string } }> };
+  responses: Record<string, { content?: Record<string, { schema: JsonSchema & { $ref?: string } }> }>;
+}
+
 /**
- * The SDK's hand-written types (as run-time key lists, which the compiler ties to the interfaces)
- * against the live server's OpenAPI document: a field added, removed or made optional on either
- * side fails here.
+ * The SDK's types against the live server's OpenAPI document. The types are generated from the
+ * server's schemas (test/sdk/generated-types.test.ts keeps the file current); this checks that
+ * those are the schemas the routes actually serve.
  */
 describe("SDK types match the server's OpenAPI document", () => {
   let t: TestServer;
   let schemas: Record<string, JsonSchema>;
+  let paths: Record<string, Record<string, Operation>>;
   before(async () => {
     t = await startTestServer();
     const res = await fetch(`${t.url}/openapi.json`);
     assert.equal(res.status, 200);
-    const doc = (await res.json()) as { components: { schemas: Record<string, JsonSchema> } };
+    const doc = (await res.json()) as {
+      components: { schemas: Record<string, JsonSchema> };
+      paths: Record<string, Record<string, Operation>>;
+    };
     schemas = doc.components.schemas;
+    paths = doc.paths;
   });
   after(() => t.stop());
+
+  test("every JSON body and response of /v1 is a type the SDK generates", () => {
+    // Each generated type's schema as the document publishes it (the same conversion openapi.ts uses).
+    const published = SDK_TYPES.map((type) => ({
+      ...type,
+      json: JSON.stringify(toJsonSchema(type.schema, { io: type.io })),
+    }));
+    const resolve = (schema: JsonSchema & { $ref?: string }) =>
+      schema.$ref ? schemas[schema.$ref.replace("#/components/schemas/", "")] : schema;
+    const missing: string[] = [];
+    let checked = 0;
+    const check = (
+      where: string,
+      io: "input" | "output",
+      schema: (JsonSchema & { $ref?: string }) | undefined,
+    ) => {
+      if (!schema) return;
+      checked++;
+      const json = JSON.stringify(resolve(schema));
+      if (!published.some((type) => type.io === io && type.json === json)) missing.push(where);
+    };
+    for (const [path, operations] of Object.entries(paths)) {
+      if (!path.startsWith("/v1/")) continue;
+      for (const [method, op] of Object.entries(operations)) {
+        const where = `${method.toUpperCase()} ${path} (${op.operationId})`;
+        check(`${where} request body`, "input", op.requestBody?.content["application/json"]?.schema);
+        check(`${where} response`, "output", op.responses["200"]?.content?.["application/json"]?.schema);
+      }
+    }
+    assert.ok(checked >= 40, `only ${checked} JSON bodies and responses found in the document`);
+    assert.deepEqual(
+      missing,
+      [],
+      "these bodies have no generated SDK type: name their schema in the server's schemas.ts, add it to " +
+        "SDK_TYPES in packages/server/scripts/generate-sdk-types.ts and run `npm run generate:sdk`",
+    );
+  });
 
   const cases: [
     string,
