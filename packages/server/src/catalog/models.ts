@@ -20,6 +20,7 @@
 import { z } from "zod";
 import { notFound } from "../domain/errors.ts";
 import type { Fit, GenerationMode, MediaKind, Ratio, Resolution } from "../domain/request.ts";
+import { didYouMean, nearestIds } from "./suggest.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Enumerations shared by the catalog, the submit validator and the API schemas.
@@ -376,13 +377,17 @@ export class Catalog {
     return this.#models.get(id);
   }
 
-  /** Like `get`, but an unknown id is the contract's 404 `model_not_found` (param `model`). */
+  /**
+   * Like `get`, but an unknown id is the contract's 404 `model_not_found` (param `model`), whose
+   * message names the closest ids when the id looks like a typo of one (`suggest.ts`).
+   */
   require(id: string): CatalogModel {
     const model = this.#models.get(id);
     if (!model) {
       throw notFound(
         "model_not_found",
-        `The model "${truncate(id, 100)}" does not exist. GET /v1/models lists the models you can use.`,
+        `The model "${truncate(id, 100)}" does not exist.${didYouMean(nearestIds(id, this.ids()))} ` +
+          "GET /v1/models lists the models you can use.",
         "model",
       );
     }
