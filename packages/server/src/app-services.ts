@@ -1,30 +1,63 @@
+/**
+ * Composition root: builds every service of one server process from its final configuration.
+ * Logic lives in the services; this file only decides who gets what. Routes and job handlers are
+ * wired from the result (api/register-routes.ts, relay/job-handlers.ts), each taking the few
+ * services it needs.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import type { Kysely } from "kysely";
-import type { Billing } from "./billing/billing.ts";
-import type { Catalog } from "./catalog/models.ts";
-import type { ChannelRouting } from "./channels/routing.ts";
-import type { ChannelService } from "./channels/service.ts";
-import type { Config } from "./config.ts";
-import type { FileService } from "./files/service.ts";
+import type { Logger } from "pino";
+import { Billing } from "./billing/billing.ts";
+import { decimalToMicros } from "./billing/money.ts";
+import { Catalog, DEFAULT_CATALOG } from "./catalog/models.ts";
+import { CircuitBreaker } from "./channels/breaker.ts";
+import { cancelUpstream } from "./channels/cancel.ts";
+import { ChannelRouting } from "./channels/routing.ts";
+import { ChannelService } from "./channels/service.ts";
+import { storeBudgets } from "./channels/shared-budgets.ts";
+import { type Config, ConfigError } from "./config.ts";
+import { FileRepository } from "./files/repository.ts";
+import { FileService } from "./files/service.ts";
+import { openJobQueue } from "./jobs/open-queue.ts";
 import type { JobQueue } from "./jobs/queue.ts";
-import type { AuthService } from "./keys/auth.ts";
-import type { AccountRepository } from "./keys/repository.ts";
-import type { Metrics } from "./ops/metrics.ts";
-import type { UpstreamPoller } from "./relay/poller.ts";
+import { AuthService } from "./keys/auth.ts";
+import { AccountRepository } from "./keys/repository.ts";
+import { KeyService } from "./keys/service.ts";
+import { ALL_MIGRATIONS } from "./migrations.ts";
+import { type AllowMatcher, parseAllowList } from "./net/address-policy.ts";
+import { Metrics } from "./ops/metrics.ts";
+import { createAdapters } from "./providers/registry.ts";
+import { UpstreamPoller } from "./relay/poller.ts";
+import { openStorage } from "./storage/open-storage.ts";
 import type { BlobStorage } from "./storage/storage.ts";
-import type { Database } from "./store/schema.ts";
-import type { TaskEvents } from "./tasks/events.ts";
-import type { TaskPresenter } from "./tasks/presenter.ts";
-import type { TaskRepository } from "./tasks/repository.ts";
-import type { TaskService } from "./tasks/service.ts";
-import type { WebhookService } from "./webhooks/service.ts";
+import { type DatabaseHandle, migrateToLatest, openDatabase } from "./store/db.ts";
+import type { Database, TaskRow } from "./store/schema.ts";
+import { TransactionGroup } from "./store/transaction-group.ts";
+import { whenStoreAnswers } from "./store/unavailable.ts";
+import { TaskEvents } from "./tasks/events.ts";
+import { IdempotencyRepository } from "./tasks/idempotency-repository.ts";
+import { TaskLifecycle } from "./tasks/lifecycle.ts";
+import { TaskObjectCache } from "./tasks/object-cache.ts";
+import { PgTaskEventBridge } from "./tasks/pg-events.ts";
+import { Posters } from "./tasks/posters.ts";
+import { TaskPresenter } from "./tasks/presenter.ts";
+import { TaskRepository } from "./tasks/repository.ts";
+import { TaskService } from "./tasks/service.ts";
+import { SecretBox } from "./util/secret-box.ts";
+import { WebhookRepository } from "./webhooks/repository.ts";
+import { WebhookService } from "./webhooks/service.ts";
 
 /**
- * The services one server process composed (server.ts), exposed on RunningServer for the CLI,
- * tests and benchmarks. Routes do not get this: each route plugin declares the few it needs.
+ * The services one server process composed, exposed on RunningServer for the CLI, tests and
+ * benchmarks. Routes and job handlers do not get this: each declares the few it needs.
  */
 export interface AppServices {
-  config: Config;
+  config: Readonly<Config>;
+  /** The handle every repository uses (writes through it reach the task object cache). */
+  database: DatabaseHandle;
   db: Kysely<Database>;
+  logger: Logger;
   catalog: Catalog;
   storage: BlobStorage;
   queue: JobQueue;
@@ -32,13 +65,190 @@ export interface AppServices {
   events: TaskEvents;
   accounts: AccountRepository;
   taskRepo: TaskRepository;
+  idempotency: IdempotencyRepository;
   auth: AuthService;
+  keys: KeyService;
   files: FileService;
   tasks: TaskService;
+  lifecycle: TaskLifecycle;
   webhooks: WebhookService;
   routing: ChannelRouting;
+  breaker: CircuitBreaker;
   poller: UpstreamPoller;
   presenter: TaskPresenter;
+  posters: Posters;
   channels: ChannelService;
   billing: Billing;
+  /** Unchanged task objects served from memory (SQLite only: the store says cheaply what changed). */
+  taskObjects: TaskObjectCache | undefined;
+  /** Private ranges outbound fetches may reach anyway (VIDRELAY_ALLOW_PRIVATE_TARGETS). */
+  allowPrivate: AllowMatcher;
+  /** Ask the task's provider to stop it (cancel, timeout, deadline). */
+  cancelUpstream(task: TaskRow): ReturnType<typeof cancelUpstream>;
+  /** Close what the services hold open: deliveries, the queue, notifications, the store. */
+  close(): Promise<void>;
+}
+
+/** How long a starting process waits for an unreachable store (Postgres restarting) before it gives up. */
+const STARTUP_STORE_WAIT_MS = 60_000;
+
+export async function buildServices(
+  config: Readonly<Config>,
+  options: { logger: Logger; role: "api" | "worker" },
+): Promise<AppServices> {
+  const { logger } = options;
+  const storeLogger = logger.child({ component: "store" });
+  const database = openDatabase(config.databaseUrl, {
+    applicationName: `vidrelay-${options.role}`,
+    onConnectionError: (error) =>
+      storeLogger.warn({ err: error }, "a pooled store connection failed; it is replaced when next needed"),
+  });
+  const waitForStore = <T>(what: string, step: () => Promise<T>) =>
+    whenStoreAnswers(step, { what, withinMs: STARTUP_STORE_WAIT_MS, log: (m) => storeLogger.warn(m) });
+  const opened: Array<() => unknown> = [() => database.close()];
+  const closeOpened = async () => {
+    for (const close of opened.reverse()) await close();
+  };
+  try {
+    await waitForStore("migrations", () => migrateToLatest(database.db, ALL_MIGRATIONS));
+    // Every write this process makes reports itself to the task object cache through the plugin,
+    // so all repositories must use this handle.
+    const taskObjects = database.externalChanges ? new TaskObjectCache(database.externalChanges) : undefined;
+    const db = taskObjects ? database.db.withPlugin(taskObjects.writeObserver()) : database.db;
+    // Uploads in progress, spooled data: URLs, posters being made.
+    await mkdir(join(config.dataDir, "tmp"), { recursive: true });
+    const storage = await openStorage(config, (problem) => new ConfigError([problem]));
+    const events = new TaskEvents();
+    // On Postgres, processes tell each other about task changes (SSE on any API process, cancels
+    // reaching the worker that renders); SQLite deployments are one machine and resync from the store.
+    if (database.dialect === "postgres") {
+      const bridge = await waitForStore("task notifications", () =>
+        PgTaskEventBridge.start(config.databaseUrl, events, logger.child({ component: "events" })),
+      );
+      opened.push(() => bridge.close());
+    }
+    const queue = await waitForStore("job queue", () =>
+      openJobQueue(config, db, logger, (problem) => new ConfigError([problem])),
+    );
+    opened.push(() => queue.close?.());
+    return await compose(
+      { config, logger, database: { ...database, db }, taskObjects, storage, events, queue },
+      () => closeOpened(),
+    );
+  } catch (error) {
+    await closeOpened().catch(() => {});
+    throw error;
+  }
+}
+
+/** The services over an open store, storage and queue (no I/O but the default prices). */
+async function compose(
+  open: Pick<AppServices, "config" | "logger" | "database" | "taskObjects" | "storage" | "events" | "queue">,
+  closeOpened: () => Promise<void>,
+): Promise<AppServices> {
+  const { config, logger, database, storage, events, queue } = open;
+  const db = database.db;
+  const catalog = new Catalog(DEFAULT_CATALOG);
+  const metrics = new Metrics();
+  const accounts = new AccountRepository(db);
+  const taskRepo = new TaskRepository(db);
+  const files = new FileService(config, new FileRepository(db), storage);
+  const idempotency = new IdempotencyRepository(db);
+  const allowPrivate = parseAllowList(config.allowPrivateTargets);
+  const secretBox = SecretBox.fromConfig(config);
+  const webhooks = new WebhookService(
+    config,
+    new WebhookRepository(db, secretBox),
+    queue,
+    allowPrivate,
+    logger.child({ component: "webhooks" }),
+  );
+  const billing = new Billing(db, catalog, {
+    localRenders: config.localRendersBilled ? "priced" : "free",
+    defaults: {
+      requestsPerMinute: config.defaultRequestsPerMinute,
+      maxConcurrent: config.defaultMaxConcurrent,
+      dailySpendCap: config.defaultDailySpend ? decimalToMicros(config.defaultDailySpend)! : null,
+    },
+  });
+  await billing.prices.ensureDefaultPrices();
+  // Query budgets and breakers live in the store: every process of a deployment shares them.
+  const budgets = storeBudgets(db);
+  const adapters = createAdapters(config, { budgets });
+  const channels = new ChannelService(db, secretBox, catalog, adapters);
+  const routing = new ChannelRouting(config, channels);
+  const breaker = new CircuitBreaker(db, config.breakerThreshold, config.breakerCooldownSeconds * 1000);
+  const presenter = new TaskPresenter(
+    config,
+    billing.usage,
+    new Map([...adapters].map(([name, adapter]) => [name, adapter.cancelScope])),
+  );
+  const lifecycle = new TaskLifecycle({
+    config,
+    db,
+    transactions: new TransactionGroup(db, database.dialect === "sqlite"),
+    tasks: taskRepo,
+    idempotency,
+    queue,
+    channels,
+    billing: billing.holds,
+    webhooks,
+    presenter,
+    events,
+    metrics,
+  });
+  const relayLogger = logger.child({ component: "upstream" });
+  const cancel = (task: TaskRow) => cancelUpstream({ channels, logger: relayLogger }, task);
+  const tasks = new TaskService({
+    catalog,
+    tasks: taskRepo,
+    idempotency,
+    files,
+    lifecycle,
+    routing,
+    cancelUpstream: cancel,
+    checkCallbackUrl: (url) => webhooks.checkCallbackUrl(url),
+    storage,
+    replayOfDeleted: config.idempotentReplayOfDeleted,
+  });
+  const poller = new UpstreamPoller({
+    config,
+    budgets,
+    db,
+    tasks: taskRepo,
+    lifecycle,
+    channels,
+    queue,
+    events,
+    metrics,
+    logger: relayLogger,
+  });
+  return {
+    ...open,
+    db,
+    catalog,
+    metrics,
+    accounts,
+    taskRepo,
+    idempotency,
+    auth: new AuthService(accounts),
+    keys: new KeyService(accounts),
+    files,
+    tasks,
+    lifecycle,
+    webhooks,
+    routing,
+    breaker,
+    poller,
+    presenter,
+    posters: new Posters({ tasks: taskRepo, storage, tmpDir: join(config.dataDir, "tmp") }),
+    channels,
+    billing,
+    allowPrivate,
+    cancelUpstream: cancel,
+    async close() {
+      webhooks.close();
+      await closeOpened();
+    },
+  };
 }

@@ -66,7 +66,8 @@ describe("the server's import structure", () => {
 
   test("the parser sees the imports (a guard against this test passing on nothing)", () => {
     assert.ok(files.size > 80, `only ${files.size} source files found under ${SRC}`);
-    assert.ok(files.get("server.ts")!.includes("tasks/lifecycle.ts"));
+    assert.ok(files.get("server.ts")!.includes("app-services.ts"));
+    assert.ok(files.get("app-services.ts")!.includes("tasks/lifecycle.ts"));
   });
 
   test("no file imports itself through others", () => {
