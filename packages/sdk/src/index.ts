@@ -24,6 +24,17 @@ export {
   VidRelayError,
   WebhookVerificationError,
 } from "./errors.ts";
+export type {
+  Admin,
+  AdminAccounts,
+  AdminChannels,
+  AdminKeys,
+  AdminLedger,
+  AdminLimits,
+  AdminPrices,
+  LedgerWriteOptions,
+} from "./resources/admin.ts";
+export type { Billing } from "./resources/billing.ts";
 export type { Uploadable, UploadOptions } from "./resources/files.ts";
 export type { CreateOptions, EventsOptions, WaitOptions } from "./resources/videos.ts";
 export { parseSSE, type ServerSentEvent } from "./sse.ts";
