@@ -1,17 +1,15 @@
-import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
-import {
-  type ContentItem,
-  type Fit,
-  type ImageRole,
-  type Model,
-  NotFoundError,
-  type Ratio,
-  type Resolution,
-  type SubmitMetadata,
-  type Task,
-  type VideoCreateParams,
-  type VidRelay,
+import type {
+  ContentItem,
+  Fit,
+  ImageRole,
+  Model,
+  Ratio,
+  Resolution,
+  SubmitMetadata,
+  Task,
+  VideoCreateParams,
+  VidRelay,
 } from "@vidrelay/sdk";
 import {
   CLIENT_OPTIONS,
@@ -23,6 +21,7 @@ import {
   parse,
   UsageError,
 } from "./common.ts";
+import { checkAgainstModel, checkFlags, findModel, type GenerateFlags, isUrl } from "./generate-checks.ts";
 import { ProgressDisplay, type ProgressMode, progressMode } from "./progress.ts";
 
 export const DEFAULT_MODEL = "seedance-1-5-pro-with-audio";
@@ -40,7 +39,8 @@ Input:
   --last-frame PATH|URL  the last frame (numbered after them)
   -p, --prompt TEXT      what to generate (required without images)
 
-Parameters (defaults come from the model; 'vidrelay models' lists what each accepts):
+Parameters (defaults come from the model; 'vidrelay models' lists what each accepts; every flag and
+image is checked against the model before anything is uploaded):
   -m, --model ID         model id (default ${DEFAULT_MODEL})
   --seconds N            clip length in whole seconds
   --ratio R              21:9, 16:9, 4:3, 1:1, 3:4, 9:16 or adaptive
@@ -89,8 +89,6 @@ interface ImageInput {
   role: ImageRole;
 }
 
-const isUrl = (value: string) => /^(https?:|data:)/i.test(value);
-
 /** Which role each image gets: references on reference-mode models, frames otherwise. */
 export function assignRoles(
   model: Pick<Model, "id" | "modes">,
@@ -99,6 +97,9 @@ export function assignRoles(
   lastFrame: string | undefined,
 ): ImageInput[] {
   const out: ImageInput[] = [];
+  if (!model.modes.some((mode) => mode !== "text") && (images.length || firstFrame || lastFrame)) {
+    throw new UsageError(`${model.id} makes video from text only: drop -i/--first-frame/--last-frame`);
+  }
   if (firstFrame) out.push({ source: firstFrame, role: "first_frame" });
   if (model.modes.includes("reference")) {
     for (const source of images) out.push({ source, role: "reference_image" });
@@ -140,29 +141,28 @@ export async function generate(args: string[], io: Io): Promise<number> {
   const seconds = intFlag("seconds", values.seconds, 1);
   const seed = intFlag("seed", values.seed, -1);
   const timeoutSeconds = intFlag("timeout", values.timeout, 1);
-  for (const path of [...images, values["first-frame"], values["last-frame"]]) {
-    if (path && !isUrl(path)) await mustBeFile(path);
-  }
+  const flags: GenerateFlags = {
+    images,
+    firstFrame: values["first-frame"],
+    lastFrame: values["last-frame"],
+    prompt,
+    seconds,
+    ratio: values.ratio,
+    resolution: values.resolution?.toLowerCase(),
+    fit: values.fit,
+    audio: values.audio ? true : values["no-audio"] ? false : undefined,
+    seed,
+    output: values.output,
+  };
+  // Every flag is checked before anything is uploaded: first on its own, then against the model.
+  const local = await checkFlags(flags);
   const modelId = values.model ?? DEFAULT_MODEL;
   const json = Boolean(values.json);
   const client = clientFrom(values);
-
+  const model = findModel(await client.models.list(), modelId);
   // The model decides whether -i images are references or frames.
-  let inputs: ImageInput[] = [];
-  if (images.length || values["first-frame"] || values["last-frame"]) {
-    let model: Model;
-    try {
-      model = await client.models.get(modelId);
-    } catch (error) {
-      if (error instanceof NotFoundError) {
-        throw new UsageError(
-          `unknown model "${modelId}"; 'vidrelay models' lists the models this key may use`,
-        );
-      }
-      throw error;
-    }
-    inputs = assignRoles(model, images, values["first-frame"], values["last-frame"]);
-  }
+  const inputs = assignRoles(model, images, values["first-frame"], values["last-frame"]);
+  checkAgainstModel(model, flags, inputs, local);
 
   // Upload local files (each distinct path once), in parallel.
   const uploads = new Map<string, Promise<string>>();
@@ -189,12 +189,10 @@ export async function generate(args: string[], io: Io): Promise<number> {
   }));
 
   const metadata: SubmitMetadata = {};
-  if (values.ratio) metadata.ratio = values.ratio as Ratio;
-  // Checked by the server like every parameter (400 naming metadata.fit).
-  if (values.fit) metadata.fit = values.fit as Fit;
-  if (values.resolution) metadata.resolution = values.resolution.toLowerCase() as Resolution;
-  if (values.audio) metadata.generate_audio = true;
-  if (values["no-audio"]) metadata.generate_audio = false;
+  if (flags.ratio) metadata.ratio = flags.ratio as Ratio;
+  if (flags.fit) metadata.fit = flags.fit as Fit;
+  if (flags.resolution) metadata.resolution = flags.resolution as Resolution;
+  if (flags.audio !== undefined) metadata.generate_audio = flags.audio;
   if (seed !== undefined) metadata.seed = seed;
   if (content.length) metadata.content = content;
   const body: VideoCreateParams = { model: modelId };
@@ -282,15 +280,5 @@ class Interrupted extends Error {
   constructor() {
     super("interrupted");
     this.name = "Interrupted";
-  }
-}
-
-async function mustBeFile(path: string): Promise<void> {
-  try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new UsageError(`${path} is not a file`);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`cannot read ${path}: no such file`);
   }
 }

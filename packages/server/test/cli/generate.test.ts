@@ -133,9 +133,10 @@ describe("vidrelay generate", () => {
     assert.equal(task.metadata.fit, "pad");
     await client.videos.cancel(task.id).catch(() => {});
 
+    // Refused before the image is uploaded (test/cli/generate-checks.test.ts has every such flag).
     const bad = await runCli(args("stretch"), env);
     assert.equal(bad.code, 2, bad.stderr);
-    assert.match(bad.stderr, /metadata\.fit/);
+    assert.equal(bad.stderr, 'vidrelay: --fit must be crop or pad (got "stretch")\n');
   });
 
   test("--json streams progress events and ends with the saved file", async () => {
@@ -189,7 +190,15 @@ describe("vidrelay generate", () => {
 
     const badSeconds = await runCli(["generate", "-p", "x", "--seconds", "99"], env);
     assert.equal(badSeconds.code, 2);
-    assert.match(badSeconds.stderr, /\[seconds\]/);
+    assert.match(
+      badSeconds.stderr,
+      /--seconds 99: seedance-1-5-pro-with-audio makes clips of 4 to 12 seconds/,
+    );
+
+    // What only the server can refuse still exits 2 naming the param: a data: URL it cannot decode.
+    const refused = await runCli(["generate", "-i", "data:image/png;base64,AAAA", "-p", "x"], env);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /\[metadata\.content\[0\]\.image_url\.url\]/);
 
     const tooMany = await runCli(
       [
