@@ -42,4 +42,37 @@ describe("/docs: the API reference", { skip }, () => {
     }
     assertClean(report);
   });
+
+  test("opens on submitting and polling a task, not on media downloads", async () => {
+    const { page, report } = await h.open();
+    await page.goto("/docs");
+    await page.getByText("Start here. Submit a task", { exact: false }).first().waitFor({ timeout: 30_000 });
+    const sidebarText = await page.locator("nav, aside, [class*=sidebar]").first().innerText();
+    const sidebar = sidebarText
+      .split("\n")
+      .map((line) => line.trim())
+      .filter(Boolean);
+    const at = (line: string) => {
+      const index = sidebar.indexOf(line);
+      assert.ok(index >= 0, `"${line}" is in the sidebar:\n${sidebar.join(" | ")}`);
+      return index;
+    };
+    // The first section, open, is Tasks: submit, then the poll; media downloads come much later.
+    assert.equal(sidebar[at("Introduction") + 1], "Tasks", sidebar.join(" | "));
+    const sections = ["Tasks", "Files", "Models", "OpenAI-compatible", "Webhooks", "Media"].map(at);
+    assert.deepEqual(
+      sections,
+      [...sections].sort((a, b) => a - b),
+      sidebar.join(" | "),
+    );
+    const submit = at("Submit a video generation task");
+    const poll = at("Get a task");
+    assert.ok(sections[0]! < submit && submit < poll && poll < sections[1]!, sidebar.join(" | "));
+    // The content too: the Tasks introduction comes before any media download route.
+    const body = await page.locator("body").innerText();
+    const intro = body.indexOf("Start here. Submit a task");
+    const media = body.indexOf("/files/{name}");
+    assert.ok(intro >= 0 && media > intro, `intro at ${intro}, media at ${media}`);
+    assertClean(report);
+  });
 });
