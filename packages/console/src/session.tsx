@@ -3,24 +3,13 @@
  * gone when the tab closes; "Sign out" removes it. Every request goes through `@vidrelay/sdk`,
  * like any other client of the public API.
  */
-import { VidRelay } from "@vidrelay/sdk";
+import { VidRelay, type WhoAmI } from "@vidrelay/sdk";
 import { createContext, useContext } from "react";
 
 const STORAGE_KEY = "vidrelay.console.apiKey";
 
-/** `GET /v1/me`: the calling key and its account. */
-export interface WhoAmI {
-  object: "whoami";
-  key: {
-    id: string;
-    name: string;
-    account_id: string;
-    prefix: string;
-    test_mode: boolean;
-    created_at: number;
-  };
-  account: { id: string; name: string; admin: boolean; created_at: number };
-}
+/** `GET /v1/me`: the calling key and its account (the SDK's type, generated from the server's schema). */
+export type { WhoAmI };
 
 export interface Session {
   client: VidRelay;
@@ -51,5 +40,5 @@ export function makeClient(apiKey: string): VidRelay {
 
 /** Check a key against the gateway: its identity, or the SDK's error (401 for a bad key). */
 export async function whoAmI(client: VidRelay): Promise<WhoAmI> {
-  return client.core.request<WhoAmI>({ method: "GET", path: "/v1/me" });
+  return client.me();
 }

@@ -3,25 +3,22 @@
  * and read its ledger.
  */
 
-import type { VidRelay } from "@vidrelay/sdk";
+import type { Account, Balance, BillingMode, VidRelay } from "@vidrelay/sdk";
 import { useState } from "react";
 import { ErrorNote, formatMoney, PageHeader, useLoad } from "../components/ui.tsx";
 import { useSession } from "../session.tsx";
 import { AccountDetail } from "./admin/AccountDetail.tsx";
-import { type Account, adminRequest, type Balance, type BillingMode, type List } from "./admin/api.ts";
 import "./admin/admin.css";
 
 export function AccountsPage() {
   const { client } = useSession();
   const loaded = useLoad(
     async (signal) => {
-      const accounts = await adminRequest<List<Account>>(client, "GET", "/v1/admin/accounts", { signal });
+      const accounts = await client.admin.accounts.list({ signal });
       const balances = await Promise.all(
-        accounts.data.map((a) =>
-          adminRequest<Balance>(client, "GET", "/v1/balance", { query: { account_id: a.id }, signal }),
-        ),
+        accounts.map((a) => client.billing.balance({ account_id: a.id }, { signal })),
       );
-      return { accounts: accounts.data, balances: new Map(balances.map((b) => [b.account_id, b])) };
+      return { accounts, balances: new Map(balances.map((b) => [b.account_id, b])) };
     },
     [client],
   );
@@ -103,9 +100,7 @@ function BillingModeSelect({ client, account }: { client: VidRelay; account: Acc
     setSaving(true);
     setError(null);
     try {
-      const saved = await adminRequest<Account>(client, "PATCH", `/v1/admin/accounts/${account.id}`, {
-        json: { billing_mode: next },
-      });
+      const saved = await client.admin.accounts.update(account.id, { billing_mode: next });
       setMode(saved.billing_mode);
     } catch (e) {
       setMode(previous);

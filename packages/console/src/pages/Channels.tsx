@@ -3,10 +3,10 @@
  * authenticated call upstream), enable or disable it; the table shows tasks in flight against each
  * channel's maximum and refreshes while the page is open.
  */
+import type { Channel, ChannelTestResult } from "@vidrelay/sdk";
 import { useState } from "react";
 import { ErrorNote, PageHeader, StatusBadge, useInterval, useLoad } from "../components/ui.tsx";
 import { useSession } from "../session.tsx";
-import { adminRequest, type Channel, type ChannelTestResult, type List } from "./admin/api.ts";
 import { ChannelForm } from "./admin/ChannelForm.tsx";
 import "./admin/admin.css";
 
@@ -14,10 +14,7 @@ const REFRESH_MS = 10_000;
 
 export function ChannelsPage() {
   const { client } = useSession();
-  const loaded = useLoad(
-    (signal) => adminRequest<List<Channel>>(client, "GET", "/v1/admin/channels", { signal }),
-    [client],
-  );
+  const loaded = useLoad((signal) => client.admin.channels.list({ signal }), [client]);
   useInterval(loaded.reload, REFRESH_MS);
   const [adding, setAdding] = useState(false);
   const [tests, setTests] = useState<Record<string, ChannelTestResult | "running">>({});
@@ -26,15 +23,14 @@ export function ChannelsPage() {
 
   const act = async (channel: Channel, action: "enable" | "disable" | "test") => {
     setActionError(null);
-    const path = `/v1/admin/channels/${encodeURIComponent(channel.id)}/${action}`;
     if (action === "test") setTests((t) => ({ ...t, [channel.id]: "running" }));
     else setBusy(channel.id);
     try {
       if (action === "test") {
-        const result = await adminRequest<ChannelTestResult>(client, "POST", path);
+        const result = await client.admin.channels.test(channel.id);
         setTests((t) => ({ ...t, [channel.id]: result }));
       } else {
-        await adminRequest<Channel>(client, "POST", path);
+        await client.admin.channels[action](channel.id);
         loaded.reload();
       }
     } catch (error) {
@@ -45,7 +41,7 @@ export function ChannelsPage() {
     }
   };
 
-  const channels = loaded.data?.data ?? [];
+  const channels = loaded.data ?? [];
   return (
     <section>
       <PageHeader title="Channels">

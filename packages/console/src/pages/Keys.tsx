@@ -2,10 +2,10 @@
  * Keys (admin): every API key of every account, never their secrets. Create one (its secret is shown
  * once), revoke one (after a confirmation), or edit one key's limits.
  */
+import type { ApiKey, ApiKeyCreated } from "@vidrelay/sdk";
 import { useState } from "react";
 import { ErrorNote, formatTime, PageHeader, StatusBadge, useLoad } from "../components/ui.tsx";
 import { useSession } from "../session.tsx";
-import { type Account, type ApiKey, adminRequest, type KeyCreated, type List } from "./admin/api.ts";
 import { CreateKeyForm } from "./admin/CreateKeyForm.tsx";
 import { LimitsEditor } from "./admin/LimitsEditor.tsx";
 import { SecretDialog } from "./admin/SecretDialog.tsx";
@@ -16,15 +16,15 @@ export function KeysPage() {
   const loaded = useLoad(
     async (signal) => {
       const [keys, accounts] = await Promise.all([
-        adminRequest<List<ApiKey>>(client, "GET", "/v1/admin/keys", { signal }),
-        adminRequest<List<Account>>(client, "GET", "/v1/admin/accounts", { signal }),
+        client.admin.keys.list({}, { signal }),
+        client.admin.accounts.list({ signal }),
       ]);
-      return { keys: keys.data, accounts: accounts.data };
+      return { keys, accounts };
     },
     [client],
   );
   const [creating, setCreating] = useState(false);
-  const [created, setCreated] = useState<KeyCreated | null>(null);
+  const [created, setCreated] = useState<ApiKeyCreated | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [revokeError, setRevokeError] = useState<unknown>(null);
   const [limitsOf, setLimitsOf] = useState<ApiKey | null>(null);
@@ -35,7 +35,7 @@ export function KeysPage() {
   const revoke = async (key: ApiKey) => {
     setRevokeError(null);
     try {
-      await adminRequest<ApiKey>(client, "POST", `/v1/admin/keys/${encodeURIComponent(key.id)}/revoke`);
+      await client.admin.keys.revoke(key.id);
       setConfirming(null);
       loaded.reload();
     } catch (error) {

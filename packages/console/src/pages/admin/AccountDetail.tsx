@@ -2,18 +2,10 @@
  * One account: a top-up form and its ledger (newest first). A top-up carries an Idempotency-Key
  * chosen when the form is filled, so a retried or double-clicked submit credits the account once.
  */
-import type { VidRelay } from "@vidrelay/sdk";
+import type { Account, Balance, VidRelay } from "@vidrelay/sdk";
 import { type FormEvent, useState } from "react";
 import { ErrorNote, Field, formatMoney, formatTime, useLoad } from "../../components/ui.tsx";
-import {
-  type Account,
-  adminRequest,
-  type Balance,
-  type LedgerEntry,
-  type List,
-  useFocusOnOpen,
-  useFormError,
-} from "./api.ts";
+import { useFocusOnOpen, useFormError } from "./api.ts";
 
 type TopupField = "topup-amount" | "topup-note";
 
@@ -28,10 +20,9 @@ export function AccountDetail({
   onBalance(balance: Balance): void;
   onClose(): void;
 }) {
-  const base = `/v1/admin/accounts/${encodeURIComponent(account.id)}`;
   const ledger = useLoad(
-    (signal) => adminRequest<List<LedgerEntry>>(client, "GET", `${base}/ledger`, { signal }),
-    [client, base],
+    (signal) => client.admin.ledger.list(account.id, {}, { signal }),
+    [client, account.id],
   );
   const [amount, setAmount] = useState("");
   const [note, setNote] = useState("");
@@ -49,11 +40,10 @@ export function AccountDetail({
     setDone(null);
     form.setError(null);
     try {
-      const result = await adminRequest<{ balance: Balance; entry: LedgerEntry; replayed: boolean }>(
-        client,
-        "POST",
-        `${base}/topup`,
-        { json: { amount: amount.trim(), note: note.trim() || undefined }, idempotencyKey: attempt },
+      const result = await client.admin.ledger.topup(
+        account.id,
+        { amount: amount.trim(), note: note.trim() || undefined },
+        { idempotencyKey: attempt },
       );
       onBalance(result.balance);
       setDone(

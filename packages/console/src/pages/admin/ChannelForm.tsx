@@ -2,10 +2,10 @@
  * "Add channel": an upstream account the gateway routes tasks to. The API key is a password field
  * and is never shown again (the API returns only its last characters).
  */
-import type { VidRelay } from "@vidrelay/sdk";
+import type { Channel, ChannelParams, VidRelay } from "@vidrelay/sdk";
 import { type FormEvent, useState } from "react";
 import { ErrorNote, Field, useLoad } from "../../components/ui.tsx";
-import { adminRequest, type Channel, catalogModels, intOrNull, useFocusOnOpen, useFormError } from "./api.ts";
+import { catalogModels, intOrNull, useFocusOnOpen, useFormError } from "./api.ts";
 
 /** The gateway's adapters (ChannelObject.provider); the API refuses any other with param "provider". */
 const PROVIDERS = [
@@ -71,15 +71,16 @@ export function ChannelForm({
     form.setError(null);
     try {
       const models = Object.fromEntries(rows.filter((r) => r.model).map((r) => [r.model, r.upstream.trim()]));
-      const json = {
+      const params: ChannelParams = {
         provider,
         name: name.trim() || undefined,
         base_url: baseUrl.trim(),
         api_key: apiKey,
         models,
-        max_concurrent: intOrNull(maxConcurrent) ?? undefined,
+        // Text that is not a number is sent as typed, so the API's own check (and message) applies.
+        max_concurrent: (intOrNull(maxConcurrent) ?? undefined) as number | undefined,
       };
-      const channel = await adminRequest<Channel>(client, "POST", "/v1/admin/channels", { json });
+      const channel = await client.admin.channels.create(params);
       setApiKey("");
       onCreated(channel);
     } catch (error) {

@@ -1,8 +1,8 @@
 /** "Create key": for an existing account, or a new one (optionally an admin account). */
-import type { VidRelay } from "@vidrelay/sdk";
+import type { Account, ApiKeyCreated, ApiKeyCreateParams, VidRelay } from "@vidrelay/sdk";
 import { type FormEvent, useState } from "react";
 import { ErrorNote, Field } from "../../components/ui.tsx";
-import { type Account, adminRequest, type KeyCreated, useFocusOnOpen, useFormError } from "./api.ts";
+import { useFocusOnOpen, useFormError } from "./api.ts";
 
 const NEW_ACCOUNT = "";
 type KeyField = "key-account" | "key-account-name" | "key-name";
@@ -15,7 +15,7 @@ export function CreateKeyForm({
 }: {
   client: VidRelay;
   accounts: Account[];
-  onCreated(created: KeyCreated): void;
+  onCreated(created: ApiKeyCreated): void;
   onCancel(): void;
 }) {
   const [accountId, setAccountId] = useState(NEW_ACCOUNT);
@@ -37,11 +37,11 @@ export function CreateKeyForm({
     setBusy(true);
     form.setError(null);
     try {
-      const json =
+      const params: ApiKeyCreateParams =
         accountId === NEW_ACCOUNT
           ? { account_name: accountName, admin, name, test_mode: testMode }
           : { account_id: accountId, name, test_mode: testMode };
-      onCreated(await adminRequest<KeyCreated>(client, "POST", "/v1/admin/keys", { json }));
+      onCreated(await client.admin.keys.create(params));
     } catch (error) {
       form.setError(error);
     } finally {

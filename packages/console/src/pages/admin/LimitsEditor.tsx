@@ -2,10 +2,10 @@
  * One key's limits (GET/PUT /v1/admin/keys/:id/limits). An empty field is sent as null: the key
  * then inherits the account's limit (and the account the gateway's default).
  */
-import type { VidRelay } from "@vidrelay/sdk";
+import type { Limits, LimitsParams, VidRelay } from "@vidrelay/sdk";
 import { type FormEvent, useEffect, useState } from "react";
 import { ErrorNote, Field, formatTime, useLoad } from "../../components/ui.tsx";
-import { adminRequest, catalogModels, intOrNull, type Limits, useFocusOnOpen, useFormError } from "./api.ts";
+import { catalogModels, intOrNull, useFocusOnOpen, useFormError } from "./api.ts";
 
 type LimitField = "limit-rpm" | "limit-concurrent" | "limit-cap" | "limit-models";
 
@@ -30,13 +30,12 @@ export function LimitsEditor({
   keyName: string;
   onClose(): void;
 }) {
-  const path = `/v1/admin/keys/${encodeURIComponent(keyId)}/limits`;
   const loaded = useLoad(
     async (signal) => ({
-      limits: await adminRequest<Limits>(client, "GET", path, { signal }),
+      limits: await client.admin.limits.getKey(keyId, { signal }),
       models: await catalogModels(client, signal),
     }),
-    [client, path],
+    [client, keyId],
   );
   const [rpm, setRpm] = useState("");
   const [concurrent, setConcurrent] = useState("");
@@ -68,13 +67,14 @@ export function LimitsEditor({
     form.setError(null);
     setSaved(null);
     try {
-      const json = {
-        requests_per_minute: intOrNull(rpm),
-        max_concurrent: intOrNull(concurrent),
+      // Text that is not a number is sent as typed, so the API's own check (and message) applies.
+      const params = {
+        requests_per_minute: intOrNull(rpm) as number | null,
+        max_concurrent: intOrNull(concurrent) as number | null,
         daily_spend_cap: cap.trim() === "" ? null : cap.trim(),
         allowed_models: restrict ? allowed : null,
-      };
-      const limits = await adminRequest<Limits>(client, "PUT", path, { json });
+      } satisfies LimitsParams;
+      const limits = await client.admin.limits.setKey(keyId, params);
       fill(limits);
       setSaved(limits);
     } catch (error) {

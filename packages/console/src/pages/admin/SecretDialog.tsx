@@ -1,9 +1,10 @@
 /** The new key's secret, in a modal dialog: the only time the console (or the API) shows it. */
+
+import type { ApiKeyCreated } from "@vidrelay/sdk";
 import { useEffect, useRef, useState } from "react";
 import { copyText } from "../../components/ui.tsx";
-import type { KeyCreated } from "./api.ts";
 
-export function SecretDialog({ created, onClose }: { created: KeyCreated; onClose(): void }) {
+export function SecretDialog({ created, onClose }: { created: ApiKeyCreated; onClose(): void }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [copied, setCopied] = useState(false);
   useEffect(() => {
@@ -29,7 +30,7 @@ export function SecretDialog({ created, onClose }: { created: KeyCreated; onClos
       <div className="page-actions">
         <button
           type="button"
-          onClick={() => copyText(created.key).then(() => setCopied(true))}
+          onClick={() => copyText(created.key ?? "").then(() => setCopied(true))}
           aria-describedby="copy-status"
         >
           Copy

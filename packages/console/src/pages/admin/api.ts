@@ -1,123 +1,16 @@
 /**
- * The admin API as the console uses it: response shapes (from the server's zod schemas) and one
- * request helper. Every call goes through the signed-in key's SDK client.
+ * What the admin pages share. Their calls go through the signed-in key's SDK client
+ * (`client.admin.*`), and the objects they show are the SDK's types, generated from the server's
+ * schemas: the console keeps no copy of an API shape.
  */
 import type { VidRelay } from "@vidrelay/sdk";
 import { type RefObject, useEffect, useRef, useState } from "react";
 import { errorParam } from "../../components/ui.tsx";
 
-export interface Account {
-  id: string;
-  object: "account";
-  name: string;
-  admin: boolean;
-  billing_mode: BillingMode;
-  created_at: number;
-}
-
-/** `prepaid`: tasks need balance; `unmetered`: usage and cost are recorded, no balance is needed. */
-export type BillingMode = "prepaid" | "unmetered";
-
-export interface ApiKey {
-  id: string;
-  object: "api_key";
-  name: string;
-  account_id: string;
-  prefix: string;
-  test_mode: boolean;
-  created_at: number;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
-
-export interface KeyCreated extends ApiKey {
-  /** The secret: only in this one response. */
-  key: string;
-  account: Account;
-}
-
-export interface Channel {
-  id: string;
-  object: "channel";
-  name: string;
-  provider: string;
-  base_url: string;
-  api_key_hint: string;
-  models: Record<string, string>;
-  priority: number;
-  weight: number;
-  max_concurrent: number;
-  in_flight: number;
-  enabled: boolean;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface ChannelTestResult {
-  id: string;
-  ok: boolean;
-  latency_ms: number;
-  error?: string;
-}
-
-export interface Limits {
-  object: "limits";
-  scope: "account" | "key";
-  id: string;
-  requests_per_minute: number | null;
-  max_concurrent: number | null;
-  daily_spend_cap_micros: number | null;
-  allowed_models: string[] | null;
-  updated_at: number | null;
-}
-
-export interface Balance {
-  object: "balance";
-  account_id: string;
-  currency: string;
-  balance: string;
-  held: string;
-  available: string;
-  balance_micros: number;
-}
-
-export interface LedgerEntry {
-  id: string;
-  kind: string;
-  amount: string;
-  currency: string;
-  task_id: string | null;
-  key_id: string | null;
-  note: string | null;
-  created_at: number;
-}
-
-export interface List<T> {
-  object: "list";
-  data: T[];
-  has_more: boolean;
-}
-
-type Method = "GET" | "POST" | "PUT" | "PATCH";
-
-export function adminRequest<T>(
-  client: VidRelay,
-  method: Method,
-  path: string,
-  options: {
-    json?: unknown;
-    query?: Record<string, string | number | undefined>;
-    signal?: AbortSignal;
-    idempotencyKey?: string;
-  } = {},
-): Promise<T> {
-  return client.core.request<T>({ method, path, ...options });
-}
-
 /** Every model in the gateway's catalog (the price list names each one, served or not). */
 export async function catalogModels(client: VidRelay, signal?: AbortSignal): Promise<string[]> {
-  const prices = await adminRequest<List<{ model: string }>>(client, "GET", "/v1/admin/prices", { signal });
-  return prices.data.map((p) => p.model);
+  const prices = await client.admin.prices.list({ signal });
+  return prices.map((p) => p.model);
 }
 
 /**

@@ -1,7 +1,8 @@
 /** The numbers behind the Usage chart: totals per model (and overall), and every day × model row the API returned. */
+import type { UsageReport } from "@vidrelay/sdk";
 import type { CSSProperties } from "react";
 import { formatMoney } from "../../components/ui.tsx";
-import { formatSeconds, type UsageCounts, type UsageReport } from "./usage-data.ts";
+import { formatSeconds, type UsageCounts } from "./usage-data.ts";
 
 function CountCells({ counts, currency }: { counts: UsageCounts; currency: string }) {
   return (

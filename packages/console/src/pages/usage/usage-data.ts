@@ -1,48 +1,11 @@
-/** The shapes of GET /v1/usage and GET /v1/balance (server: billing/schemas.ts) and what the page derives from them. */
-import type { VidRelay } from "@vidrelay/sdk";
+/** What the Usage page derives from GET /v1/usage and GET /v1/balance (the SDK's types for both). */
+import type { Balance, UsageReport, UsageRow, UsageTotals, VidRelay } from "@vidrelay/sdk";
 
-export interface UsageCounts {
-  tasks: number;
-  succeeded: number;
-  failed: number;
-  in_progress: number;
-  seconds: number;
-  /** Decimal string; failed tasks are never billed, so only what the gateway charged. */
-  cost: string;
-  cost_micros: number;
-}
-
-export interface UsageRow extends UsageCounts {
-  object: "usage";
-  date?: string;
-  model?: string;
-  key_id?: string;
-}
-
-export interface UsageReport {
-  object: "list";
-  data: UsageRow[];
-  has_more: boolean;
-  totals: UsageCounts;
-  currency: string;
-  account_id: string;
-  start_date: string;
-  end_date: string;
-  group_by: string[];
-}
-
-export interface Balance {
-  object: "balance";
-  account_id: string;
-  currency: string;
-  balance: string;
-  held: string;
-  available: string;
-  balance_micros: number;
-  held_micros: number;
-  available_micros: number;
-  updated_at: number | null;
-}
+/** The counts and cost of a row or a sum of rows (the report's `totals` has this shape). */
+export type UsageCounts = Pick<
+  UsageTotals,
+  "tasks" | "succeeded" | "failed" | "in_progress" | "seconds" | "cost" | "cost_micros"
+>;
 
 export const RANGES = [7, 30, 90] as const;
 export type RangeDays = (typeof RANGES)[number];
@@ -63,13 +26,11 @@ export async function loadUsage(
   signal: AbortSignal,
 ): Promise<{ usage: UsageReport; balance: Balance }> {
   const [usage, balance] = await Promise.all([
-    client.core.request<UsageReport>({
-      method: "GET",
-      path: "/v1/usage",
-      query: { start_date: dates[0], end_date: dates[dates.length - 1], group_by: "day,model" },
-      signal,
-    }),
-    client.core.request<Balance>({ method: "GET", path: "/v1/balance", signal }),
+    client.billing.usage(
+      { start_date: dates[0], end_date: dates[dates.length - 1], group_by: "day,model" },
+      { signal },
+    ),
+    client.billing.balance({}, { signal }),
   ]);
   return { usage, balance };
 }
