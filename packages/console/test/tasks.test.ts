@@ -118,6 +118,29 @@ describe("console: tasks", { skip }, () => {
       const cost = await page.locator(`tr[data-task-id="${id}"] td`).nth(5).textContent();
       assert.match(cost ?? "", /\d/, `cost of ${id}: ${cost}`);
     }
+    // …and their prompt beside a thumbnail: the poster frame at the task's thumbnail_url, lazy-loaded.
+    const prompts = ["a red kite over a beach", "rain on a window"];
+    for (const [i, id] of ids.entries()) {
+      const row = page.locator(`tr[data-task-id="${id}"]`);
+      assert.equal(await row.locator('td[data-col="task"] .task-prompt').textContent(), prompts[i]);
+      const task = (await (await h.gateway.api(`/v1/video/generations/${id}`)).json()) as {
+        thumbnail_url: string;
+      };
+      const img = row.locator('td[data-col="task"] img.task-thumb');
+      assert.equal(await img.count(), 1, `one thumbnail in the row of ${id}`);
+      assert.equal(await img.getAttribute("src"), task.thumbnail_url);
+      assert.equal(await img.getAttribute("loading"), "lazy");
+      await until(
+        () => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0),
+        30_000,
+        `the thumbnail of ${id} to load`,
+      );
+      const [width, height] = await img.evaluate((el: HTMLImageElement) => [
+        el.naturalWidth,
+        el.naturalHeight,
+      ]);
+      assert.deepEqual([width, height], [1280, 720], "the 720p 16:9 video's poster frame");
+    }
     // Everything listed is finished: the page stops asking.
     const settled = listRequests;
     await page.waitForTimeout(5000);
@@ -149,6 +172,11 @@ describe("console: tasks", { skip }, () => {
     await page.waitForURL(/status=failed/);
     await until(async () => (await rowIds(page)).join() === cancelled, 10_000, "only the failed task");
     assert.equal(await badge(page, cancelled).textContent(), "failed");
+    // A failed task has its prompt but no video, so no thumbnail: an empty frame keeps the row's shape.
+    const failedRow = page.locator(`tr[data-task-id="${cancelled}"]`);
+    assert.equal(await failedRow.locator(".task-prompt").textContent(), "to be cancelled");
+    assert.equal(await failedRow.locator("img").count(), 0);
+    assert.equal(await failedRow.locator(".task-thumb-empty").count(), 1);
     // A reload (or a shared link) keeps the filter.
     await page.reload();
     await page.locator("table.task-table").waitFor();
