@@ -4,8 +4,10 @@
  * A route registered without a declaration is listed in `undocumented` — the suite fails on it
  * (test/api/openapi.test.ts) — so the document cannot fall behind the server.
  */
+
 import type { FastifyInstance, RouteOptions } from "fastify";
 import type { z } from "zod";
+import { codesWithStatus } from "../domain/error-codes.ts";
 import type { RawResponse, RouteSpec } from "../http/route.ts";
 import { type JsonSchema, toJsonSchema } from "../http/schema.ts";
 import { VERSION_STRING } from "../version.ts";
@@ -135,9 +137,12 @@ function operation(spec: AnySpec): Record<string, unknown> {
     responses[status] = { description: text };
   }
   for (const status of spec.errors) {
+    const codes = codesWithStatus(status);
     responses[String(status)] = {
-      description: ERROR_TEXT[status] ?? "error",
+      description: `${ERROR_TEXT[status] ?? "error"}. Codes: ${codes.map((c) => `\`${c}\``).join(", ")}`,
       content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+      // The registered codes this status carries (domain/error-codes.ts), for generated clients.
+      "x-error-codes": codes,
     };
   }
   const op: Record<string, unknown> = {

@@ -1,3 +1,4 @@
+import type { ErrorCode } from "../domain/error-codes.ts";
 import { ApiError, type ErrorType } from "../domain/errors.ts";
 
 /** Why billing or a limit refused a request: our own decision, never an upstream's fault. */
@@ -21,7 +22,7 @@ export class BillingRefusal extends ApiError {
     readonly reason: RefusalReason,
     status: 403 | 429,
     type: ErrorType,
-    code: string,
+    code: ErrorCode,
     message: string,
     param: string | null = null,
     headers: Record<string, string> = {},

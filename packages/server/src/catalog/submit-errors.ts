@@ -4,6 +4,7 @@
  * Every check in the submit-* modules and media-facts.ts throws through `fail`, so the codes below
  * are the whole list a client can see from a submit.
  */
+import type { ErrorCode } from "../domain/error-codes.ts";
 import { invalid } from "../domain/errors.ts";
 import type { Catalog, CatalogModel } from "./models.ts";
 
@@ -32,7 +33,7 @@ export const SUBMIT_ERROR_CODES = [
   "image_aspect_ratio",
   "media_too_large",
   "media_too_long",
-] as const;
+] as const satisfies readonly ErrorCode[];
 export type SubmitErrorCode = (typeof SUBMIT_ERROR_CODES)[number];
 
 export function fail(code: SubmitErrorCode, message: string, param: string | null): never {

@@ -1,7 +1,10 @@
 /**
  * The one error type every layer throws when a request is refused. The HTTP layer turns it into
- * the contract's `{"error": {message, type, code, param}}` body (docs/api.md §1).
+ * the contract's `{"error": {message, type, code, param}}` body (docs/api.md §1). Its code is one
+ * of the registered ones (error-codes.ts).
  */
+import type { ErrorCode } from "./error-codes.ts";
+
 export type ErrorType =
   | "invalid_request_error"
   | "authentication_error"
@@ -21,7 +24,7 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly type: ErrorType,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly param: string | null = null,
     readonly headers: Record<string, string> = {},
@@ -36,11 +39,11 @@ export class ApiError extends Error {
 }
 
 /** 400 invalid_request_error — the most common refusal; `param` is a JSON path into the request. */
-export function invalid(code: string, message: string, param: string | null = null): ApiError {
+export function invalid(code: ErrorCode, message: string, param: string | null = null): ApiError {
   return new ApiError(400, "invalid_request_error", code, message, param);
 }
 
-export function notFound(code: string, message: string, param: string | null = null): ApiError {
+export function notFound(code: ErrorCode, message: string, param: string | null = null): ApiError {
   return new ApiError(404, "not_found_error", code, message, param);
 }
 

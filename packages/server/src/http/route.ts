@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from "fastify";
 import { type core, z } from "zod";
+import type { ErrorCode } from "../domain/error-codes.ts";
 import { invalid, shown } from "../domain/errors.ts";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -133,9 +134,9 @@ function register<P, Q, B, R>(
  * set with `withErrorCode`. Without one a failure is `invalid_type` (wrong JSON type) or
  * `invalid_value` (right type, refused value).
  */
-const errorCodes = z.registry<{ errorCode: string }>();
+const errorCodes = z.registry<{ errorCode: ErrorCode }>();
 
-export function withErrorCode<T extends z.ZodType>(schema: T, errorCode: string): T {
+export function withErrorCode<T extends z.ZodType>(schema: T, errorCode: ErrorCode): T {
   errorCodes.add(schema, { errorCode });
   return schema;
 }
@@ -166,7 +167,7 @@ function parsePart(schema: z.ZodType, value: unknown, part: "path" | "query" | "
 }
 
 /** The field's own code, if the schema at `path` (or one it wraps) registered one. */
-function codeAt(root: z.ZodType, path: PropertyKey[]): string | undefined {
+function codeAt(root: z.ZodType, path: PropertyKey[]): ErrorCode | undefined {
   let node: z.ZodType | undefined = root;
   for (const key of path) {
     node = unwrap(node);

@@ -1,3 +1,4 @@
+import type { ErrorCode } from "../domain/error-codes.ts";
 import { ApiError } from "../domain/errors.ts";
 import { formatBytes, formatCount, type MediaLimits } from "./limits.ts";
 import type { MediaKind } from "./sniff.ts";
@@ -29,7 +30,7 @@ export const MEDIA_ERROR_CODES = {
   inspectionTimeout: "media_inspection_timeout",
   /** 400: a malformed data: URL. */
   invalidDataUrl: "invalid_data_url",
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 const C = MEDIA_ERROR_CODES;
 

@@ -53,7 +53,10 @@ describe("billing refusals", () => {
   });
 
   test("isBillingRefusal tells our refusals from every other error", () => {
-    assert.equal(isBillingRefusal(new BillingRefusal("rate_limit", 429, "rate_limit_error", "c", "m")), true);
+    assert.equal(
+      isBillingRefusal(new BillingRefusal("rate_limit", 429, "rate_limit_error", "rate_limit_exceeded", "m")),
+      true,
+    );
     assert.equal(
       isBillingRefusal(new ApiError(429, "rate_limit_error", "rate_limit_exceeded", "upstream")),
       false,
