@@ -69,6 +69,8 @@ const SECURITY: Record<RouteSpec["auth"], unknown[] | undefined> = {
   admin: [{ bearer: [] }],
   public: [],
   capability: [],
+  // The metrics token or an admin key, as a bearer credential.
+  operator: [{ bearer: [] }],
 };
 
 /** Component name of a schema object, when it is one of the named ones. */

@@ -16,9 +16,9 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ApiError, invalid, notFound, shown } from "../domain/errors.ts";
+import { assertAdmin } from "../http/caller.ts";
 import { route } from "../http/route.ts";
 import { ownerOf } from "../keys/auth.ts";
-import { assertAdmin, requireAdmin } from "../keys/routes.ts";
 import { randomAlphanumeric } from "../util/ids.ts";
 import type { Billing } from "./billing.ts";
 import { DAY_MS, dayToDate, type LimitPatch, limitsRowToApi } from "./limits.ts";
@@ -53,7 +53,7 @@ async function targetAccount(billing: Billing, request: FastifyRequest, requeste
   }
   if (typeof requested !== "string")
     throw invalid("invalid_type", "account_id must be a string", "account_id");
-  assertAdmin(request);
+  assertAdmin(request.principal);
   if (!(await billing.repository.exists("accounts", requested)))
     throw notFound("account_not_found", `no account ${shown(requested)}`, "account_id");
   return requested;
@@ -139,7 +139,7 @@ function optionalNote(body: Record<string, unknown>): string | undefined {
 
 export async function billingRoutes(app: FastifyInstance, { billing }: { billing: Billing }): Promise<void> {
   const BILLING = { tag: "Billing", auth: "key" } as const;
-  const ADMIN = { tag: "Billing", auth: "admin", options: { preHandler: requireAdmin } } as const;
+  const ADMIN = { tag: "Billing", auth: "admin" } as const;
   const AccountParams = z.object({ account_id: z.string().describe("acct_…") });
 
   route(app, {

@@ -2,7 +2,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { route } from "../http/route.ts";
-import { requireAdmin } from "../keys/routes.ts";
 import { ChannelBody, ChannelList, ChannelObject, ChannelTestResult } from "./schemas.ts";
 import type { ChannelInput, ChannelService } from "./service.ts";
 
@@ -27,7 +26,6 @@ export async function channelRoutes(
   app: FastifyInstance,
   { channels }: { channels: ChannelService },
 ): Promise<void> {
-  app.addHook("preHandler", requireAdmin);
   const common = { tag: "Channels", auth: "admin" } as const;
 
   route(app, {

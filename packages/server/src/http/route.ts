@@ -8,12 +8,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from "fastify";
 import { type core, z } from "zod";
 import type { ErrorCode } from "../domain/error-codes.ts";
-import { invalid, shown } from "../domain/errors.ts";
+import { ApiError, invalid, shown } from "../domain/errors.ts";
+import { assertAdmin, type Caller } from "./caller.ts";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 
-/** Who may call a route: a key (the /v1 scope), an admin key, nobody in particular, or a capability URL. */
-export type RouteAuth = "key" | "admin" | "public" | "capability";
+/**
+ * Who may call a route: a key (the /v1 scope), an admin key, nobody in particular, a capability URL
+ * (the unguessable URL is the credential), or the operator (the route's `authorize`, e.g. the
+ * metrics token).
+ */
+export type RouteAuth = "key" | "admin" | "public" | "capability" | "operator";
 
 /** A non-JSON response (a video, an event stream) or one described without a schema. */
 export interface RawResponse {
@@ -52,6 +57,8 @@ export interface RouteSpec<
   /** The concern, for grouping in the reference (`Tasks`, `Files`, `Billing`, …). */
   tag: string;
   auth: RouteAuth;
+  /** With `auth: "operator"`: throws the route's 401 unless the request carries the operator's credential. */
+  authorize?: (request: FastifyRequest) => Promise<void>;
   params?: P;
   query?: Q;
   body?: B;
@@ -120,6 +127,8 @@ function register<P, Q, B, R>(
     method: spec.method,
     url: spec.url,
     config: { ...spec.options?.config, spec },
+    // The declared `auth` is enforced here, before anything of the route's own runs.
+    preHandler: [authGuard(spec), ...asArray(spec.options?.preHandler)],
     handler: async (request, reply) => {
       const params = spec.params ? parsePart(spec.params, request.params, "path") : undefined;
       const query = spec.query ? parsePart(spec.query, request.query ?? {}, "query") : undefined;
@@ -127,6 +136,35 @@ function register<P, Q, B, R>(
       return handler({ params, query, body, request, reply } as RouteInput<P, Q, B>);
     },
   });
+}
+
+/**
+ * The check a route's declared `auth` stands for. Keys are authenticated by the /v1 scope's hook
+ * (app-routes.ts), which every keyed route must sit under; a route declared otherwise is a bug that
+ * fails at registration, not a route that silently answers without a key.
+ */
+function authGuard(spec: Pick<RouteSpec, "auth" | "url" | "method" | "authorize">) {
+  const keyed = spec.auth === "key" || spec.auth === "admin";
+  if (keyed !== spec.url.startsWith("/v1/")) {
+    throw new Error(
+      `${spec.method} ${spec.url} is declared auth "${spec.auth}": keyed routes live under /v1/ (whose hook authenticates) and only they do`,
+    );
+  }
+  if ((spec.auth === "operator") !== (spec.authorize !== undefined)) {
+    throw new Error(`${spec.method} ${spec.url}: \`authorize\` goes with auth "operator", and only with it`);
+  }
+  return async (request: FastifyRequest): Promise<void> => {
+    if (spec.authorize) return spec.authorize(request);
+    if (!keyed) return;
+    const caller = (request as FastifyRequest & { principal?: Caller | null }).principal;
+    if (!caller)
+      throw new ApiError(401, "authentication_error", "missing_api_key", "this endpoint needs an API key");
+    if (spec.auth === "admin") assertAdmin(caller);
+  };
+}
+
+function asArray<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
 /**

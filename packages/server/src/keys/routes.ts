@@ -1,7 +1,6 @@
 /** Key and account administration (admin keys only): accounts, keys, revocation. */
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { ApiError } from "../domain/errors.ts";
 import { route } from "../http/route.ts";
 import type { AuthService } from "./auth.ts";
 import {
@@ -19,34 +18,6 @@ import type { KeyService } from "./service.ts";
 export interface KeyRouteDeps {
   keys: KeyService;
   auth: Pick<AuthService, "forgetKey">;
-}
-
-type WithPrincipal = { principal: { account: { is_admin: number }; key: { test_mode: number } } };
-
-/** 403 unless the caller's key is a live key of an admin account. */
-export function assertAdmin(request: WithPrincipal): void {
-  if (request.principal.key.test_mode === 1) {
-    // Test mode is a world of its own: it cannot reach live keys, accounts, money or channels.
-    throw new ApiError(
-      403,
-      "permission_error",
-      "test_mode_key",
-      "test-mode keys cannot use administration endpoints; use a live key of an admin account",
-    );
-  }
-  if (request.principal.account.is_admin !== 1) {
-    throw new ApiError(
-      403,
-      "permission_error",
-      "admin_only",
-      "this endpoint needs an admin account's API key",
-    );
-  }
-}
-
-/** `assertAdmin` as a preHandler hook, for admin-only plugins and routes. */
-export async function requireAdmin(request: WithPrincipal): Promise<void> {
-  assertAdmin(request);
 }
 
 /**
@@ -73,8 +44,6 @@ export async function whoAmIRoutes(
 }
 
 export async function keyRoutes(app: FastifyInstance, { keys, auth }: KeyRouteDeps): Promise<void> {
-  app.addHook("preHandler", requireAdmin);
-
   route(app, {
     method: "GET",
     url: "/v1/admin/accounts",

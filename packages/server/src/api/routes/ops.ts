@@ -85,21 +85,22 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
     operationId: "metrics",
     summary: "Prometheus metrics (text exposition format); bearer VIDRELAY_METRICS_TOKEN or an admin key",
     tag: "Operations",
-    auth: "public",
-    response: {
-      description: "Prometheus text format",
-      content: { "text/plain": { schema: { type: "string" } } },
-    },
-    errors: [401],
-  })(async ({ request, reply }) => {
-    if (!(await deps.metricsAccess(request.headers.authorization))) {
+    auth: "operator",
+    async authorize(request) {
+      if (await deps.metricsAccess(request.headers.authorization)) return;
       throw new ApiError(
         401,
         "authentication_error",
         "metrics_token_required",
         "GET /metrics needs 'Authorization: Bearer <VIDRELAY_METRICS_TOKEN>' or an admin API key",
       );
-    }
+    },
+    response: {
+      description: "Prometheus text format",
+      content: { "text/plain": { schema: { type: "string" } } },
+    },
+    errors: [401],
+  })(async ({ reply }) => {
     await refreshGauges();
     reply.header("content-type", metrics.registry.contentType);
     return metrics.registry.metrics();
