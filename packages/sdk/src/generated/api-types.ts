@@ -944,7 +944,7 @@ export interface LedgerAmountParams {
   /** The amount in micro-units instead of `amount`. */
   amount_micros?: number;
   /** Kept with the ledger entry (at most 500 characters). */
-  note?: string;
+  note?: string | null;
   /** Or the Idempotency-Key header: the same key never credits twice. */
   idempotency_key?: string;
 }
@@ -991,13 +991,26 @@ export interface ModelPrices {
 
 export interface PriceParams {
   /** Per resolution, e.g. `{"720p": "0.07"}`. */
-  per_second?: Record<string, string | number>;
+  per_second?: {
+    /** Decimal in the currency's units, at most 6 decimals, e.g. `"10.00"`. */
+    "480p"?: string | number;
+    /** Decimal in the currency's units, at most 6 decimals, e.g. `"10.00"`. */
+    "720p"?: string | number;
+    /** Decimal in the currency's units, at most 6 decimals, e.g. `"10.00"`. */
+    "1080p"?: string | number;
+    [key: string]: unknown;
+  } | null;
   /** Decimal in the currency's units, at most 6 decimals, e.g. `"10.00"`. */
-  per_clip?: string | number;
+  per_clip?: string | number | null;
   /** Decimal in the currency's units, at most 6 decimals, e.g. `"10.00"`. */
   per_million_tokens?: string | number | null;
-  tokens_per_second?: Record<string, number>;
-  note?: string;
+  tokens_per_second?: {
+    "480p"?: number;
+    "720p"?: number;
+    "1080p"?: number;
+    [key: string]: unknown;
+  } | null;
+  note?: string | null;
   [key: string]: unknown;
 }
 

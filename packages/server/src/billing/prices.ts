@@ -13,7 +13,9 @@ import { z } from "zod";
 import type { CatalogModel } from "../catalog/models.ts";
 import { invalid, shown } from "../domain/errors.ts";
 import type { Resolution } from "../domain/request.ts";
+import { parseBody } from "../http/route.ts";
 import { decimalToMicros, formatMoney, MICROS_PER_UNIT, mulDivCeil, mulMicros, sumMicros } from "./money.ts";
+import { PriceBody } from "./schemas.ts";
 
 export const RESOLUTION_KEYS = ["480p", "720p", "1080p"] as const satisfies readonly Resolution[];
 
@@ -212,77 +214,40 @@ export function priceVersionToApi(price: PriceVersion) {
 
 /**
  * A PUT /v1/admin/prices/:model body → a rule. Money fields are decimal strings (or numbers) in
- * the currency's units with at most 6 decimals, e.g. `{"per_second": {"720p": "0.07"}}`.
+ * the currency's units with at most 6 decimals, e.g. `{"per_second": {"720p": "0.07"}}`. The shape
+ * is `PriceBody`'s (the route validates it); this checks it against the gateway's currency and the
+ * resolutions the model offers.
  */
 export function priceRuleFromApi(
   body: unknown,
   model: CatalogModel,
   currency: string,
 ): { rule: PriceRule; note: string | null } {
-  if (!body || typeof body !== "object" || Array.isArray(body)) {
-    throw invalid("invalid_body", 'send a JSON object such as {"per_second": {"720p": "0.07"}}');
-  }
-  const b = body as Record<string, unknown>;
-  if (b.currency !== undefined && b.currency !== currency) {
+  return priceRuleOf(parseBody(PriceBody, body), model, currency);
+}
+
+/** A validated `PriceBody` → a rule, for this model and currency. */
+export function priceRuleOf(
+  body: z.output<typeof PriceBody>,
+  model: CatalogModel,
+  currency: string,
+): { rule: PriceRule; note: string | null } {
+  if (body.currency !== undefined && body.currency !== currency) {
     throw invalid(
       "currency_mismatch",
       `this gateway bills in ${currency}; prices must be in ${currency}`,
       "currency",
     );
   }
-  const money = (value: unknown, param: string): number => {
-    const micros =
-      typeof value === "string" || typeof value === "number"
-        ? decimalToMicros(typeof value === "number" ? String(value) : value.trim())
-        : undefined;
-    if (micros === undefined) {
-      throw invalid(
-        "invalid_amount",
-        `${param} must be a non-negative decimal such as "0.07" (at most 6 decimals)`,
-        param,
-      );
-    }
-    return micros;
-  };
-  const byResolution = (value: unknown, param: string, read: (v: unknown, p: string) => number) => {
-    if (value === undefined || value === null) return {};
-    if (typeof value !== "object" || Array.isArray(value)) {
-      throw invalid(
-        "invalid_type",
-        `${param} must be an object keyed by resolution, e.g. {"720p": …}`,
-        param,
-      );
-    }
-    const out: Partial<Record<Resolution, number>> = {};
-    for (const [r, v] of Object.entries(value as Record<string, unknown>)) {
-      if (!(RESOLUTION_KEYS as readonly string[]).includes(r)) {
-        throw invalid(
-          "invalid_resolution",
-          `${shown(r)} is not a resolution (480p, 720p, 1080p)`,
-          `${param}.${shown(r)}`,
-        );
-      }
-      if (!model.resolutions.includes(r as Resolution)) {
-        throw invalid("invalid_resolution", `${model.id} does not offer ${r}`, `${param}.${r}`);
-      }
-      out[r as Resolution] = read(v, `${param}.${r}`);
-    }
-    return out;
-  };
-  const count = (value: unknown, param: string): number => {
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-      throw invalid("invalid_type", `${param} must be a non-negative integer`, param);
-    }
-    return value;
-  };
   const rule: PriceRule = {
-    perSecond: byResolution(b.per_second, "per_second", money),
-    perClip: b.per_clip === undefined || b.per_clip === null ? 0 : money(b.per_clip, "per_clip"),
-    perMillionTokens:
-      b.per_million_tokens === undefined || b.per_million_tokens === null
-        ? null
-        : money(b.per_million_tokens, "per_million_tokens"),
-    tokensPerSecond: byResolution(b.tokens_per_second, "tokens_per_second", count),
+    perSecond: offeredResolutions(body.per_second, "per_second", model) as PriceRule["perSecond"],
+    perClip: body.per_clip ?? 0,
+    perMillionTokens: body.per_million_tokens ?? null,
+    tokensPerSecond: offeredResolutions(
+      body.tokens_per_second,
+      "tokens_per_second",
+      model,
+    ) as PriceRule["tokensPerSecond"],
   };
   const gaps = ruleGaps(rule, model);
   if (gaps.length > 0) {
@@ -292,8 +257,26 @@ export function priceRuleFromApi(
       gaps[0]!,
     );
   }
-  if (b.note !== undefined && b.note !== null && typeof b.note !== "string") {
-    throw invalid("invalid_type", "note must be a string", "note");
+  return { rule, note: typeof body.note === "string" ? body.note.slice(0, 500) : null };
+}
+
+/** The by-resolution values, refusing a key that is not a resolution or not one the model offers. */
+function offeredResolutions(
+  values: Record<string, unknown> | null | undefined,
+  param: string,
+  model: CatalogModel,
+): Partial<Record<Resolution, unknown>> {
+  for (const r of Object.keys(values ?? {})) {
+    if (!(RESOLUTION_KEYS as readonly string[]).includes(r)) {
+      throw invalid(
+        "invalid_resolution",
+        `${shown(r)} is not a resolution (480p, 720p, 1080p)`,
+        `${param}.${shown(r)}`,
+      );
+    }
+    if (!model.resolutions.includes(r as Resolution)) {
+      throw invalid("invalid_resolution", `${model.id} does not offer ${r}`, `${param}.${r}`);
+    }
   }
-  return { rule, note: typeof b.note === "string" ? b.note.slice(0, 500) : null };
+  return { ...values };
 }
