@@ -11,6 +11,7 @@ import { BillingHolds } from "./holds.ts";
 import { BillingLedger } from "./ledger.ts";
 import { type LimitSettings, Limits, UNLIMITED } from "./limits.ts";
 import { PriceBook } from "./price-book.ts";
+import { PriceRepository } from "./price-repository.ts";
 import { DEFAULT_PRICES, type PriceRule } from "./prices.ts";
 import { BillingRepository } from "./repository.ts";
 import { UsageReport } from "./usage-report.ts";
@@ -58,7 +59,7 @@ export class Billing {
     const clock = options.clock ?? Date.now;
     this.currency = currency;
     this.repository = new BillingRepository(db);
-    this.prices = new PriceBook(this.repository, catalog, {
+    this.prices = new PriceBook(new PriceRepository(db), catalog, {
       currency,
       localRenders,
       defaultPrices: options.defaultPrices ?? DEFAULT_PRICES,

@@ -9,6 +9,7 @@
 import type { Catalog } from "../catalog/models.ts";
 import { ApiError, invalid, shown } from "../domain/errors.ts";
 import type { Resolution } from "../domain/request.ts";
+import type { PriceRepository } from "./price-repository.ts";
 import {
   type ApiPricing,
   charge,
@@ -20,7 +21,7 @@ import {
   quote,
   ruleGaps,
 } from "./prices.ts";
-import type { BillingRepository, Executor } from "./repository.ts";
+import type { Executor } from "./repository.ts";
 import type { PriceRow } from "./schema.ts";
 
 export interface PriceBookOptions {
@@ -46,7 +47,7 @@ export class PriceBook {
   private defaultsWritten: Promise<void> | undefined;
 
   constructor(
-    private readonly repo: BillingRepository,
+    private readonly repo: PriceRepository,
     readonly catalog: Catalog,
     private readonly options: PriceBookOptions,
   ) {

@@ -1,6 +1,5 @@
 /**
- * Every SQL statement billing runs on its own tables (balances, holds, ledger, prices, usage
- * aggregates, counter reconciliation and sweep) and the existence checks on the owner's accounts
+ * Every SQL statement billing runs on its own tables (balances, holds, ledger, usage aggregates, counter reconciliation and sweep) and the existence checks on the owner's accounts
  * and keys. No business rules: callers decide amounts, statuses and the order of calls. limits.ts
  * keeps the limit settings and the counter primitives, with the reasons they exist.
  *
@@ -10,7 +9,7 @@
  */
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { Database } from "../store/schema.ts";
-import { monotonicId, randomAlphanumeric } from "../util/ids.ts";
+import { monotonicId } from "../util/ids.ts";
 import { assertMicros, microsFromDb } from "./money.ts";
 import {
   type BillingBalancesTable,
@@ -19,7 +18,6 @@ import {
   type HoldRow,
   type HoldStatus,
   type LedgerRow,
-  type PriceRow,
 } from "./schema.ts";
 
 /** The pool, or the transaction the call belongs to. */
@@ -55,7 +53,6 @@ export type UsageGrouping = { byDay: boolean; byModel: boolean; byKey: boolean }
 
 /** Sortable: entries written in the same millisecond list in the order they were written. */
 const newLedgerId = () => monotonicId("led_", 12);
-const newPriceId = () => `price_${randomAlphanumeric(20)}`;
 function normalizeLedger(row: LedgerRow): LedgerRow {
   return { ...row, amount: Number(row.amount), created_at: Number(row.created_at) };
 }
@@ -275,78 +272,6 @@ export class BillingRepository {
     return new Map(
       rows.map((r) => [r.account_id, { balance: microsFromDb(r.balance), held: microsFromDb(r.held) }]),
     );
-  }
-
-  // Prices (immutable versions per model)
-
-  /**
-   * Insert a version. A taken (model, version) is a violation, or with `ifAbsent` leaves the
-   * existing row alone (two processes writing the same default).
-   */
-  async insertPrice(
-    price: Omit<PriceRow, "id">,
-    options: { ifAbsent?: boolean } = {},
-    ex?: Executor,
-  ): Promise<PriceRow> {
-    const row: PriceRow = { id: newPriceId(), ...price };
-    await this.on(ex)
-      .insertInto("billing_prices")
-      .values(row)
-      .$if(!!options.ifAbsent, (qb) => qb.onConflict((oc) => oc.columns(["model", "version"]).doNothing()))
-      .execute();
-    return row;
-  }
-
-  /** One version of a model, or its highest ("latest"). */
-  price(model: string, version: number | "latest", ex?: Executor): Promise<PriceRow | undefined> {
-    const q = this.on(ex).selectFrom("billing_prices").selectAll().where("model", "=", model);
-    if (version === "latest") return q.orderBy("version", "desc").limit(1).executeTakeFirst();
-    return q.where("version", "=", version).executeTakeFirst();
-  }
-
-  priceById(id: string, ex?: Executor): Promise<PriceRow> {
-    return this.on(ex)
-      .selectFrom("billing_prices")
-      .selectAll()
-      .where("id", "=", id)
-      .executeTakeFirstOrThrow();
-  }
-
-  /** The model's highest version number, 0 when it has none. */
-  async topPriceVersion(model: string, ex?: Executor): Promise<number> {
-    const top = await this.on(ex)
-      .selectFrom("billing_prices")
-      .select((eb) => eb.fn.max("version").as("v"))
-      .where("model", "=", model)
-      .executeTakeFirst();
-    return Number(top?.v ?? 0);
-  }
-
-  /** Every version of a model, newest first. */
-  priceVersions(model: string): Promise<PriceRow[]> {
-    return this.on(undefined)
-      .selectFrom("billing_prices")
-      .selectAll()
-      .where("model", "=", model)
-      .orderBy("version", "desc")
-      .execute();
-  }
-
-  /** The highest version of every priced model. */
-  currentPrices(): Promise<PriceRow[]> {
-    return this.on(undefined)
-      .selectFrom("billing_prices as p")
-      .selectAll()
-      .where(({ eb, selectFrom }) =>
-        eb(
-          "p.version",
-          "=",
-          selectFrom("billing_prices as q")
-            .select((qb) => qb.fn.max("q.version").as("v"))
-            .whereRef("q.model", "=", "p.model"),
-        ),
-      )
-      .execute();
   }
 
   // Usage aggregates (over the hold rows)
