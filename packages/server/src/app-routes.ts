@@ -48,7 +48,7 @@ export async function registerRoutes(
     storage: s.storage,
     files: s.files,
     tasks: s.taskRepo,
-    posters: s.posters,
+    media: s.media,
   });
   await app.register(upstreamHookRoutes, { channels: s.channels, poller: s.poller });
   // Everything under /v1 needs a key; the plugin scope keeps the hook off the public routes.
@@ -65,7 +65,7 @@ export async function registerRoutes(
       presenter: s.presenter,
       reader: new TaskObjectReader(s.tasks, s.presenter, s.taskObjects),
       events: s.events,
-      storage: s.storage,
+      media: s.media,
       streams: new StreamSlots({ perKey: config.maxStreamsPerKey, total: config.maxStreams }),
       keyStillValid: (authorization) =>
         s.auth.authenticate(authorization).then(
@@ -78,8 +78,7 @@ export async function registerRoutes(
       config,
       videos,
       tasks: s.tasks,
-      storage: s.storage,
-      posters: s.posters,
+      media: s.media,
     });
     await v1.register(modelRoutes, { catalog: s.catalog, routing: s.routing, billing: s.billing });
     await v1.register(whoAmIRoutes, { keys: s.keys });

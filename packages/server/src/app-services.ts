@@ -38,6 +38,7 @@ import { whenStoreAnswers } from "./store/unavailable.ts";
 import { TaskEvents } from "./tasks/events.ts";
 import { IdempotencyRepository } from "./tasks/idempotency-repository.ts";
 import { TaskLifecycle } from "./tasks/lifecycle.ts";
+import { TaskMedia } from "./tasks/media.ts";
 import { TaskObjectCache } from "./tasks/object-cache.ts";
 import { PgTaskEventBridge } from "./tasks/pg-events.ts";
 import { Posters } from "./tasks/posters.ts";
@@ -77,6 +78,8 @@ export interface AppServices {
   poller: UpstreamPoller;
   presenter: TaskPresenter;
   posters: Posters;
+  /** A finished task's media behind the three download doors. */
+  media: TaskMedia;
   channels: ChannelService;
   billing: Billing;
   /** Unchanged task objects served from memory (SQLite only: the store says cheaply what changed). */
@@ -223,6 +226,7 @@ async function compose(
     metrics,
     logger: relayLogger,
   });
+  const posters = new Posters({ tasks: taskRepo, storage, tmpDir: join(config.dataDir, "tmp") });
   return {
     ...open,
     db,
@@ -241,7 +245,8 @@ async function compose(
     breaker,
     poller,
     presenter,
-    posters: new Posters({ tasks: taskRepo, storage, tmpDir: join(config.dataDir, "tmp") }),
+    posters,
+    media: new TaskMedia({ storage, posters }),
     channels,
     billing,
     allowPrivate,

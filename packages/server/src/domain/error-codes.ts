@@ -7,7 +7,18 @@
  * A code answered with two statuses means the same thing in two places: `model_not_found` is a 400
  * in a submit body and a 404 at GET /v1/models/{id} (`also`).
  */
-import type { ErrorType } from "./errors.ts";
+/** The `type` of an error body (docs/api.md §1). */
+export type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "insufficient_quota"
+  | "not_found_error"
+  | "idempotency_error"
+  | "rate_limit_error"
+  | "server_error"
+  | "upstream_error";
+
 
 export interface ErrorCodeInfo {
   status: readonly number[];

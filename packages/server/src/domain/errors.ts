@@ -3,18 +3,9 @@
  * the contract's `{"error": {message, type, code, param}}` body (docs/api.md §1). Its code is one
  * of the registered ones (error-codes.ts).
  */
-import type { ErrorCode } from "./error-codes.ts";
+import type { ErrorCode, ErrorType } from "./error-codes.ts";
 
-export type ErrorType =
-  | "invalid_request_error"
-  | "authentication_error"
-  | "permission_error"
-  | "insufficient_quota"
-  | "not_found_error"
-  | "idempotency_error"
-  | "rate_limit_error"
-  | "server_error"
-  | "upstream_error";
+export type { ErrorType } from "./error-codes.ts";
 
 export interface ApiErrorBody {
   error: { message: string; type: ErrorType; code: string; param: string | null };

@@ -7,15 +7,12 @@ import multipart from "@fastify/multipart";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Config } from "../config.ts";
-import { ApiError, invalid, shown } from "../domain/errors.ts";
+import { invalid, shown } from "../domain/errors.ts";
 import { multipartParts } from "../http/multipart.ts";
-import { sendBlob } from "../http/range.ts";
 import { parseBody, route } from "../http/route.ts";
 import { idParams } from "../http/schema.ts";
 import { ownerOf } from "../keys/auth.ts";
-import type { BlobStorage } from "../storage/storage.ts";
-import { assertVideoKept } from "../tasks/media.ts";
-import type { Posters } from "../tasks/posters.ts";
+import type { KeyedDoor, TaskMedia } from "../tasks/media.ts";
 import type { TaskService } from "../tasks/service.ts";
 import {
   InputReferenceJson,
@@ -33,8 +30,7 @@ export interface OpenAiRouteDeps {
   config: Pick<Config, "maxImageBytes" | "maxVideoBytes" | "maxAudioBytes">;
   videos: OpenAiVideos;
   tasks: TaskService;
-  storage: BlobStorage;
-  posters: Posters;
+  media: TaskMedia;
 }
 
 const VideoParams = idParams("video_id", "task_…");
@@ -227,32 +223,18 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
         "variant",
       );
     }
-    if (task.status !== "succeeded" || !task.output_key) {
-      throw new ApiError(
-        409,
-        "invalid_request_error",
-        "video_not_ready",
-        `video ${task.id} is ${videos.toOpenAi(task).status}; its content can be downloaded once it has completed`,
-        "video_id",
-      );
-    }
-    assertVideoKept(task, "video_id");
-    const thumbnail = query.variant === "thumbnail";
-    const key = thumbnail ? await deps.posters.ensure(task) : task.output_key;
-    if (!key)
-      throw new ApiError(
-        404,
-        "not_found_error",
-        "media_gone",
-        `video ${task.id} has no ${query.variant}`,
-        "video_id",
-      );
-    return sendBlob(request, reply, deps.storage, {
-      key,
-      contentType: thumbnail ? "image/jpeg" : "video/mp4",
-      etag: `${task.media_token.slice(0, 12)}${thumbnail ? "t" : ""}`,
-      filename: `${task.id}.${thumbnail ? "jpg" : "mp4"}`,
-    });
+    const door: KeyedDoor = {
+      param: "video_id",
+      notReady: (t) =>
+        `video ${t.id} is ${videos.toOpenAi(t).status}; its content can be downloaded once it has completed`,
+    };
+    return deps.media.sendKeyed(
+      request,
+      reply,
+      task,
+      query.variant === "thumbnail" ? "thumbnail" : "video",
+      door,
+    );
   });
 
   route(app, {

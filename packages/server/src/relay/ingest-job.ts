@@ -15,6 +15,7 @@ import type { BlobStorage } from "../storage/storage.ts";
 import { isStorageUnavailable } from "../storage/unavailable.ts";
 import type { ChannelRow, TaskRow } from "../store/schema.ts";
 import type { TaskLifecycle } from "../tasks/lifecycle.ts";
+import { mediaKeys } from "../tasks/media.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
 import { urlExpiresAt } from "./url-expiry.ts";
 
@@ -138,11 +139,11 @@ export class IngestJob implements JobHandler {
       if (payload.lastFrameUrl) {
         const lastPath = join(workDir, "last.png");
         await this.download(payload.lastFrameUrl, lastPath, allow, signal);
-        lastFrameKey = `videos/${task.id}-last.png`;
+        lastFrameKey = mediaKeys.lastFrame(task.id);
         await storage.putFile(lastFrameKey, lastPath, "image/png");
       }
       const bytes = (await stat(videoPath)).size;
-      const outputKey = `videos/${task.id}.mp4`;
+      const outputKey = mediaKeys.video(task.id);
       await storage.putFile(outputKey, videoPath, "video/mp4");
       const finished = await lifecycle.finish(
         task.id,

@@ -9,6 +9,7 @@ import type { Metrics } from "../ops/metrics.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { TaskEvents } from "../tasks/events.ts";
 import type { TaskLifecycle } from "../tasks/lifecycle.ts";
+import { mediaKeys } from "../tasks/media.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
 import { conformFirstFrame, type FirstFrameDeps } from "./first-frame.ts";
 import { type MaterializeDeps, MediaUnavailable, materializeMedia } from "./materialize.ts";
@@ -108,9 +109,9 @@ export class LocalRenderJob implements JobHandler {
         (performance.now() - started) / 1000,
       );
 
-      const outputKey = `videos/${taskId}.mp4`;
-      const posterKey = `videos/${taskId}.jpg`;
-      const lastFrameKey = result.lastFramePath ? `videos/${taskId}-last.png` : null;
+      const outputKey = mediaKeys.video(taskId);
+      const posterKey = mediaKeys.thumbnail(taskId);
+      const lastFrameKey = result.lastFramePath ? mediaKeys.lastFrame(taskId) : null;
       await storage.putFile(outputKey, result.videoPath, "video/mp4");
       await storage.putFile(posterKey, result.posterPath, "image/jpeg");
       if (result.lastFramePath && lastFrameKey)

@@ -4,6 +4,7 @@ import { DEFAULT_TOOL_LIMITS, demuxerOf, ffmpegPath, run, UNTRUSTED_INPUT } from
 import type { BlobStorage } from "../storage/storage.ts";
 import type { TaskRow } from "../store/schema.ts";
 import { randomAlphanumeric } from "../util/ids.ts";
+import { mediaKeys } from "./media.ts";
 import type { TaskRepository } from "./repository.ts";
 
 /**
@@ -64,7 +65,7 @@ export class Posters {
         ],
         { timeoutMs: 30_000, memoryMb: DEFAULT_TOOL_LIMITS.memoryMb },
       );
-      const key = `videos/${task.id}.jpg`;
+      const key = mediaKeys.thumbnail(task.id);
       await storage.putFile(key, out, "image/jpeg");
       await this.deps.tasks.recordPoster(task.id, key);
       return key;

@@ -5,27 +5,19 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Config } from "../config.ts";
-import { ApiError } from "../domain/errors.ts";
 import { listEnvelope } from "../http/pagination.ts";
-import { sendBlob } from "../http/range.ts";
 import { route, withErrorCode } from "../http/route.ts";
 import { idParams, PageQuery } from "../http/schema.ts";
 import { ownerOf } from "../keys/auth.ts";
-import type { BlobStorage } from "../storage/storage.ts";
 import { decodeCursor } from "../store/pagination.ts";
+import { streamTaskEvents } from "./event-stream.ts";
 import type { TaskEvents } from "./events.ts";
-import { assertVideoKept } from "./media.ts";
+import type { KeyedDoor, TaskMedia } from "./media.ts";
 import { matchesEtag, type TaskObjectReader } from "./object-cache.ts";
 import type { TaskPresenter } from "./presenter.ts";
 import { SubmitBody, TaskCreated, TaskList, TaskObject, TaskStatus } from "./schemas.ts";
 import type { TaskService } from "./service.ts";
 import type { StreamSlots } from "./stream-slots.ts";
-
-/** How often an SSE stream re-reads its task anyway: often when changes made elsewhere are not
- * announced (SQLite), rarely when a bridge announces them (Postgres LISTEN/NOTIFY) — a safety net. */
-const SSE_RESYNC_MS = 1000;
-const SSE_RESYNC_BRIDGED_MS = 15_000;
-const SSE_HEARTBEAT_MS = 15_000;
 
 export interface TaskRouteDeps {
   config: Pick<Config, "maxSubmitBytes">;
@@ -34,7 +26,7 @@ export interface TaskRouteDeps {
   /** GET's read: unchanged task objects from memory, with their ETag. */
   reader: TaskObjectReader;
   events: TaskEvents;
-  storage: BlobStorage;
+  media: TaskMedia;
   /** Bounds open event streams per key and per process. */
   streams: StreamSlots;
   /** Whether the key that opened a stream still works (a revoked key's streams end). */
@@ -42,6 +34,11 @@ export interface TaskRouteDeps {
 }
 
 const TaskParams = idParams("task_id", "task_…");
+
+const RELAYDANCE_DOOR: KeyedDoor = {
+  param: "task_id",
+  notReady: (task) => `task ${task.id} is ${task.status}; the video can be downloaded once it has succeeded`,
+};
 
 const STATUS_MESSAGE = `status must be one of ${TaskStatus.options.join(", ")}`;
 const TaskListQuery = PageQuery.extend({
@@ -52,7 +49,7 @@ const TaskListQuery = PageQuery.extend({
 });
 
 export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Promise<void> {
-  const { tasks, presenter, reader, storage } = deps;
+  const { tasks, presenter, reader } = deps;
 
   route(app, {
     method: "POST",
@@ -172,22 +169,7 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     errors: [401, 404, 409, 410, 416],
   })(async ({ request, reply, params }) => {
     const task = await tasks.get(ownerOf(request.principal), params.task_id);
-    if (task.status !== "succeeded" || !task.output_key) {
-      throw new ApiError(
-        409,
-        "invalid_request_error",
-        "video_not_ready",
-        `task ${task.id} is ${task.status}; the video can be downloaded once it has succeeded`,
-        "task_id",
-      );
-    }
-    assertVideoKept(task, "task_id");
-    return sendBlob(request, reply, storage, {
-      key: task.output_key!,
-      contentType: "video/mp4",
-      etag: task.media_token.slice(0, 12),
-      filename: `${task.id}.mp4`,
-    });
+    return deps.media.sendKeyed(request, reply, task, "video", RELAYDANCE_DOOR);
   });
 
   route(app, {
@@ -215,71 +197,17 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     }
     const release = deps.streams.take(request.principal.key.id);
     reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      // No Connection header of our own: node answers a client's "Connection: close" correctly.
-      "x-accel-buffering": "no",
-    });
-    res.write("retry: 2000\n\n");
-    let lastSent = "";
-    let closed = false;
-    let sending = false;
-    let again = false;
-    const send = async (): Promise<void> => {
-      if (closed) return;
-      if (sending) {
-        // A change arrived while we were reading: read once more afterwards, or it is missed.
-        again = true;
-        return;
-      }
-      sending = true;
-      try {
-        if (!(await deps.keyStillValid(request.headers.authorization))) {
-          res.write(
-            `event: error\ndata: ${JSON.stringify({ code: "invalid_api_key", message: "the API key that opened this stream was revoked" })}\n\n`,
-          );
-          close();
-          return;
-        }
+    streamTaskEvents({
+      res: reply.raw,
+      request,
+      taskId: first.id,
+      read: async () => {
         const task = await tasks.get(owner, first.id);
-        const object = await presenter.present(task);
-        const body = JSON.stringify(object);
-        if (body !== lastSent) {
-          lastSent = body;
-          res.write(`id: ${task.updated_at}\nevent: task\ndata: ${body}\n\n`);
-        }
-        if (object.status === "succeeded" || object.status === "failed") {
-          res.write(`event: done\ndata: ${JSON.stringify({ task_id: task.id, status: task.status })}\n\n`);
-          close();
-        }
-      } catch (error) {
-        request.log.warn({ err: error }, "SSE update failed");
-      } finally {
-        sending = false;
-      }
-      if (again) {
-        again = false;
-        await send();
-      }
-    };
-    const unsubscribe = deps.events.subscribe(first.id, () => void send());
-    const resync = setInterval(
-      () => void send(),
-      deps.events.crossProcess ? SSE_RESYNC_BRIDGED_MS : SSE_RESYNC_MS,
-    );
-    const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), SSE_HEARTBEAT_MS);
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      release();
-      unsubscribe();
-      clearInterval(resync);
-      clearInterval(heartbeat);
-      res.end();
-    };
-    request.raw.on("close", close);
-    await send();
+        return { object: await presenter.present(task), version: task.updated_at };
+      },
+      keyStillValid: () => deps.keyStillValid(request.headers.authorization),
+      events: deps.events,
+      release,
+    });
   });
 }

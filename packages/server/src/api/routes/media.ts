@@ -5,13 +5,12 @@ import type { FileService } from "../../files/service.ts";
 import { sendBlob } from "../../http/range.ts";
 import { type HttpMethod, type RawResponse, route } from "../../http/route.ts";
 import type { BlobStorage } from "../../storage/storage.ts";
-import { videoExpired } from "../../tasks/media.ts";
-import type { Posters } from "../../tasks/posters.ts";
+import { NOT_FOUND_HERE, type TaskMedia, VARIANT_OF_EXTENSION } from "../../tasks/media.ts";
 import type { TaskRepository } from "../../tasks/repository.ts";
 
 export interface MediaRouteDeps {
   storage: BlobStorage;
-  posters: Pick<Posters, "ensure">;
+  media: Pick<TaskMedia, "sendPublic">;
   files: Pick<FileService, "byToken">;
   tasks: Pick<TaskRepository, "getByMediaToken">;
 }
@@ -22,21 +21,12 @@ const MEDIA: RawResponse = {
   alsoStatuses: { 206: "A byte range" },
 };
 
-const gone = {
-  error: {
-    message: "no media at this URL: it is unknown or has expired",
-    type: "not_found_error",
-    code: "media_not_found",
-    param: null,
-  },
-};
-
 /**
  * Public capability URLs (no key): the unguessable token is the authorisation, so upstream
  * providers and browsers can fetch them directly, with Range for video players.
  */
 export async function mediaRoutes(app: FastifyInstance, deps: MediaRouteDeps): Promise<void> {
-  const { storage, files, tasks, posters } = deps;
+  const { storage, files, tasks, media } = deps;
   const declare = (method: HttpMethod, url: string, what: string, description: string) =>
     route(app, {
       method,
@@ -57,7 +47,7 @@ export async function mediaRoutes(app: FastifyInstance, deps: MediaRouteDeps): P
     const name = (request.params as { name: string }).name;
     const token = /^([A-Za-z0-9]{32})(\.\w+)?$/.exec(name)?.[1];
     const file = token ? await files.byToken(token) : undefined;
-    if (!file) return reply.code(404).send(gone);
+    if (!file) return reply.code(404).send(NOT_FOUND_HERE);
     return sendBlob(request, reply, storage, {
       key: file.storage_key,
       contentType: file.content_type,
@@ -78,22 +68,8 @@ export async function mediaRoutes(app: FastifyInstance, deps: MediaRouteDeps): P
   const videoHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     const name = (request.params as { name: string }).name;
     const match = /^([A-Za-z0-9]{32})\.(mp4|png|jpg)$/.exec(name);
-    if (!match) return reply.code(404).send(gone);
-    const task = await tasks.getByMediaToken(match[1]!);
-    if (task?.status !== "succeeded" || task.deleted_at != null || videoExpired(task)) {
-      return reply.code(404).send(gone);
-    }
-    const ext = match[2] as "mp4" | "png" | "jpg";
-    const key =
-      ext === "mp4" ? task.output_key : ext === "png" ? task.last_frame_key : await posters.ensure(task);
-    if (!key) return reply.code(404).send(gone);
-    return sendBlob(request, reply, storage, {
-      key,
-      contentType: ext === "mp4" ? "video/mp4" : ext === "png" ? "image/png" : "image/jpeg",
-      etag: task.media_token.slice(0, 12),
-      filename: `${task.id}.${ext}`,
-      maxAgeSeconds: task.expires_at ? Math.max(0, Math.floor((task.expires_at - Date.now()) / 1000)) : 3600,
-    });
+    const task = match ? await tasks.getByMediaToken(match[1]!) : undefined;
+    return media.sendPublic(request, reply, task, VARIANT_OF_EXTENSION[match?.[2] ?? "mp4"]!);
   };
   for (const method of ["GET", "HEAD"] as const) {
     declare(
