@@ -8,7 +8,8 @@ import { open, stat } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import type { Fit, ImageRole, Model, Ratio, Resolution } from "@vidrelay/sdk";
 import { didYouMean, nearestIds } from "../catalog/suggest.ts";
-import { describeUnsupported, SNIFF_BYTES, sniffMedia, typeLabel } from "../media/sniff.ts";
+import { describeUnsupported } from "../media/describe-unsupported.ts";
+import { SNIFF_BYTES, sniffMedia, typeLabel } from "../media/sniff.ts";
 import { UsageError } from "./common.ts";
 
 const RATIOS: readonly Ratio[] = ["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "adaptive"];

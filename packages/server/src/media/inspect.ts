@@ -1,6 +1,7 @@
 import { open, stat } from "node:fs/promises";
 import sharp, { type Metadata } from "sharp";
 import { ApiError } from "../domain/errors.ts";
+import { describeUnsupported } from "./describe-unsupported.ts";
 import {
   DEFAULT_TOOL_LIMITS,
   DEMUXERS,
@@ -23,14 +24,7 @@ import {
   unsupportedMediaType,
   videoResolutionTooLarge,
 } from "./refusals.ts";
-import {
-  describeUnsupported,
-  type MediaKind,
-  SNIFF_BYTES,
-  type SniffResult,
-  sniffMedia,
-  typeLabel,
-} from "./sniff.ts";
+import { type MediaKind, SNIFF_BYTES, type SniffResult, sniffMedia, typeLabel } from "./sniff.ts";
 
 export interface MediaInfo {
   kind: MediaKind;

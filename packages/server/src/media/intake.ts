@@ -3,17 +3,11 @@ import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { type Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { describeUnsupported } from "./describe-unsupported.ts";
 import { inspectMedia, type MediaInfo } from "./inspect.ts";
 import { largestByteLimit, type MediaLimits, maxBytesFor } from "./limits.ts";
 import { emptyFile, fileTooLarge, unsupportedMediaType, wrongKind } from "./refusals.ts";
-import {
-  describeUnsupported,
-  type MediaKind,
-  SNIFF_BYTES,
-  type SniffResult,
-  sniffMedia,
-  typeLabel,
-} from "./sniff.ts";
+import { type MediaKind, SNIFF_BYTES, type SniffResult, sniffMedia, typeLabel } from "./sniff.ts";
 
 export interface IntakeResult {
   info: MediaInfo;

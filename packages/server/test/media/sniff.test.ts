@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { open, readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
-import { describeUnsupported, SNIFF_BYTES, sniffMedia } from "../../src/media/sniff.ts";
+import { describeUnsupported } from "../../src/media/describe-unsupported.ts";
+import { SNIFF_BYTES, sniffMedia } from "../../src/media/sniff.ts";
 import { type Fixtures, makeFixtures, sample, tempDir } from "./fixtures.ts";
 
 async function head(path: string, n = SNIFF_BYTES): Promise<Buffer> {
