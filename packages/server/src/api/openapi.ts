@@ -111,13 +111,11 @@ function parameters(spec: AnySpec): unknown[] {
   };
   fields(spec.params, "path");
   fields(spec.query, "query");
-  for (const header of spec.headers ?? []) {
-    out.push({
-      name: header.name,
-      in: "header",
-      schema: header.schema ?? { type: "string" },
-      description: header.description,
-    });
+  if (spec.headers) {
+    for (const [name, property] of Object.entries(spec.headers.shape)) {
+      const { description, ...schema } = toJsonSchema(property as z.ZodType, { io: "input" });
+      out.push({ name, in: "header", schema, ...(description ? { description } : {}) });
+    }
   }
   return out;
 }

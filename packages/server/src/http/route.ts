@@ -47,6 +47,7 @@ export interface RouteSpec<
   Q extends z.ZodType | undefined = undefined,
   B extends z.ZodType | undefined = undefined,
   R extends z.ZodType | RawResponse = z.ZodType | RawResponse,
+  H extends HeaderSchema | undefined = HeaderSchema | undefined,
 > {
   method: HttpMethod;
   /** Fastify path (`/v1/files/:id`); the document shows it as `/v1/files/{id}`. */
@@ -63,8 +64,12 @@ export interface RouteSpec<
   query?: Q;
   body?: B;
   bodyMode?: BodyMode;
-  /** Documented request headers (Idempotency-Key, …). */
-  headers?: Array<{ name: string; description: string; schema?: Record<string, unknown> }>;
+  /**
+   * Request headers the route reads, keyed by their canonical name (`Idempotency-Key`): parsed
+   * (the first value of a repeated header), validated like any other part (`param` is the header's
+   * name) and handed to the handler typed; documented as header parameters.
+   */
+  headers?: H;
   /** The 200 body: a zod schema (JSON), or a raw description. */
   response: R;
   /** Error statuses this route answers with (documented with the error body). */
@@ -75,13 +80,17 @@ export interface RouteSpec<
   options?: RouteShorthandOptions;
 }
 
+/** Header schemas are objects of optional strings: a header is text, and may be absent. */
+export type HeaderSchema = z.ZodObject<Record<string, z.ZodOptional<z.ZodType<string | undefined>>>>;
+
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
 type Reply<R> = R extends z.ZodType ? z.input<R> : unknown;
 
-export interface RouteInput<P, Q, B> {
+export interface RouteInput<P, Q, B, H = undefined> {
   params: Out<P>;
   query: Out<Q>;
   body: Out<B>;
+  headers: Out<H>;
   request: FastifyRequest;
   reply: FastifyReply;
 }
@@ -89,7 +98,7 @@ export interface RouteInput<P, Q, B> {
 declare module "fastify" {
   interface FastifyContextConfig {
     /** The declaration a route was registered with (read back for the OpenAPI document). */
-    spec?: RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
+    spec?: AnyRouteSpec;
   }
 }
 
@@ -104,22 +113,26 @@ export function route<
   Q extends z.ZodType | undefined = undefined,
   B extends z.ZodType | undefined = undefined,
   R extends z.ZodType | RawResponse = RawResponse,
+  H extends HeaderSchema | undefined = undefined,
 >(
   app: FastifyInstance,
-  spec: RouteSpec<P, Q, B, R>,
-): (handler: (input: RouteInput<P, Q, B>) => Promise<Reply<R>>) => void {
-  return (handler) => register(app, spec, handler);
+  spec: RouteSpec<P, Q, B, R, H>,
+): (handler: (input: RouteInput<P, Q, B, H>) => Promise<Reply<R>>) => void {
+  return (handler) => register(app, spec as AnyRouteSpec, handler);
 }
 
-function register<P, Q, B, R>(
+type AnyRouteSpec = RouteSpec<
+  z.ZodType | undefined,
+  z.ZodType | undefined,
+  z.ZodType | undefined,
+  z.ZodType | RawResponse,
+  HeaderSchema | undefined
+>;
+
+function register<P, Q, B, R, H>(
   app: FastifyInstance,
-  spec: RouteSpec<
-    z.ZodType | undefined,
-    z.ZodType | undefined,
-    z.ZodType | undefined,
-    z.ZodType | RawResponse
-  >,
-  handler: (input: RouteInput<P, Q, B>) => Promise<Reply<R>>,
+  spec: AnyRouteSpec,
+  handler: (input: RouteInput<P, Q, B, H>) => Promise<Reply<R>>,
 ): void {
   const validateBody = spec.body !== undefined && (spec.bodyMode ?? "validated") === "validated";
   app.route({
@@ -133,7 +146,10 @@ function register<P, Q, B, R>(
       const params = spec.params ? parsePart(spec.params, request.params, "path") : undefined;
       const query = spec.query ? parsePart(spec.query, request.query ?? {}, "query") : undefined;
       const body = validateBody ? parsePart(spec.body!, request.body ?? {}, "body") : request.body;
-      return handler({ params, query, body, request, reply } as RouteInput<P, Q, B>);
+      const headers = spec.headers
+        ? parsePart(spec.headers, declaredHeaders(spec.headers, request), "header")
+        : undefined;
+      return handler({ params, query, body, headers, request, reply } as RouteInput<P, Q, B, H>);
     },
   });
 }
@@ -163,6 +179,17 @@ function authGuard(spec: Pick<RouteSpec, "auth" | "url" | "method" | "authorize"
   };
 }
 
+/** The declared headers' values by canonical name (the first of a repeated header; absent ones left out). */
+function declaredHeaders(schema: HeaderSchema, request: FastifyRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(schema.shape)) {
+    const value = request.headers[name.toLowerCase()];
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[name] = first;
+  }
+  return out;
+}
+
 function asArray<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
@@ -184,7 +211,7 @@ export function parseBody<T extends z.ZodType>(schema: T, value: unknown): z.out
   return parsePart(schema, value, "body") as z.output<T>;
 }
 
-function parsePart(schema: z.ZodType, value: unknown, part: "path" | "query" | "body"): unknown {
+function parsePart(schema: z.ZodType, value: unknown, part: "path" | "query" | "body" | "header"): unknown {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

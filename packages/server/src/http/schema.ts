@@ -126,3 +126,28 @@ export function toJsonSchema(schema: z.ZodType, options: { io?: "input" | "outpu
   delete json.$schema;
   return json;
 }
+
+/**
+ * The Idempotency-Key header of a create: `what` names the object a replay returns. The rule is the
+ * one TaskService applies to any caller; here it refuses a bad key before the body is read.
+ */
+export function idempotencyHeaders(what: string) {
+  return z.object({
+    "Idempotency-Key": withErrorCode(
+      z.string().regex(/^[\x21-\x7e]{1,255}$/, {
+        error: "Idempotency-Key must be 1–255 printable ASCII characters without spaces",
+      }),
+      "invalid_idempotency_key",
+    )
+      .optional()
+      .describe(`The same key and body within 24 h returns the same ${what}; another body is a 409`),
+  });
+}
+
+/** A conditional GET's header. */
+export const IfNoneMatchHeaders = z.object({
+  "If-None-Match": z
+    .string()
+    .optional()
+    .describe("The ETag of an earlier answer: 304 with no body while the object is unchanged."),
+});

@@ -10,7 +10,7 @@ import type { Config } from "../config.ts";
 import { invalid, shown } from "../domain/errors.ts";
 import { multipartParts } from "../http/multipart.ts";
 import { parseBody, route } from "../http/route.ts";
-import { idParams } from "../http/schema.ts";
+import { idempotencyHeaders, idParams } from "../http/schema.ts";
 import { ownerOf } from "../keys/auth.ts";
 import type { KeyedDoor, TaskMedia } from "../tasks/media.ts";
 import type { TaskService } from "../tasks/service.ts";
@@ -34,13 +34,7 @@ export interface OpenAiRouteDeps {
 }
 
 const VideoParams = idParams("video_id", "task_…");
-const IDEMPOTENCY = [
-  {
-    name: "Idempotency-Key",
-    schema: { type: "string", maxLength: 255 },
-    description: "The same key and body within 24 h returns the same video; another body is a 409",
-  },
-];
+const IDEMPOTENCY = idempotencyHeaders("video");
 
 export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteDeps): Promise<void> {
   const { videos, config } = deps;
@@ -66,8 +60,8 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
     headers: IDEMPOTENCY,
     response: OpenAiVideo,
     errors: [400, 401, 403, 404, 409, 413, 415, 429],
-  })(async ({ request }) => {
-    const key = idempotencyKeyOf(request);
+  })(async ({ request, headers }) => {
+    const key = headers["Idempotency-Key"];
     if (!request.isMultipart()) {
       const body = parseBody(VideoCreateBody.strict(), request.body ?? {});
       const { input_reference, ...rest } = body;
@@ -249,14 +243,9 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
     headers: IDEMPOTENCY,
     response: OpenAiVideo,
     errors: [400, 401, 403, 404, 409, 429],
-  })(async ({ request, params, body }) =>
+  })(async ({ request, params, body, headers }) =>
     videos.toOpenAi(
-      await videos.remix(request.principal, params.video_id, body.prompt, idempotencyKeyOf(request)),
+      await videos.remix(request.principal, params.video_id, body.prompt, headers["Idempotency-Key"]),
     ),
   );
-}
-
-function idempotencyKeyOf(request: FastifyRequest): string | undefined {
-  const value = request.headers["idempotency-key"];
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { Config } from "../config.ts";
 import { listEnvelope } from "../http/pagination.ts";
 import { route, withErrorCode } from "../http/route.ts";
-import { idParams, PageQuery } from "../http/schema.ts";
+import { IfNoneMatchHeaders, idempotencyHeaders, idParams, PageQuery } from "../http/schema.ts";
 import { ownerOf } from "../keys/auth.ts";
 import { decodeCursor } from "../store/pagination.ts";
 import { streamTaskEvents } from "./event-stream.ts";
@@ -60,25 +60,15 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     auth: "key",
     body: SubmitBody,
     bodyMode: "domain",
-    headers: [
-      {
-        name: "Idempotency-Key",
-        schema: { type: "string", maxLength: 255 },
-        description: "The same key and body within 24 h returns the same task; another body is a 409",
-      },
-    ],
+    headers: idempotencyHeaders("task"),
     response: TaskCreated,
     errors: [400, 401, 403, 404, 409, 413, 429],
     // data: URLs carry media as base64: the body may be large, and those strings stream to disk.
     options: { bodyLimit: deps.config.maxSubmitBytes, config: { spoolDataUrls: true } },
-  })(async ({ request, reply, body }) => {
-    const idempotencyKey = request.headers["idempotency-key"];
-    const { task, replayed } = await tasks.submit(
-      request.principal,
-      body,
-      Array.isArray(idempotencyKey) ? idempotencyKey[0] : idempotencyKey,
-      { spooled: request.spooled },
-    );
+  })(async ({ request, reply, body, headers }) => {
+    const { task, replayed } = await tasks.submit(request.principal, body, headers["Idempotency-Key"], {
+      spooled: request.spooled,
+    });
     if (replayed) reply.header("idempotent-replayed", "true");
     request.log.info({ task_id: task.id, model: task.model, replayed }, "task submitted");
     return {
@@ -122,20 +112,15 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     tag: "Tasks",
     auth: "key",
     params: TaskParams,
-    headers: [
-      {
-        name: "If-None-Match",
-        description: "The ETag of an earlier answer: 304 with no body while the task is unchanged.",
-      },
-    ],
+    headers: IfNoneMatchHeaders,
     response: TaskObject,
     errors: [401, 404],
     alsoStatuses: { 304: "Not modified since the ETag sent in If-None-Match (no body)" },
-  })(async ({ request, reply, params }) => {
+  })(async ({ request, reply, params, headers }) => {
     const { object, etag } = await reader.read(ownerOf(request.principal), params.task_id);
     reply.header("etag", etag);
     // A poller that sends back the ETag it has gets 304 and no body until the task changes.
-    if (matchesEtag(request.headers["if-none-match"], etag)) return reply.code(304).send() as never;
+    if (matchesEtag(headers["If-None-Match"], etag)) return reply.code(304).send() as never;
     return object;
   });
 
