@@ -31,7 +31,7 @@ export async function cancelUpstream(
   if (!task.channel_id || !task.upstream_id) return { cancelled: true };
   const channel = await deps.channels.require(task.channel_id);
   const adapter = deps.channels.adapterFor(channel);
-  const name = providerName(adapter.provider);
+  const name = adapter.displayName;
   if (!adapter.cancel || !adapter.cancelScope)
     return { cancelled: false, reason: `${name} has no way to cancel a task once it is submitted` };
   if (adapter.cancelScope === "queued" && task.upstream_status === "running")
@@ -51,16 +51,4 @@ export async function cancelUpstream(
       `could not reach ${name} to cancel this task (${error instanceof Error ? error.message : String(error)}); the task is unchanged, retry the cancel`,
     );
   }
-}
-
-const NAMES: Record<string, string> = {
-  ark: "Ark",
-  dashscope: "DashScope",
-  fal: "fal",
-  xai: "xAI",
-  relaydance: "the upstream gateway",
-};
-
-function providerName(provider: string): string {
-  return NAMES[provider] ?? provider;
 }

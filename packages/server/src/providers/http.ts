@@ -1,9 +1,7 @@
-import { ProviderError } from "./types.ts";
-
 /**
  * The HTTP client adapters use for an operator-configured upstream (a trusted base URL: no SSRF
- * guard here, that is for user-supplied URLs). It classifies failures the way failover needs:
- * whether the request can have reached the provider.
+ * guard here, that is for user-supplied URLs). A network failure says whether the request can
+ * have reached the provider; submit-failure.ts turns that into what failover may do.
  */
 export interface UpstreamResponse {
   status: number;
@@ -34,7 +32,7 @@ const NOT_SENT = new Set([
   "UND_ERR_CONNECT_TIMEOUT",
 ]);
 
-type UpstreamInit = {
+export type UpstreamInit = {
   method?: string;
   headers?: Record<string, string>;
   body?: string;
@@ -42,28 +40,14 @@ type UpstreamInit = {
   signal?: AbortSignal;
 };
 
-/**
- * `callUpstream` for a create request: a network failure becomes the ProviderError failover
- * reads. Not sent (refused, no route) → `not_created`, safe to try another channel; maybe
- * received (timeout or reset after sending) → `ambiguous`, never submitted again, because a
- * second create could be a second paid task.
- */
-export async function submitUpstream(url: string, init: UpstreamInit): Promise<UpstreamResponse> {
-  try {
-    return await callUpstream(url, init);
-  } catch (error) {
-    throw providerNetworkError(error);
-  }
-}
+/** How long a create may take before its answer counts as lost, when the registry gives no `submitTimeoutMs`. */
+export const DEFAULT_SUBMIT_TIMEOUT_MS = 30_000;
+/** How long a status, list, cancel or check call may take. */
+export const QUERY_TIMEOUT_MS = 15_000;
 
-/** A network failure as the ProviderError failover reads (see `submitUpstream`); other errors as they are. */
-export function providerNetworkError(error: unknown): unknown {
-  if (!(error instanceof UpstreamNetworkError)) return error;
-  return new ProviderError(
-    error.maybeReceived ? "ambiguous" : "not_created",
-    "upstream_unreachable",
-    error.message,
-  );
+/** `Authorization: Bearer` and a JSON body, which most providers take. */
+export function bearerJson(apiKey: string): Record<string, string> {
+  return { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
 }
 
 export async function callUpstream(url: string, init: UpstreamInit): Promise<UpstreamResponse> {

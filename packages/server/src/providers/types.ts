@@ -4,6 +4,9 @@ import type { NormalizedMedia, NormalizedRequest } from "../domain/request.ts";
 // The adapter contract (v1). Every upstream provider implements this one small interface; the
 // gateway's shared code (routing, polling, ingest) never special-cases a provider.
 
+/** The version of this contract an adapter implements (`ProviderAdapter.specificationVersion`). */
+export type AdapterSpecificationVersion = "v1";
+
 /** What a provider says about one upstream task, mapped to the gateway's vocabulary. */
 export type UpstreamStatus =
   | { type: "queued" }
@@ -46,7 +49,8 @@ export interface SubmitContext extends ChannelContext {
 }
 
 /**
- * Why a submit failed, which decides what the gateway may do next:
+ * Why a submit failed, which decides what the gateway may do next (adapters classify with
+ * submit-failure.ts, one ladder for all):
  * - `not_created`: the provider proves no task exists (connection refused, 429, 5xx without an
  *   id): safe to try another channel or later.
  * - `ambiguous`: the provider may have created a task (timeout after sending): never resubmit.
@@ -102,8 +106,15 @@ export type CancelOutcome = { cancelled: true } | { cancelled: false; reason: st
 export type UpstreamCancelScope = "queued" | "queued_or_running";
 
 export interface ProviderAdapter {
+  /** The contract this adapter implements: a change to this interface bumps it, for every adapter. */
+  readonly specificationVersion: AdapterSpecificationVersion;
   /** Provider name as channels store it, e.g. "ark". */
   readonly provider: string;
+  /**
+   * How messages name the provider, mid-sentence ("Ark", "xAI", "the upstream gateway"): the one
+   * place a provider's name for people is written.
+   */
+  readonly displayName: string;
   /** Set with `cancel`: which upstream tasks `cancel` can stop. */
   readonly cancelScope?: UpstreamCancelScope;
   /** Suggested delay before the first poll and between polls, from the provider's typical run time. */

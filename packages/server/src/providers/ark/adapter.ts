@@ -1,19 +1,21 @@
 import { createHash } from "node:crypto";
 import type { NormalizedRequest } from "../../domain/request.ts";
-import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
+import { bearerJson, callUpstream, QUERY_TIMEOUT_MS, type UpstreamResponse } from "../http.ts";
+import { scaledSchedule } from "../poll-schedule.ts";
+import { classifySubmitFailure, type SubmitFailureRules, sendCreate } from "../submit-failure.ts";
 import {
   type CancelOutcome,
   type ChannelContext,
   type ProviderAdapter,
   ProviderError,
   type SubmitContext,
+  type SubmittedTask,
   type UpstreamCallback,
   type UpstreamStatus,
 } from "../types.ts";
+import { failedStatus, moderatedStatus, noOutput } from "../upstream-status.ts";
 import { ArkCreated, ArkError, ArkList, type ArkTask } from "./wire.ts";
 
-const SUBMIT_TIMEOUT_MS = 30_000;
-const STATUS_TIMEOUT_MS = 15_000;
 /** Ark takes data: URLs but caps the whole body at 64 MB; keep each inline image well inside. */
 const MAX_INLINE_BYTES = 10 * 1024 * 1024;
 const LIST_PAGE = 100;
@@ -30,7 +32,9 @@ const TYPICAL_RUN_10S: Record<string, number> = { "480p": 80, "720p": 100, "1080
  * different hosts with different model ids; the channel's base URL and model map choose.
  */
 export class ArkAdapter implements ProviderAdapter {
+  readonly specificationVersion = "v1";
   readonly provider = "ark";
+  readonly displayName = "Ark";
   /** DELETE cancels a queued task; a running one cannot be stopped (docs/providers.md §1.6). */
   readonly cancelScope = "queued";
 
@@ -38,19 +42,17 @@ export class ArkAdapter implements ProviderAdapter {
 
   pollSchedule(request: NormalizedRequest) {
     const typical = (TYPICAL_RUN_10S[request.resolution] ?? 100) * (request.seconds / 10) * 1000;
-    const scale = this.options.pollScale ?? 1;
-    return {
-      firstMs: Math.max(20, typical * 0.5 * scale),
-      intervalMs: Math.max(20, Math.min(typical * 0.1, 5000) * scale),
-      maxIntervalMs: Math.max(50, 30_000 * scale),
-    };
+    return scaledSchedule(
+      { firstMs: typical * 0.5, intervalMs: Math.min(typical * 0.1, 5000), maxIntervalMs: 30_000 },
+      this.options.pollScale,
+    );
   }
 
   private headers(context: ChannelContext): Record<string, string> {
-    return { authorization: `Bearer ${context.apiKey}`, "content-type": "application/json" };
+    return bearerJson(context.apiKey);
   }
 
-  async submit(request: NormalizedRequest, context: SubmitContext): Promise<{ upstreamId: string }> {
+  async submit(request: NormalizedRequest, context: SubmitContext): Promise<SubmittedTask> {
     const content: Array<Record<string, unknown>> = [];
     if (request.prompt) content.push({ type: "text", text: request.prompt });
     for (const media of request.content) {
@@ -75,76 +77,15 @@ export class ArkAdapter implements ProviderAdapter {
     if (request.returnLastFrame !== undefined) body.return_last_frame = request.returnLastFrame;
     if (context.callbackUrl) body.callback_url = context.callbackUrl;
 
-    const response = await submitUpstream(`${context.baseUrl}/contents/generations/tasks`, {
-      method: "POST",
-      headers: this.headers(context),
-      body: JSON.stringify(body),
-      timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
-      signal: context.signal,
-    });
-    if (response.status === 200) {
-      const created = ArkCreated.safeParse(response.json);
-      if (created.success) return { upstreamId: created.data.id };
-      throw new ProviderError(
-        "ambiguous",
-        "upstream_bad_response",
-        `Ark answered 200 without a task id: ${response.text.slice(0, 200)}`,
-      );
-    }
-    throw this.submitError(response);
-  }
-
-  /** Map Ark's synchronous errors (docs/providers.md §1.10) to what the gateway may do next. */
-  private submitError(response: UpstreamResponse): ProviderError {
-    const parsed = ArkError.safeParse(response.json);
-    const code = parsed.success ? (parsed.data.error.code ?? "") : "";
-    const message = parsed.success
-      ? (parsed.data.error.message ?? response.text)
-      : response.text.slice(0, 300);
-    const retryAfter = retryAfterMs(response.headers);
-    const status = response.status;
-    if (status === 429) {
-      if (code === "QuotaExceeded") {
-        return new ProviderError("queue_full", code, `Ark's task queue is full: ${message}`, {
-          retryAfterMs: retryAfter,
-          httpStatus: status,
-        });
-      }
-      if (code === "SetLimitExceeded") {
-        return new ProviderError("channel_broken", code, `the Ark account hit its spend limit: ${message}`, {
-          httpStatus: status,
-        });
-      }
-      return new ProviderError("not_created", code || "rate_limited", `Ark rate limit: ${message}`, {
-        retryAfterMs: retryAfter,
-        httpStatus: status,
-      });
-    }
-    if (status === 401 || status === 403) {
-      return new ProviderError(
-        "channel_broken",
-        code || "upstream_auth",
-        `Ark refused this channel's key: ${message}`,
-        { httpStatus: status },
-      );
-    }
-    if (status === 404) {
-      return new ProviderError(
-        "channel_broken",
-        code || "upstream_model_not_found",
-        `Ark does not know this model: ${message}`,
-        { httpStatus: status },
-      );
-    }
-    if (status >= 400 && status < 500) {
-      return new ProviderError("rejected", code || "upstream_rejected", message, { httpStatus: status });
-    }
-    // 5xx without a task id: no task was created, so another channel may take it.
-    return new ProviderError(
-      "not_created",
-      code || `upstream_${status}`,
-      `Ark answered ${status}: ${message}`,
-      { retryAfterMs: retryAfter, httpStatus: status },
+    return sendCreate(
+      `${context.baseUrl}/contents/generations/tasks`,
+      {
+        headers: this.headers(context),
+        body,
+        timeoutMs: this.options.submitTimeoutMs,
+        signal: context.signal,
+      },
+      { name: this.displayName, rules: ARK_FAILURES, created },
     );
   }
 
@@ -153,18 +94,15 @@ export class ArkAdapter implements ProviderAdapter {
       `${context.baseUrl}/contents/generations/tasks/${encodeURIComponent(upstreamId)}`,
       {
         headers: this.headers(context),
-        timeoutMs: STATUS_TIMEOUT_MS,
+        timeoutMs: QUERY_TIMEOUT_MS,
         signal: context.signal,
       },
     );
-    if (response.status === 404) {
-      return {
-        type: "failed",
-        code: "upstream_not_found",
-        message: "Ark no longer knows this task (deleted or older than 7 days)",
-        retryable: false,
-      };
-    }
+    if (response.status === 404)
+      return failedStatus(
+        "upstream_not_found",
+        "Ark no longer knows this task (deleted or older than 7 days)",
+      );
     if (response.status !== 200)
       throw new Error(`Ark status query answered ${response.status}: ${response.text.slice(0, 200)}`);
     const parsed = ArkTaskOf(response.json);
@@ -187,7 +125,7 @@ export class ArkAdapter implements ProviderAdapter {
   private async listTasks(query: URLSearchParams, context: ChannelContext) {
     const response = await callUpstream(`${context.baseUrl}/contents/generations/tasks?${query}`, {
       headers: this.headers(context),
-      timeoutMs: STATUS_TIMEOUT_MS,
+      timeoutMs: QUERY_TIMEOUT_MS,
       signal: context.signal,
     });
     if (response.status !== 200)
@@ -251,15 +189,12 @@ export class ArkAdapter implements ProviderAdapter {
       {
         method: "DELETE",
         headers: this.headers(context),
-        timeoutMs: STATUS_TIMEOUT_MS,
+        timeoutMs: QUERY_TIMEOUT_MS,
         signal: context.signal,
       },
     );
     if (response.status === 200 || response.status === 204) return { cancelled: true };
-    const parsed = ArkError.safeParse(response.json);
-    const message = parsed.success
-      ? (parsed.data.error.message ?? response.text)
-      : response.text.slice(0, 200);
+    const { message } = readError(response);
     // 400 InvalidParameter: the task is running (Ark cannot stop it) or already finished.
     if (response.status === 400 || response.status === 409)
       return {
@@ -274,11 +209,11 @@ export class ArkAdapter implements ProviderAdapter {
       `${context.baseUrl}/contents/generations/tasks?page_num=1&page_size=1`,
       {
         headers: this.headers(context),
-        timeoutMs: STATUS_TIMEOUT_MS,
+        timeoutMs: QUERY_TIMEOUT_MS,
         signal: context.signal,
       },
     );
-    if (response.status !== 200) throw this.submitError(response);
+    if (response.status !== 200) throw classifySubmitFailure({ response }, this.displayName, ARK_FAILURES);
   }
 
   /** Ark does not sign callbacks: the body names the task; the unguessable hook URL is the only guard. */
@@ -303,13 +238,7 @@ export function mapStatus(task: ArkTask): UpstreamStatus {
       return { type: "running" };
     case "succeeded": {
       const url = task.content?.video_url;
-      if (!url)
-        return {
-          type: "failed",
-          code: "upstream_no_output",
-          message: "Ark reported success without a video URL",
-          retryable: false,
-        };
+      if (!url) return noOutput("Ark");
       return {
         type: "succeeded",
         videoUrl: url,
@@ -319,35 +248,44 @@ export function mapStatus(task: ArkTask): UpstreamStatus {
     }
     case "failed": {
       const code = task.error?.code ?? "upstream_failed";
-      const moderated = /Sensitive|Risk|Moderation|PolicyViolation/i.test(code);
       const message = task.error?.message ?? "the provider failed this task";
-      return {
-        type: "failed",
-        code: moderated ? "content_moderated" : code,
-        message: moderated
-          ? `the provider's content moderation refused this task (${code}): ${message}`
-          : message,
-        retryable: false,
-      };
+      if (/Sensitive|Risk|Moderation|PolicyViolation/i.test(code)) return moderatedStatus(code, message);
+      return failedStatus(code, message);
     }
     case "cancelled":
-      return {
-        type: "failed",
-        code: "cancelled",
-        message: "the task was cancelled at the provider",
-        retryable: false,
-      };
+      return failedStatus("cancelled", "the task was cancelled at the provider");
     case "expired":
-      return {
-        type: "failed",
-        code: "expired",
-        message: "the provider expired this task before it ran",
-        retryable: false,
-      };
+      return failedStatus("expired", "the provider expired this task before it ran");
     default:
       return { type: "unknown", raw: task.status };
   }
 }
+
+function created(json: unknown): SubmittedTask | undefined {
+  const parsed = ArkCreated.safeParse(json);
+  return parsed.success ? { upstreamId: parsed.data.id } : undefined;
+}
+
+function readError(response: UpstreamResponse): { code: string; message: string } {
+  const parsed = ArkError.safeParse(response.json);
+  if (!parsed.success) return { code: "", message: response.text.slice(0, 300) };
+  return { code: parsed.data.error.code ?? "", message: parsed.data.error.message ?? response.text };
+}
+
+/**
+ * Ark's synchronous errors (docs/providers.md §1.10): its codes are carried (a moderation refusal
+ * fails the task with Ark's own code); a 429 is its queue being full (`QuotaExceeded`) or the
+ * account's spend limit (`SetLimitExceeded`) as well as throttling.
+ */
+const ARK_FAILURES: SubmitFailureRules = {
+  readError,
+  refine(byStatus, { code }) {
+    if (byStatus !== "rate_limited") return byStatus;
+    if (code === "QuotaExceeded") return "queue_full";
+    if (code === "SetLimitExceeded") return "account";
+    return byStatus;
+  },
+};
 
 /** A seed in Ark's range [0, 2^32 - 1] derived from the task id: random across tasks, stable for one. */
 export function seedFor(taskId: string): number {

@@ -1,20 +1,21 @@
 import { createHash } from "node:crypto";
 import type { NormalizedRequest } from "../../domain/request.ts";
 import { happyHorsePrompt, happyHorseTask, unsupportedInput } from "../happyhorse.ts";
-import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
+import { bearerJson, callUpstream, QUERY_TIMEOUT_MS, retryAfterMs, type UpstreamResponse } from "../http.ts";
+import { scaledSchedule } from "../poll-schedule.ts";
 import { memoryBudgets, type QueryBudget, type QueryBudgets } from "../query-budget.ts";
-import {
-  type CancelOutcome,
-  type ChannelContext,
-  type ProviderAdapter,
-  ProviderError,
-  type SubmitContext,
-  type UpstreamStatus,
+import { classifySubmitFailure, type SubmitFailureRules, sendCreate } from "../submit-failure.ts";
+import type {
+  CancelOutcome,
+  ChannelContext,
+  ProviderAdapter,
+  SubmitContext,
+  SubmittedTask,
+  UpstreamStatus,
 } from "../types.ts";
+import { failedStatus, moderatedStatus, noOutput } from "../upstream-status.ts";
 import { DashScopeCreated, DashScopeError, DashScopeTask } from "./wire.ts";
 
-const SUBMIT_TIMEOUT_MS = 30_000;
-const STATUS_TIMEOUT_MS = 15_000;
 /** HappyHorse takes images up to 10 MB (docs/providers.md §2.1). */
 const MAX_INLINE_BYTES = 10 * 1024 * 1024;
 /** 20 task queries per second per Alibaba Cloud account (docs/providers.md §2.1). */
@@ -23,8 +24,6 @@ const DEFAULT_QPS = 20;
 const BUDGET_WINDOW_MS = 1100;
 /** A poll that would wait longer for the budget gives up and is rescheduled (its lease is 30 s). */
 const BUDGET_MAX_WAIT_MS = 20_000;
-/** Back-off when DashScope throttles a submit and says nothing about when to come back. */
-const THROTTLE_BACKOFF_MS = 2000;
 const SEED_MAX = 2147483647;
 
 /** "Typically 1–5 min"; samples took 40–105 s for 5 s at 720P (docs/providers.md §2.1). */
@@ -48,7 +47,9 @@ interface DashScopeChannel {
 }
 
 export class DashScopeAdapter implements ProviderAdapter {
+  readonly specificationVersion = "v1";
   readonly provider = "dashscope";
+  readonly displayName = "DashScope";
   /** POST …/cancel stops PENDING tasks only (docs/providers.md §2). */
   readonly cancelScope = "queued";
   private readonly budgets: QueryBudgets;
@@ -67,13 +68,11 @@ export class DashScopeAdapter implements ProviderAdapter {
 
   pollSchedule(request: NormalizedRequest) {
     const typical = (TYPICAL_RUN_5S[request.resolution] ?? 90) * Math.max(1, request.seconds / 5) * 1000;
-    const scale = this.options.pollScale ?? 1;
-    return {
-      firstMs: Math.max(20, typical * 0.5 * scale),
-      // DashScope recommends polling every 15 s.
-      intervalMs: Math.max(20, Math.min(typical * 0.1, 15_000) * scale),
-      maxIntervalMs: Math.max(50, 30_000 * scale),
-    };
+    // DashScope recommends polling every 15 s.
+    return scaledSchedule(
+      { firstMs: typical * 0.5, intervalMs: Math.min(typical * 0.1, 15_000), maxIntervalMs: 30_000 },
+      this.options.pollScale,
+    );
   }
 
   private channel(context: ChannelContext): DashScopeChannel {
@@ -110,13 +109,12 @@ export class DashScopeAdapter implements ProviderAdapter {
 
   private headers(context: ChannelContext, ch: DashScopeChannel): Record<string, string> {
     return {
-      authorization: `Bearer ${context.apiKey}`,
-      "content-type": "application/json",
+      ...bearerJson(context.apiKey),
       ...(ch.workspace ? { "x-dashscope-workspace": ch.workspace } : {}),
     };
   }
 
-  async submit(request: NormalizedRequest, context: SubmitContext): Promise<{ upstreamId: string }> {
+  async submit(request: NormalizedRequest, context: SubmitContext): Promise<SubmittedTask> {
     const ch = this.channel(context);
     const task = happyHorseTask(request);
     unsupportedInput(request);
@@ -150,23 +148,16 @@ export class DashScopeAdapter implements ProviderAdapter {
     }
     const body = { model: context.upstreamModel, input, parameters };
 
-    const response = await submitUpstream(`${ch.api}/services/aigc/video-generation/video-synthesis`, {
-      method: "POST",
-      headers: { ...this.headers(context, ch), "x-dashscope-async": "enable" },
-      body: JSON.stringify(body),
-      timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
-      signal: context.signal,
-    });
-    if (response.status === 200) {
-      const created = DashScopeCreated.safeParse(response.json);
-      if (created.success) return { upstreamId: created.data.output.task_id };
-      throw new ProviderError(
-        "ambiguous",
-        "upstream_bad_response",
-        `DashScope answered 200 without a task id: ${response.text.slice(0, 200)}`,
-      );
-    }
-    throw submitError(response);
+    return sendCreate(
+      `${ch.api}/services/aigc/video-generation/video-synthesis`,
+      {
+        headers: { ...this.headers(context, ch), "x-dashscope-async": "enable" },
+        body,
+        timeoutMs: this.options.submitTimeoutMs,
+        signal: context.signal,
+      },
+      { name: this.displayName, rules: DASHSCOPE_FAILURES, created },
+    );
   }
 
   async status(upstreamId: string, context: ChannelContext): Promise<UpstreamStatus> {
@@ -196,7 +187,8 @@ export class DashScopeAdapter implements ProviderAdapter {
 
   async check(context: ChannelContext): Promise<void> {
     const response = await this.query(context, "/tasks?page_no=1&page_size=1");
-    if (response.status !== 200) throw submitError(response);
+    if (response.status !== 200)
+      throw classifySubmitFailure({ response }, this.displayName, DASHSCOPE_FAILURES);
   }
 
   /** DashScope has no callbacks for this API: the gateway polls. */
@@ -212,7 +204,7 @@ export class DashScopeAdapter implements ProviderAdapter {
     const response = await callUpstream(`${ch.api}${path}`, {
       method,
       headers: this.headers(context, ch),
-      timeoutMs: STATUS_TIMEOUT_MS,
+      timeoutMs: QUERY_TIMEOUT_MS,
       signal: context.signal,
     });
     if (response.status === 429) {
@@ -230,75 +222,29 @@ function errorOf(response: UpstreamResponse): { code: string; message: string } 
   return { code, message };
 }
 
-/** Map DashScope's synchronous errors (docs/providers.md §2.1) to what the gateway may do next. */
-function submitError(response: UpstreamResponse): ProviderError {
-  const { code, message } = errorOf(response);
-  const status = response.status;
-  const retryAfter = retryAfterMs(response.headers);
-  if (status === 429 || code.startsWith("Throttling")) {
-    // Throttling, Throttling.RateQuota, Throttling.AllocationQuota: nothing was created; back off.
-    return new ProviderError(
-      "not_created",
-      code || "rate_limited",
-      `DashScope throttled the submit: ${message}`,
-      {
-        retryAfterMs: retryAfter ?? THROTTLE_BACKOFF_MS,
-        httpStatus: status,
-      },
-    );
-  }
-  if (code === "DataInspectionFailed" || /DataInspection|Moderation|Sensitive/i.test(code)) {
-    return new ProviderError(
-      "rejected",
-      "content_moderated",
-      `the provider's content moderation refused this task (${code}): ${message}`,
-      { httpStatus: status },
-    );
-  }
-  if (
-    status === 401 ||
-    status === 403 ||
-    code === "InvalidApiKey" ||
-    code === "Arrearage" ||
-    code === "AccessDenied"
-  ) {
-    return new ProviderError(
-      "channel_broken",
-      code || "upstream_auth",
-      `DashScope refused this channel's key: ${message}`,
-      { httpStatus: status },
-    );
-  }
-  if (status === 404 || /^Model\.|ModelNotFound|Model.*NotFound/i.test(code)) {
-    return new ProviderError(
-      "channel_broken",
-      code || "upstream_model_not_found",
-      `DashScope does not serve this model for this channel: ${message}`,
-      { httpStatus: status },
-    );
-  }
-  if (status >= 400 && status < 500) {
-    return new ProviderError("rejected", code || "upstream_rejected", message, { httpStatus: status });
-  }
-  if (status === 504 && !response.json) {
-    // A load balancer's timeout page: the request may well have reached DashScope.
-    return new ProviderError(
-      "ambiguous",
-      "upstream_timeout",
-      `DashScope's gateway timed out (HTTP 504); the task may exist`,
-      { httpStatus: status },
-    );
-  }
-  return new ProviderError(
-    "not_created",
-    code || `upstream_${status}`,
-    `DashScope answered ${status}: ${message}`,
-    {
-      retryAfterMs: retryAfter,
-      httpStatus: status,
-    },
-  );
+function created(json: unknown): SubmittedTask | undefined {
+  const parsed = DashScopeCreated.safeParse(json);
+  return parsed.success ? { upstreamId: parsed.data.output.task_id } : undefined;
 }
+
+const MODERATION = /DataInspection|Moderation|Sensitive/i;
+
+/**
+ * DashScope's synchronous errors (docs/providers.md §2.1) say more than their status: `Throttling*`
+ * (also on a 400) is throttling, moderation codes are `content_moderated`, `InvalidApiKey`,
+ * `AccessDenied` and `Arrearage` are the channel, a `Model…NotFound` code is its model map.
+ */
+const DASHSCOPE_FAILURES: SubmitFailureRules = {
+  readError: errorOf,
+  refine(byStatus, { code }) {
+    if (byStatus === "rate_limited" || code.startsWith("Throttling")) return "rate_limited";
+    if (MODERATION.test(code)) return "moderated";
+    if (code === "InvalidApiKey" || code === "AccessDenied") return "auth";
+    if (code === "Arrearage") return "account";
+    if (/^Model\.|ModelNotFound|Model.*NotFound/i.test(code)) return "model";
+    return byStatus;
+  },
+};
 
 function queryError(what: string, response: UpstreamResponse): Error {
   const { code, message } = errorOf(response);
@@ -307,12 +253,10 @@ function queryError(what: string, response: UpstreamResponse): Error {
 
 /** docs/providers.md §6: UNKNOWN is DashScope's "expired" (task ids live 24 h); it also covers ids it never had. */
 function notFound(upstreamId: string): UpstreamStatus {
-  return {
-    type: "failed",
-    code: "expired",
-    message: `DashScope reports task ${upstreamId} as UNKNOWN: it expired (task ids live 24 h) or never existed for this key's account`,
-    retryable: false,
-  };
+  return failedStatus(
+    "expired",
+    `DashScope reports task ${upstreamId} as UNKNOWN: it expired (task ids live 24 h) or never existed for this key's account`,
+  );
 }
 
 /** docs/providers.md §6: unknown statuses stay unknown (polled, counted), never silently "running". */
@@ -324,36 +268,18 @@ export function mapStatus(task: DashScopeTask, upstreamId: string): UpstreamStat
     case "RUNNING":
       return { type: "running" };
     case "SUCCEEDED": {
-      if (!out.video_url)
-        return {
-          type: "failed",
-          code: "upstream_no_output",
-          message: "DashScope reported success without a video URL",
-          retryable: false,
-        };
+      if (!out.video_url) return noOutput("DashScope");
       const seconds = task.usage?.output_video_duration ?? task.usage?.duration;
       return { type: "succeeded", videoUrl: out.video_url, usage: seconds !== undefined ? { seconds } : {} };
     }
     case "FAILED": {
       const code = out.code ?? "upstream_failed";
       const message = out.message ?? "the provider failed this task";
-      if (code === "DataInspectionFailed" || /DataInspection|Sensitive|Moderation/i.test(code)) {
-        return {
-          type: "failed",
-          code: "content_moderated",
-          message: `the provider's content moderation refused this task (${code}): ${message}`,
-          retryable: false,
-        };
-      }
-      return { type: "failed", code, message, retryable: /^Internal|Timeout/i.test(code) };
+      if (MODERATION.test(code)) return moderatedStatus(code, message);
+      return failedStatus(code, message, /^Internal|Timeout/i.test(code));
     }
     case "CANCELED":
-      return {
-        type: "failed",
-        code: "cancelled",
-        message: "the task was cancelled at the provider",
-        retryable: false,
-      };
+      return failedStatus("cancelled", "the task was cancelled at the provider");
     // HTTP 200 with UNKNOWN: the id does not exist (any more) — task ids live 24 h.
     case "UNKNOWN":
       return notFound(upstreamId);

@@ -1,16 +1,19 @@
 import type { NormalizedRequest } from "../../domain/request.ts";
 import { happyHorsePrompt, happyHorseTask, unsupportedInput } from "../happyhorse.ts";
-import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
-import {
-  type CancelOutcome,
-  type ChannelContext,
-  type ProviderAdapter,
-  ProviderError,
-  type SubmitContext,
-  type SubmittedTask,
-  type UpstreamCallback,
-  type UpstreamStatus,
+import { callUpstream, QUERY_TIMEOUT_MS, type UpstreamResponse } from "../http.ts";
+import { scaledSchedule } from "../poll-schedule.ts";
+import { classifySubmitFailure, type SubmitFailureRules, sendCreate } from "../submit-failure.ts";
+import type {
+  CancelOutcome,
+  ChannelContext,
+  ProviderAdapter,
+  SubmitContext,
+  SubmittedTask,
+  UpstreamCallback,
+  UpstreamStatus,
 } from "../types.ts";
+import { failedStatus, moderatedStatus } from "../upstream-status.ts";
+import { type FalUrls, falUrls } from "./urls.ts";
 import {
   type CallbackRequest,
   DEFAULT_FAL_JWKS_URL,
@@ -19,12 +22,8 @@ import {
 } from "./webhook.ts";
 import { FalErrorBody, FalStatus, FalSubmitted, FalVideoResult } from "./wire.ts";
 
-const SUBMIT_TIMEOUT_MS = 30_000;
-const STATUS_TIMEOUT_MS = 15_000;
 /** fal takes data: URIs for file inputs; big ones belong on a public URL. */
 const MAX_INLINE_BYTES = 10 * 1024 * 1024;
-/** The upstream id is stored in a varchar(200). */
-const MAX_ID_LENGTH = 200;
 const TYPICAL_RUN_5S: Record<string, number> = { "720p": 75, "1080p": 110 };
 
 /**
@@ -37,8 +36,7 @@ const TYPICAL_RUN_5S: Record<string, number> = { "720p": 75, "1080p": 110 };
  * - `request_timeout`: seconds a request may wait to start, sent as `X-Fal-Request-Timeout`.
  *
  * Status, result and cancel go to the URLs fal returned at submit (they name only owner/app, not
- * the app's path): the upstream id is the `response_url` itself, or — when the three URLs do not
- * follow fal's documented `…/status`, `…/cancel` suffixes — the three URLs space-separated.
+ * the app's path), kept as the task's `upstreamRef` (urls.ts).
  */
 interface FalChannel {
   queue: string;
@@ -48,7 +46,9 @@ interface FalChannel {
 }
 
 export class FalAdapter implements ProviderAdapter {
+  readonly specificationVersion = "v1";
   readonly provider = "fal";
+  readonly displayName = "fal";
   /** fal stops queued requests; a started one may accept the cancel and run on (docs/providers.md §4.1). */
   readonly cancelScope = "queued";
   readonly verifier: FalWebhookVerifier;
@@ -65,12 +65,10 @@ export class FalAdapter implements ProviderAdapter {
 
   pollSchedule(request: NormalizedRequest) {
     const typical = (TYPICAL_RUN_5S[request.resolution] ?? 90) * Math.max(1, request.seconds / 5) * 1000;
-    const scale = this.options.pollScale ?? 1;
-    return {
-      firstMs: Math.max(20, typical * 0.5 * scale),
-      intervalMs: Math.max(20, Math.min(typical * 0.1, 10_000) * scale),
-      maxIntervalMs: Math.max(50, 30_000 * scale),
-    };
+    return scaledSchedule(
+      { firstMs: typical * 0.5, intervalMs: Math.min(typical * 0.1, 10_000), maxIntervalMs: 30_000 },
+      this.options.pollScale,
+    );
   }
 
   channel(context: Pick<ChannelContext, "baseUrl">): FalChannel {
@@ -122,48 +120,27 @@ export class FalAdapter implements ProviderAdapter {
     const headers = this.headers(context);
     if (ch.requestTimeout) headers["x-fal-request-timeout"] = ch.requestTimeout;
     const body = await this.input(request, context);
-    const response = await submitUpstream(url, {
-      method: "POST",
-      headers,
-      body: JSON.stringify(body),
-      timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
-      signal: context.signal,
-    });
-    if (response.status === 200 || response.status === 201 || response.status === 202) {
-      const submitted = FalSubmitted.safeParse(response.json);
-      if (submitted.success) {
-        const { request_id, response_url, status_url, cancel_url } = submitted.data;
-        const urls = {
-          response_url,
-          status_url: status_url ?? `${response_url}/status`,
-          cancel_url: cancel_url ?? `${response_url}/cancel`,
-        };
-        return { upstreamId: request_id, upstreamRef: JSON.stringify(urls) };
-      }
-      throw new ProviderError(
-        "ambiguous",
-        "upstream_bad_response",
-        `fal answered ${response.status} without a request id and URLs: ${response.text.slice(0, 200)}`,
-      );
-    }
-    throw submitError(response);
+    return sendCreate(
+      url,
+      {
+        headers,
+        body,
+        timeoutMs: this.options.submitTimeoutMs,
+        signal: context.signal,
+      },
+      { name: this.displayName, rules: FAL_FAILURES, created },
+    );
   }
 
   async status(upstreamId: string, context: ChannelContext, upstreamRef?: string): Promise<UpstreamStatus> {
     const urls = falUrls(upstreamId, upstreamRef);
     const response = await callUpstream(urls.statusUrl, {
       headers: this.headers(context),
-      timeoutMs: STATUS_TIMEOUT_MS,
+      timeoutMs: QUERY_TIMEOUT_MS,
       signal: context.signal,
     });
-    if (response.status === 404) {
-      return {
-        type: "failed",
-        code: "upstream_not_found",
-        message: `fal no longer knows request ${urls.requestId}`,
-        retryable: false,
-      };
-    }
+    if (response.status === 404)
+      return failedStatus("upstream_not_found", `fal no longer knows request ${urls.requestId}`);
     if (response.status !== 200 && response.status !== 202)
       throw new Error(`fal status answered ${response.status}: ${response.text.slice(0, 200)}`);
     const parsed = FalStatus.safeParse(response.json);
@@ -195,18 +172,16 @@ export class FalAdapter implements ProviderAdapter {
   ): Promise<UpstreamStatus> {
     const response = await callUpstream(urls.responseUrl, {
       headers: this.headers(context),
-      timeoutMs: STATUS_TIMEOUT_MS,
+      timeoutMs: QUERY_TIMEOUT_MS,
       signal: context.signal,
     });
     if (response.status === 200) {
       const result = FalVideoResult.safeParse(response.json);
       if (result.success) return { type: "succeeded", videoUrl: result.data.video.url };
-      return {
-        type: "failed",
-        code: "upstream_no_output",
-        message: `fal completed the request without a video: ${response.text.slice(0, 200)}`,
-        retryable: false,
-      };
+      return failedStatus(
+        "upstream_no_output",
+        `fal completed the request without a video: ${response.text.slice(0, 200)}`,
+      );
     }
     return resultFailure(response, status);
   }
@@ -217,7 +192,7 @@ export class FalAdapter implements ProviderAdapter {
     const response = await callUpstream(urls.cancelUrl, {
       method: "PUT",
       headers: this.headers(context),
-      timeoutMs: STATUS_TIMEOUT_MS,
+      timeoutMs: QUERY_TIMEOUT_MS,
       signal: context.signal,
     });
     const state = String((response.json as { status?: unknown } | undefined)?.status ?? response.text).slice(
@@ -248,10 +223,10 @@ export class FalAdapter implements ProviderAdapter {
     const [owner, app] = context.upstreamModel.replace(/^\/+/, "").split("/");
     const response = await callUpstream(
       `${ch.queue}/${owner}/${app}/requests/00000000-0000-4000-8000-000000000000/status`,
-      { headers: this.headers(context), timeoutMs: STATUS_TIMEOUT_MS, signal: context.signal },
+      { headers: this.headers(context), timeoutMs: QUERY_TIMEOUT_MS, signal: context.signal },
     );
     if (response.status === 401 || response.status === 403 || response.status >= 500)
-      throw submitError(response);
+      throw classifySubmitFailure({ response }, this.displayName, FAL_FAILURES);
   }
 
   /** fal signs its webhooks: a callback counts only if its Ed25519 signature verifies against the JWKS. */
@@ -275,58 +250,21 @@ export class FalAdapter implements ProviderAdapter {
   }
 }
 
-export interface FalUrls {
-  requestId: string;
-  responseUrl: string;
-  statusUrl: string;
-  cancelUrl: string;
-}
-
-/** The upstream id: the response URL, or the three URLs space-separated when they break the pattern. */
-export function encodeFalId(submitted: {
-  request_id: string;
-  response_url: string;
-  status_url?: string;
-  cancel_url?: string;
-}): string {
-  const response = submitted.response_url.replace(/\/+$/, "");
-  const status = submitted.status_url ?? `${response}/status`;
-  const cancel = submitted.cancel_url ?? `${response}/cancel`;
-  if (status === `${response}/status` && cancel === `${response}/cancel`) return response;
-  const full = `${response} ${status} ${cancel}`;
-  // Too long for the column: keep the response URL; fal's documented suffixes give the others.
-  return full.length <= MAX_ID_LENGTH ? full : response;
-}
-
-/** The URLs fal returned at submit (the ref), or — for tasks stored before refs existed — the old URL id. */
-export function falUrls(upstreamId: string, upstreamRef?: string): FalUrls {
-  if (upstreamRef) {
-    const ref = JSON.parse(upstreamRef) as { response_url: string; status_url: string; cancel_url: string };
-    return {
-      requestId: upstreamId,
-      responseUrl: ref.response_url,
-      statusUrl: ref.status_url,
-      cancelUrl: ref.cancel_url,
-    };
-  }
-  return decodeFalId(upstreamId);
-}
-
-export function decodeFalId(upstreamId: string): FalUrls {
-  const [response, status, cancel] = upstreamId.split(" ");
-  if (!response || !/^https?:\/\//.test(response))
-    throw new Error(`fal upstream id ${upstreamId.slice(0, 80)} carries no request URL`);
-  const requestId = new URL(response).pathname.split("/").filter(Boolean).at(-1) ?? response;
-  return {
-    requestId,
-    responseUrl: response,
-    statusUrl: status ?? `${response}/status`,
-    cancelUrl: cancel ?? `${response}/cancel`,
+/** fal's submit answer: its request id, and the URLs to use for it as given (docs/providers.md §4.1). */
+function created(json: unknown): SubmittedTask | undefined {
+  const submitted = FalSubmitted.safeParse(json);
+  if (!submitted.success) return undefined;
+  const { request_id, response_url, status_url, cancel_url } = submitted.data;
+  const urls = {
+    response_url,
+    status_url: status_url ?? `${response_url}/status`,
+    cancel_url: cancel_url ?? `${response_url}/cancel`,
   };
+  return { upstreamId: request_id, upstreamRef: JSON.stringify(urls) };
 }
 
 function cancelled(): UpstreamStatus {
-  return { type: "failed", code: "cancelled", message: "the request was cancelled at fal", retryable: false };
+  return failedStatus("cancelled", "the request was cancelled at fal");
 }
 
 /** A failed result fetch (docs/providers.md §4.1): 422 validation details, or a platform error type. */
@@ -348,20 +286,9 @@ function resultFailure(
           `${(d.loc ?? []).filter((p) => p !== "body").join(".") || "input"}: ${d.msg ?? d.type ?? "invalid"}`,
       )
       .join("; ");
-    if (types.some((t) => /content_policy|moderation|nsfw|safety/i.test(t))) {
-      return {
-        type: "failed",
-        code: "content_moderated",
-        message: `the provider's content moderation refused this task: ${message}`,
-        retryable: false,
-      };
-    }
-    return {
-      type: "failed",
-      code: types.find((t) => t) ?? "invalid_input",
-      message: `fal refused the input: ${message}`,
-      retryable: false,
-    };
+    if (types.some((t) => /content_policy|moderation|nsfw|safety/i.test(t)))
+      return moderatedStatus("", message);
+    return failedStatus(types.find((t) => t) ?? "invalid_input", `fal refused the input: ${message}`);
   }
   const text = typeof detail === "string" ? detail : (status.error ?? response.text.slice(0, 300));
   if (response.status === 400 || response.status === 404) {
@@ -371,75 +298,30 @@ function resultFailure(
   }
   if (response.status === 401 || response.status === 403 || response.status === 429)
     throw new Error(`fal result answered ${response.status}: ${text}`);
-  return {
-    type: "failed",
-    code: errorType ?? `upstream_${response.status}`,
-    message: `fal failed the request (${errorType ?? `HTTP ${response.status}`}): ${text}`,
-    retryable: response.status >= 500,
-  };
-}
-
-/** Map a refused submit to what the gateway may do next. */
-function submitError(response: UpstreamResponse): ProviderError {
-  const parsed = FalErrorBody.safeParse(response.json);
-  const detail = parsed.success ? parsed.data.detail : undefined;
-  const message =
-    typeof detail === "string"
-      ? detail
-      : Array.isArray(detail)
-        ? detail.map((d) => `${(d.loc ?? []).join(".")}: ${d.msg ?? d.type}`).join("; ")
-        : response.text.slice(0, 300);
-  const status = response.status;
-  const errorType =
-    (parsed.success ? parsed.data.error_type : undefined) ?? response.headers.get("x-fal-error-type");
-  if (status === 429)
-    return new ProviderError("not_created", "rate_limited", `fal rate limit: ${message}`, {
-      retryAfterMs: retryAfterMs(response.headers) ?? 2000,
-      httpStatus: status,
-    });
-  if (status === 401 || status === 403)
-    return new ProviderError(
-      "channel_broken",
-      "upstream_auth",
-      `fal refused this channel's key: ${message}`,
-      {
-        httpStatus: status,
-      },
-    );
-  if (status === 404)
-    return new ProviderError(
-      "channel_broken",
-      "upstream_model_not_found",
-      `fal has no such app: ${message}`,
-      {
-        httpStatus: status,
-      },
-    );
-  if (status >= 400 && status < 500)
-    return new ProviderError(
-      "rejected",
-      errorType ?? "upstream_rejected",
-      `fal refused the request: ${message}`,
-      {
-        httpStatus: status,
-      },
-    );
-  if (status === 504 && !response.json)
-    return new ProviderError(
-      "ambiguous",
-      "upstream_timeout",
-      "fal's gateway timed out (HTTP 504); the request may exist",
-      {
-        httpStatus: status,
-      },
-    );
-  return new ProviderError(
-    "not_created",
-    errorType ?? `upstream_${status}`,
-    `fal answered ${status}: ${message}`,
-    {
-      retryAfterMs: retryAfterMs(response.headers),
-      httpStatus: status,
-    },
+  return failedStatus(
+    errorType ?? `upstream_${response.status}`,
+    `fal failed the request (${errorType ?? `HTTP ${response.status}`}): ${text}`,
+    response.status >= 500,
   );
 }
+
+/**
+ * fal's refusals (docs/providers.md §4.1): `{detail}` a message or validation entries, and an error
+ * type (body or `X-Fal-Error-Type`) carried as the code. A 504 with that JSON is fal's own
+ * `request_timeout` (the request never started), not a proxy's: nothing was made.
+ */
+const FAL_FAILURES: SubmitFailureRules = {
+  readError(response: UpstreamResponse) {
+    const parsed = FalErrorBody.safeParse(response.json);
+    const detail = parsed.success ? parsed.data.detail : undefined;
+    const message =
+      typeof detail === "string"
+        ? detail
+        : Array.isArray(detail)
+          ? detail.map((d) => `${(d.loc ?? []).join(".")}: ${d.msg ?? d.type}`).join("; ")
+          : response.text.slice(0, 300);
+    const errorType =
+      (parsed.success ? parsed.data.error_type : undefined) ?? response.headers.get("x-fal-error-type");
+    return { code: errorType ?? "", message };
+  },
+};

@@ -1,22 +1,22 @@
-import type { NormalizedMedia, NormalizedRequest } from "../../domain/request.ts";
+import type { NormalizedRequest } from "../../domain/request.ts";
 import { originIsPublic } from "../../net/public-origin.ts";
-import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
+import { bearerJson, callUpstream, QUERY_TIMEOUT_MS } from "../http.ts";
+import { scaledSchedule } from "../poll-schedule.ts";
+import { classifySubmitFailure, type SubmitFailureRules, sendCreate } from "../submit-failure.ts";
 import {
   type CancelOutcome,
   type ChannelContext,
   type ProviderAdapter,
   ProviderError,
   type SubmitContext,
+  type SubmittedTask,
   type UpstreamCallback,
   type UpstreamStatus,
 } from "../types.ts";
+import { failedStatus, noOutput } from "../upstream-status.ts";
+import { mediaUrl } from "./upload.ts";
 import { readError, readTask, taskIdOf } from "./wire.ts";
 
-const SUBMIT_TIMEOUT_MS = 30_000;
-const STATUS_TIMEOUT_MS = 15_000;
-const UPLOAD_TIMEOUT_MS = 120_000;
-/** The contract takes data: URLs for images and audio (its submit body allows ~126 MB). */
-const MAX_INLINE_BYTES = 30 * 1024 * 1024;
 /** A lookup reads at most this many pages of 100 tasks. */
 const MAX_LOOKUP_PAGES = 20;
 /** The peer's clock and ours may differ by this much. */
@@ -57,20 +57,21 @@ const EXPIRED = new Set(["expired", "timeout", "timed_out"]);
  * gateways reports what the last one saw; our task still succeeds only once its video is copied.
  */
 export class RelayDanceAdapter implements ProviderAdapter {
+  readonly specificationVersion = "v1";
   readonly provider = "relaydance";
+  /** The peer may be the hosted service, another vidrelay or a compatible relay. */
+  readonly displayName = "the upstream gateway";
   /** The upstream gateway decides for itself and says so (409 when it cannot). */
   readonly cancelScope = "queued_or_running";
 
   constructor(private readonly options: { pollScale?: number; submitTimeoutMs?: number } = {}) {}
 
   pollSchedule(request: NormalizedRequest) {
-    const scale = this.options.pollScale ?? 1;
     const typical = 60_000 * Math.max(0.5, request.seconds / 5);
-    return {
-      firstMs: Math.max(20, Math.min(typical * 0.2, 10_000) * scale),
-      intervalMs: Math.max(20, 3000 * scale),
-      maxIntervalMs: Math.max(50, 15_000 * scale),
-    };
+    return scaledSchedule(
+      { firstMs: Math.min(typical * 0.2, 10_000), intervalMs: 3000, maxIntervalMs: 15_000 },
+      this.options.pollScale,
+    );
   }
 
   private channel(context: Pick<ChannelContext, "baseUrl">): { api: string; callbacks: string } {
@@ -81,21 +82,18 @@ export class RelayDanceAdapter implements ProviderAdapter {
     return { api: `${url.toString().replace(/\/+$/, "").replace(/\/v1$/, "")}/v1`, callbacks };
   }
 
-  private headers(context: ChannelContext, json = true): Record<string, string> {
-    return {
-      authorization: `Bearer ${context.apiKey}`,
-      ...(json ? { "content-type": "application/json" } : {}),
-    };
+  private headers(context: ChannelContext): Record<string, string> {
+    return bearerJson(context.apiKey);
   }
 
-  async submit(request: NormalizedRequest, context: SubmitContext): Promise<{ upstreamId: string }> {
+  async submit(request: NormalizedRequest, context: SubmitContext): Promise<SubmittedTask> {
     const ch = this.channel(context);
     const content: Array<Record<string, unknown>> = [];
     for (const media of request.content) {
       const key = `${media.kind}_url`;
       content.push({
         type: key,
-        [key]: { url: await this.mediaUrl(media, context, ch.api) },
+        [key]: { url: await mediaUrl(media, context, ch.api) },
         role: media.role,
       });
     }
@@ -118,74 +116,17 @@ export class RelayDanceAdapter implements ProviderAdapter {
     };
     if (request.prompt) body.prompt = request.prompt;
 
-    const response = await submitUpstream(`${ch.api}/video/generations`, {
-      method: "POST",
-      // A peer that honours Idempotency-Key (vidrelay does) answers a repeated create with the
-      // task the first one made.
-      headers: { ...this.headers(context), "idempotency-key": `vidrelay-${context.taskId}` },
-      body: JSON.stringify(body),
-      timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
-      signal: context.signal,
-    });
-    if (response.status >= 200 && response.status < 300) {
-      const id = taskIdOf(response.json);
-      if (id) return { upstreamId: id };
-      throw new ProviderError(
-        "ambiguous",
-        "upstream_bad_response",
-        `the gateway answered ${response.status} without a task id: ${response.text.slice(0, 200)}`,
-      );
-    }
-    throw submitError(response);
-  }
-
-  /**
-   * Our file URL when the peer can fetch it; otherwise inline. The contract takes data: URLs for
-   * images and audio only, so an inline video is uploaded to the peer's `/v1/files` first.
-   */
-  private async mediaUrl(media: NormalizedMedia, context: SubmitContext, api: string): Promise<string> {
-    const url = await context.mediaUrl(media, { maxInlineBytes: MAX_INLINE_BYTES });
-    if (media.kind !== "video" || !url.startsWith("data:")) return url;
-    const match = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(url);
-    if (!match) return url;
-    const form = new FormData();
-    form.append("purpose", "video_reference");
-    form.append(
-      "file",
-      new Blob([Buffer.from(match[2]!, "base64")], { type: match[1] }),
-      `video${media.index}`,
-    );
-    let response: Response;
-    try {
-      response = await fetch(`${api}/files`, {
-        method: "POST",
-        headers: this.headers(context, false),
-        body: form,
-        signal: context.signal
-          ? AbortSignal.any([context.signal, AbortSignal.timeout(UPLOAD_TIMEOUT_MS)])
-          : AbortSignal.timeout(UPLOAD_TIMEOUT_MS),
-      });
-    } catch (error) {
-      // No task exists yet whatever happened to the upload.
-      throw new ProviderError(
-        "not_created",
-        "upload_failed",
-        `uploading video ${media.index}: ${(error as Error).message}`,
-      );
-    }
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {}
-    const uploaded = (json as { url?: unknown } | undefined)?.url;
-    if (response.status === 200 && typeof uploaded === "string") return uploaded;
-    const err = readError(json, text);
-    throw new ProviderError(
-      response.status >= 500 || response.status === 429 ? "not_created" : "rejected",
-      err.code || "upload_failed",
-      `the gateway refused video ${media.index}: ${err.message}`,
-      { httpStatus: response.status },
+    return sendCreate(
+      `${ch.api}/video/generations`,
+      {
+        // A peer that honours Idempotency-Key (vidrelay does) answers a repeated create with the
+        // task the first one made.
+        headers: { ...this.headers(context), "idempotency-key": `vidrelay-${context.taskId}` },
+        body,
+        timeoutMs: this.options.submitTimeoutMs,
+        signal: context.signal,
+      },
+      { name: this.displayName, rules: RELAY_FAILURES, created },
     );
   }
 
@@ -208,7 +149,7 @@ export class RelayDanceAdapter implements ProviderAdapter {
       if (after) query.set("after", after);
       const response = await callUpstream(`${ch.api}/video/generations?${query}`, {
         headers: this.headers(context),
-        timeoutMs: STATUS_TIMEOUT_MS,
+        timeoutMs: QUERY_TIMEOUT_MS,
         signal: context.signal,
       });
       if (response.status !== 200)
@@ -248,17 +189,15 @@ export class RelayDanceAdapter implements ProviderAdapter {
     const ch = this.channel(context);
     const response = await callUpstream(`${ch.api}/video/generations/${encodeURIComponent(upstreamId)}`, {
       headers: this.headers(context),
-      timeoutMs: STATUS_TIMEOUT_MS,
+      timeoutMs: QUERY_TIMEOUT_MS,
       signal: context.signal,
     });
     if (response.status === 404) {
       const err = readError(response.json, response.text);
-      return {
-        type: "failed",
-        code: "upstream_not_found",
-        message: `the upstream gateway no longer knows task ${upstreamId}: ${err.message}`,
-        retryable: false,
-      };
+      return failedStatus(
+        "upstream_not_found",
+        `the upstream gateway no longer knows task ${upstreamId}: ${err.message}`,
+      );
     }
     if (response.status !== 200)
       throw new Error(`the upstream gateway answered ${response.status}: ${response.text.slice(0, 200)}`);
@@ -276,7 +215,7 @@ export class RelayDanceAdapter implements ProviderAdapter {
         method: "POST",
         headers: this.headers(context),
         body: "{}",
-        timeoutMs: STATUS_TIMEOUT_MS,
+        timeoutMs: QUERY_TIMEOUT_MS,
         signal: context.signal,
       },
     );
@@ -293,10 +232,10 @@ export class RelayDanceAdapter implements ProviderAdapter {
   async check(context: ChannelContext): Promise<void> {
     const response = await callUpstream(`${this.channel(context).api}/models`, {
       headers: this.headers(context),
-      timeoutMs: STATUS_TIMEOUT_MS,
+      timeoutMs: QUERY_TIMEOUT_MS,
       signal: context.signal,
     });
-    if (response.status !== 200) throw submitError(response);
+    if (response.status !== 200) throw classifySubmitFailure({ response }, this.displayName, RELAY_FAILURES);
   }
 
   /** The webhook body is the task object (docs/api.md §5): a hint; we re-poll with our key. */
@@ -318,13 +257,7 @@ export function mapStatus(task: NonNullable<ReturnType<typeof readTask>>): Upstr
   if (RUNNING.has(status))
     return task.progress !== undefined ? { type: "running", progress: task.progress } : { type: "running" };
   if (SUCCEEDED.has(status)) {
-    if (!task.url)
-      return {
-        type: "failed",
-        code: "upstream_no_output",
-        message: "the upstream gateway reported success without a video URL",
-        retryable: false,
-      };
+    if (!task.url) return noOutput("the upstream gateway");
     return {
       type: "succeeded",
       videoUrl: task.url,
@@ -334,77 +267,31 @@ export function mapStatus(task: NonNullable<ReturnType<typeof readTask>>): Upstr
   }
   if (FAILED.has(status)) {
     // Carried through unchanged: a chain of gateways reports the code the last one saw.
-    return {
-      type: "failed",
-      code: task.error?.code ?? "upstream_failed",
-      message: task.error?.message || "the upstream gateway failed this task",
-      retryable: false,
-    };
+    return failedStatus(
+      task.error?.code ?? "upstream_failed",
+      task.error?.message || "the upstream gateway failed this task",
+    );
   }
   if (CANCELLED.has(status))
-    return {
-      type: "failed",
-      code: "cancelled",
-      message: task.error?.message || "the task was cancelled at the upstream gateway",
-      retryable: false,
-    };
+    return failedStatus("cancelled", task.error?.message || "the task was cancelled at the upstream gateway");
   if (EXPIRED.has(status))
-    return {
-      type: "failed",
-      code: "expired",
-      message: task.error?.message || "the upstream gateway expired this task",
-      retryable: false,
-    };
+    return failedStatus("expired", task.error?.message || "the upstream gateway expired this task");
   return { type: "unknown", raw: task.status };
 }
 
-/** docs/api.md §1: 4xx is the request or the key, 429 and 5xx are "retry later". */
-function submitError(response: UpstreamResponse): ProviderError {
-  const { code, message, param } = readError(response.json, response.text);
-  const status = response.status;
-  const where = param ? ` (${param})` : "";
-  if (status === 429)
-    return new ProviderError(
-      "not_created",
-      code || "rate_limited",
-      `the upstream gateway is rate limiting: ${message}`,
-      {
-        retryAfterMs: retryAfterMs(response.headers) ?? 2000,
-        httpStatus: status,
-      },
-    );
-  if (status === 401 || status === 403)
-    return new ProviderError(
-      "channel_broken",
-      code || "upstream_auth",
-      `the upstream gateway refused this channel's key: ${message}`,
-      { httpStatus: status },
-    );
-  if (status === 404)
-    return new ProviderError(
-      "channel_broken",
-      code || "upstream_model_not_found",
-      `the upstream gateway does not serve this model: ${message}`,
-      { httpStatus: status },
-    );
-  if (status >= 400 && status < 500)
-    return new ProviderError("rejected", code || "upstream_rejected", `${message}${where}`, {
-      httpStatus: status,
-    });
-  if (status === 504 && !response.json)
-    return new ProviderError(
-      "ambiguous",
-      "upstream_timeout",
-      "a proxy in front of the upstream gateway timed out (HTTP 504); the task may exist",
-      { httpStatus: status },
-    );
-  return new ProviderError(
-    "not_created",
-    code || `upstream_${status}`,
-    `the upstream gateway answered ${status}: ${message}`,
-    {
-      retryAfterMs: retryAfterMs(response.headers),
-      httpStatus: status,
-    },
-  );
+function created(json: unknown): SubmittedTask | undefined {
+  const id = taskIdOf(json);
+  return id ? { upstreamId: id } : undefined;
 }
+
+/**
+ * docs/api.md §1: 4xx is the request or the key, 429 and 5xx are "retry later". Codes and messages
+ * are carried through unchanged (with the field a refusal names), so a chain of gateways reports
+ * what the last one saw.
+ */
+const RELAY_FAILURES: SubmitFailureRules = {
+  readError(response) {
+    const { code, message, param } = readError(response.json, response.text);
+    return { code, message: param ? `${message} (${param})` : message };
+  },
+};

@@ -1,16 +1,17 @@
 import type { NormalizedRequest } from "../../domain/request.ts";
-import { callUpstream, retryAfterMs, submitUpstream, type UpstreamResponse } from "../http.ts";
-import {
-  type ChannelContext,
-  type ProviderAdapter,
-  ProviderError,
-  type SubmitContext,
-  type UpstreamStatus,
+import { bearerJson, callUpstream, QUERY_TIMEOUT_MS, type UpstreamResponse } from "../http.ts";
+import { scaledSchedule } from "../poll-schedule.ts";
+import { classifySubmitFailure, type SubmitFailureRules, sendCreate } from "../submit-failure.ts";
+import type {
+  ChannelContext,
+  ProviderAdapter,
+  SubmitContext,
+  SubmittedTask,
+  UpstreamStatus,
 } from "../types.ts";
+import { failedStatus, moderatedStatus, noOutput } from "../upstream-status.ts";
 import { XaiCreated, XaiError, XaiVideo } from "./wire.ts";
 
-const SUBMIT_TIMEOUT_MS = 30_000;
-const STATUS_TIMEOUT_MS = 15_000;
 const MAX_INLINE_BYTES = 10 * 1024 * 1024;
 /** No published run times; Grok Imagine clips come back in about a minute. */
 const TYPICAL_RUN_MS = 60_000;
@@ -22,19 +23,19 @@ const CITATION = /(?<![\w.])@(image|video|audio)(\d+)/gi;
  * The channel's base URL is `https://api.x.ai` (a trailing `/v1` is accepted).
  */
 export class XaiAdapter implements ProviderAdapter {
+  readonly specificationVersion = "v1";
   readonly provider = "xai";
+  readonly displayName = "xAI";
 
   constructor(private readonly options: { pollScale?: number; submitTimeoutMs?: number } = {}) {}
 
   pollSchedule(request: NormalizedRequest) {
     const typical = TYPICAL_RUN_MS * Math.max(0.5, request.seconds / 8);
-    const scale = this.options.pollScale ?? 1;
-    return {
-      firstMs: Math.max(20, typical * 0.4 * scale),
-      // The SDK polls every second; a gateway with many tasks can afford less.
-      intervalMs: Math.max(20, 3000 * scale),
-      maxIntervalMs: Math.max(50, 15_000 * scale),
-    };
+    // The SDK polls every second; a gateway with many tasks can afford less.
+    return scaledSchedule(
+      { firstMs: typical * 0.4, intervalMs: 3000, maxIntervalMs: 15_000 },
+      this.options.pollScale,
+    );
   }
 
   private api(context: ChannelContext): string {
@@ -45,10 +46,10 @@ export class XaiAdapter implements ProviderAdapter {
   }
 
   private headers(context: ChannelContext): Record<string, string> {
-    return { authorization: `Bearer ${context.apiKey}`, "content-type": "application/json" };
+    return bearerJson(context.apiKey);
   }
 
-  async submit(request: NormalizedRequest, context: SubmitContext): Promise<{ upstreamId: string }> {
+  async submit(request: NormalizedRequest, context: SubmitContext): Promise<SubmittedTask> {
     const body: Record<string, unknown> = {
       model: context.upstreamModel,
       // xAI has no citation syntax: the one image is the first frame.
@@ -69,39 +70,26 @@ export class XaiAdapter implements ProviderAdapter {
     }
     // No seed: it is not a documented field of xAI's create request (the catalog says so too).
 
-    const response = await submitUpstream(`${this.api(context)}/videos/generations`, {
-      method: "POST",
-      headers: this.headers(context),
-      body: JSON.stringify(body),
-      timeoutMs: this.options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
-      signal: context.signal,
-    });
-    if (response.status === 200 || response.status === 201 || response.status === 202) {
-      const created = XaiCreated.safeParse(response.json);
-      if (created.success) return { upstreamId: created.data.request_id };
-      throw new ProviderError(
-        "ambiguous",
-        "upstream_bad_response",
-        `xAI answered ${response.status} without a request id: ${response.text.slice(0, 200)}`,
-      );
-    }
-    throw submitError(response);
+    return sendCreate(
+      `${this.api(context)}/videos/generations`,
+      {
+        headers: this.headers(context),
+        body,
+        timeoutMs: this.options.submitTimeoutMs,
+        signal: context.signal,
+      },
+      { name: this.displayName, rules: XAI_FAILURES, created },
+    );
   }
 
   async status(upstreamId: string, context: ChannelContext): Promise<UpstreamStatus> {
     const response = await callUpstream(`${this.api(context)}/videos/${encodeURIComponent(upstreamId)}`, {
       headers: this.headers(context),
-      timeoutMs: STATUS_TIMEOUT_MS,
+      timeoutMs: QUERY_TIMEOUT_MS,
       signal: context.signal,
     });
-    if (response.status === 404) {
-      return {
-        type: "failed",
-        code: "upstream_not_found",
-        message: `xAI no longer knows request ${upstreamId}`,
-        retryable: false,
-      };
-    }
+    if (response.status === 404)
+      return failedStatus("upstream_not_found", `xAI no longer knows request ${upstreamId}`);
     // Deferred results answer 202 while pending on some xAI endpoints; both carry the same body.
     if (response.status !== 200 && response.status !== 202)
       throw new Error(`xAI status answered ${response.status}: ${response.text.slice(0, 200)}`);
@@ -114,10 +102,10 @@ export class XaiAdapter implements ProviderAdapter {
   async check(context: ChannelContext): Promise<void> {
     const response = await callUpstream(`${this.api(context)}/models`, {
       headers: this.headers(context),
-      timeoutMs: STATUS_TIMEOUT_MS,
+      timeoutMs: QUERY_TIMEOUT_MS,
       signal: context.signal,
     });
-    if (response.status !== 200) throw submitError(response);
+    if (response.status !== 200) throw classifySubmitFailure({ response }, this.displayName, XAI_FAILURES);
   }
 }
 
@@ -130,45 +118,24 @@ export function mapStatus(video: XaiVideo): UpstreamStatus {
     }
     case "done": {
       const url = video.video?.url;
-      if (video.video?.respect_moderation === false) {
-        return {
-          type: "failed",
-          code: "content_moderated",
-          message: "the provider's content moderation blocked this video (respect_moderation: false)",
-          retryable: false,
-        };
-      }
-      if (!url)
-        return {
-          type: "failed",
-          code: "upstream_no_output",
-          message: "xAI reported the video done without a URL",
-          retryable: false,
-        };
+      if (video.video?.respect_moderation === false)
+        return failedStatus(
+          "content_moderated",
+          "the provider's content moderation blocked this video (respect_moderation: false)",
+        );
+      if (!url) return noOutput("xAI");
       const seconds = video.video?.duration ?? undefined;
       return { type: "succeeded", videoUrl: url, usage: seconds ? { seconds } : {} };
     }
     case "expired":
-      return {
-        type: "failed",
-        code: "expired",
-        message: "xAI expired this request before its result was collected",
-        retryable: false,
-      };
+      return failedStatus("expired", "xAI expired this request before its result was collected");
     case "failed": {
       const error = video.error;
       const code = (typeof error === "object" && error?.code) || "upstream_failed";
       const message =
         (typeof error === "string" ? error : error?.message) || "xAI failed this video generation";
-      if (/moderat|safety|policy|sensitive/i.test(`${code} ${message}`)) {
-        return {
-          type: "failed",
-          code: "content_moderated",
-          message: `the provider's content moderation refused this task (${code}): ${message}`,
-          retryable: false,
-        };
-      }
-      return { type: "failed", code, message, retryable: false };
+      if (MODERATION.test(`${code} ${message}`)) return moderatedStatus(code, message);
+      return failedStatus(code, message);
     }
     default:
       return { type: "unknown", raw: video.status };
@@ -184,61 +151,24 @@ function errorOf(response: UpstreamResponse): { code: string; message: string } 
   return { code: String(code ?? ""), message: error ?? response.text.slice(0, 300) };
 }
 
-/** Map xAI's refusals to what the gateway may do next. */
-function submitError(response: UpstreamResponse): ProviderError {
-  const { code, message } = errorOf(response);
-  const status = response.status;
-  // xAI answers a bad key with 400 "Incorrect API key provided", not 401: that is the channel, not the request.
-  if (
-    status === 401 ||
-    status === 403 ||
-    /api[ -]?key|credits|spending limit|team .*blocked/i.test(message)
-  ) {
-    return new ProviderError(
-      "channel_broken",
-      "upstream_auth",
-      `xAI refused this channel's key: ${message}`,
-      {
-        httpStatus: status,
-      },
-    );
-  }
-  if (status === 429)
-    return new ProviderError("not_created", "rate_limited", `xAI rate limit: ${message}`, {
-      retryAfterMs: retryAfterMs(response.headers) ?? 2000,
-      httpStatus: status,
-    });
-  if (status === 404)
-    return new ProviderError(
-      "channel_broken",
-      "upstream_model_not_found",
-      `xAI does not serve this model: ${message}`,
-      {
-        httpStatus: status,
-      },
-    );
-  if (status >= 400 && status < 500) {
-    const moderated = /moderat|safety|policy|sensitive/i.test(`${code} ${message}`);
-    return new ProviderError(
-      "rejected",
-      moderated ? "content_moderated" : "upstream_rejected",
-      moderated
-        ? `the provider's content moderation refused this task: ${message}`
-        : `xAI refused the request: ${message}`,
-      { httpStatus: status },
-    );
-  }
-  if (status === 504 && !response.json)
-    return new ProviderError(
-      "ambiguous",
-      "upstream_timeout",
-      "xAI's gateway timed out (HTTP 504); the video may exist",
-      {
-        httpStatus: status,
-      },
-    );
-  return new ProviderError("not_created", `upstream_${status}`, `xAI answered ${status}: ${message}`, {
-    retryAfterMs: retryAfterMs(response.headers),
-    httpStatus: status,
-  });
+function created(json: unknown): SubmittedTask | undefined {
+  const parsed = XaiCreated.safeParse(json);
+  return parsed.success ? { upstreamId: parsed.data.request_id } : undefined;
 }
+
+const MODERATION = /moderat|safety|policy|sensitive/i;
+
+/**
+ * xAI's refusals (docs/providers.md §3). Its codes are gRPC status texts ("Client specified an
+ * invalid argument"), so none is carried; a bad key is a 400 "Incorrect API key provided" (or a
+ * message about credits or spending limits) rather than a 401, and moderation shows only in words.
+ */
+const XAI_FAILURES: SubmitFailureRules = {
+  readError: (response) => ({ code: "", message: errorOf(response).message }),
+  refine(byStatus, { response }) {
+    const { code, message } = errorOf(response);
+    if (/api[ -]?key|credits|spending limit|team .*blocked/i.test(message)) return "auth";
+    if (byStatus === "rejected" && MODERATION.test(`${code} ${message}`)) return "moderated";
+    return byStatus;
+  },
+};
