@@ -13,6 +13,7 @@ import { decimalToMicros } from "./billing/money.ts";
 import { Catalog, DEFAULT_CATALOG } from "./catalog/models.ts";
 import { CircuitBreaker } from "./channels/breaker.ts";
 import { cancelUpstream } from "./channels/cancel.ts";
+import { ChannelRepository } from "./channels/repository.ts";
 import { ChannelRouting } from "./channels/routing.ts";
 import { ChannelService } from "./channels/service.ts";
 import { storeBudgets } from "./channels/shared-budgets.ts";
@@ -35,6 +36,7 @@ import { type DatabaseHandle, migrateToLatest, openDatabase } from "./store/db.t
 import type { Database, TaskRow } from "./store/schema.ts";
 import { TransactionGroup } from "./store/transaction-group.ts";
 import { whenStoreAnswers } from "./store/unavailable.ts";
+import { ChannelSlots } from "./tasks/channel-slots.ts";
 import { TaskEvents } from "./tasks/events.ts";
 import { IdempotencyRepository } from "./tasks/idempotency-repository.ts";
 import { TaskLifecycle } from "./tasks/lifecycle.ts";
@@ -75,6 +77,8 @@ export interface AppServices {
   webhooks: WebhookService;
   routing: ChannelRouting;
   breaker: CircuitBreaker;
+  /** Channel concurrency slots, and the sweep that restores leaked ones. */
+  slots: ChannelSlots;
   poller: UpstreamPoller;
   presenter: TaskPresenter;
   posters: Posters;
@@ -178,7 +182,9 @@ async function compose(
   // Query budgets and breakers live in the store: every process of a deployment shares them.
   const budgets = storeBudgets(db);
   const adapters = createAdapters(config, { budgets });
-  const channels = new ChannelService(db, secretBox, catalog, adapters);
+  const channelRepository = new ChannelRepository(db);
+  const channels = new ChannelService(channelRepository, secretBox, catalog, adapters);
+  const slots = new ChannelSlots({ db, tasks: taskRepo, channels: channelRepository });
   const routing = new ChannelRouting(config, channels);
   const breaker = new CircuitBreaker(db, config.breakerThreshold, config.breakerCooldownSeconds * 1000);
   const presenter = new TaskPresenter(
@@ -193,7 +199,7 @@ async function compose(
     tasks: taskRepo,
     idempotency,
     queue,
-    channels,
+    slots,
     billing: billing.holds,
     webhooks,
     presenter,
@@ -243,6 +249,7 @@ async function compose(
     webhooks,
     routing,
     breaker,
+    slots,
     poller,
     presenter,
     posters,

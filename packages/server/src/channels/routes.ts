@@ -2,6 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { route } from "../http/route.ts";
+import { modelsOf } from "./repository.ts";
 import { ChannelBody, ChannelList, ChannelObject, ChannelTestResult } from "./schemas.ts";
 import type { ChannelInput, ChannelService } from "./service.ts";
 
@@ -104,7 +105,7 @@ export async function channelRoutes(
   })(async ({ params }) => {
     const channel = await channels.require(params.channel_id);
     const adapter = channels.adapterFor(channel);
-    const model = Object.keys(JSON.parse(channel.models_json) as Record<string, string>)[0] ?? "";
+    const model = Object.keys(modelsOf(channel))[0] ?? "";
     const started = Date.now();
     try {
       await adapter.check?.(channels.context(channel, model));

@@ -1,5 +1,6 @@
 import type { Config } from "../config.ts";
 import type { ChannelRow } from "../store/schema.ts";
+import { modelsOf } from "./repository.ts";
 import type { ChannelService } from "./service.ts";
 
 /** Who serves what: an upstream channel (by priority and weight) or the built-in local engine. */
@@ -36,7 +37,7 @@ export class ChannelRouting {
     }
     const enabled = await this.channels.enabled();
     for (const channel of enabled) {
-      for (const model of Object.keys(JSON.parse(channel.models_json) as Record<string, string>)) {
+      for (const model of Object.keys(modelsOf(channel))) {
         const list = out.get(model) ?? [];
         if (!list.includes(channel.provider)) list.push(channel.provider);
         out.set(model, list);

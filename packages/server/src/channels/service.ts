@@ -1,11 +1,11 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Kysely } from "kysely";
 import type { Catalog } from "../catalog/models.ts";
 import { invalid, notFound, shown } from "../domain/errors.ts";
 import type { ChannelContext, ProviderAdapter } from "../providers/types.ts";
-import type { ChannelRow, Database } from "../store/schema.ts";
+import type { ChannelRow } from "../store/schema.ts";
 import { newCapabilityToken, randomAlphanumeric, unixSeconds } from "../util/ids.ts";
 import type { SecretBox } from "../util/secret-box.ts";
+import { type ChannelRepository, modelsOf } from "./repository.ts";
 import type { ChannelObject } from "./schemas.ts";
 
 export interface ChannelInput {
@@ -30,7 +30,7 @@ export class ChannelService {
   private cache: { at: number; rows: ChannelRow[] } | undefined;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly repository: ChannelRepository,
     private readonly box: SecretBox,
     private readonly catalog: Catalog,
     readonly adapters: ReadonlyMap<string, ProviderAdapter>,
@@ -45,7 +45,7 @@ export class ChannelService {
       provider: channel.provider,
       base_url: channel.base_url,
       api_key_hint: key.length > 8 ? `…${key.slice(-4)}` : "…",
-      models: JSON.parse(channel.models_json) as Record<string, string>,
+      models: modelsOf(channel),
       priority: channel.priority,
       weight: channel.weight,
       max_concurrent: channel.max_concurrent,
@@ -148,7 +148,7 @@ export class ChannelService {
       created_at: now,
       updated_at: now,
     };
-    await this.db.insertInto("channels").values(row).execute();
+    await this.repository.insert(row);
     this.cache = undefined;
     return this.toApi(row);
   }
@@ -166,14 +166,14 @@ export class ChannelService {
     if (patch.weight !== undefined) set.weight = patch.weight;
     if (patch.maxConcurrent !== undefined) set.max_concurrent = patch.maxConcurrent;
     if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
-    await this.db.updateTable("channels").set(set).where("id", "=", id).execute();
+    await this.repository.update(id, set);
     this.cache = undefined;
     return this.toApi(await this.require(id));
   }
 
   /** The channel, or undefined when it was deleted. */
   get(id: string): Promise<ChannelRow | undefined> {
-    return this.db.selectFrom("channels").selectAll().where("id", "=", id).executeTakeFirst();
+    return this.repository.get(id);
   }
 
   async require(id: string): Promise<ChannelRow> {
@@ -187,35 +187,27 @@ export class ChannelService {
     return row;
   }
 
-  async list(): Promise<ChannelRow[]> {
-    return this.db
-      .selectFrom("channels")
-      .selectAll()
-      .orderBy("priority", "desc")
-      .orderBy("created_at")
-      .execute();
+  list(): Promise<ChannelRow[]> {
+    return this.repository.list();
   }
 
   /** Enabled channels (briefly cached: this is on every submit and dispatch). */
   async enabled(): Promise<ChannelRow[]> {
     const now = Date.now();
     if (!this.cache || now - this.cache.at > CACHE_MS) {
-      const rows = await this.db.selectFrom("channels").selectAll().where("enabled", "=", 1).execute();
+      const rows = await this.repository.listEnabled();
       this.cache = { at: now, rows };
     }
     return this.cache.rows;
   }
 
   async servingModel(model: string): Promise<ChannelRow[]> {
-    return (await this.enabled()).filter(
-      (c) => model in (JSON.parse(c.models_json) as Record<string, string>),
-    );
+    return (await this.enabled()).filter((c) => model in modelsOf(c));
   }
 
   async servedModels(): Promise<Set<string>> {
     const served = new Set<string>();
-    for (const c of await this.enabled())
-      for (const m of Object.keys(JSON.parse(c.models_json))) served.add(m);
+    for (const c of await this.enabled()) for (const m of Object.keys(modelsOf(c))) served.add(m);
     return served;
   }
 
@@ -226,7 +218,7 @@ export class ChannelService {
   }
 
   context(channel: ChannelRow, model: string, signal?: AbortSignal): ChannelContext {
-    const models = JSON.parse(channel.models_json) as Record<string, string>;
+    const models = modelsOf(channel);
     return {
       id: channel.id,
       baseUrl: channel.base_url,
@@ -236,32 +228,8 @@ export class ChannelService {
     };
   }
 
-  /** Take one of the channel's concurrency slots; false when it is full. Atomic on both dialects. */
-  async reserveSlot(trx: Kysely<Database>, channelId: string): Promise<boolean> {
-    const result = await trx
-      .updateTable("channels")
-      .set((eb) => ({ in_flight: eb("in_flight", "+", 1) }))
-      .where("id", "=", channelId)
-      .where((eb) => eb("in_flight", "<", eb.ref("max_concurrent")))
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
-  }
-
-  async releaseSlot(trx: Kysely<Database>, channelId: string): Promise<void> {
-    await trx
-      .updateTable("channels")
-      .set((eb) => ({ in_flight: eb("in_flight", "-", 1) }))
-      .where("id", "=", channelId)
-      .where("in_flight", ">", 0)
-      .execute();
-  }
-
   async byCallbackToken(channelId: string, token: string): Promise<ChannelRow | undefined> {
-    const row = await this.db
-      .selectFrom("channels")
-      .selectAll()
-      .where("id", "=", channelId)
-      .executeTakeFirst();
+    const row = await this.repository.get(channelId);
     return row && sameSecret(row.callback_token, token) ? row : undefined;
   }
 }

@@ -14,6 +14,7 @@ import type { Metrics } from "../ops/metrics.ts";
 import { ProviderError } from "../providers/types.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { ChannelRow, Database, TaskRow } from "../store/schema.ts";
+import type { ChannelSlots } from "../tasks/channel-slots.ts";
 import type { TaskLifecycle } from "../tasks/lifecycle.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
 import { conformFirstFrame, type FirstFrameDeps, firstFrameToConform } from "./first-frame.ts";
@@ -25,6 +26,8 @@ export interface DispatchDeps {
   tasks: TaskRepository;
   lifecycle: TaskLifecycle;
   channels: ChannelService;
+  /** Takes and gives back the channel's concurrency slot with the task's assignment. */
+  slots: Pick<ChannelSlots, "reserve" | "unreserve">;
   routing: ChannelRouting;
   breaker: CircuitBreaker;
   files: FileService;
@@ -109,7 +112,7 @@ export class DispatchJob implements JobHandler {
         waitMs = Math.min(waitMs, 1000);
         continue;
       }
-      const reserved = await this.reserve(task, channel);
+      const reserved = await this.deps.slots.reserve(task, channel);
       if (reserved === "gone") return; // cancelled (or taken by another dispatcher): nothing may go out
       if (reserved === "full") {
         waitMs = Math.min(waitMs, 500);
@@ -126,24 +129,6 @@ export class DispatchJob implements JobHandler {
     throw new Deferred(Math.round(Math.max(200, waitMs) * (1 + Math.random() * 0.2)));
   }
 
-  private reserve(task: TaskRow, channel: ChannelRow): Promise<"reserved" | "full" | "gone"> {
-    const { db, channels, tasks } = this.deps;
-    return db.transaction().execute(async (trx) => {
-      if (!(await channels.reserveSlot(trx, channel.id))) return "full";
-      if (await tasks.assignChannel(trx, task.id, channel)) return "reserved";
-      await channels.releaseSlot(trx, channel.id);
-      return "gone";
-    });
-  }
-
-  private async unreserve(task: TaskRow, channel: ChannelRow): Promise<void> {
-    const { db, channels, tasks } = this.deps;
-    await db.transaction().execute(async (trx) => {
-      // Give the slot back only if the task still holds it (a cancel meanwhile released it).
-      if (await tasks.unassignChannel(trx, task.id, channel.id)) await channels.releaseSlot(trx, channel.id);
-    });
-  }
-
   /** Send the create on a channel the task holds: done (submitted, or failed for good), or why not. */
   private async submitOn(
     task: TaskRow,
@@ -157,7 +142,7 @@ export class DispatchJob implements JobHandler {
       try {
         request = await conformFirstFrame(request, task, this.deps.firstFrame, signal);
       } catch (error) {
-        await this.unreserve(task, channel);
+        await this.deps.slots.unreserve(task, channel);
         if (!(error instanceof MediaUnavailable)) throw error;
         await lifecycle.finish(task.id, "failed", { error_code: error.code, error_message: error.message });
         return "done";
@@ -208,7 +193,7 @@ export class DispatchJob implements JobHandler {
         });
         return "done";
       }
-      await this.unreserve(task, channel);
+      await this.deps.slots.unreserve(task, channel);
       if (failure.kind === "channel_broken") await breaker.trip(channel.id);
       else if (failure.kind === "not_created") await breaker.failure(channel.id);
       return {

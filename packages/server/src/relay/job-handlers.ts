@@ -18,6 +18,7 @@ import type { AllowMatcher } from "../net/address-policy.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { Database } from "../store/schema.ts";
+import type { ChannelSlots } from "../tasks/channel-slots.ts";
 import type { TaskEvents } from "../tasks/events.ts";
 import type { TaskLifecycle } from "../tasks/lifecycle.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
@@ -45,6 +46,7 @@ export interface JobServices {
   webhooks: WebhookService;
   routing: ChannelRouting;
   breaker: CircuitBreaker;
+  slots: ChannelSlots;
   poller: UpstreamPoller;
   channels: ChannelService;
   allowPrivate: AllowMatcher;
@@ -88,6 +90,7 @@ export async function startJobs(s: JobServices): Promise<RunningJobs> {
       channels: s.channels,
       routing: s.routing,
       breaker: s.breaker,
+      slots: s.slots,
       files: s.files,
       storage: s.storage,
       metrics: s.metrics,

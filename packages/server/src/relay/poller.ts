@@ -200,17 +200,9 @@ export class UpstreamPoller {
       case "queued":
         await this.reschedule(task, interval, { upstream_status: "queued" });
         return;
-      case "running": {
-        const progress = status.progress ?? estimateProgress(task, schedule);
-        await this.reschedule(task, interval, {
-          upstream_status: "running",
-          status: "running",
-          started_at: task.started_at ?? Date.now(),
-          progress: Math.max(task.progress, Math.min(95, Math.round(progress))),
-        });
-        if (task.status !== "running" || task.progress !== progress) events.changed(task.id);
+      case "running":
+        await lifecycle.upstreamRunning(task, status.progress ?? estimateProgress(task, schedule), interval);
         return;
-      }
       case "unknown":
         metrics.upstreamUnknownStatus.inc({ provider: channel.provider, status: status.raw.slice(0, 40) });
         logger.warn(

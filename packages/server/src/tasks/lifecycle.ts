@@ -1,12 +1,12 @@
 import type { Kysely, Transaction } from "kysely";
 import type { BillingHolds, ProviderUsage } from "../billing/holds.ts";
-import type { ChannelService } from "../channels/service.ts";
 import type { Config } from "../config.ts";
 import type { EnqueueOptions, JobQueue } from "../jobs/queue.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { Database, IdempotencyKeysTable, TaskPatch, TaskRow } from "../store/schema.ts";
 import type { TransactionGroup, TransactionWork } from "../store/transaction-group.ts";
 import type { WebhookService } from "../webhooks/service.ts";
+import type { ChannelSlots } from "./channel-slots.ts";
 import type { TaskEvents } from "./events.ts";
 import type { IdempotencyRepository } from "./idempotency-repository.ts";
 import type { TaskPresenter } from "./presenter.ts";
@@ -21,7 +21,7 @@ export interface TaskLifecycleDeps {
   tasks: TaskRepository;
   idempotency: IdempotencyRepository;
   queue: JobQueue;
-  channels: Pick<ChannelService, "releaseSlot">;
+  slots: Pick<ChannelSlots, "releaseFor">;
   billing: Pick<BillingHolds, "holdForTaskRow" | "settleFinishedTask">;
   webhooks: Pick<WebhookService, "enqueueForTask">;
   presenter: TaskPresenter;
@@ -93,6 +93,22 @@ export class TaskLifecycle {
   }
 
   /**
+   * The provider reports the task running: submitted → running (or its progress forward, never
+   * back, at most 95 until it has finished) with the next poll scheduled, in one write guarded to
+   * an active task, so a task that finished meanwhile is left as it is.
+   */
+  async upstreamRunning(task: TaskRow, progress: number, nextPollInMs: number): Promise<void> {
+    const next = Math.max(task.progress, Math.min(95, Math.round(progress)));
+    await this.deps.tasks.reschedulePoll(task, nextPollInMs, {
+      upstream_status: "running",
+      status: "running",
+      started_at: task.started_at ?? Date.now(),
+      progress: next,
+    });
+    if (task.status !== "running" || task.progress !== next) this.deps.events.changed(task.id);
+  }
+
+  /**
    * The one terminal transition. In a single transaction: the guarded status change (only from
    * submitted or running, so a task finishes exactly once whatever races), the channel's
    * concurrency slot given back, the billing hold settled with what the provider reported using
@@ -124,12 +140,12 @@ export class TaskLifecycle {
     patch: TaskPatch,
     usage: ProviderUsage | undefined,
   ): Promise<TaskRow | undefined> {
-    const { tasks, channels, billing, webhooks, presenter, config } = this.deps;
+    const { tasks, slots, billing, webhooks, presenter, config } = this.deps;
     const now = Date.now();
     const expiresAt = status === "succeeded" ? now + config.videoTtlSeconds * 1000 : null;
     const finished = await tasks.finishIfActive(trx, id, status, { ...patch, expires_at: expiresAt }, now);
     if (!finished) return undefined;
-    if (finished.channel_id) await channels.releaseSlot(trx, finished.channel_id);
+    await slots.releaseFor(trx, finished);
     await billing.settleFinishedTask(trx, finished, usage);
     if (finished.callback_url) {
       const object = await presenter.present(finished, trx);

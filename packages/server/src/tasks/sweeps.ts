@@ -12,6 +12,7 @@ import { Sweeper, type SweepStep } from "../jobs/sweeper.ts";
 import type { CancelOutcome } from "../providers/types.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { TaskRow } from "../store/schema.ts";
+import type { ChannelSlots } from "./channel-slots.ts";
 import type { IdempotencyRepository } from "./idempotency-repository.ts";
 import type { TaskLifecycle } from "./lifecycle.ts";
 import type { TaskRepository } from "./repository.ts";
@@ -100,6 +101,7 @@ export function housekeeping(deps: {
   idempotency: Pick<IdempotencyRepository, "purgeExpired">;
   billing: Pick<Billing, "repository">;
   cancelUpstream(task: TaskRow): Promise<CancelOutcome>;
+  slots: Pick<ChannelSlots, "reconcile">;
   logger: Logger;
 }): Sweeper {
   const { config, logger } = deps;
@@ -117,6 +119,8 @@ export function housekeeping(deps: {
       }),
       { name: "idempotency keys", run: (now) => deps.idempotency.purgeExpired(now).then(() => undefined) },
       { name: "limit counters", run: (now) => deps.billing.repository.purgeExpiredCounters(now) },
+      // A slot that leaked (a bug, a hand-edited row) would shrink a channel's capacity for good.
+      { name: "channel slots", run: () => deps.slots.reconcile().then(() => undefined) },
       { name: "tmp leftovers", run: (now) => sweepTmp(tmpDir, tmpAgeMs, now) },
     ],
     { intervalMs: config.sweepIntervalSeconds * 1000, logger: logger.child({ component: "sweeper" }) },

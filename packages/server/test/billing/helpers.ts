@@ -5,8 +5,7 @@ import pino from "pino";
 import type { Billing } from "../../src/billing/billing.ts";
 import type { BillingHolds, ProviderUsage } from "../../src/billing/holds.ts";
 import { type BillingDb, billingView } from "../../src/billing/schema.ts";
-import { Catalog } from "../../src/catalog/models.ts";
-import { ChannelService } from "../../src/channels/service.ts";
+import { ChannelRepository } from "../../src/channels/repository.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { Resolution } from "../../src/domain/request.ts";
 import { StoreJobQueue } from "../../src/jobs/store-queue.ts";
@@ -16,6 +15,7 @@ import { parseAllowList } from "../../src/net/address-policy.ts";
 import { Metrics } from "../../src/ops/metrics.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "../../src/store/db.ts";
 import type { Account, ApiKeyRow, Database, TaskPatch, TaskRow } from "../../src/store/schema.ts";
+import { ChannelSlots } from "../../src/tasks/channel-slots.ts";
 import { TaskEvents } from "../../src/tasks/events.ts";
 import { IdempotencyRepository } from "../../src/tasks/idempotency-repository.ts";
 import { TaskLifecycle } from "../../src/tasks/lifecycle.ts";
@@ -167,7 +167,6 @@ export interface FinisherOptions {
  */
 export function finisher(db: Kysely<Database>, billing: Billing, options: FinisherOptions = {}): Finisher {
   const config = loadConfig({ secret: "billing-tests-secret", dataDir: "/nonexistent/billing-tests" }, {});
-  const catalog = new Catalog();
   const queue = new StoreJobQueue(db);
   const tasks = new TaskRepository(db);
   const logger = pino({ level: "silent" });
@@ -186,7 +185,7 @@ export function finisher(db: Kysely<Database>, billing: Billing, options: Finish
     tasks,
     idempotency: new IdempotencyRepository(db),
     queue,
-    channels: new ChannelService(db, new SecretBox(config.secret!), catalog, new Map()),
+    slots: new ChannelSlots({ db, tasks, channels: new ChannelRepository(db) }),
     billing: settling,
     webhooks: new WebhookService(
       config,

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { Kysely } from "kysely";
 import { Catalog } from "../../src/catalog/models.ts";
+import { ChannelRepository } from "../../src/channels/repository.ts";
 import { ChannelService } from "../../src/channels/service.ts";
 import { ALL_MIGRATIONS } from "../../src/migrations.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "../../src/store/db.ts";
@@ -210,7 +211,7 @@ for (const [name, make] of [
 
         // With B alone, in process: the channel keys and webhook signatures.
         const boxB = new SecretBox(B);
-        const channels = new ChannelService(handle.db, boxB, new Catalog(), new Map());
+        const channels = new ChannelService(new ChannelRepository(handle.db), boxB, new Catalog(), new Map());
         for (const [id, key] of [
           ["ch_new", UPSTREAM_NEW],
           ["ch_old", UPSTREAM_OLD],
@@ -279,7 +280,12 @@ describe("vidrelay secrets on a generated secret.key", () => {
       assert.match(rotated.stdout, /channels\.api_key_sealed\s+1 stored: .*1 re-sealed/);
       assertNoSecrets(rotated.stdout + rotated.stderr);
 
-      const channels = new ChannelService(handle.db, new SecretBox(B), new Catalog(), new Map());
+      const channels = new ChannelService(
+        new ChannelRepository(handle.db),
+        new SecretBox(B),
+        new Catalog(),
+        new Map(),
+      );
       assert.equal(channels.context(await channels.require("ch_file"), "m").apiKey, UPSTREAM_NEW);
 
       // No secret and no file (a wrong data dir): refused, nothing generated.

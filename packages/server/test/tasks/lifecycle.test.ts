@@ -10,13 +10,14 @@ import pino from "pino";
 import { Billing } from "../../src/billing/billing.ts";
 import type { BillingHolds } from "../../src/billing/holds.ts";
 import { Catalog } from "../../src/catalog/models.ts";
-import { ChannelService } from "../../src/channels/service.ts";
+import { ChannelRepository } from "../../src/channels/repository.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { ApiError } from "../../src/domain/errors.ts";
 import { StoreJobQueue } from "../../src/jobs/store-queue.ts";
 import { parseAllowList } from "../../src/net/address-policy.ts";
 import { Metrics } from "../../src/ops/metrics.ts";
 import type { TaskRow } from "../../src/store/schema.ts";
+import { ChannelSlots } from "../../src/tasks/channel-slots.ts";
 import { TaskEvents } from "../../src/tasks/events.ts";
 import { IdempotencyRepository } from "../../src/tasks/idempotency-repository.ts";
 import { TaskLifecycle, type TaskLifecycleDeps } from "../../src/tasks/lifecycle.ts";
@@ -51,12 +52,15 @@ function wire(store: Store, billing: Billing, overrides: Partial<TaskLifecycleDe
     },
     {},
   );
-  const catalog = new Catalog();
   const queue = new StoreJobQueue(store.db);
   let pokes = 0;
   queue.onEnqueue(() => pokes++);
   const calls: string[] = [];
-  const channels = new ChannelService(store.db, new SecretBox(config.secret!), catalog, new Map());
+  const slots = new ChannelSlots({
+    db: store.db,
+    tasks: new TaskRepository(store.db),
+    channels: new ChannelRepository(store.db),
+  });
   const webhooks = new WebhookService(
     config,
     new WebhookRepository(store.db, new SecretBox(config.secret!)),
@@ -79,10 +83,10 @@ function wire(store: Store, billing: Billing, overrides: Partial<TaskLifecycleDe
     tasks: new TaskRepository(store.db),
     idempotency: new IdempotencyRepository(store.db),
     queue,
-    channels: {
-      releaseSlot: (trx, id) => {
-        calls.push(`releaseSlot:${id}`);
-        return channels.releaseSlot(trx, id);
+    slots: {
+      releaseFor: async (trx, finished) => {
+        if (finished.channel_id) calls.push(`releaseSlot:${finished.channel_id}`);
+        return slots.releaseFor(trx, finished);
       },
     },
     billing: billing.holds,
