@@ -5,7 +5,7 @@ import {
   UpstreamNetworkError,
   type UpstreamResponse,
 } from "./http.ts";
-import { ProviderError, type SubmittedTask } from "./types.ts";
+import { ProviderError, type SubmitFailureKind, type SubmittedTask } from "./types.ts";
 import { moderationMessage } from "./upstream-status.ts";
 
 /**
@@ -107,65 +107,75 @@ export function classifySubmitFailure(
   const { code, message } = rules.readError(response);
   const byStatus = classOfStatus(status);
   const cls = rules.refine?.(byStatus, { code, message, response }) ?? byStatus;
-  const retryAfter = retryAfterMs(response.headers);
-  switch (cls) {
-    case "rate_limited":
-      return new ProviderError(
-        "not_created",
-        code || "rate_limited",
-        `${name} throttled the submit: ${message}`,
-        {
-          retryAfterMs: retryAfter ?? THROTTLE_BACKOFF_MS,
-          httpStatus: status,
-        },
-      );
-    case "queue_full":
-      return new ProviderError(
-        "queue_full",
-        code || "queue_full",
-        `${name}'s task queue is full: ${message}`,
-        {
-          retryAfterMs: retryAfter,
-          httpStatus: status,
-        },
-      );
-    case "auth":
-      return new ProviderError(
-        "channel_broken",
-        code || "upstream_auth",
-        `${name} refused this channel's key: ${message}`,
-        httpStatus,
-      );
-    case "account":
-      return new ProviderError(
-        "channel_broken",
-        code || "upstream_account",
-        `${name} refused this channel's account (spend limit or arrears): ${message}`,
-        httpStatus,
-      );
-    case "model":
-      return new ProviderError(
-        "channel_broken",
-        code || "upstream_model_not_found",
-        `${name} does not serve this channel's model: ${message}`,
-        httpStatus,
-      );
-    case "moderated":
-      return new ProviderError("rejected", "content_moderated", moderationMessage(code, message), httpStatus);
-    case "rejected":
-      return new ProviderError("rejected", code || "upstream_rejected", message, httpStatus);
-    case "server":
-      return new ProviderError(
-        "not_created",
-        code || `upstream_${status}`,
-        `${name} answered ${status}: ${message}`,
-        {
-          retryAfterMs: retryAfter,
-          httpStatus: status,
-        },
-      );
-  }
+  const made = FAILURES[cls];
+  const options: { retryAfterMs?: number; httpStatus: number } = { httpStatus: status };
+  if (made.backOff) options.retryAfterMs = made.backOff(retryAfterMs(response.headers));
+  return new ProviderError(
+    made.kind,
+    made.code(code, status),
+    made.message(name, code, message, status),
+    options,
+  );
 }
+
+/** Step 5: what each class makes of the provider's code and message. */
+const FAILURES: Record<
+  FailureClass,
+  {
+    kind: SubmitFailureKind;
+    code(code: string, status: number): string;
+    message(name: string, code: string, message: string, status: number): string;
+    /** Present when the gateway waits before trying again: the wait, from Retry-After (ms). */
+    backOff?(retryAfterMs: number | undefined): number | undefined;
+  }
+> = {
+  rate_limited: {
+    kind: "not_created",
+    code: (code) => code || "rate_limited",
+    message: (name, _code, message) => `${name} throttled the submit: ${message}`,
+    backOff: (retryAfter) => retryAfter ?? THROTTLE_BACKOFF_MS,
+  },
+  queue_full: {
+    kind: "queue_full",
+    code: (code) => code || "queue_full",
+    message: (name, _code, message) => `${name}'s task queue is full: ${message}`,
+    backOff: (retryAfter) => retryAfter,
+  },
+  auth: {
+    kind: "channel_broken",
+    code: (code) => code || "upstream_auth",
+    message: (name, _code, message) => `${name} refused this channel's key: ${message}`,
+  },
+  account: {
+    kind: "channel_broken",
+    code: (code) => code || "upstream_account",
+    message: (name, _code, message) =>
+      `${name} refused this channel's account (spend limit or arrears): ${message}`,
+  },
+  model: {
+    kind: "channel_broken",
+    code: (code) => code || "upstream_model_not_found",
+    message: (name, _code, message) => `${name} does not serve this channel's model: ${message}`,
+  },
+  // Always this code, whatever the provider calls it (its own code is named in the message).
+  moderated: {
+    kind: "rejected",
+    code: () => "content_moderated",
+    message: (_name, code, message) => moderationMessage(code, message),
+  },
+  // In the provider's own words: the client's request is what is wrong.
+  rejected: {
+    kind: "rejected",
+    code: (code) => code || "upstream_rejected",
+    message: (_name, _code, message) => message,
+  },
+  server: {
+    kind: "not_created",
+    code: (code, status) => code || `upstream_${status}`,
+    message: (name, _code, message, status) => `${name} answered ${status}: ${message}`,
+    backOff: (retryAfter) => retryAfter,
+  },
+};
 
 /** Step 1: no answer. */
 function unanswered(failure: { error: unknown; sent?: boolean }, name: string): ProviderError {
