@@ -9,17 +9,14 @@ import type { AllowMatcher } from "../net/address-policy.ts";
 import { ConnectionPool } from "../net/connection-pool.ts";
 import { OutboundRequestError } from "../net/outbound-error.ts";
 import { checkTarget } from "../net/pinned-http.ts";
-import { safeFetch } from "../net/safe-fetch.ts";
 import type { Database, TaskRow, WebhookAttempt, WebhookDelivery } from "../store/schema.ts";
 import { randomAlphanumeric, unixSeconds } from "../util/ids.ts";
-import { VERSION_STRING } from "../version.ts";
 import { HostLimiter, type HostVerdict } from "./host-limiter.ts";
 import type { WebhookRepository } from "./repository.ts";
 import type { DeliveryObject, WebhookSecret } from "./schemas.ts";
-import { newWebhookSecret, signatureHeader } from "./signing.ts";
+import { type SendOutcome, sendDelivery } from "./send.ts";
+import { newWebhookSecret } from "./signing.ts";
 
-const MAX_RESPONSE_BYTES = 64 * 1024;
-const EXCERPT_BYTES = 512;
 /** How long to wait before retrying a delivery whose host is at its concurrency limit. */
 const HOST_BUSY_DELAY_MS = 200;
 
@@ -170,15 +167,9 @@ export class WebhookService {
     try {
       host = new URL(delivery.url).host;
     } catch {
-      await this.recordAttempt(
-        delivery,
-        Date.now(),
-        0,
-        null,
-        "the callback URL is not a valid URL",
-        null,
-        "exhausted",
-      );
+      const error = "the callback URL is not a valid URL";
+      const outcome = { at: Date.now(), latency: 0, statusCode: null, error, excerpt: null };
+      await this.recordAttempt(delivery, outcome, "exhausted");
       return;
     }
     const secrets = await this.signingSecrets({
@@ -205,111 +196,57 @@ export class WebhookService {
     signal: AbortSignal,
     releaseHost: (verdict: HostVerdict) => void,
   ): Promise<void> {
-    const started = Date.now();
-    const timestamp = Math.floor(started / 1000);
-    let statusCode: number | null = null;
-    let error: string | null = null;
-    let excerpt: string | null = null;
-    let retryAfterMs: number | null = null;
-    try {
-      const response = await safeFetch(delivery.url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "user-agent": `vidrelay-webhook/${VERSION_STRING}`,
-          "webhook-id": delivery.id,
-          "webhook-timestamp": String(timestamp),
-          "webhook-signature": signatureHeader(secrets, delivery.id, timestamp, delivery.payload),
-        },
-        body: delivery.payload,
+    const sent = await sendDelivery(
+      delivery,
+      secrets,
+      {
         timeoutMs: this.config.webhookTimeoutSeconds * 1000,
-        maxBytes: Number.MAX_SAFE_INTEGER, // we stop reading ourselves after 64 KB
-        maxRedirects: 0,
         allow: this.allow,
         signal,
         pool: this.connections,
-      });
-      statusCode = response.status;
-      excerpt = await readAtMost(response.body, MAX_RESPONSE_BYTES, EXCERPT_BYTES);
-      const retryAfter = response.headers["retry-after"];
-      if ((statusCode === 429 || statusCode === 503) && typeof retryAfter === "string") {
-        retryAfterMs = parseRetryAfter(retryAfter);
-      }
-      if (statusCode >= 300 && statusCode < 400) error = `redirects are not followed (HTTP ${statusCode})`;
-    } catch (caught) {
-      error = caught instanceof Error ? caught.message : String(caught);
-    }
-    releaseHost(hostVerdict(statusCode, signal));
-    const latency = Date.now() - started;
-    const ok = statusCode !== null && statusCode >= 200 && statusCode < 300;
-    if (ok) {
-      await this.recordAttempt(delivery, started, latency, statusCode, null, excerpt, "delivered");
+      },
+      releaseHost,
+    );
+    const { statusCode } = sent;
+    if (statusCode !== null && statusCode >= 200 && statusCode < 300) {
+      await this.recordAttempt(delivery, { ...sent, error: null }, "delivered");
       return;
     }
     if (statusCode === 410) {
       await this.repo.markGone(delivery.account_id, delivery.url);
-      await this.recordAttempt(
-        delivery,
-        started,
-        latency,
-        statusCode,
-        "the receiver answered 410 Gone; delivery to this URL is stopped",
-        excerpt,
-        "gone",
-      );
+      const error = "the receiver answered 410 Gone; delivery to this URL is stopped";
+      await this.recordAttempt(delivery, { ...sent, error }, "gone");
       return;
     }
+    const error = sent.error ?? `HTTP ${statusCode}`;
     const attemptNumber = job.attempt;
     const schedule = this.config.webhookRetrySchedule;
     if (attemptNumber > schedule.length) {
-      await this.recordAttempt(
-        delivery,
-        started,
-        latency,
-        statusCode,
-        error ?? `HTTP ${statusCode}`,
-        excerpt,
-        "exhausted",
-      );
+      await this.recordAttempt(delivery, { ...sent, error }, "exhausted");
       return;
     }
     const base = schedule[attemptNumber - 1]! * 1000;
     const jittered = base * (0.8 + Math.random() * 0.4);
-    const delay = Math.max(jittered, retryAfterMs ?? 0);
-    await this.recordAttempt(
-      delivery,
-      started,
-      latency,
-      statusCode,
-      error ?? `HTTP ${statusCode}`,
-      excerpt,
-      "pending",
-      started + delay,
-    );
-    throw new RetryLater(
-      `webhook ${delivery.id} attempt ${attemptNumber} failed: ${error ?? `HTTP ${statusCode}`}`,
-      delay,
-    );
+    const delay = Math.max(jittered, sent.retryAfterMs ?? 0);
+    await this.recordAttempt(delivery, { ...sent, error }, "pending", sent.at + delay);
+    throw new RetryLater(`webhook ${delivery.id} attempt ${attemptNumber} failed: ${error}`, delay);
   }
 
   private recordAttempt(
     delivery: WebhookDelivery,
-    at: number,
-    latency: number,
-    statusCode: number | null,
-    error: string | null,
-    excerpt: string | null,
+    outcome: Pick<SendOutcome, "at" | "latency" | "statusCode" | "error" | "excerpt">,
     status: WebhookDelivery["status"],
     nextAttemptAt: number | null = null,
   ): Promise<void> {
+    const { statusCode, error } = outcome;
     const attempt: WebhookAttempt = {
       id: `wha_${randomAlphanumeric(20)}`,
       delivery_id: delivery.id,
-      attempted_at: at,
+      attempted_at: outcome.at,
       status_code: statusCode,
-      latency_ms: latency,
+      latency_ms: outcome.latency,
       error: error?.slice(0, 1000) ?? null,
-      response_excerpt: excerpt,
+      response_excerpt: outcome.excerpt,
     };
     if (status !== "delivered") {
       this.logger.info(
@@ -382,42 +319,4 @@ export class WebhookService {
     const list = await this.list(accountId, taskId);
     return list.find((d) => d.id === deliveryId)!;
   }
-}
-
-/** Read a response body up to `limit` bytes (then stop); return the first `keep` bytes as text. */
-async function readAtMost(
-  body: NodeJS.ReadableStream & { destroy(): void },
-  limit: number,
-  keep: number,
-): Promise<string> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (total < keep) chunks.push(chunk.subarray(0, keep - total));
-      total += chunk.length;
-      if (total >= limit) break;
-    }
-  } catch {
-    // A receiver that breaks the connection mid-body has still answered with its status.
-  } finally {
-    body.destroy();
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function parseRetryAfter(value: string): number | null {
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 24 * 3600) * 1000;
-  const date = Date.parse(value);
-  if (Number.isFinite(date)) return Math.max(0, Math.min(date - Date.now(), 24 * 3600 * 1000));
-  return null;
-}
-
-/** What an attempt's outcome says about the receiver's capacity (see HostLimiter). */
-function hostVerdict(statusCode: number | null, signal: AbortSignal): HostVerdict {
-  if (statusCode === null) return signal.aborted ? "neutral" : "overloaded"; // timeout, refused, reset
-  if (statusCode >= 200 && statusCode < 300) return "ok";
-  if (statusCode === 429 || statusCode >= 500) return "overloaded";
-  return "neutral";
 }
