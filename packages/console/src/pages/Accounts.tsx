@@ -5,6 +5,8 @@
 
 import type { Account, Balance, BillingMode, VidRelay } from "@vidrelay/sdk";
 import { useState } from "react";
+import { DataTable } from "../components/DataTable.tsx";
+import { useAction } from "../components/form.tsx";
 import { ErrorNote, formatMoney, PageHeader, useLoad } from "../components/ui.tsx";
 import { useSession } from "../session.tsx";
 import { AccountDetail } from "./admin/AccountDetail.tsx";
@@ -31,51 +33,35 @@ export function AccountsPage() {
     <section>
       <PageHeader title="Accounts" />
       <ErrorNote error={loaded.error} title="Could not load the accounts" />
-      <div className="table-wrap">
-        <table>
-          <caption className="visually-hidden">Accounts</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Admin</th>
-              <th scope="col">Billing</th>
-              <th scope="col">Balance</th>
-              <th scope="col">Held by running tasks</th>
-              <th scope="col">Available</th>
-              <th scope="col">Actions</th>
+      <DataTable caption="Accounts" columns={COLUMNS}>
+        {(loaded.data?.accounts ?? []).map((account) => {
+          const balance = balanceOf(account.id);
+          return (
+            <tr key={account.id} data-account-id={account.id}>
+              <td>{account.name}</td>
+              <td>{account.admin ? "admin" : ""}</td>
+              <td>
+                <BillingModeSelect client={client} account={account} />
+              </td>
+              <td className="money" data-balance>
+                {formatMoney(balance?.balance, balance?.currency)}
+              </td>
+              <td className="money">{formatMoney(balance?.held, balance?.currency)}</td>
+              <td className="money">{formatMoney(balance?.available, balance?.currency)}</td>
+              <td>
+                <button
+                  type="button"
+                  className="secondary"
+                  onClick={() => setSelected(account)}
+                  aria-label={`Top up and ledger of ${account.name}`}
+                >
+                  Top up · Ledger
+                </button>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {(loaded.data?.accounts ?? []).map((account) => {
-              const balance = balanceOf(account.id);
-              return (
-                <tr key={account.id} data-account-id={account.id}>
-                  <td>{account.name}</td>
-                  <td>{account.admin ? "admin" : ""}</td>
-                  <td>
-                    <BillingModeSelect client={client} account={account} />
-                  </td>
-                  <td className="money" data-balance>
-                    {formatMoney(balance?.balance, balance?.currency)}
-                  </td>
-                  <td className="money">{formatMoney(balance?.held, balance?.currency)}</td>
-                  <td className="money">{formatMoney(balance?.available, balance?.currency)}</td>
-                  <td>
-                    <button
-                      type="button"
-                      className="secondary"
-                      onClick={() => setSelected(account)}
-                      aria-label={`Top up and ledger of ${account.name}`}
-                    >
-                      Top up · Ledger
-                    </button>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+          );
+        })}
+      </DataTable>
       {selected ? (
         <AccountDetail
           key={selected.id}
@@ -89,38 +75,34 @@ export function AccountsPage() {
   );
 }
 
+const COLUMNS = ["Name", "Admin", "Billing", "Balance", "Held by running tasks", "Available", "Actions"];
+
 /** The account's billing mode, changed with PATCH /v1/admin/accounts/{id} as soon as it is picked. */
 function BillingModeSelect({ client, account }: { client: VidRelay; account: Account }) {
   const [mode, setMode] = useState<BillingMode>(account.billing_mode);
-  const [saving, setSaving] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const change = async (next: BillingMode) => {
+  const change = useAction(async (next: BillingMode) => {
     const previous = mode;
     setMode(next);
-    setSaving(true);
-    setError(null);
     try {
       const saved = await client.admin.accounts.update(account.id, { billing_mode: next });
       setMode(saved.billing_mode);
-    } catch (e) {
+    } catch (error) {
       setMode(previous);
-      setError(e);
-    } finally {
-      setSaving(false);
+      throw error;
     }
-  };
+  });
   return (
     <>
       <select
         aria-label={`Billing mode of ${account.name}`}
         value={mode}
-        disabled={saving}
-        onChange={(e) => void change(e.target.value as BillingMode)}
+        disabled={change.busy}
+        onChange={(e) => void change.run(e.target.value as BillingMode)}
       >
         <option value="prepaid">Prepaid</option>
         <option value="unmetered">Unmetered</option>
       </select>
-      <ErrorNote error={error} title="Could not change the billing mode" />
+      <ErrorNote error={change.error} title="Could not change the billing mode" />
     </>
   );
 }

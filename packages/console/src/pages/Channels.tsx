@@ -3,8 +3,9 @@
  * authenticated call upstream), enable or disable it; the table shows tasks in flight against each
  * channel's maximum and refreshes while the page is open.
  */
-import type { Channel, ChannelTestResult } from "@vidrelay/sdk";
+import type { Channel, ChannelTestResult, VidRelay } from "@vidrelay/sdk";
 import { useState } from "react";
+import { DataTable } from "../components/DataTable.tsx";
 import { ErrorNote, PageHeader, StatusBadge, useInterval, useLoad } from "../components/ui.tsx";
 import { useSession } from "../session.tsx";
 import { ChannelForm } from "./admin/ChannelForm.tsx";
@@ -17,29 +18,7 @@ export function ChannelsPage() {
   const loaded = useLoad((signal) => client.admin.channels.list({ signal }), [client]);
   useInterval(loaded.reload, REFRESH_MS);
   const [adding, setAdding] = useState(false);
-  const [tests, setTests] = useState<Record<string, ChannelTestResult | "running">>({});
-  const [busy, setBusy] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
-
-  const act = async (channel: Channel, action: "enable" | "disable" | "test") => {
-    setActionError(null);
-    if (action === "test") setTests((t) => ({ ...t, [channel.id]: "running" }));
-    else setBusy(channel.id);
-    try {
-      if (action === "test") {
-        const result = await client.admin.channels.test(channel.id);
-        setTests((t) => ({ ...t, [channel.id]: result }));
-      } else {
-        await client.admin.channels[action](channel.id);
-        loaded.reload();
-      }
-    } catch (error) {
-      setActionError(error);
-      if (action === "test") setTests(({ [channel.id]: _dropped, ...rest }) => rest);
-    } finally {
-      setBusy(null);
-    }
-  };
 
   const channels = loaded.data ?? [];
   return (
@@ -61,80 +40,124 @@ export function ChannelsPage() {
       ) : null}
       <ErrorNote error={loaded.error} title="Could not load the channels" />
       <ErrorNote error={actionError} title="Failed" />
-      <div className="table-wrap">
-        <table>
-          <caption className="visually-hidden">Channels</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Provider</th>
-              <th scope="col">Base URL</th>
-              <th scope="col">Models</th>
-              <th scope="col">Key</th>
-              <th scope="col">Status</th>
-              <th scope="col">In flight / max</th>
-              <th scope="col">Test</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {channels.map((channel) => (
-              <tr key={channel.id} data-channel-id={channel.id}>
-                <td>{channel.name}</td>
-                <td>{channel.provider}</td>
-                <td className="cell-long">
-                  <code>{channel.base_url}</code>
-                </td>
-                <td className="cell-long">
-                  {Object.entries(channel.models).map(([ours, upstream]) => (
-                    <div key={ours}>
-                      {ours} → <code>{upstream}</code>
-                    </div>
-                  ))}
-                </td>
-                <td>
-                  <code>{channel.api_key_hint}</code>
-                </td>
-                <td>
-                  <StatusBadge status={channel.enabled ? "enabled" : "disabled"} />
-                </td>
-                <td className="money">
-                  {channel.in_flight} / {channel.max_concurrent}
-                </td>
-                <td aria-live="polite">
-                  <TestResult result={tests[channel.id]} />
-                </td>
-                <td>
-                  <div className="cell-actions">
-                    <button
-                      type="button"
-                      className="secondary"
-                      onClick={() => act(channel, "test")}
-                      disabled={tests[channel.id] === "running"}
-                      aria-label={`Test ${channel.name}`}
-                    >
-                      Test
-                    </button>
-                    <button
-                      type="button"
-                      className={channel.enabled ? "danger" : undefined}
-                      onClick={() => act(channel, channel.enabled ? "disable" : "enable")}
-                      disabled={busy === channel.id}
-                      aria-label={`${channel.enabled ? "Disable" : "Enable"} ${channel.name}`}
-                    >
-                      {channel.enabled ? "Disable" : "Enable"}
-                    </button>
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable caption="Channels" columns={COLUMNS}>
+        {channels.map((channel) => (
+          <ChannelRow
+            key={channel.id}
+            client={client}
+            channel={channel}
+            onChanged={loaded.reload}
+            onError={setActionError}
+          />
+        ))}
+      </DataTable>
       {loaded.data && channels.length === 0 ? (
         <p className="muted">No channels yet: tasks are served by the local engine only.</p>
       ) : null}
     </section>
+  );
+}
+
+const COLUMNS = [
+  "Name",
+  "Provider",
+  "Base URL",
+  "Models",
+  "Key",
+  "Status",
+  "In flight / max",
+  "Test",
+  "Actions",
+];
+
+/** One channel, with Test (its result stays in the row) and Enable or Disable. */
+function ChannelRow({
+  client,
+  channel,
+  onChanged,
+  onError,
+}: {
+  client: VidRelay;
+  channel: Channel;
+  onChanged(): void;
+  /** An action's error for the page to show (null as an action starts). */
+  onError(error: unknown): void;
+}) {
+  const [test, setTest] = useState<ChannelTestResult | "running">();
+  const [busy, setBusy] = useState(false);
+
+  const runTest = async () => {
+    onError(null);
+    setTest("running");
+    try {
+      setTest(await client.admin.channels.test(channel.id));
+    } catch (error) {
+      onError(error);
+      setTest(undefined);
+    }
+  };
+  const toggle = async () => {
+    onError(null);
+    setBusy(true);
+    try {
+      await client.admin.channels[channel.enabled ? "disable" : "enable"](channel.id);
+      onChanged();
+    } catch (error) {
+      onError(error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <tr data-channel-id={channel.id}>
+      <td>{channel.name}</td>
+      <td>{channel.provider}</td>
+      <td className="cell-long">
+        <code>{channel.base_url}</code>
+      </td>
+      <td className="cell-long">
+        {Object.entries(channel.models).map(([ours, upstream]) => (
+          <div key={ours}>
+            {ours} → <code>{upstream}</code>
+          </div>
+        ))}
+      </td>
+      <td>
+        <code>{channel.api_key_hint}</code>
+      </td>
+      <td>
+        <StatusBadge status={channel.enabled ? "enabled" : "disabled"} />
+      </td>
+      <td className="money">
+        {channel.in_flight} / {channel.max_concurrent}
+      </td>
+      <td aria-live="polite">
+        <TestResult result={test} />
+      </td>
+      <td>
+        <div className="cell-actions">
+          <button
+            type="button"
+            className="secondary"
+            onClick={runTest}
+            disabled={test === "running"}
+            aria-label={`Test ${channel.name}`}
+          >
+            Test
+          </button>
+          <button
+            type="button"
+            className={channel.enabled ? "danger" : undefined}
+            onClick={toggle}
+            disabled={busy}
+            aria-label={`${channel.enabled ? "Disable" : "Enable"} ${channel.name}`}
+          >
+            {channel.enabled ? "Disable" : "Enable"}
+          </button>
+        </div>
+      </td>
+    </tr>
   );
 }
 

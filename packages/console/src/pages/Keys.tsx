@@ -4,6 +4,7 @@
  */
 import type { ApiKey, ApiKeyCreated } from "@vidrelay/sdk";
 import { useState } from "react";
+import { DataTable } from "../components/DataTable.tsx";
 import { ErrorNote, formatTime, PageHeader, StatusBadge, useLoad } from "../components/ui.tsx";
 import { useSession } from "../session.tsx";
 import { CreateKeyForm } from "./admin/CreateKeyForm.tsx";
@@ -65,82 +66,19 @@ export function KeysPage() {
       {created ? <SecretDialog created={created} onClose={() => setCreated(null)} /> : null}
       <ErrorNote error={loaded.error} title="Could not load the keys" />
       <ErrorNote error={revokeError} title="Not revoked" />
-      <div className="table-wrap">
-        <table>
-          <caption className="visually-hidden">API keys</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Prefix</th>
-              <th scope="col">Account</th>
-              <th scope="col">Mode</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Status</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(loaded.data?.keys ?? []).map((key) => (
-              <tr key={key.id} data-key-id={key.id}>
-                <td>{key.name}</td>
-                <td>
-                  <code>{key.prefix}</code>
-                </td>
-                <td>{accountName(key.account_id)}</td>
-                <td>{key.test_mode ? "test" : "live"}</td>
-                <td>{formatTime(key.created_at)}</td>
-                <td>{formatTime(key.last_used_at)}</td>
-                <td>
-                  {key.revoked_at ? (
-                    <span title={`Revoked ${formatTime(key.revoked_at)}`}>
-                      <StatusBadge status="revoked" />
-                    </span>
-                  ) : (
-                    <StatusBadge status="active" />
-                  )}
-                </td>
-                <td>
-                  <div className="cell-actions">
-                    <button
-                      type="button"
-                      className="secondary"
-                      onClick={() => setLimitsOf(key)}
-                      aria-label={`Limits of ${key.name}`}
-                    >
-                      Limits
-                    </button>
-                    {key.revoked_at ? null : confirming === key.id ? (
-                      <>
-                        <button
-                          type="button"
-                          className="danger"
-                          onClick={() => revoke(key)}
-                          aria-label={`Confirm revoking ${key.name}`}
-                        >
-                          Confirm revoke
-                        </button>
-                        <button type="button" className="secondary" onClick={() => setConfirming(null)}>
-                          Cancel
-                        </button>
-                      </>
-                    ) : (
-                      <button
-                        type="button"
-                        className="danger"
-                        onClick={() => setConfirming(key.id)}
-                        aria-label={`Revoke ${key.name}`}
-                      >
-                        Revoke
-                      </button>
-                    )}
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable caption="API keys" columns={COLUMNS}>
+        {(loaded.data?.keys ?? []).map((key) => (
+          <KeyRow
+            key={key.id}
+            apiKey={key}
+            accountName={accountName(key.account_id)}
+            confirming={confirming === key.id}
+            setConfirming={(on) => setConfirming(on ? key.id : null)}
+            onRevoke={() => revoke(key)}
+            onLimits={() => setLimitsOf(key)}
+          />
+        ))}
+      </DataTable>
       {loaded.data && loaded.data.keys.length === 0 ? <p className="muted">No keys yet.</p> : null}
       {limitsOf ? (
         <LimitsEditor
@@ -152,5 +90,77 @@ export function KeysPage() {
         />
       ) : null}
     </section>
+  );
+}
+
+const COLUMNS = ["Name", "Prefix", "Account", "Mode", "Created", "Last used", "Status", "Actions"];
+
+/** One key: its facts, Limits, and Revoke behind a confirmation (one key at a time asks). */
+function KeyRow({
+  apiKey: key,
+  accountName,
+  confirming,
+  setConfirming,
+  onRevoke,
+  onLimits,
+}: {
+  apiKey: ApiKey;
+  accountName: string;
+  confirming: boolean;
+  setConfirming(on: boolean): void;
+  onRevoke(): void;
+  onLimits(): void;
+}) {
+  return (
+    <tr data-key-id={key.id}>
+      <td>{key.name}</td>
+      <td>
+        <code>{key.prefix}</code>
+      </td>
+      <td>{accountName}</td>
+      <td>{key.test_mode ? "test" : "live"}</td>
+      <td>{formatTime(key.created_at)}</td>
+      <td>{formatTime(key.last_used_at)}</td>
+      <td>
+        {key.revoked_at ? (
+          <span title={`Revoked ${formatTime(key.revoked_at)}`}>
+            <StatusBadge status="revoked" />
+          </span>
+        ) : (
+          <StatusBadge status="active" />
+        )}
+      </td>
+      <td>
+        <div className="cell-actions">
+          <button type="button" className="secondary" onClick={onLimits} aria-label={`Limits of ${key.name}`}>
+            Limits
+          </button>
+          {key.revoked_at ? null : confirming ? (
+            <>
+              <button
+                type="button"
+                className="danger"
+                onClick={onRevoke}
+                aria-label={`Confirm revoking ${key.name}`}
+              >
+                Confirm revoke
+              </button>
+              <button type="button" className="secondary" onClick={() => setConfirming(false)}>
+                Cancel
+              </button>
+            </>
+          ) : (
+            <button
+              type="button"
+              className="danger"
+              onClick={() => setConfirming(true)}
+              aria-label={`Revoke ${key.name}`}
+            >
+              Revoke
+            </button>
+          )}
+        </div>
+      </td>
+    </tr>
   );
 }

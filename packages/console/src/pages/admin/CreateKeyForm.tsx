@@ -1,8 +1,15 @@
 /** "Create key": for an existing account, or a new one (optionally an admin account). */
 import type { Account, ApiKeyCreated, ApiKeyCreateParams, VidRelay } from "@vidrelay/sdk";
-import { type FormEvent, useState } from "react";
-import { ErrorNote, Field } from "../../components/ui.tsx";
-import { useFocusOnOpen, useFormError } from "./api.ts";
+import { useState } from "react";
+import {
+  FormActions,
+  formErrors,
+  SelectField,
+  submitWith,
+  TextField,
+  useAction,
+} from "../../components/form.tsx";
+import { useFocusOnOpen } from "./api.ts";
 
 const NEW_ACCOUNT = "";
 type KeyField = "key-account" | "key-account-name" | "key-name";
@@ -23,73 +30,53 @@ export function CreateKeyForm({
   const [admin, setAdmin] = useState(false);
   const [name, setName] = useState("");
   const [testMode, setTestMode] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const form = useFormError<KeyField>(
+  const save = useAction(async () => {
+    const params: ApiKeyCreateParams =
+      accountId === NEW_ACCOUNT
+        ? { account_name: accountName, admin, name, test_mode: testMode }
+        : { account_id: accountId, name, test_mode: testMode };
+    onCreated(await client.admin.keys.create(params));
+  });
+  const form = formErrors<KeyField>(
+    save.error,
     (param) =>
       ({ account_id: "key-account", account_name: "key-account-name", name: "key-name" })[param] as
         | KeyField
         | undefined,
   );
-
   const first = useFocusOnOpen<HTMLSelectElement>();
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    form.setError(null);
-    try {
-      const params: ApiKeyCreateParams =
-        accountId === NEW_ACCOUNT
-          ? { account_name: accountName, admin, name, test_mode: testMode }
-          : { account_id: accountId, name, test_mode: testMode };
-      onCreated(await client.admin.keys.create(params));
-    } catch (error) {
-      form.setError(error);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   return (
-    <form className="panel" onSubmit={submit} aria-labelledby="create-key-title">
+    <form className="panel" onSubmit={submitWith(save.run)} aria-labelledby="create-key-title">
       <h2 id="create-key-title">Create key</h2>
       <div className="row">
-        <Field label="Account" htmlFor="key-account" error={form.on("key-account")}>
-          <select
-            id="key-account"
-            ref={first}
-            {...form.aria("key-account")}
-            value={accountId}
-            onChange={(e) => setAccountId(e.target.value)}
-          >
-            <option value={NEW_ACCOUNT}>New account…</option>
-            {accounts.map((a) => (
-              <option key={a.id} value={a.id}>
-                {a.name}
-                {a.admin ? " (admin)" : ""}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <SelectField
+          label="Account"
+          {...form.field("key-account")}
+          ref={first}
+          value={accountId}
+          onChange={(e) => setAccountId(e.target.value)}
+          options={[
+            { value: NEW_ACCOUNT, label: "New account…" },
+            ...accounts.map((a) => ({ value: a.id, label: `${a.name}${a.admin ? " (admin)" : ""}` })),
+          ]}
+        />
         {accountId === NEW_ACCOUNT ? (
-          <Field label="New account name" htmlFor="key-account-name" error={form.on("key-account-name")}>
-            <input
-              id="key-account-name"
-              {...form.aria("key-account-name")}
-              value={accountName}
-              onChange={(e) => setAccountName(e.target.value)}
-              autoComplete="off"
-            />
-          </Field>
-        ) : null}
-        <Field label="Key name" htmlFor="key-name" error={form.on("key-name")}>
-          <input
-            id="key-name"
-            {...form.aria("key-name")}
-            value={name}
-            onChange={(e) => setName(e.target.value)}
+          <TextField
+            label="New account name"
+            {...form.field("key-account-name")}
+            value={accountName}
+            onChange={(e) => setAccountName(e.target.value)}
             autoComplete="off"
           />
-        </Field>
+        ) : null}
+        <TextField
+          label="Key name"
+          {...form.field("key-name")}
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          autoComplete="off"
+        />
       </div>
       <div className="row checks">
         <label>
@@ -103,15 +90,14 @@ export function CreateKeyForm({
           </label>
         ) : null}
       </div>
-      <ErrorNote error={form.general} title="Not created" />
-      <div className="page-actions">
-        <button type="submit" disabled={busy}>
-          {busy ? "Creating…" : "Create key"}
-        </button>
-        <button type="button" className="secondary" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions
+        error={form.general}
+        errorTitle="Not created"
+        busy={save.busy}
+        submit="Create key"
+        busySubmit="Creating…"
+        onCancel={onCancel}
+      />
     </form>
   );
 }

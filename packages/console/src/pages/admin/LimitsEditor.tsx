@@ -3,9 +3,17 @@
  * then inherits the account's limit (and the account the gateway's default).
  */
 import type { Limits, LimitsParams, VidRelay } from "@vidrelay/sdk";
-import { type FormEvent, useEffect, useState } from "react";
-import { ErrorNote, Field, formatTime, useLoad } from "../../components/ui.tsx";
-import { catalogModels, intOrNull, useFocusOnOpen, useFormError } from "./api.ts";
+import { type Dispatch, type SetStateAction, useEffect, useState } from "react";
+import {
+  FormActions,
+  formErrors,
+  GroupError,
+  submitWith,
+  TextField,
+  useAction,
+} from "../../components/form.tsx";
+import { ErrorNote, formatTime, useLoad } from "../../components/ui.tsx";
+import { catalogModels, intOrNull, useFocusOnOpen } from "./api.ts";
 
 type LimitField = "limit-rpm" | "limit-concurrent" | "limit-cap" | "limit-models";
 
@@ -43,8 +51,6 @@ export function LimitsEditor({
   const [restrict, setRestrict] = useState(false);
   const [allowed, setAllowed] = useState<string[]>([]);
   const [saved, setSaved] = useState<Limits | null>(null);
-  const [busy, setBusy] = useState(false);
-  const form = useFormError<LimitField>(fieldOf);
 
   // The form shows what the API holds: once loaded, and again as the API answered a save.
   const fill = (limits: Limits) => {
@@ -60,105 +66,116 @@ export function LimitsEditor({
     if (initial) fill(initial);
   }, [initial]);
 
-  const first = useFocusOnOpen<HTMLInputElement>();
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    form.setError(null);
+  const save = useAction(async () => {
     setSaved(null);
-    try {
-      // Text that is not a number is sent as typed, so the API's own check (and message) applies.
-      const params = {
-        requests_per_minute: intOrNull(rpm) as number | null,
-        max_concurrent: intOrNull(concurrent) as number | null,
-        daily_spend_cap: cap.trim() === "" ? null : cap.trim(),
-        allowed_models: restrict ? allowed : null,
-      } satisfies LimitsParams;
-      const limits = await client.admin.limits.setKey(keyId, params);
-      fill(limits);
-      setSaved(limits);
-    } catch (error) {
-      form.setError(error);
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const models = [...new Set([...(loaded.data?.models ?? []), ...allowed])];
-  const toggle = (model: string, on: boolean) =>
-    setAllowed((list) => (on ? [...list, model] : list.filter((m) => m !== model)));
+    // Text that is not a number is sent as typed, so the API's own check (and message) applies.
+    const params = {
+      requests_per_minute: intOrNull(rpm) as number | null,
+      max_concurrent: intOrNull(concurrent) as number | null,
+      daily_spend_cap: cap.trim() === "" ? null : cap.trim(),
+      allowed_models: restrict ? allowed : null,
+    } satisfies LimitsParams;
+    const limits = await client.admin.limits.setKey(keyId, params);
+    fill(limits);
+    setSaved(limits);
+  });
+  const form = formErrors<LimitField>(save.error, fieldOf);
+  const first = useFocusOnOpen<HTMLInputElement>();
 
   return (
-    <form className="panel" onSubmit={submit} aria-labelledby="limits-title">
+    <form className="panel" onSubmit={submitWith(save.run)} aria-labelledby="limits-title">
       <h2 id="limits-title">Limits of key “{keyName}”</h2>
       <p className="muted">Leave a field empty to inherit the account's limit.</p>
       <ErrorNote error={loaded.error} title="Could not load the limits" />
       <div className="row">
-        <Field label="Requests per minute" htmlFor="limit-rpm" error={form.on("limit-rpm")}>
-          <input
-            id="limit-rpm"
-            ref={first}
-            {...form.aria("limit-rpm")}
-            inputMode="numeric"
-            value={rpm}
-            onChange={(e) => setRpm(e.target.value)}
-          />
-        </Field>
-        <Field label="Max concurrent tasks" htmlFor="limit-concurrent" error={form.on("limit-concurrent")}>
-          <input
-            id="limit-concurrent"
-            {...form.aria("limit-concurrent")}
-            inputMode="numeric"
-            value={concurrent}
-            onChange={(e) => setConcurrent(e.target.value)}
-          />
-        </Field>
-        <Field label="Daily spend cap" htmlFor="limit-cap" error={form.on("limit-cap")} hint="e.g. 25.00">
-          <input
-            id="limit-cap"
-            {...form.aria("limit-cap")}
-            inputMode="decimal"
-            value={cap}
-            onChange={(e) => setCap(e.target.value)}
-          />
-        </Field>
+        <TextField
+          label="Requests per minute"
+          {...form.field("limit-rpm")}
+          ref={first}
+          inputMode="numeric"
+          value={rpm}
+          onChange={(e) => setRpm(e.target.value)}
+        />
+        <TextField
+          label="Max concurrent tasks"
+          {...form.field("limit-concurrent")}
+          inputMode="numeric"
+          value={concurrent}
+          onChange={(e) => setConcurrent(e.target.value)}
+        />
+        <TextField
+          label="Daily spend cap"
+          {...form.field("limit-cap")}
+          hint="e.g. 25.00"
+          inputMode="decimal"
+          value={cap}
+          onChange={(e) => setCap(e.target.value)}
+        />
       </div>
-      <fieldset className={`model-choice${form.on("limit-models") ? " field-invalid" : ""}`}>
-        <legend>Models</legend>
-        <label>
-          <input type="checkbox" checked={restrict} onChange={(e) => setRestrict(e.target.checked)} /> Only
-          the models ticked below
-        </label>
-        {restrict ? (
-          <div className="model-list">
-            {models.map((model) => (
-              <label key={model}>
-                <input
-                  type="checkbox"
-                  checked={allowed.includes(model)}
-                  onChange={(e) => toggle(model, e.target.checked)}
-                />{" "}
-                {model}
-              </label>
-            ))}
-          </div>
-        ) : null}
-        {form.on("limit-models") ? (
-          <div className="field-error" role="alert" data-field-error="limit-models">
-            {form.on("limit-models")}
-          </div>
-        ) : null}
-      </fieldset>
-      <ErrorNote error={form.general} title="Not saved" />
-      <div className="page-actions">
-        <button type="submit" disabled={busy || !loaded.data}>
-          {busy ? "Saving…" : "Save limits"}
-        </button>
-        <button type="button" className="secondary" onClick={onClose}>
-          Close
-        </button>
-        <span role="status">{saved ? `Saved at ${formatTime(saved.updated_at)}.` : ""}</span>
-      </div>
+      <AllowedModels
+        catalog={loaded.data?.models ?? []}
+        restrict={restrict}
+        setRestrict={setRestrict}
+        allowed={allowed}
+        setAllowed={setAllowed}
+        error={form.on("limit-models")}
+      />
+      <FormActions
+        error={form.general}
+        errorTitle="Not saved"
+        busy={save.busy}
+        disabled={!loaded.data}
+        submit="Save limits"
+        busySubmit="Saving…"
+        cancel="Close"
+        onCancel={onClose}
+        status={saved ? `Saved at ${formatTime(saved.updated_at)}.` : ""}
+      />
     </form>
+  );
+}
+
+/** Every model, or only those ticked (the catalog's, and any the key allows that it no longer lists). */
+function AllowedModels({
+  catalog,
+  restrict,
+  setRestrict,
+  allowed,
+  setAllowed,
+  error,
+}: {
+  catalog: string[];
+  restrict: boolean;
+  setRestrict(restrict: boolean): void;
+  allowed: string[];
+  setAllowed: Dispatch<SetStateAction<string[]>>;
+  error: string | null;
+}) {
+  const models = [...new Set([...catalog, ...allowed])];
+  const toggle = (model: string, on: boolean) =>
+    setAllowed((list) => (on ? [...list, model] : list.filter((m) => m !== model)));
+  return (
+    <fieldset className={`model-choice${error ? " field-invalid" : ""}`}>
+      <legend>Models</legend>
+      <label>
+        <input type="checkbox" checked={restrict} onChange={(e) => setRestrict(e.target.checked)} /> Only the
+        models ticked below
+      </label>
+      {restrict ? (
+        <div className="model-list">
+          {models.map((model) => (
+            <label key={model}>
+              <input
+                type="checkbox"
+                checked={allowed.includes(model)}
+                onChange={(e) => toggle(model, e.target.checked)}
+              />{" "}
+              {model}
+            </label>
+          ))}
+        </div>
+      ) : null}
+      <GroupError field="limit-models" message={error} />
+    </fieldset>
   );
 }

@@ -4,37 +4,12 @@
  * schemas: the console keeps no copy of an API shape.
  */
 import type { VidRelay } from "@vidrelay/sdk";
-import { type RefObject, useEffect, useRef, useState } from "react";
-import { errorParam } from "../../components/ui.tsx";
+import { type RefObject, useEffect, useRef } from "react";
 
 /** Every model in the gateway's catalog (the price list names each one, served or not). */
 export async function catalogModels(client: VidRelay, signal?: AbortSignal): Promise<string[]> {
   const prices = await client.admin.prices.list({ signal });
   return prices.map((p) => p.model);
-}
-
-/**
- * A form's submit error, split into the field the API's `param` names (shown on that field) and
- * anything else (shown above the buttons). `fieldOf` maps a param to one of the form's field ids.
- */
-export function useFormError<F extends string>(fieldOf: (param: string) => F | undefined) {
-  const [error, setError] = useState<unknown>(null);
-  const param = errorParam(error);
-  const field = param ? fieldOf(param) : undefined;
-  return {
-    error,
-    setError,
-    /** The message for `name`, when the API named it. */
-    on(name: F): string | null {
-      return field === name && error instanceof Error ? error.message : null;
-    },
-    /** For the named field's control: marked invalid and described by Field's error line. */
-    aria(name: F): { "aria-invalid"?: true; "aria-describedby"?: string } {
-      return field === name ? { "aria-invalid": true, "aria-describedby": `${name}-error` } : {};
-    },
-    /** The error when it names no field of this form. */
-    general: field ? null : error,
-  };
 }
 
 /** A text box's value as the API's integer field: "" → null (inherit); other text is sent as typed so
