@@ -1,6 +1,7 @@
 /** Seconds, ratio, resolution, audio and seed: only the values the chosen model supports. */
 import type { Model } from "@vidrelay/sdk";
-import { Field } from "../../components/ui.tsx";
+import type { ChangeEvent } from "react";
+import { GroupError, SelectField, TextField } from "../../components/form.tsx";
 import { type FormState, fitApplies } from "./request.ts";
 
 export function ModelSettings({
@@ -14,89 +15,46 @@ export function ModelSettings({
   errors: Record<string, string>;
   update(patch: Partial<FormState>, field: string): void;
 }) {
-  const seconds: number[] = [];
-  for (let s = model.seconds.min; s <= model.seconds.max; s++) seconds.push(s);
+  const seconds: string[] = [];
+  for (let s = model.seconds.min; s <= model.seconds.max; s++) seconds.push(String(s));
   const seed = model.parameters.seed;
+  const select = (field: "seconds" | "ratio" | "resolution" | "fit") => ({
+    id: `playground-${field}`,
+    error: errors[field],
+    value: form[field],
+    onChange: (event: ChangeEvent<HTMLSelectElement>) => update({ [field]: event.target.value }, field),
+  });
   return (
     <>
       <div className="row">
-        <Field label="Seconds" htmlFor="playground-seconds" error={errors.seconds}>
-          <select
-            id="playground-seconds"
-            value={form.seconds}
-            onChange={(event) => update({ seconds: event.target.value }, "seconds")}
-          >
-            {seconds.map((s) => (
-              <option key={s} value={String(s)}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field label="Ratio" htmlFor="playground-ratio" error={errors.ratio}>
-          <select
-            id="playground-ratio"
-            value={form.ratio}
-            onChange={(event) => update({ ratio: event.target.value }, "ratio")}
-          >
-            {model.ratios.values.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field label="Resolution" htmlFor="playground-resolution" error={errors.resolution}>
-          <select
-            id="playground-resolution"
-            value={form.resolution}
-            onChange={(event) => update({ resolution: event.target.value }, "resolution")}
-          >
-            {model.resolutions.values.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <SelectField label="Seconds" {...select("seconds")} options={seconds} />
+        <SelectField label="Ratio" {...select("ratio")} options={model.ratios.values} />
+        <SelectField label="Resolution" {...select("resolution")} options={model.resolutions.values} />
       </div>
       {fitApplies(form, model) && model.parameters.fit.supported ? (
         <div className="row">
-          <Field
+          <SelectField
             label="Fit"
-            htmlFor="playground-fit"
-            error={errors.fit}
+            {...select("fit")}
             hint="How the first frame meets the ratio: cut to fill, or whole with black bars."
-          >
-            <select
-              id="playground-fit"
-              value={form.fit}
-              onChange={(event) => update({ fit: event.target.value }, "fit")}
-            >
-              {model.parameters.fit.values.map((fit) => (
-                <option key={fit} value={fit}>
-                  {fit === "crop" ? "Crop (centre)" : fit === "pad" ? "Pad (black bars)" : fit}
-                </option>
-              ))}
-            </select>
-          </Field>
+            options={model.parameters.fit.values.map((fit) => ({
+              value: fit,
+              label: FIT_LABELS.get(fit) ?? fit,
+            }))}
+          />
         </div>
       ) : null}
       <div className="row">
         {seed.supported ? (
-          <Field
+          <TextField
             label="Seed"
-            htmlFor="playground-seed"
+            id="playground-seed"
             error={errors.seed}
             hint={`Blank for random; ${seed.min} to ${seed.max}.`}
-          >
-            <input
-              id="playground-seed"
-              inputMode="numeric"
-              value={form.seed}
-              onChange={(event) => update({ seed: event.target.value }, "seed")}
-            />
-          </Field>
+            inputMode="numeric"
+            value={form.seed}
+            onChange={(event) => update({ seed: event.target.value }, "seed")}
+          />
         ) : null}
         {model.audio.mode === "optional" ? (
           <div className={`field checkbox-field${errors.audio ? " field-invalid" : ""}`}>
@@ -109,11 +67,7 @@ export function ModelSettings({
               />{" "}
               Generate audio
             </label>
-            {errors.audio ? (
-              <div className="field-error" role="alert" data-field-error="playground-audio">
-                {errors.audio}
-              </div>
-            ) : null}
+            <GroupError field="playground-audio" message={errors.audio ?? null} />
           </div>
         ) : (
           <p className="muted audio-note">
@@ -124,3 +78,8 @@ export function ModelSettings({
     </>
   );
 }
+
+const FIT_LABELS = new Map([
+  ["crop", "Crop (centre)"],
+  ["pad", "Pad (black bars)"],
+]);

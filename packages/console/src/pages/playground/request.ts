@@ -55,7 +55,7 @@ export function imageRoles(model: Model | undefined): ImageRole[] {
 }
 
 /** The role a new image gets: a reference when the model takes those, else the next free frame. */
-export function defaultImageRole(model: Model | undefined, images: MediaItem[]): ImageRole {
+export function defaultImageRole(model: Model | undefined, images: Pick<MediaItem, "role">[]): ImageRole {
   const roles = imageRoles(model);
   if (roles.includes("reference_image")) return "reference_image";
   const taken = new Set(images.map((m) => m.role));
