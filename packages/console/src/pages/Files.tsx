@@ -4,6 +4,7 @@
  */
 import type { FileObject } from "@vidrelay/sdk";
 import { type ChangeEvent, useRef, useState } from "react";
+import { DataTable } from "../components/DataTable.tsx";
 import { ErrorNote, formatBytes, PageHeader, useLoad } from "../components/ui.tsx";
 import { useSession } from "../session.tsx";
 import { FileRow } from "./files/FileRow.tsx";
@@ -85,26 +86,15 @@ export function FilesPage() {
         <p className="notice">No files yet. Upload one above, or with the API (POST /v1/files).</p>
       ) : null}
       {page && page.data.length > 0 ? (
-        <div className="table-wrap">
-          <table aria-label="Files" aria-busy={files.loading}>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Type</th>
-                <th scope="col">Size</th>
-                <th scope="col">Dimensions</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.data.map((file) => (
-                <FileRow key={file.id} file={file} onDelete={remove} onCopied={setStatus} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          aria-label="Files"
+          aria-busy={files.loading}
+          columns={["Name", "Type", "Size", "Dimensions", "Created", "Expires", "Actions"]}
+        >
+          {page.data.map((file) => (
+            <FileRow key={file.id} file={file} onDelete={remove} onCopied={setStatus} />
+          ))}
+        </DataTable>
       ) : null}
       {!page && files.loading ? <p className="muted">Loading…</p> : null}
       {cursors.length > 1 || page?.has_more ? (

@@ -4,47 +4,18 @@
  * page). While any listed task is unfinished the page re-reads the list every 2 s, and stops when
  * all are finished or the tab is hidden: one list request instead of an event stream per task.
  */
-import { TASK_STATUSES, type TaskListParams, type TaskStatus } from "@vidrelay/sdk";
+import type { TaskListParams } from "@vidrelay/sdk";
 import { useEffect, useState } from "react";
 import { ErrorNote, PageHeader, useInterval, useLoad } from "../components/ui.tsx";
 import { navigate, useLocation } from "../router.tsx";
 import { useSession } from "../session.tsx";
+import { type ListQuery, pageLabel, queryPath, readQuery } from "./tasks/query.ts";
+import { TaskFilters } from "./tasks/TaskFilters.tsx";
 import { TaskTable } from "./tasks/TaskTable.tsx";
 import "./tasks/tasks.css";
 import { isTerminal, usePageVisible } from "./tasks/visibility.ts";
 
-/** The sizes offered; a link may carry any other size the API accepts (1-100). */
-const PAGE_SIZES = [10, 20, 50, 100];
-const DEFAULT_PAGE_SIZE = 20;
 const REFRESH_MS = 2000;
-
-interface ListQuery {
-  status: TaskStatus | "";
-  model: string;
-  limit: number;
-  after: string;
-}
-
-function readQuery(query: URLSearchParams): ListQuery {
-  const status = query.get("status") ?? "";
-  const limit = Number(query.get("limit"));
-  return {
-    status: (TASK_STATUSES as readonly string[]).includes(status) ? (status as TaskStatus) : "",
-    model: query.get("model") ?? "",
-    limit: Number.isInteger(limit) && limit >= 1 && limit <= 100 ? limit : DEFAULT_PAGE_SIZE,
-    after: query.get("after") ?? "",
-  };
-}
-
-function queryPath(q: ListQuery): string {
-  const params = new URLSearchParams();
-  if (q.status) params.set("status", q.status);
-  if (q.model) params.set("model", q.model);
-  if (q.limit !== DEFAULT_PAGE_SIZE) params.set("limit", String(q.limit));
-  if (q.after) params.set("after", q.after);
-  const search = params.toString();
-  return search ? `/tasks?${search}` : "/tasks";
-}
 
 export function TasksPage() {
   const { client } = useSession();
@@ -97,8 +68,6 @@ export function TasksPage() {
   const modelIds = models.data?.map((m) => m.id) ?? [];
   if (q.model && !modelIds.includes(q.model)) modelIds.push(q.model);
   const filtered = Boolean(q.status || q.model);
-  // After a reload on a later page the earlier cursors are gone: the number is unknown.
-  const pageLabel = !q.after ? "Page 1" : earlier.length ? `Page ${earlier.length + 1}` : "A later page";
 
   return (
     <section className="tasks-page">
@@ -107,50 +76,7 @@ export function TasksPage() {
           Refresh
         </button>
       </PageHeader>
-      <form className="task-filters" aria-label="Filter tasks" onSubmit={(e) => e.preventDefault()}>
-        <div className="field">
-          <label htmlFor="task-status">Status</label>
-          <select
-            id="task-status"
-            value={q.status}
-            onChange={(e) => setFilter({ status: e.target.value as TaskStatus | "" })}
-          >
-            <option value="">All statuses</option>
-            {TASK_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="task-model">Model</label>
-          <select id="task-model" value={q.model} onChange={(e) => setFilter({ model: e.target.value })}>
-            <option value="">All models</option>
-            {modelIds.map((id) => (
-              <option key={id} value={id}>
-                {id}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="task-page-size">Per page</label>
-          <select
-            id="task-page-size"
-            value={q.limit}
-            onChange={(e) => setFilter({ limit: Number(e.target.value) })}
-          >
-            {(PAGE_SIZES.includes(q.limit) ? PAGE_SIZES : [q.limit, ...PAGE_SIZES].sort((a, b) => a - b)).map(
-              (n) => (
-                <option key={n} value={n}>
-                  {n}
-                </option>
-              ),
-            )}
-          </select>
-        </div>
-      </form>
+      <TaskFilters query={q} modelIds={modelIds} onChange={setFilter} />
       <ErrorNote error={list.error} title="Could not load tasks" />
       <ErrorNote error={models.error} title="Could not load models" />
       <div aria-live="polite" aria-busy={list.loading && !list.data}>
@@ -175,7 +101,7 @@ export function TasksPage() {
           Next
         </button>
         <span className="pager-page muted">
-          {pageLabel}
+          {pageLabel(q.after, earlier)}
           {unfinished && visible ? " · updating live" : ""}
         </span>
       </nav>

@@ -3,6 +3,12 @@ import type { FileObject } from "@vidrelay/sdk";
 import { useEffect, useRef, useState } from "react";
 import { copyText, errorText, formatAge, formatBytes, formatTime } from "../../components/ui.tsx";
 
+/** What a row's copy buttons copy: the file's id, and its URL. */
+const COPIES: [string, (file: FileObject) => string][] = [
+  ["id", (file) => file.id],
+  ["URL", (file) => file.url],
+];
+
 export function FileRow({
   file,
   onDelete,
@@ -79,22 +85,17 @@ export function FileRow({
           </fieldset>
         ) : (
           <div className="file-actions">
-            <button
-              type="button"
-              className="button secondary"
-              aria-label={`Copy id of ${file.filename}`}
-              onClick={() => copy("id", file.id)}
-            >
-              Copy id
-            </button>
-            <button
-              type="button"
-              className="button secondary"
-              aria-label={`Copy URL of ${file.filename}`}
-              onClick={() => copy("URL", file.url)}
-            >
-              Copy URL
-            </button>
+            {COPIES.map(([what, value]) => (
+              <button
+                key={what}
+                type="button"
+                className="button secondary"
+                aria-label={`Copy ${what} of ${file.filename}`}
+                onClick={() => copy(what, value(file))}
+              >
+                Copy {what}
+              </button>
+            ))}
             <button
               type="button"
               className="danger"

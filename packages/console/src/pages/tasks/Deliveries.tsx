@@ -5,10 +5,20 @@
  */
 import type { VidRelay, WebhookDelivery } from "@vidrelay/sdk";
 import { useState } from "react";
+import { DataTable } from "../../components/DataTable.tsx";
 import { ErrorNote, formatTime, StatusBadge, useInterval, useLoad } from "../../components/ui.tsx";
 
 const REPLAYABLE = new Set(["exhausted", "gone"]);
 const POLL_MS = 2000;
+const COLUMNS = [
+  "Event",
+  "Status",
+  "Attempts",
+  "Last response",
+  "Last attempt",
+  "URL",
+  { hidden: "Actions" },
+];
 
 export function Deliveries({
   client,
@@ -61,56 +71,39 @@ export function Deliveries({
         <p className="muted">No deliveries: the task has no callback_url, or it has not finished yet.</p>
       ) : null}
       {deliveries.length > 0 ? (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Event</th>
-                <th scope="col">Status</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Last response</th>
-                <th scope="col">Last attempt</th>
-                <th scope="col">URL</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
+        <DataTable columns={COLUMNS}>
+          {deliveries.map((d) => {
+            const last = d.attempts.at(-1);
+            return (
+              <tr key={d.id} data-delivery-id={d.id}>
+                <td>task {taskStatus}</td>
+                <td>
+                  <StatusBadge status={d.status} />
+                </td>
+                <td data-attempts={d.attempts.length}>{d.attempts.length}</td>
+                <td>{last ? (last.status_code ?? last.error ?? "no answer") : "—"}</td>
+                <td>{formatTime(last?.attempted_at ?? d.created_at)}</td>
+                <td className="wrap">{d.url}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="secondary"
+                    disabled={!REPLAYABLE.has(d.status) || replaying !== null}
+                    title={
+                      REPLAYABLE.has(d.status)
+                        ? "Send this delivery again"
+                        : `Only exhausted or gone deliveries can be replayed; this one is ${d.status}`
+                    }
+                    onClick={() => replay(d)}
+                    aria-label={`Replay delivery ${d.id}`}
+                  >
+                    {replaying === d.id ? "Replaying…" : "Replay"}
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {deliveries.map((d) => {
-                const last = d.attempts.at(-1);
-                return (
-                  <tr key={d.id} data-delivery-id={d.id}>
-                    <td>task {taskStatus}</td>
-                    <td>
-                      <StatusBadge status={d.status} />
-                    </td>
-                    <td data-attempts={d.attempts.length}>{d.attempts.length}</td>
-                    <td>{last ? (last.status_code ?? last.error ?? "no answer") : "—"}</td>
-                    <td>{formatTime(last?.attempted_at ?? d.created_at)}</td>
-                    <td className="wrap">{d.url}</td>
-                    <td>
-                      <button
-                        type="button"
-                        className="secondary"
-                        disabled={!REPLAYABLE.has(d.status) || replaying !== null}
-                        title={
-                          REPLAYABLE.has(d.status)
-                            ? "Send this delivery again"
-                            : `Only exhausted or gone deliveries can be replayed; this one is ${d.status}`
-                        }
-                        onClick={() => replay(d)}
-                        aria-label={`Replay delivery ${d.id}`}
-                      >
-                        {replaying === d.id ? "Replaying…" : "Replay"}
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       ) : null}
     </section>
   );

@@ -1,6 +1,7 @@
 /** The numbers behind the Usage chart: totals per model (and overall), and every day × model row the API returned. */
 import type { UsageReport } from "@vidrelay/sdk";
 import type { CSSProperties } from "react";
+import { DataTable } from "../../components/DataTable.tsx";
 import { formatMoney } from "../../components/ui.tsx";
 import { formatSeconds, type UsageCounts } from "./usage-data.ts";
 
@@ -33,65 +34,39 @@ export function TotalsTable({
   colors: Map<string, string>;
 }) {
   return (
-    <div className="table-wrap">
-      <table aria-label="Totals per model">
-        <thead>
-          <tr>
-            <th scope="col">Model</th>
-            {COUNT_HEADERS.map((h) => (
-              <th scope="col" key={h}>
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {[...byModel].map(([model, counts]) => (
-            <tr key={model} data-model={model}>
-              <th scope="row" className="model-cell">
-                <span className="swatch" style={{ "--swatch": colors.get(model) } as CSSProperties} />
-                {model}
-              </th>
-              <CountCells counts={counts} currency={report.currency} />
-            </tr>
-          ))}
-        </tbody>
-        <tfoot>
-          <tr data-model="all">
-            <th scope="row">All models</th>
-            <CountCells counts={report.totals} currency={report.currency} />
-          </tr>
-        </tfoot>
-      </table>
-    </div>
+    <DataTable
+      aria-label="Totals per model"
+      columns={["Model", ...COUNT_HEADERS]}
+      foot={
+        <tr data-model="all">
+          <th scope="row">All models</th>
+          <CountCells counts={report.totals} currency={report.currency} />
+        </tr>
+      }
+    >
+      {[...byModel].map(([model, counts]) => (
+        <tr key={model} data-model={model}>
+          <th scope="row" className="model-cell">
+            <span className="swatch" style={{ "--swatch": colors.get(model) } as CSSProperties} />
+            {model}
+          </th>
+          <CountCells counts={counts} currency={report.currency} />
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
 export function DailyTable({ report }: { report: UsageReport }) {
   return (
-    <div className="table-wrap">
-      <table aria-label="Usage per day and model">
-        <thead>
-          <tr>
-            <th scope="col">Day (UTC)</th>
-            <th scope="col">Model</th>
-            {COUNT_HEADERS.map((h) => (
-              <th scope="col" key={h}>
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {report.data.map((row) => (
-            <tr key={`${row.date}/${row.model}`} data-date={row.date} data-model={row.model}>
-              <td>{row.date}</td>
-              <td>{row.model}</td>
-              <CountCells counts={row} currency={report.currency} />
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable aria-label="Usage per day and model" columns={["Day (UTC)", "Model", ...COUNT_HEADERS]}>
+      {report.data.map((row) => (
+        <tr key={`${row.date}/${row.model}`} data-date={row.date} data-model={row.model}>
+          <td>{row.date}</td>
+          <td>{row.model}</td>
+          <CountCells counts={row} currency={report.currency} />
+        </tr>
+      ))}
+    </DataTable>
   );
 }
