@@ -4,18 +4,16 @@
  */
 
 import multipart from "@fastify/multipart";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { z } from "zod";
+import type { FastifyInstance } from "fastify";
 import type { Config } from "../config.ts";
 import { invalid, shown } from "../domain/errors.ts";
-import { multipartParts } from "../http/multipart.ts";
-import { parseBody, route } from "../http/route.ts";
+import { route } from "../http/route.ts";
 import { idempotencyHeaders, idParams } from "../http/schema.ts";
 import { ownerOf } from "../keys/auth.ts";
 import type { KeyedDoor, TaskMedia } from "../tasks/media.ts";
 import type { TaskService } from "../tasks/service.ts";
+import { readCreateForm, readCreateJson } from "./create-body.ts";
 import {
-  InputReferenceJson,
   OpenAiVideo,
   OpenAiVideoDeleted,
   OpenAiVideoList,
@@ -24,7 +22,7 @@ import {
   VideoListQuery,
   VideoRemixBody,
 } from "./schemas.ts";
-import type { InputReference, OpenAiVideos } from "./service.ts";
+import type { OpenAiVideos } from "./service.ts";
 
 export interface OpenAiRouteDeps {
   config: Pick<Config, "maxImageBytes" | "maxVideoBytes" | "maxAudioBytes">;
@@ -61,71 +59,38 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
     response: OpenAiVideo,
     errors: [400, 401, 403, 404, 409, 413, 415, 429],
   })(async ({ request, headers }) => {
-    const key = headers["Idempotency-Key"];
-    if (!request.isMultipart()) {
-      const body = parseBody(VideoCreateBody.strict(), request.body ?? {});
-      const { input_reference, ...rest } = body;
-      const reference: InputReference | undefined = !input_reference
-        ? undefined
-        : "image_url" in input_reference
-          ? { kind: "image_url", url: input_reference.image_url }
-          : { kind: "file_id", id: input_reference.file_id };
-      return videos.toOpenAi(await videos.create(request.principal, rest, reference, key));
-    }
-    // Parts may come in any order: a file part is stored as it streams (sniffed and limited like
-    // any upload), the fields are validated once all have arrived.
-    const fields: Record<string, string> = {};
-    let stored: InputReference | undefined;
-    for await (const part of multipartParts(request)) {
-      if (part.type === "field") {
-        fields[part.fieldname] = String(part.value);
-        continue;
-      }
-      if (part.fieldname !== "input_reference" || stored) {
-        part.file.resume();
-        throw invalid(
-          "unexpected_file",
-          `unexpected file field '${part.fieldname}'; send one image as input_reference`,
-          part.fieldname,
-        );
-      }
-      stored = {
-        kind: "stored",
-        file: await videos.storeUpload(request.principal, part.file, part.filename || "input_reference"),
-      };
-    }
-    // The openai SDK sends {image_url} / {file_id} as `input_reference[image_url]` fields; a
-    // JSON-encoded `input_reference` field is read too.
-    const {
-      input_reference: encoded,
-      "input_reference[image_url]": imageUrl,
-      "input_reference[file_id]": fileId,
-      ...rest
-    } = fields;
-    const body = parseBody(VideoCreateBody.omit({ input_reference: true }).strict(), rest);
-    let reference: InputReference | undefined = stored;
-    if (!reference && (imageUrl !== undefined || fileId !== undefined || encoded !== undefined)) {
-      let given: unknown = imageUrl !== undefined ? { image_url: imageUrl } : { file_id: fileId };
-      if (encoded !== undefined) {
-        try {
-          given = JSON.parse(encoded);
-        } catch {
-          throw invalid(
-            "invalid_input_reference",
-            'input_reference must be a file part, or JSON such as {"image_url": "https://…"} or {"file_id": "file_…"}',
-            "input_reference",
-          );
-        }
-      }
-      const ref = parseBody(z.object({ input_reference: InputReferenceJson }), {
-        input_reference: given,
-      }).input_reference;
-      reference =
-        "image_url" in ref ? { kind: "image_url", url: ref.image_url } : { kind: "file_id", id: ref.file_id };
-    }
-    return videos.toOpenAi(await videos.create(request.principal, body, reference, key));
+    const { body, reference } = request.isMultipart()
+      ? await readCreateForm(request, videos)
+      : readCreateJson(request.body);
+    return videos.toOpenAi(
+      await videos.create(request.principal, body, reference, headers["Idempotency-Key"]),
+    );
   });
 
+  route(app, {
+    method: "POST",
+    url: "/v1/videos/:video_id/remix",
+    operationId: "openaiRemixVideo",
+    summary: "Remix: a new video with the same inputs and parameters and a new prompt",
+    tag: "OpenAI-compatible",
+    auth: "key",
+    params: VideoParams,
+    body: VideoRemixBody,
+    headers: IDEMPOTENCY,
+    response: OpenAiVideo,
+    errors: [400, 401, 403, 404, 409, 429],
+  })(async ({ request, params, body, headers }) =>
+    videos.toOpenAi(
+      await videos.remix(request.principal, params.video_id, body.prompt, headers["Idempotency-Key"]),
+    ),
+  );
+
+  declareReads(app, deps);
+}
+
+/** List, retrieve, delete and download. */
+function declareReads(app: FastifyInstance, deps: OpenAiRouteDeps): void {
+  const { videos } = deps;
   route(app, {
     method: "GET",
     url: "/v1/videos",
@@ -230,22 +195,4 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
       door,
     );
   });
-
-  route(app, {
-    method: "POST",
-    url: "/v1/videos/:video_id/remix",
-    operationId: "openaiRemixVideo",
-    summary: "Remix: a new video with the same inputs and parameters and a new prompt",
-    tag: "OpenAI-compatible",
-    auth: "key",
-    params: VideoParams,
-    body: VideoRemixBody,
-    headers: IDEMPOTENCY,
-    response: OpenAiVideo,
-    errors: [400, 401, 403, 404, 409, 429],
-  })(async ({ request, params, body, headers }) =>
-    videos.toOpenAi(
-      await videos.remix(request.principal, params.video_id, body.prompt, headers["Idempotency-Key"]),
-    ),
-  );
 }

@@ -9,10 +9,10 @@ import type { Catalog, CatalogModel } from "../catalog/models.ts";
 import { ApiError, invalid } from "../domain/errors.ts";
 import type { Owner } from "../domain/owner.ts";
 import { nearestRatio } from "../domain/pixels.ts";
-import type { NormalizedRequest } from "../domain/request.ts";
 import type { FileService } from "../files/service.ts";
 import { ownerOf, type Principal } from "../keys/auth.ts";
 import type { FileRow, TaskRow } from "../store/schema.ts";
+import { metadataOf, requestOf, videoOf } from "../store/task-columns.ts";
 import type { TaskService } from "../tasks/service.ts";
 import { unixSeconds } from "../util/ids.ts";
 import type { OpenAiVideo, VideoCreateBody } from "./schemas.ts";
@@ -70,8 +70,8 @@ export class OpenAiVideos {
   /** A new task with the source's inputs and parameters and a new prompt. */
   async remix(principal: Principal, id: string, prompt: string, idempotencyKey?: string): Promise<TaskRow> {
     const source = await this.get(ownerOf(principal), id);
-    const request = JSON.parse(source.request_json) as NormalizedRequest;
-    const echo = JSON.parse(source.metadata_json) as Record<string, unknown>;
+    const request = requestOf(source);
+    const echo = metadataOf(source);
     const content = request.content.map((m) => ({
       type: `${m.kind}_url`,
       [`${m.kind}_url`]: { url: m.url },
@@ -107,8 +107,8 @@ export class OpenAiVideos {
   }
 
   toOpenAi(task: TaskRow): OpenAiVideo {
-    const echo = JSON.parse(task.metadata_json) as { ratio?: string; resolution?: string };
-    const video = task.video_json ? (JSON.parse(task.video_json) as { width: number; height: number }) : null;
+    const echo = metadataOf(task) as { ratio?: string; resolution?: string };
+    const video = videoOf(task);
     const fixed =
       echo.ratio && echo.resolution
         ? sizeOf(echo.ratio as Parameters<typeof sizeOf>[0], echo.resolution as Parameters<typeof sizeOf>[1])

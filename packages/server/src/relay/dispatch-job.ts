@@ -14,6 +14,7 @@ import type { Metrics } from "../ops/metrics.ts";
 import { ProviderError } from "../providers/types.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { ChannelRow, Database, TaskRow } from "../store/schema.ts";
+import { requestOf } from "../store/task-columns.ts";
 import type { ChannelSlots } from "../tasks/channel-slots.ts";
 import type { TaskLifecycle } from "../tasks/lifecycle.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
@@ -77,7 +78,7 @@ export class DispatchJob implements JobHandler {
     const { tasks, routing, breaker, lifecycle } = this.deps;
     const task = await tasks.getById(job.taskId!);
     if (!task || task.status === "succeeded" || task.status === "failed" || task.upstream_id) return;
-    const request = JSON.parse(task.request_json) as NormalizedRequest;
+    const request = requestOf(task);
     // A channel was reserved and a create may have gone out (the process died, or its answer was lost).
     if (task.channel_id) return this.reconcile(task, request, signal);
 

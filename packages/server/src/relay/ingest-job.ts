@@ -14,6 +14,7 @@ import { safeFetch } from "../net/safe-fetch.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import { isStorageUnavailable } from "../storage/unavailable.ts";
 import type { ChannelRow, TaskRow } from "../store/schema.ts";
+import { videoColumn } from "../store/task-columns.ts";
 import type { TaskLifecycle } from "../tasks/lifecycle.ts";
 import { mediaKeys } from "../tasks/media.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
@@ -151,10 +152,10 @@ export class IngestJob implements JobHandler {
         {
           output_key: outputKey,
           last_frame_key: lastFrameKey,
-          video_json: JSON.stringify({
+          video_json: videoColumn({
             width: info.width,
             height: info.height,
-            duration: Math.round(info.duration * 1000) / 1000,
+            duration: info.duration,
             fps: Math.round(info.fps * 100) / 100,
             has_audio: info.hasAudio,
             bytes,

@@ -2,12 +2,12 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { ChannelService } from "../channels/service.ts";
 import type { Config } from "../config.ts";
-import type { NormalizedRequest } from "../domain/request.ts";
 import type { JobQueue } from "../jobs/queue.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import { BudgetExhausted, type QueryBudget, type QueryBudgets } from "../providers/query-budget.ts";
 import type { UpstreamCallback, UpstreamStatus } from "../providers/types.ts";
 import type { ChannelRow, Database, TaskPatch, TaskRow } from "../store/schema.ts";
+import { requestOf } from "../store/task-columns.ts";
 import { isStoreUnavailable } from "../store/unavailable.ts";
 import type { TaskEvents } from "../tasks/events.ts";
 import type { TaskLifecycle } from "../tasks/lifecycle.ts";
@@ -190,7 +190,7 @@ export class UpstreamPoller {
     const { channels, events, metrics, logger, lifecycle, queue } = this.deps;
     const channel = await channels.require(task.channel_id!);
     const adapter = channels.adapterFor(channel);
-    const request = JSON.parse(task.request_json) as NormalizedRequest;
+    const request = requestOf(task);
     const schedule = adapter.pollSchedule(request);
     const interval = Math.min(
       schedule.intervalMs * 1.5 ** Math.min(task.poll_count, 10),

@@ -1,12 +1,12 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { NormalizedRequest } from "../domain/request.ts";
 import { renderClip } from "../engine/render.ts";
 import type { RenderResult } from "../engine/types.ts";
 import type { ClaimedJob } from "../jobs/queue.ts";
 import type { JobContext, JobHandler } from "../jobs/runner.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { BlobStorage } from "../storage/storage.ts";
+import { requestOf, videoColumn } from "../store/task-columns.ts";
 import type { TaskEvents } from "../tasks/events.ts";
 import type { TaskLifecycle } from "../tasks/lifecycle.ts";
 import { mediaKeys } from "../tasks/media.ts";
@@ -45,7 +45,7 @@ export class LocalRenderJob implements JobHandler {
     if (!task || task.status === "succeeded" || task.status === "failed") return;
     if (task.status === "submitted") await lifecycle.start(taskId);
 
-    let request = JSON.parse(task.request_json) as NormalizedRequest;
+    let request = requestOf(task);
     const workDir = join(this.deps.workRoot, `${taskId}-${job.attempt}`);
     await rm(workDir, { recursive: true, force: true });
     await mkdir(workDir, { recursive: true });
@@ -121,10 +121,10 @@ export class LocalRenderJob implements JobHandler {
         output_key: outputKey,
         poster_key: posterKey,
         last_frame_key: lastFrameKey,
-        video_json: JSON.stringify({
+        video_json: videoColumn({
           width: result.width,
           height: result.height,
-          duration: Math.round(result.duration * 1000) / 1000,
+          duration: result.duration,
           fps: result.fps,
           has_audio: result.hasAudio,
           bytes: result.bytes,

@@ -3,9 +3,10 @@ import { isCancellable } from "../channels/cancel.ts";
 import type { Config } from "../config.ts";
 import type { UpstreamCancelScope } from "../providers/types.ts";
 import type { Database, TaskRow } from "../store/schema.ts";
+import { metadataOf, videoOf } from "../store/task-columns.ts";
 import { unixSeconds } from "../util/ids.ts";
 import { videoExpired } from "./media.ts";
-import type { TaskObject, VideoInfo } from "./schemas.ts";
+import type { TaskObject } from "./schemas.ts";
 
 /** The task object (docs/api.md §4): what GET returns, SSE streams and webhooks deliver. Its schema is in ./schemas.ts. */
 export type { TaskObject, VideoInfo } from "./schemas.ts";
@@ -42,7 +43,7 @@ export class TaskPresenter {
       prompt: task.prompt,
       seconds: String(task.seconds),
       // Written by the submit path as the echo of docs/api.md §4 (catalog/validate.ts).
-      metadata: JSON.parse(task.metadata_json) as TaskObject["metadata"],
+      metadata: metadataOf(task) as TaskObject["metadata"],
       provider: task.provider,
       format: "mp4",
       created_at: unixSeconds(task.created_at)!,
@@ -54,7 +55,8 @@ export class TaskPresenter {
       object.url = this.mediaUrl(task, "mp4");
       if (task.last_frame_key) object.last_frame_url = this.mediaUrl(task, "png");
       object.thumbnail_url = this.mediaUrl(task, "jpg"); // made on first request when missing
-      if (task.video_json) object.video = JSON.parse(task.video_json) as VideoInfo;
+      const video = videoOf(task);
+      if (video) object.video = video;
     }
     if (usage) object.usage = usage;
     if (task.status === "failed") {

@@ -138,6 +138,12 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     presenter.present(await tasks.cancel(ownerOf(request.principal), params.task_id)),
   );
 
+  declareMedia(app, deps);
+}
+
+/** The task's video and its live event stream. */
+function declareMedia(app: FastifyInstance, deps: TaskRouteDeps): void {
+  const { tasks, presenter } = deps;
   route(app, {
     method: "GET",
     url: "/v1/video/generations/:task_id/content",
