@@ -5,6 +5,7 @@ import {
   EXIT,
   type Io,
   parse,
+  subcommand,
   table,
   UsageError,
 } from "./common.ts";
@@ -114,20 +115,13 @@ export async function balance(args: string[], io: Io): Promise<number> {
 }
 
 export async function accounts(args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
-  if (!sub || sub === "--help" || sub === "-h") {
-    io.out(ACCOUNTS_HELP);
-    return sub ? EXIT.ok : EXIT.usage;
-  }
-  const { values, positionals } = parse(rest, {
+  const command = subcommand(args, io, ACCOUNTS_HELP, {
     ...CLIENT_OPTIONS,
     "idempotency-key": { type: "string" },
     note: { type: "string" },
   });
-  if (values.help) {
-    io.out(ACCOUNTS_HELP);
-    return EXIT.ok;
-  }
+  if (typeof command === "number") return command;
+  const { sub, values, positionals } = command;
   const client = clientFrom(values);
   switch (sub) {
     case "list": {

@@ -53,6 +53,31 @@ export function parse<T extends Options>(args: string[], options: T) {
   }
 }
 
+/**
+ * `vidrelay COMMAND SUB [flags]`: the subcommand and its parsed flags, or the exit code when the
+ * command line only asks for help (none at all: the help and exit 2; `-h`/`--help`: exit 0).
+ * `helpWords` are the words that, in SUB's place, ask for help.
+ */
+export function subcommand<T extends Options>(
+  args: string[],
+  io: Io,
+  help: string,
+  options: T,
+  helpWords: readonly string[] = ["--help", "-h"],
+): { sub: string; values: ReturnType<typeof parse<T>>["values"]; positionals: string[] } | ExitCode {
+  const [sub, ...rest] = args;
+  if (!sub || helpWords.includes(sub)) {
+    io.out(help);
+    return sub ? EXIT.ok : EXIT.usage;
+  }
+  const { values, positionals } = parse(rest, options);
+  if ((values as { help?: boolean }).help) {
+    io.out(help);
+    return EXIT.ok;
+  }
+  return { sub, values, positionals };
+}
+
 export interface ConnectionFlags {
   "api-key"?: string;
   "base-url"?: string;
@@ -75,6 +100,27 @@ export function clientFrom(flags: ConnectionFlags): VidRelay {
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
+}
+
+/** A list: one JSON object a line with --json; else a table, or `empty` on stderr when there is nothing. */
+export function printList<T>(
+  io: Io,
+  list: readonly T[],
+  json: boolean | undefined,
+  headers: string[],
+  row: (item: T) => string[],
+  empty?: string,
+): ExitCode {
+  if (json) {
+    for (const item of list) io.out(JSON.stringify(item));
+    return EXIT.ok;
+  }
+  if (!list.length && empty) {
+    io.err(empty);
+    return EXIT.ok;
+  }
+  io.out(table(headers, list.map(row)));
+  return EXIT.ok;
 }
 
 /** Whole number flag, or a usage error naming the flag. */

@@ -7,8 +7,8 @@ import {
   type Io,
   intFlag,
   isoTime,
-  parse,
-  table,
+  printList,
+  subcommand,
   UsageError,
 } from "./common.ts";
 
@@ -39,16 +39,9 @@ const OPTIONS = {
 } as const;
 
 export async function files(args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
-  if (!sub || sub === "--help" || sub === "-h" || sub === "help") {
-    io.out(FILES_HELP);
-    return sub ? EXIT.ok : EXIT.usage;
-  }
-  const { values, positionals } = parse(rest, OPTIONS);
-  if (values.help) {
-    io.out(FILES_HELP);
-    return EXIT.ok;
-  }
+  const command = subcommand(args, io, FILES_HELP, OPTIONS, ["--help", "-h", "help"]);
+  if (typeof command === "number") return command;
+  const { sub, values, positionals } = command;
   switch (sub) {
     case "upload": {
       if (!positionals.length) throw new UsageError("files upload needs at least one PATH");
@@ -67,28 +60,21 @@ export async function files(args: string[], io: Io): Promise<number> {
       const limit = values.all ? Number.POSITIVE_INFINITY : (intFlag("limit", values.limit, 1) ?? 20);
       const pageSize = Math.min(100, Number.isFinite(limit) ? limit : 100);
       const list = await clientFrom(values).files.list({ limit: pageSize }).toArray(limit);
-      if (values.json) {
-        for (const f of list) io.out(JSON.stringify(f));
-        return EXIT.ok;
-      }
-      if (!list.length) {
-        io.err("no files");
-        return EXIT.ok;
-      }
-      io.out(
-        table(
-          ["FILE", "NAME", "TYPE", "SIZE", "PIXELS", "EXPIRES"],
-          list.map((f) => [
-            f.id,
-            f.filename,
-            f.content_type,
-            String(f.bytes),
-            f.width && f.height ? `${f.width}x${f.height}` : "-",
-            isoTime(f.expires_at),
-          ]),
-        ),
+      return printList(
+        io,
+        list,
+        values.json,
+        ["FILE", "NAME", "TYPE", "SIZE", "PIXELS", "EXPIRES"],
+        (f) => [
+          f.id,
+          f.filename,
+          f.content_type,
+          String(f.bytes),
+          f.width && f.height ? `${f.width}x${f.height}` : "-",
+          isoTime(f.expires_at),
+        ],
+        "no files",
       );
-      return EXIT.ok;
     }
     case "rm":
     case "delete": {

@@ -6,7 +6,7 @@ import {
   EXIT,
   type Io,
   parse,
-  table,
+  printList,
   UsageError,
 } from "./common.ts";
 
@@ -37,24 +37,20 @@ export async function models(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const list = await client.models.list();
-  if (values.json) {
-    for (const m of list) io.out(JSON.stringify(m));
-    return EXIT.ok;
-  }
-  io.out(
-    table(
-      ["MODEL", "MODES", "SECONDS", "RESOLUTIONS", "AUDIO", "REFERENCES"],
-      list.map((m) => [
-        m.id,
-        m.modes.join(","),
-        `${m.seconds.min}-${m.seconds.max} (${m.seconds.default})`,
-        m.resolutions.values.join(","),
-        m.audio.mode,
-        references(m),
-      ]),
-    ),
+  return printList(
+    io,
+    list,
+    values.json,
+    ["MODEL", "MODES", "SECONDS", "RESOLUTIONS", "AUDIO", "REFERENCES"],
+    (m) => [
+      m.id,
+      m.modes.join(","),
+      `${m.seconds.min}-${m.seconds.max} (${m.seconds.default})`,
+      m.resolutions.values.join(","),
+      m.audio.mode,
+      references(m),
+    ],
   );
-  return EXIT.ok;
 }
 
 function references(m: Model): string {

@@ -7,8 +7,8 @@ import {
   type Io,
   intFlag,
   isoTime,
-  parse,
-  table,
+  printList,
+  subcommand,
   UsageError,
 } from "./common.ts";
 import { waitAndSave } from "./generate.ts";
@@ -52,16 +52,9 @@ const OPTIONS = {
 } as const;
 
 export async function tasks(args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
-  if (!sub || sub === "--help" || sub === "-h" || sub === "help") {
-    io.out(TASKS_HELP);
-    return sub ? EXIT.ok : EXIT.usage;
-  }
-  const { values, positionals } = parse(rest, OPTIONS);
-  if (values.help) {
-    io.out(TASKS_HELP);
-    return EXIT.ok;
-  }
+  const command = subcommand(args, io, TASKS_HELP, OPTIONS, ["--help", "-h", "help"]);
+  if (typeof command === "number") return command;
+  const { sub, values, positionals } = command;
   const needId = () => {
     const id = positionals[0];
     if (!id) throw new UsageError(`tasks ${sub} needs a TASK_ID (see 'vidrelay tasks list')`);
@@ -79,28 +72,21 @@ export async function tasks(args: string[], io: Io): Promise<number> {
       const client = clientFrom(values);
       const pageSize = Math.min(100, Number.isFinite(limit) ? limit : 100);
       const list = await client.videos.list({ status, model: values.model, limit: pageSize }).toArray(limit);
-      if (values.json) {
-        for (const t of list) io.out(JSON.stringify(t));
-        return EXIT.ok;
-      }
-      if (!list.length) {
-        io.err("no tasks");
-        return EXIT.ok;
-      }
-      io.out(
-        table(
-          ["TASK", "STATUS", "PROGRESS", "MODEL", "SECONDS", "CREATED"],
-          list.map((t) => [
-            t.task_id,
-            t.status === "failed" && t.error ? `failed (${t.error.code})` : t.status,
-            `${t.progress}%`,
-            t.model,
-            t.seconds,
-            isoTime(t.created_at),
-          ]),
-        ),
+      return printList(
+        io,
+        list,
+        values.json,
+        ["TASK", "STATUS", "PROGRESS", "MODEL", "SECONDS", "CREATED"],
+        (t) => [
+          t.task_id,
+          t.status === "failed" && t.error ? `failed (${t.error.code})` : t.status,
+          `${t.progress}%`,
+          t.model,
+          t.seconds,
+          isoTime(t.created_at),
+        ],
+        "no tasks",
       );
-      return EXIT.ok;
     }
     case "get": {
       const task = await clientFrom(values).videos.get(needId());

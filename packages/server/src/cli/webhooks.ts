@@ -6,7 +6,7 @@ import {
   type Io,
   intFlag,
   isoTime,
-  parse,
+  subcommand,
   table,
   UsageError,
 } from "./common.ts";
@@ -42,20 +42,13 @@ interface Delivery {
 }
 
 export async function webhooks(args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
-  if (!sub || sub === "--help" || sub === "-h") {
-    io.out(WEBHOOKS_HELP);
-    return sub ? EXIT.ok : EXIT.usage;
-  }
-  const { values, positionals } = parse(rest, {
+  const command = subcommand(args, io, WEBHOOKS_HELP, {
     ...CLIENT_OPTIONS,
     rotate: { type: "boolean" },
     "grace-seconds": { type: "string" },
   });
-  if (values.help) {
-    io.out(WEBHOOKS_HELP);
-    return EXIT.ok;
-  }
+  if (typeof command === "number") return command;
+  const { sub, values, positionals } = command;
   const client = clientFrom(values);
   switch (sub) {
     case "secret": {
