@@ -6,7 +6,6 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { Billing } from "./billing/billing.ts";
 import { decimalToMicros } from "./billing/money.ts";
@@ -21,19 +20,18 @@ import { type Config, ConfigError } from "./config.ts";
 import { FileRepository } from "./files/repository.ts";
 import { FileService } from "./files/service.ts";
 import { openJobQueue } from "./jobs/open-queue.ts";
-import type { JobQueue } from "./jobs/queue.ts";
 import { AuthService } from "./keys/auth.ts";
 import { AccountRepository } from "./keys/repository.ts";
 import { KeyService } from "./keys/service.ts";
 import { ALL_MIGRATIONS } from "./migrations.ts";
-import { type AllowMatcher, parseAllowList } from "./net/address-policy.ts";
+import { parseAllowList } from "./net/address-policy.ts";
 import { Metrics } from "./ops/metrics.ts";
 import { createAdapters } from "./providers/registry.ts";
+import type { JobServices } from "./relay/job-handlers.ts";
 import { UpstreamPoller } from "./relay/poller.ts";
 import { openStorage } from "./storage/open-storage.ts";
-import type { BlobStorage } from "./storage/storage.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "./store/db.ts";
-import type { Database, TaskRow } from "./store/schema.ts";
+import type { TaskRow } from "./store/schema.ts";
 import { TransactionGroup } from "./store/transaction-group.ts";
 import { whenStoreAnswers } from "./store/unavailable.ts";
 import { ChannelSlots } from "./tasks/channel-slots.ts";
@@ -55,41 +53,21 @@ import { WebhookService } from "./webhooks/service.ts";
  * The services one server process composed, exposed on RunningServer for the CLI, tests and
  * benchmarks. Routes and job handlers do not get this: each declares the few it needs.
  */
-export interface AppServices {
-  config: Readonly<Config>;
+export interface AppServices extends JobServices {
   /** The handle every repository uses (writes through it reach the task object cache). */
   database: DatabaseHandle;
-  db: Kysely<Database>;
-  logger: Logger;
-  catalog: Catalog;
-  storage: BlobStorage;
-  queue: JobQueue;
-  metrics: Metrics;
-  events: TaskEvents;
   accounts: AccountRepository;
-  taskRepo: TaskRepository;
   idempotency: IdempotencyRepository;
   auth: AuthService;
   keys: KeyService;
-  files: FileService;
   tasks: TaskService;
-  lifecycle: TaskLifecycle;
-  webhooks: WebhookService;
-  routing: ChannelRouting;
-  breaker: CircuitBreaker;
-  /** Channel concurrency slots, and the sweep that restores leaked ones. */
-  slots: ChannelSlots;
-  poller: UpstreamPoller;
   presenter: TaskPresenter;
   posters: Posters;
   /** A finished task's media behind the three download doors. */
   media: TaskMedia;
-  channels: ChannelService;
   billing: Billing;
   /** Unchanged task objects served from memory (SQLite only: the store says cheaply what changed). */
   taskObjects: TaskObjectCache | undefined;
-  /** Private ranges outbound fetches may reach anyway (VIDRELAY_ALLOW_PRIVATE_TARGETS). */
-  allowPrivate: AllowMatcher;
   /** Ask the task's provider to stop it (cancel, timeout, deadline). */
   cancelUpstream(task: TaskRow): ReturnType<typeof cancelUpstream>;
   /** Close what the services hold open: deliveries, the queue, notifications, the store. */

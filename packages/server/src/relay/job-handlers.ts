@@ -46,9 +46,11 @@ export interface JobServices {
   webhooks: WebhookService;
   routing: ChannelRouting;
   breaker: CircuitBreaker;
+  /** Channel concurrency slots, and the sweep that restores leaked ones. */
   slots: ChannelSlots;
   poller: UpstreamPoller;
   channels: ChannelService;
+  /** Private ranges outbound fetches may reach anyway (VIDRELAY_ALLOW_PRIVATE_TARGETS). */
   allowPrivate: AllowMatcher;
 }
 
