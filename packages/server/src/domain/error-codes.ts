@@ -8,17 +8,18 @@
  * in a submit body and a 404 at GET /v1/models/{id} (`also`).
  */
 /** The `type` of an error body (docs/api.md §1). */
-export type ErrorType =
-  | "invalid_request_error"
-  | "authentication_error"
-  | "permission_error"
-  | "insufficient_quota"
-  | "not_found_error"
-  | "idempotency_error"
-  | "rate_limit_error"
-  | "server_error"
-  | "upstream_error";
-
+export const ERROR_TYPES = [
+  "invalid_request_error",
+  "authentication_error",
+  "permission_error",
+  "insufficient_quota",
+  "not_found_error",
+  "idempotency_error",
+  "rate_limit_error",
+  "server_error",
+  "upstream_error",
+] as const;
+export type ErrorType = (typeof ERROR_TYPES)[number];
 
 export interface ErrorCodeInfo {
   status: readonly number[];

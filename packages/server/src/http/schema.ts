@@ -4,6 +4,7 @@
  * `/openapi.json` publishes.
  */
 import { z } from "zod";
+import { ERROR_TYPES } from "../domain/error-codes.ts";
 import { withErrorCode } from "./route.ts";
 
 export const UnixSeconds = z.int().min(0).describe("Unix time, seconds.");
@@ -12,17 +13,7 @@ export const UnixSeconds = z.int().min(0).describe("Unix time, seconds.");
 // §1 Errors
 
 export const ErrorType = z
-  .enum([
-    "invalid_request_error",
-    "authentication_error",
-    "permission_error",
-    "insufficient_quota",
-    "not_found_error",
-    "idempotency_error",
-    "rate_limit_error",
-    "server_error",
-    "upstream_error",
-  ])
+  .enum(ERROR_TYPES)
   .describe("Error class; the HTTP status follows from it (docs/api.md §1).");
 
 export const ErrorBody = z
