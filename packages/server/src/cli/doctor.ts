@@ -35,6 +35,9 @@ interface Check {
   code?: ExitCode;
 }
 
+/** Records one check's outcome (and prints it as it happens, unless the output is JSON). */
+type Report = (check: Check) => void;
+
 export async function doctor(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, CLIENT_OPTIONS);
   if (values.help) {
@@ -47,14 +50,38 @@ export async function doctor(args: string[], io: Io): Promise<number> {
   }
   const baseUrl = baseUrlOf(values).replace(/\/+$/, "");
   const checks: Check[] = [];
-  const add = (check: Check) => {
+  const report: Report = (check) => {
     checks.push(check);
     if (!values.json) io.out(`${check.ok ? "ok  " : "FAIL"}  ${check.name.padEnd(9)} ${check.detail}`);
   };
 
+  let client: VidRelay | undefined;
+  if (await checkServer(baseUrl, report)) {
+    await checkReadiness(baseUrl, report);
+    const apiKey = (values["api-key"] ?? process.env.VIDRELAY_API_KEY ?? "").trim();
+    client = await checkApiKey(baseUrl, apiKey, report);
+  }
+  for (const check of await mediaToolChecks()) report(check);
+  if (client) await checkChannels(client, report);
+
+  if (values.json) io.out(JSON.stringify({ ok: checks.every((c) => c.ok), checks }, null, 2));
+  return exitCodeOf(checks);
+}
+
+/** The most telling exit code of the failed checks: unreachable first, then a refused key. */
+function exitCodeOf(checks: Check[]): ExitCode {
+  const failed = checks.filter((c) => !c.ok);
+  if (!failed.length) return EXIT.ok;
+  const codes = failed.map((c) => c.code ?? EXIT.failed);
+  for (const code of [EXIT.network, EXIT.auth]) if (codes.includes(code)) return code;
+  return EXIT.failed;
+}
+
+/** Whether the server answers /healthz; false when nothing answered at all (no later HTTP check). */
+async function checkServer(baseUrl: string, report: Report): Promise<boolean> {
   const health = await getJson(`${baseUrl}/healthz`);
   const reachable = health.status !== undefined;
-  add({
+  report({
     name: "server",
     ok: health.status === 200,
     detail:
@@ -65,98 +92,97 @@ export async function doctor(args: string[], io: Io): Promise<number> {
           : `cannot reach ${baseUrl} (${health.error}) — is 'vidrelay serve' running?`,
     code: EXIT.network,
   });
+  return reachable;
+}
 
-  let client: VidRelay | undefined;
-  if (reachable) {
-    const ready = await getJson(`${baseUrl}/readyz`);
-    const store = (ready.body as { checks?: Record<string, string> } | undefined)?.checks?.store;
-    add({
-      name: "ready",
-      ok: ready.status === 200,
-      detail: ready.status === 200 ? "/readyz: ready" : `/readyz answered ${ready.status ?? ready.error}`,
-      code: EXIT.network,
-    });
-    add({
-      name: "store",
-      ok: store === "ok",
-      detail:
-        store === "ok" ? "reachable (readyz)" : `not reachable: ${store ?? "no store check in /readyz"}`,
-      code: EXIT.network,
-    });
+/** /readyz as a whole, and its store check on its own line. */
+async function checkReadiness(baseUrl: string, report: Report): Promise<void> {
+  const ready = await getJson(`${baseUrl}/readyz`);
+  const store = (ready.body as { checks?: Record<string, string> } | undefined)?.checks?.store;
+  report({
+    name: "ready",
+    ok: ready.status === 200,
+    detail: ready.status === 200 ? "/readyz: ready" : `/readyz answered ${ready.status ?? ready.error}`,
+    code: EXIT.network,
+  });
+  report({
+    name: "store",
+    ok: store === "ok",
+    detail: store === "ok" ? "reachable (readyz)" : `not reachable: ${store ?? "no store check in /readyz"}`,
+    code: EXIT.network,
+  });
+}
 
-    const apiKey = (values["api-key"] ?? process.env.VIDRELAY_API_KEY ?? "").trim();
-    if (!apiKey) {
-      add({
-        name: "api key",
-        ok: false,
-        detail: "none: set VIDRELAY_API_KEY or pass --api-key",
-        code: EXIT.auth,
-      });
-    } else {
-      try {
-        client = new VidRelay({ apiKey, baseURL: baseUrl, maxRetries: 0, timeout: 10_000 });
-        const list = await client.models.list();
-        add({ name: "api key", ok: true, detail: `authenticates (${list.length} models available)` });
-      } catch (error) {
-        const { code, message } = explain(error, baseUrl);
-        add({ name: "api key", ok: false, detail: message, code });
-      }
-    }
+/** Whether the key authenticates (one model list); the client for later checks when it does. */
+async function checkApiKey(baseUrl: string, apiKey: string, report: Report): Promise<VidRelay | undefined> {
+  if (!apiKey) {
+    report({
+      name: "api key",
+      ok: false,
+      detail: "none: set VIDRELAY_API_KEY or pass --api-key",
+      code: EXIT.auth,
+    });
+    return undefined;
   }
+  let client: VidRelay | undefined;
+  try {
+    client = new VidRelay({ apiKey, baseURL: baseUrl, maxRetries: 0, timeout: 10_000 });
+    const list = await client.models.list();
+    report({ name: "api key", ok: true, detail: `authenticates (${list.length} models available)` });
+  } catch (error) {
+    const { code, message } = explain(error, baseUrl);
+    report({ name: "api key", ok: false, detail: message, code });
+  }
+  return client;
+}
 
-  for (const check of await mediaToolChecks()) add(check);
-  if (client) {
-    // Channels are visible to admin keys; each is tested with one cheap authenticated call.
-    try {
-      const { data } = await client.core.request<{
-        data: Array<{ id: string; name: string; enabled: boolean }>;
-      }>({
-        method: "GET",
-        path: "/v1/admin/channels",
-      });
-      if (data.length === 0) {
-        add({
-          name: "channels",
-          ok: true,
-          detail: "none configured (every model is served by the built-in local engine)",
-        });
-      }
-      for (const channel of data) {
-        if (!channel.enabled) {
-          add({ name: `channel ${channel.name}`, ok: true, detail: `${channel.id}: disabled` });
-          continue;
-        }
-        const result = await client.core.request<{ ok: boolean; latency_ms: number; error?: string }>({
-          method: "POST",
-          path: `/v1/admin/channels/${channel.id}/test`,
-        });
-        add({
-          name: `channel ${channel.name}`,
-          ok: result.ok,
-          detail: result.ok
-            ? `${channel.id}: key accepted (${result.latency_ms} ms)`
-            : `${channel.id}: ${result.error}`,
-        });
-      }
-    } catch (error) {
-      const status = (error as { status?: number }).status;
-      add({
+/**
+ * The upstream channels, each tested with one cheap authenticated call. Channels are visible to
+ * admin keys only; another key's refusal is reported as not checked, not as a failure.
+ */
+async function checkChannels(client: VidRelay, report: Report): Promise<void> {
+  try {
+    const { data } = await client.core.request<{
+      data: Array<{ id: string; name: string; enabled: boolean }>;
+    }>({
+      method: "GET",
+      path: "/v1/admin/channels",
+    });
+    if (data.length === 0) {
+      report({
         name: "channels",
         ok: true,
-        detail:
-          status === 403
-            ? "not visible to this key (admin keys see and test channels)"
-            : `not checked: ${(error as Error).message}`,
+        detail: "none configured (every model is served by the built-in local engine)",
       });
     }
+    for (const channel of data) {
+      if (!channel.enabled) {
+        report({ name: `channel ${channel.name}`, ok: true, detail: `${channel.id}: disabled` });
+        continue;
+      }
+      const result = await client.core.request<{ ok: boolean; latency_ms: number; error?: string }>({
+        method: "POST",
+        path: `/v1/admin/channels/${channel.id}/test`,
+      });
+      report({
+        name: `channel ${channel.name}`,
+        ok: result.ok,
+        detail: result.ok
+          ? `${channel.id}: key accepted (${result.latency_ms} ms)`
+          : `${channel.id}: ${result.error}`,
+      });
+    }
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    report({
+      name: "channels",
+      ok: true,
+      detail:
+        status === 403
+          ? "not visible to this key (admin keys see and test channels)"
+          : `not checked: ${(error as Error).message}`,
+    });
   }
-
-  const failed = checks.filter((c) => !c.ok);
-  if (values.json) io.out(JSON.stringify({ ok: failed.length === 0, checks }, null, 2));
-  if (!failed.length) return EXIT.ok;
-  const codes = failed.map((c) => c.code ?? EXIT.failed);
-  for (const code of [EXIT.network, EXIT.auth]) if (codes.includes(code)) return code;
-  return EXIT.failed;
 }
 
 async function getJson(url: string): Promise<{ status?: number; body?: unknown; error?: string }> {
