@@ -1,11 +1,22 @@
 /**
  * The streaming JSON parser behind json-body.ts: a state machine fed chunk by chunk, building the
  * value as it goes, with the limits checked on the way (size, memory, depth, NUL, __proto__) and
- * long data: URL strings handed to a spool file (json-spool.ts).
+ * long data: URL strings handed to a spool file (json-spool.ts). What the characters mean (tokens,
+ * escapes, the syntax error) is json-syntax.ts.
  */
 import { rm } from "node:fs/promises";
 import { ApiError, invalid } from "../domain/errors.ts";
 import { type SpooledText, SpoolFile } from "./json-spool.ts";
+import {
+  EscapeReader,
+  isTokenChar,
+  isWhitespace,
+  plainByteRunEnd,
+  plainRunEnd,
+  show,
+  syntaxError,
+  tokenValue,
+} from "./json-syntax.ts";
 import { formatPath } from "./route.ts";
 
 export interface JsonBodyLimits {
@@ -28,13 +39,6 @@ export function bodyTooLarge(limit: number): ApiError {
   );
 }
 
-function syntaxError(what: string, at: number): ApiError {
-  return invalid(
-    "invalid_json",
-    `the request body is not valid JSON (${what} at character ${at + 1}); send a JSON object with Content-Type: application/json`,
-  );
-}
-
 type Container =
   | { kind: "object"; value: Record<string, unknown>; key: string | null }
   | { kind: "array"; value: unknown[] };
@@ -52,9 +56,6 @@ type Mode =
   | "literal"
   | "done";
 
-const WHITESPACE = /[ \t\n\r]/;
-const NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
-
 export class StreamingJsonParser {
   private mode: Mode = "value";
   private readonly stack: Container[] = [];
@@ -65,7 +66,7 @@ export class StreamingJsonParser {
   // The string being read.
   private text = "";
   private isKey = false;
-  private escape: string | null = null; // "" after a backslash; "u…" while reading \uXXXX
+  private readonly escape = new EscapeReader();
   private hasNul = false;
   private spoolFile: SpoolFile | null = null;
   /** Closings of ended spool files, waited for before the next chunk. */
@@ -90,7 +91,7 @@ export class StreamingJsonParser {
       if (this.bytes > this.limits.maxBytes) throw bodyTooLarge(this.limits.maxBytes);
       // Inside a spooled string the bytes go to the file as they came: no string is made of them.
       const from =
-        this.spoolFile && this.escape === null && !this.decoderMayHoldBytes ? this.spoolBytes(chunk) : 0;
+        this.spoolFile && !this.escape.active && !this.decoderMayHoldBytes ? this.spoolBytes(chunk) : 0;
       if (from < chunk.length) {
         const rest = from > 0 ? chunk.subarray(from) : chunk;
         this.decoderMayHoldBytes = rest[rest.length - 1]! >= 0x80;
@@ -122,12 +123,7 @@ export class StreamingJsonParser {
 
   /** Spool bytes up to the first quote, backslash or control byte; returns where it stopped. */
   private spoolBytes(chunk: Buffer): number {
-    let end = 0;
-    while (end < chunk.length) {
-      const b = chunk[end]!;
-      if (b === 0x22 || b === 0x5c || b < 0x20) break;
-      end++;
-    }
+    const end = plainByteRunEnd(chunk);
     if (end > 0) {
       this.spoolFile!.append(chunk.subarray(0, end));
       this.position += end;
@@ -147,7 +143,7 @@ export class StreamingJsonParser {
       switch (this.mode) {
         case "number":
         case "literal":
-          if (/[0-9a-zA-Z.+-]/.test(c)) {
+          if (isTokenChar(c)) {
             this.token += c;
             if (this.token.length > 400)
               throw syntaxError("a number or literal that does not end", this.position);
@@ -156,7 +152,7 @@ export class StreamingJsonParser {
           this.endToken();
           continue; // look at c again in the new mode
         case "done":
-          if (!WHITESPACE.test(c))
+          if (!isWhitespace(c))
             throw syntaxError(`unexpected ${show(c)} after the end of the JSON value`, this.position);
           break;
         default:
@@ -168,7 +164,7 @@ export class StreamingJsonParser {
   }
 
   private structural(c: string): void {
-    if (WHITESPACE.test(c)) return;
+    if (isWhitespace(c)) return;
     const mode = this.mode;
     if (mode === "colon") {
       if (c !== ":") throw syntaxError(`expected ':' but found ${show(c)}`, this.position);
@@ -238,14 +234,7 @@ export class StreamingJsonParser {
     const token = this.token;
     this.token = "";
     this.charge(token.length);
-    if (this.mode === "number") {
-      if (!NUMBER.test(token)) throw syntaxError(`${show(token)} is not a number`, this.position);
-      this.place(Number(token));
-    } else {
-      const literal = ({ true: true, false: false, null: null } as Record<string, boolean | null>)[token];
-      if (literal === undefined) throw syntaxError(`unexpected ${show(token)}`, this.position);
-      this.place(literal);
-    }
+    this.place(tokenValue(this.mode as "number" | "literal", token, this.position));
     this.afterValue();
   }
 
@@ -254,45 +243,25 @@ export class StreamingJsonParser {
     this.isKey = isKey;
     this.text = "";
     this.hasNul = false;
-    this.escape = null;
+    this.escape.reset();
   }
 
   /** Read string content from `chunk` at `i`; returns where reading stopped. */
   private readString(chunk: string, i: number): number {
     const n = chunk.length;
     while (i < n) {
-      if (this.escape !== null) {
-        const c = chunk[i]!;
+      if (this.escape.active) {
+        const decoded = this.escape.next(chunk[i]!, this.position);
         i++;
         this.position++;
-        if (this.escape === "") {
-          if (c === "u") {
-            this.escape = "u";
-            continue;
-          }
-          const simple = ESCAPES[c];
-          if (simple === undefined) throw syntaxError(`bad escape \\${show(c)}`, this.position - 1);
-          this.escape = null;
-          this.append(simple);
-          continue;
-        }
-        if (!/[0-9a-fA-F]/.test(c)) throw syntaxError("bad \\u escape", this.position - 1);
-        this.escape += c;
-        if (this.escape.length === 5) {
-          const code = Number.parseInt(this.escape.slice(1), 16);
-          this.escape = null;
-          if (code === 0) this.hasNul = true;
-          this.append(String.fromCharCode(code));
+        if (decoded !== undefined) {
+          if (decoded === "\u0000") this.hasNul = true;
+          this.append(decoded);
         }
         continue;
       }
       // Fast path: everything up to the next quote, backslash or control character.
-      let j = i;
-      while (j < n) {
-        const code = chunk.charCodeAt(j);
-        if (code === 0x22 || code === 0x5c || code < 0x20) break;
-        j++;
-      }
+      const j = plainRunEnd(chunk, i);
       if (j > i) {
         this.append(chunk.slice(i, j));
         this.position += j - i;
@@ -303,7 +272,7 @@ export class StreamingJsonParser {
       i++;
       this.position++;
       if (code === 0x5c) {
-        this.escape = "";
+        this.escape.begin();
       } else if (code === 0x22) {
         this.endString();
         return i;
@@ -422,19 +391,4 @@ export class StreamingJsonParser {
     if (isKey) path.pop();
     return path.length > 0 ? formatPath(path) : null;
   }
-}
-
-const ESCAPES: Record<string, string> = {
-  '"': '"',
-  "\\": "\\",
-  "/": "/",
-  b: "\b",
-  f: "\f",
-  n: "\n",
-  r: "\r",
-  t: "\t",
-};
-
-function show(text: string): string {
-  return JSON.stringify(text.length > 20 ? `${text.slice(0, 20)}…` : text);
 }
