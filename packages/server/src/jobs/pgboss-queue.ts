@@ -4,6 +4,7 @@ import { CompiledQuery, type Kysely } from "kysely";
 import PgBoss from "pg-boss";
 import type { Database } from "../store/schema.ts";
 import { PgBossFairness } from "./pgboss-fairness.ts";
+import { type ClaimRow, type LeaseStatements, leaseStatements } from "./pgboss-statements.ts";
 import type { ClaimedJob, EnqueueOptions, JobKind, JobQueue } from "./queue.ts";
 
 /**
@@ -16,8 +17,8 @@ import type { ClaimedJob, EnqueueOptions, JobKind, JobQueue } from "./queue.ts";
  * "one active job per task" with its `singleton` queue policy and unique index, and archives and
  * deletes finished jobs.
  *
- * What pg-boss 10 lacks, done here with SQL on its own tables (every statement is below, names
- * schema-qualified; the table and column meanings are pg-boss's, see its src/plans.js):
+ * What pg-boss 10 lacks, done here with SQL on its own tables (every statement, schema-qualified,
+ * is in pgboss-statements.ts; the table and column meanings are pg-boss's, see its src/plans.js):
  *
  * - Leases. pg-boss's lease is `started_on + expire_in`, fixed per job at send time and enforced
  *   only by its maintenance loop, which turns an expired job into a *retry* or, on the last
@@ -61,9 +62,6 @@ const POLICIES: Record<JobKind, "singleton" | "standard"> = {
 };
 const KINDS = Object.keys(POLICIES) as JobKind[];
 
-/** Queued jobs are archived by pg-boss once past `keep_until`; keep them at least this long after they are due. */
-const KEEP_QUEUED = "14 days";
-
 export interface PgBossQueueOptions {
   connectionString: string;
   /** pg-boss schema (letters, digits, `_`); created and migrated on open. One per queue deployment. */
@@ -86,15 +84,6 @@ interface Lease {
   token: string;
 }
 
-interface ClaimRow {
-  id: string;
-  name: string;
-  data: { taskId?: string | null; payload?: Record<string, unknown> } | null;
-  retry_count: number;
-  retry_limit: number;
-  token: string;
-}
-
 /** Open (install or migrate the schema, create the queues) and return a ready queue. */
 export async function openPgBossQueue(options: PgBossQueueOptions): Promise<PgBossQueue> {
   const queue = new PgBossQueue(options);
@@ -112,12 +101,14 @@ export class PgBossQueue implements JobQueue {
   private maintaining: Promise<void> | undefined;
   private state: "new" | "open" | "closed" = "new";
   private readonly fairness: PgBossFairness;
+  private readonly sql: LeaseStatements;
 
   constructor(private readonly options: PgBossQueueOptions) {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,49}$/.test(options.schema)) {
       throw new Error(`invalid pg-boss schema name: ${options.schema}`);
     }
     this.schema = options.schema;
+    this.sql = leaseStatements(options.schema);
     this.fairness = new PgBossFairness(options.schema, (text, values) => this.exec(text, values));
     this.events.setMaxListeners(100);
     this.boss = new PgBoss({
@@ -229,61 +220,25 @@ export class PgBossQueue implements JobQueue {
   }
 
   /**
-   * pg-boss's fetch (plans.js `fetchNextJob`: `FOR UPDATE SKIP LOCKED`, state → active,
-   * `started_on = now()`, `retry_count + 1` when started before, one row per singleton key per
-   * batch) across several queues, extended with: due means `start_after <= now()`; an `active`
-   * job whose lease expired is claimable again; the lease is written to `expire_in`; a singleton
-   * job waits while another job of its key is active, instead of failing the whole batch on the
-   * unique index the way pg-boss's fetch does.
+   * Up to `limit` due jobs of `kinds` (or active ones whose lease expired), leased to `owner`:
+   * pg-boss's fetch across several queues, extended as the `claim` statement describes.
    */
   async claim(kinds: JobKind[], owner: string, leaseMs: number, limit: number): Promise<ClaimedJob[]> {
     if (limit <= 0 || kinds.length === 0) return [];
     this.assertOpen();
-    const s = this.schema;
     // Fairness first (as in store-queue.ts): when the oldest waiting jobs are one account's backlog
     // and others wait too, the claim is limited to the jobs taken in turns between accounts.
     const only = await this.fairness.limitTo(kinds, limit);
-    const text = `
-      WITH next AS (
-        SELECT j.id, j.name, j.singleton_key, j.policy, j.start_after, j.created_on
-        FROM ${s}.job j
-        WHERE j.name = ANY($1::text[])
-          AND (
-            (j.state < 'active' AND j.start_after <= now() AND ($5::uuid[] IS NULL OR j.id = ANY($5::uuid[])))
-            OR (j.state = 'active' AND j.started_on + j.expire_in < now())
-          )
-          AND (
-            j.policy IS DISTINCT FROM 'singleton' OR j.state = 'active' OR NOT EXISTS (
-              SELECT 1 FROM ${s}.job a
-              WHERE a.name = j.name AND a.state = 'active' AND a.policy = 'singleton'
-                AND COALESCE(a.singleton_key, '') = COALESCE(j.singleton_key, '')
-            )
-          )
-        ORDER BY j.start_after, j.created_on, j.id
-        LIMIT $2
-        FOR UPDATE SKIP LOCKED
-      ), grouped AS (
-        SELECT n.id, n.name, row_number() OVER (
-          PARTITION BY CASE WHEN n.policy = 'singleton' THEN n.name || '/' || COALESCE(n.singleton_key, '')
-                            ELSE n.id::text END
-          ORDER BY n.start_after, n.created_on, n.id
-        ) AS rn
-        FROM next n
-      )
-      UPDATE ${s}.job j SET
-        state = 'active',
-        started_on = now(),
-        expire_in = $3::int * interval '1 millisecond',
-        retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END,
-        output = jsonb_build_object('owner', $4::text)
-      FROM grouped g
-      WHERE j.name = g.name AND j.id = g.id AND g.rn = 1
-      RETURNING j.id::text AS id, j.name, j.data, j.retry_count, j.retry_limit,
-        ${TOKEN} AS token`;
     let rows: ClaimRow[] = [];
     for (let tries = 0; ; tries++) {
       try {
-        rows = await this.exec<ClaimRow>(text, [kinds, limit, Math.max(1, Math.round(leaseMs)), owner, only]);
+        rows = await this.exec<ClaimRow>(this.sql.claim, [
+          kinds,
+          limit,
+          Math.max(1, Math.round(leaseMs)),
+          owner,
+          only,
+        ]);
         break;
       } catch (error) {
         // Two claims activating two jobs of one singleton key at once: the second trips pg-boss's
@@ -309,25 +264,20 @@ export class PgBossQueue implements JobQueue {
   async renew(id: string, owner: string, leaseMs: number): Promise<boolean> {
     const lease = this.leases.get(leaseKey(owner, id));
     if (!lease) return false;
-    const rows = await this.exec(
-      `UPDATE ${this.schema}.job
-       SET expire_in = (now() - started_on) + $5::int * interval '1 millisecond'
-       WHERE ${OWNED}
-       RETURNING 1`,
-      [lease.kind, id, lease.token, owner, Math.max(1, Math.round(leaseMs))],
-    );
+    const rows = await this.exec(this.sql.renew, [
+      lease.kind,
+      id,
+      lease.token,
+      owner,
+      Math.max(1, Math.round(leaseMs)),
+    ]);
     return rows.length > 0;
   }
 
   async complete(id: string, owner: string): Promise<void> {
     const lease = this.take(id, owner);
     if (!lease) return;
-    await this.exec(
-      `UPDATE ${this.schema}.job
-       SET state = 'completed', completed_on = now()
-       WHERE ${OWNED}`,
-      [lease.kind, id, lease.token, owner],
-    );
+    await this.exec(this.sql.complete, [lease.kind, id, lease.token, owner]);
   }
 
   async fail(id: string, owner: string, error: string, retryAt: number | null): Promise<void> {
@@ -336,57 +286,23 @@ export class PgBossQueue implements JobQueue {
     const output = JSON.stringify({ owner, error: error.slice(0, 2000) });
     if (retryAt == null) {
       // Dead letter: pg-boss's `failed` state is final (nothing claims it; archived later).
-      await this.exec(
-        `UPDATE ${this.schema}.job
-         SET state = 'failed', completed_on = now(), output = $5::jsonb
-         WHERE ${OWNED}`,
-        [lease.kind, id, lease.token, owner, output],
-      );
+      await this.exec(this.sql.deadLetter, [lease.kind, id, lease.token, owner, output]);
       return;
     }
     // Back in line at exactly `retryAt`; the next claim counts the attempt (started before).
-    await this.exec(
-      `UPDATE ${this.schema}.job
-       SET state = 'retry',
-         start_after = to_timestamp($5::float8 / 1000),
-         keep_until = GREATEST(keep_until, to_timestamp($5::float8 / 1000) + interval '${KEEP_QUEUED}'),
-         output = $6::jsonb
-       WHERE ${OWNED}`,
-      [lease.kind, id, lease.token, owner, retryAt, output],
-    );
+    await this.exec(this.sql.retry, [lease.kind, id, lease.token, owner, retryAt, output]);
   }
 
   async release(id: string, owner: string, runAt?: number): Promise<void> {
     const lease = this.take(id, owner);
     if (!lease) return;
-    // Undo what the claim counted: a first attempt goes back to `created` with no `started_on`
-    // (so the next claim does not count a retry); a later one gets its `retry_count` back, so the
-    // next claim's +1 lands on the same attempt number again.
-    await this.exec(
-      `UPDATE ${this.schema}.job
-       SET state = CASE WHEN retry_count = 0 THEN 'created'::${this.schema}.job_state
-                        ELSE 'retry'::${this.schema}.job_state END,
-         started_on = CASE WHEN retry_count = 0 THEN NULL ELSE started_on END,
-         retry_count = GREATEST(retry_count - 1, 0),
-         start_after = COALESCE(to_timestamp($5::float8 / 1000), now()),
-         keep_until = GREATEST(keep_until, COALESCE(to_timestamp($5::float8 / 1000), now()) + interval '${KEEP_QUEUED}'),
-         output = NULL
-       WHERE ${OWNED}`,
-      [lease.kind, id, lease.token, owner, runAt ?? null],
-    );
+    // Undo what the claim counted (the attempt and, on a first attempt, `started_on`).
+    await this.exec(this.sql.release, [lease.kind, id, lease.token, owner, runAt ?? null]);
   }
 
   async depth(): Promise<Array<{ kind: string; status: string; n: number }>> {
     this.assertOpen();
-    const rows = await this.exec<{ kind: string; status: string; n: number }>(
-      `SELECT name AS kind,
-         CASE WHEN state = 'active' THEN 'running' ELSE 'queued' END AS status,
-         count(*)::int AS n
-       FROM ${this.schema}.job
-       WHERE name = ANY($1::text[]) AND state <= 'active'
-       GROUP BY 1, 2`,
-      [KINDS],
-    );
+    const rows = await this.exec<{ kind: string; status: string; n: number }>(this.sql.depth, [KINDS]);
     return rows.map((r) => ({ kind: r.kind, status: r.status, n: Number(r.n) }));
   }
 
@@ -409,18 +325,6 @@ export class PgBossQueue implements JobQueue {
       throw new Error(`pg-boss queue is ${this.state === "new" ? "not started" : "closed"}`);
   }
 }
-
-/** `started_on` to the microsecond as text: exact, whatever the session's time zone or type parsers. */
-const TOKEN = "(extract(epoch FROM j.started_on) * 1000000)::bigint::text";
-
-/**
- * The row a claim took, still held by it: $1 kind (partition, primary key (name, id)), $2 id,
- * $3 the claim's `started_on` token, $4 owner. A re-claim changes `started_on`, so a stale owner
- * matches nothing; `state = 'active'` keeps it off jobs that moved on.
- */
-const OWNED = `name = $1 AND id = $2::uuid AND state = 'active'
-  AND (extract(epoch FROM started_on) * 1000000)::bigint = $3::bigint
-  AND output->>'owner' = $4::text`;
 
 const leaseKey = (owner: string, id: string) => `${owner}\u0000${id}`;
 
