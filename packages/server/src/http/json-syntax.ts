@@ -29,7 +29,8 @@ export function tokenValue(kind: "number" | "literal", token: string, at: number
     if (!NUMBER.test(token)) throw syntaxError(`${show(token)} is not a number`, at);
     return Number(token);
   }
-  const literal = LITERALS[token];
+  // Own keys only: `toString` must not find Object.prototype's.
+  const literal = Object.hasOwn(LITERALS, token) ? LITERALS[token] : undefined;
   if (literal === undefined) throw syntaxError(`unexpected ${show(token)}`, at);
   return literal;
 }

@@ -76,6 +76,9 @@ describe("streaming JSON bodies", () => {
       '"a\nb"',
       "{'a':1}",
       '"\\x"',
+      // Bare words that name Object.prototype members are not literals either.
+      '{"a":toString}',
+      "[toLocaleString]",
     ]) {
       const error = await refusal(text);
       assert.equal(error.status, 400, text);
