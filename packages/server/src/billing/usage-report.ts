@@ -9,7 +9,7 @@ import type { Owner } from "../domain/owner.ts";
 import type { Resolution } from "../domain/request.ts";
 import { dayOf, dayToDate } from "./limits.ts";
 import { formatMoney } from "./money.ts";
-import type { BillingRepository, Executor } from "./repository.ts";
+import type { BillingRepository, Executor, UsageTotals } from "./repository.ts";
 import type { HoldRow } from "./schema.ts";
 
 /** The task object's `usage` (docs/api.md §4). */
@@ -31,15 +31,9 @@ export interface UsageQuery {
   groupBy?: UsageDimension[];
 }
 
-export interface UsageRow {
+/** One group of the report: the repository's totals with the day as a date and the cost as money. */
+export interface UsageRow extends Omit<UsageTotals, "day" | "cost"> {
   date?: string;
-  model?: string;
-  key_id?: string;
-  tasks: number;
-  succeeded: number;
-  failed: number;
-  in_progress: number;
-  seconds: number;
   cost: string;
   cost_micros: number;
 }

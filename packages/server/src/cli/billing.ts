@@ -1,10 +1,8 @@
 import {
-  CLIENT_OPTIONS,
   CLIENT_OPTIONS_HELP,
-  clientFrom,
+  clientCommand,
   EXIT,
   type Io,
-  parse,
   subcommand,
   table,
   UsageError,
@@ -52,28 +50,26 @@ interface UsageRow {
 }
 
 export async function usage(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, {
-    ...CLIENT_OPTIONS,
+  const command = clientCommand(args, io, USAGE_HELP, {
     "start-date": { type: "string" },
     "end-date": { type: "string" },
     "group-by": { type: "string" },
     model: { type: "string" },
   });
-  if (values.help) {
-    io.out(USAGE_HELP);
-    return EXIT.ok;
-  }
-  const client = clientFrom(values);
-  const report = await client.core.request<{ data: UsageRow[]; totals: UsageRow; currency: string }>({
-    method: "GET",
-    path: "/v1/usage",
-    query: {
-      start_date: values["start-date"] as string | undefined,
-      end_date: values["end-date"] as string | undefined,
-      group_by: values["group-by"] as string | undefined,
-      model: values.model as string | undefined,
-    },
-  });
+  if (typeof command === "number") return command;
+  const { values } = command;
+  const report = await command
+    .client()
+    .core.request<{ data: UsageRow[]; totals: UsageRow; currency: string }>({
+      method: "GET",
+      path: "/v1/usage",
+      query: {
+        start_date: values["start-date"] as string | undefined,
+        end_date: values["end-date"] as string | undefined,
+        group_by: values["group-by"] as string | undefined,
+        model: values.model as string | undefined,
+      },
+    });
   if (values.json) {
     io.out(JSON.stringify(report));
     return EXIT.ok;
@@ -95,12 +91,10 @@ export async function usage(args: string[], io: Io): Promise<number> {
 }
 
 export async function balance(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, CLIENT_OPTIONS);
-  if (values.help) {
-    io.out(USAGE_HELP);
-    return EXIT.ok;
-  }
-  const result = await clientFrom(values).core.request<Record<string, unknown>>({
+  const command = clientCommand(args, io, USAGE_HELP);
+  if (typeof command === "number") return command;
+  const { values } = command;
+  const result = await command.client().core.request<Record<string, unknown>>({
     method: "GET",
     path: "/v1/balance",
   });
@@ -116,13 +110,12 @@ export async function balance(args: string[], io: Io): Promise<number> {
 
 export async function accounts(args: string[], io: Io): Promise<number> {
   const command = subcommand(args, io, ACCOUNTS_HELP, {
-    ...CLIENT_OPTIONS,
     "idempotency-key": { type: "string" },
     note: { type: "string" },
   });
   if (typeof command === "number") return command;
   const { sub, values, positionals } = command;
-  const client = clientFrom(values);
+  const client = command.client();
   switch (sub) {
     case "list": {
       const { data } = await client.core.request<{

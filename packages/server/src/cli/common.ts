@@ -53,6 +53,33 @@ export function parse<T extends Options>(args: string[], options: T) {
   }
 }
 
+type ClientValues<T extends Options> = ReturnType<typeof parse<typeof CLIENT_OPTIONS & T>>["values"];
+
+/** A client command's parsed flags (its own and CLIENT_OPTIONS) and its SDK client, made when asked for. */
+export interface ClientCommand<T extends Options> {
+  values: ClientValues<T>;
+  positionals: string[];
+  client(): VidRelay;
+}
+
+/**
+ * `vidrelay COMMAND [flags]`: the flags (`options` and CLIENT_OPTIONS), or exit 0 after the help
+ * when `-h`/`--help` asks for it.
+ */
+export function clientCommand<T extends Options>(
+  args: string[],
+  io: Io,
+  help: string,
+  options: T = {} as T,
+): ClientCommand<T> | ExitCode {
+  const { values, positionals } = parse(args, { ...CLIENT_OPTIONS, ...options });
+  if ((values as { help?: boolean }).help) {
+    io.out(help);
+    return EXIT.ok;
+  }
+  return { values, positionals, client: () => clientFrom(values) };
+}
+
 /**
  * `vidrelay COMMAND SUB [flags]`: the subcommand and its parsed flags, or the exit code when the
  * command line only asks for help (none at all: the help and exit 2; `-h`/`--help`: exit 0).
@@ -64,18 +91,14 @@ export function subcommand<T extends Options>(
   help: string,
   options: T,
   helpWords: readonly string[] = ["--help", "-h"],
-): { sub: string; values: ReturnType<typeof parse<T>>["values"]; positionals: string[] } | ExitCode {
+): (ClientCommand<T> & { sub: string }) | ExitCode {
   const [sub, ...rest] = args;
   if (!sub || helpWords.includes(sub)) {
     io.out(help);
     return sub ? EXIT.ok : EXIT.usage;
   }
-  const { values, positionals } = parse(rest, options);
-  if ((values as { help?: boolean }).help) {
-    io.out(help);
-    return EXIT.ok;
-  }
-  return { sub, values, positionals };
+  const command = clientCommand(rest, io, help, options);
+  return typeof command === "number" ? command : { ...command, sub };
 }
 
 export interface ConnectionFlags {
@@ -100,27 +123,6 @@ export function clientFrom(flags: ConnectionFlags): VidRelay {
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-}
-
-/** A list: one JSON object a line with --json; else a table, or `empty` on stderr when there is nothing. */
-export function printList<T>(
-  io: Io,
-  list: readonly T[],
-  json: boolean | undefined,
-  headers: string[],
-  row: (item: T) => string[],
-  empty?: string,
-): ExitCode {
-  if (json) {
-    for (const item of list) io.out(JSON.stringify(item));
-    return EXIT.ok;
-  }
-  if (!list.length && empty) {
-    io.err(empty);
-    return EXIT.ok;
-  }
-  io.out(table(headers, list.map(row)));
-  return EXIT.ok;
 }
 
 /** Whole number flag, or a usage error naming the flag. */

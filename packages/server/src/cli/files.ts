@@ -1,16 +1,7 @@
 import { basename } from "node:path";
-import {
-  CLIENT_OPTIONS,
-  CLIENT_OPTIONS_HELP,
-  clientFrom,
-  EXIT,
-  type Io,
-  intFlag,
-  isoTime,
-  printList,
-  subcommand,
-  UsageError,
-} from "./common.ts";
+import type { FileObject } from "@vidrelay/sdk";
+import { CLIENT_OPTIONS_HELP, EXIT, type Io, isoTime, subcommand, UsageError } from "./common.ts";
+import { type Columns, LIST_OPTIONS, listLimit, printList } from "./lists.ts";
 
 export const FILES_HELP = `vidrelay files — upload, list and delete reference media
 
@@ -32,22 +23,25 @@ Examples:
   vidrelay files rm file_0123456789abcdefghijklmnop
 `;
 
-const OPTIONS = {
-  ...CLIENT_OPTIONS,
-  limit: { type: "string" },
-  all: { type: "boolean" },
-} as const;
+const FILE_COLUMNS: Columns<FileObject> = {
+  FILE: (f) => f.id,
+  NAME: (f) => f.filename,
+  TYPE: (f) => f.content_type,
+  SIZE: (f) => String(f.bytes),
+  PIXELS: (f) => (f.width && f.height ? `${f.width}x${f.height}` : "-"),
+  EXPIRES: (f) => isoTime(f.expires_at),
+};
 
 export async function files(args: string[], io: Io): Promise<number> {
-  const command = subcommand(args, io, FILES_HELP, OPTIONS, ["--help", "-h", "help"]);
+  const command = subcommand(args, io, FILES_HELP, LIST_OPTIONS, ["--help", "-h", "help"]);
   if (typeof command === "number") return command;
-  const { sub, values, positionals } = command;
+  const { sub, values, positionals, client } = command;
   switch (sub) {
     case "upload": {
       if (!positionals.length) throw new UsageError("files upload needs at least one PATH");
-      const client = clientFrom(values);
+      const api = client().files;
       for (const path of positionals) {
-        const file = await client.files.upload(path);
+        const file = await api.upload(path);
         if (values.json) io.out(JSON.stringify(file));
         else
           io.out(`${file.id}  ${file.url}  (${basename(path)}, ${file.content_type}, ${file.bytes} bytes)`);
@@ -57,31 +51,16 @@ export async function files(args: string[], io: Io): Promise<number> {
     case "list":
     case "ls": {
       if (positionals.length) throw new UsageError("files list takes no arguments");
-      const limit = values.all ? Number.POSITIVE_INFINITY : (intFlag("limit", values.limit, 1) ?? 20);
-      const pageSize = Math.min(100, Number.isFinite(limit) ? limit : 100);
-      const list = await clientFrom(values).files.list({ limit: pageSize }).toArray(limit);
-      return printList(
-        io,
-        list,
-        values.json,
-        ["FILE", "NAME", "TYPE", "SIZE", "PIXELS", "EXPIRES"],
-        (f) => [
-          f.id,
-          f.filename,
-          f.content_type,
-          String(f.bytes),
-          f.width && f.height ? `${f.width}x${f.height}` : "-",
-          isoTime(f.expires_at),
-        ],
-        "no files",
-      );
+      const { limit, pageSize } = listLimit(values);
+      const list = await client().files.list({ limit: pageSize }).toArray(limit);
+      return printList(io, list, values.json, FILE_COLUMNS, "no files");
     }
     case "rm":
     case "delete": {
       if (!positionals.length) throw new UsageError("files rm needs at least one FILE_ID");
-      const client = clientFrom(values);
+      const api = client().files;
       for (const id of positionals) {
-        const deleted = await client.files.delete(id);
+        const deleted = await api.delete(id);
         io.out(values.json ? JSON.stringify(deleted) : `deleted ${deleted.id}`);
       }
       return EXIT.ok;

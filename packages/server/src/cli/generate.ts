@@ -11,16 +11,7 @@ import type {
   VideoCreateParams,
   VidRelay,
 } from "@vidrelay/sdk";
-import {
-  CLIENT_OPTIONS,
-  CLIENT_OPTIONS_HELP,
-  clientFrom,
-  EXIT,
-  type Io,
-  intFlag,
-  parse,
-  UsageError,
-} from "./common.ts";
+import { CLIENT_OPTIONS_HELP, clientCommand, EXIT, type Io, intFlag, UsageError } from "./common.ts";
 import { checkAgainstModel, checkFlags, findModel, type GenerateFlags, isUrl } from "./generate-checks.ts";
 import { ProgressDisplay, type ProgressMode, progressMode } from "./progress.ts";
 
@@ -66,7 +57,6 @@ Example:
 `;
 
 const GENERATE_OPTIONS = {
-  ...CLIENT_OPTIONS,
   image: { type: "string", short: "i", multiple: true },
   "first-frame": { type: "string" },
   "last-frame": { type: "string" },
@@ -123,11 +113,9 @@ export function assignRoles(
 }
 
 export async function generate(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, GENERATE_OPTIONS);
-  if (values.help) {
-    io.out(GENERATE_HELP);
-    return EXIT.ok;
-  }
+  const command = clientCommand(args, io, GENERATE_HELP, GENERATE_OPTIONS);
+  if (typeof command === "number") return command;
+  const { values, positionals } = command;
   if (positionals.length) {
     throw new UsageError(`unexpected argument "${positionals[0]}" (quote the prompt and pass it with -p)`);
   }
@@ -158,7 +146,7 @@ export async function generate(args: string[], io: Io): Promise<number> {
   const local = await checkFlags(flags);
   const modelId = values.model ?? DEFAULT_MODEL;
   const json = Boolean(values.json);
-  const client = clientFrom(values);
+  const client = command.client();
   const model = findModel(await client.models.list(), modelId);
   // The model decides whether -i images are references or frames.
   const inputs = assignRoles(model, images, values["first-frame"], values["last-frame"]);

@@ -1,14 +1,6 @@
 import type { Model } from "@vidrelay/sdk";
-import {
-  CLIENT_OPTIONS,
-  CLIENT_OPTIONS_HELP,
-  clientFrom,
-  EXIT,
-  type Io,
-  parse,
-  printList,
-  UsageError,
-} from "./common.ts";
+import { CLIENT_OPTIONS_HELP, clientCommand, EXIT, type Io, UsageError } from "./common.ts";
+import { type Columns, printList } from "./lists.ts";
 
 export const MODELS_HELP = `vidrelay models — the models this key may use, with what each accepts
 
@@ -25,33 +17,27 @@ Examples:
 `;
 
 export async function models(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, CLIENT_OPTIONS);
-  if (values.help) {
-    io.out(MODELS_HELP);
-    return EXIT.ok;
-  }
+  const command = clientCommand(args, io, MODELS_HELP);
+  if (typeof command === "number") return command;
+  const { values, positionals } = command;
   if (positionals.length > 1) throw new UsageError("models takes at most one MODEL_ID");
-  const client = clientFrom(values);
+  const client = command.client();
   if (positionals[0]) {
     io.out(JSON.stringify(await client.models.get(positionals[0]), null, 2));
     return EXIT.ok;
   }
   const list = await client.models.list();
-  return printList(
-    io,
-    list,
-    values.json,
-    ["MODEL", "MODES", "SECONDS", "RESOLUTIONS", "AUDIO", "REFERENCES"],
-    (m) => [
-      m.id,
-      m.modes.join(","),
-      `${m.seconds.min}-${m.seconds.max} (${m.seconds.default})`,
-      m.resolutions.values.join(","),
-      m.audio.mode,
-      references(m),
-    ],
-  );
+  return printList(io, list, values.json, MODEL_COLUMNS);
 }
+
+const MODEL_COLUMNS: Columns<Model> = {
+  MODEL: (m) => m.id,
+  MODES: (m) => m.modes.join(","),
+  SECONDS: (m) => `${m.seconds.min}-${m.seconds.max} (${m.seconds.default})`,
+  RESOLUTIONS: (m) => m.resolutions.values.join(","),
+  AUDIO: (m) => m.audio.mode,
+  REFERENCES: references,
+};
 
 function references(m: Model): string {
   const r = m.references;

@@ -79,12 +79,32 @@ function configFromArgs(args: string[], io: Io, help: string): Config | undefine
   return loadConfig(overrides);
 }
 
-export async function serve(args: string[], io: Io = stdio): Promise<number> {
-  const config = configFromArgs(args, io, SERVE_HELP);
+/**
+ * serve and worker: the configuration from the flags, listening, `started` (what the process
+ * prints and warms), then serving until a signal.
+ */
+async function runProcess(
+  args: string[],
+  io: Io,
+  help: string,
+  role: "api" | "worker",
+  started: (config: Config, server: RunningServer) => Promise<void>,
+): Promise<number> {
+  const config = configFromArgs(args, io, help);
   if (!config) return EXIT.ok;
   const signals = stopOnSignal();
-  const server = await startListening(config, "api", io);
+  const server = await startListening(config, role, io);
   if (!server) return EXIT.usage;
+  await started(config, server);
+  await signals.serveUntilSignal(server);
+  return EXIT.ok;
+}
+
+export function serve(args: string[], io: Io = stdio): Promise<number> {
+  return runProcess(args, io, SERVE_HELP, "api", announceApi);
+}
+
+async function announceApi(config: Config, server: RunningServer): Promise<void> {
   // Printed before anything else can fail (warming the renderer, below): the admin key exists
   // only in this output.
   const lines = [
@@ -115,8 +135,6 @@ export async function serve(args: string[], io: Io = stdio): Promise<number> {
   if (earlier) lines.push("", `  ${earlier}`);
   console.log(lines.join("\n"));
   await warmRenderer(config);
-  await signals.serveUntilSignal(server);
-  return EXIT.ok;
 }
 
 /**
@@ -158,22 +176,17 @@ function listenProblem(error: unknown, config: Config): string | undefined {
   }
 }
 
-export async function worker(args: string[], io: Io = stdio): Promise<number> {
-  const config = configFromArgs(args, io, WORKER_HELP);
-  if (!config) return EXIT.ok;
-  const signals = stopOnSignal();
-  const server = await startListening(config, "worker", io);
-  if (!server) return EXIT.usage;
-  await warmRenderer(config);
-  console.log(
-    [
-      `vidrelay ${VERSION_STRING} worker running ${config.workerKinds.join(", ")}`,
-      `  ops:      http://${config.host}:${boundPort(server)}/healthz, /readyz, /metrics`,
-      `  store:    ${storeLabel(config.databaseUrl)} · queue: ${queueName(config)}`,
-    ].join("\n"),
-  );
-  await signals.serveUntilSignal(server);
-  return EXIT.ok;
+export function worker(args: string[], io: Io = stdio): Promise<number> {
+  return runProcess(args, io, WORKER_HELP, "worker", async (config, server) => {
+    await warmRenderer(config);
+    console.log(
+      [
+        `vidrelay ${VERSION_STRING} worker running ${config.workerKinds.join(", ")}`,
+        `  ops:      http://${config.host}:${boundPort(server)}/healthz, /readyz, /metrics`,
+        `  store:    ${storeLabel(config.databaseUrl)} · queue: ${queueName(config)}`,
+      ].join("\n"),
+    );
+  });
 }
 
 function boundPort(server: RunningServer): number {

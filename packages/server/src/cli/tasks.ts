@@ -1,17 +1,7 @@
 import type { Task, TaskStatus } from "@vidrelay/sdk";
-import {
-  CLIENT_OPTIONS,
-  CLIENT_OPTIONS_HELP,
-  clientFrom,
-  EXIT,
-  type Io,
-  intFlag,
-  isoTime,
-  printList,
-  subcommand,
-  UsageError,
-} from "./common.ts";
+import { CLIENT_OPTIONS_HELP, EXIT, type Io, intFlag, isoTime, subcommand, UsageError } from "./common.ts";
 import { waitAndSave } from "./generate.ts";
+import { type Columns, LIST_OPTIONS, listLimit, printList } from "./lists.ts";
 import { progressMode } from "./progress.ts";
 
 export const TASKS_HELP = `vidrelay tasks — list, inspect, cancel and wait for video tasks
@@ -42,19 +32,26 @@ Examples:
 const STATUSES: TaskStatus[] = ["submitted", "running", "succeeded", "failed"];
 
 const OPTIONS = {
-  ...CLIENT_OPTIONS,
+  ...LIST_OPTIONS,
   status: { type: "string" },
   model: { type: "string" },
-  limit: { type: "string" },
-  all: { type: "boolean" },
   output: { type: "string", short: "o" },
   timeout: { type: "string" },
 } as const;
 
+const TASK_COLUMNS: Columns<Task> = {
+  TASK: (t) => t.task_id,
+  STATUS: (t) => (t.status === "failed" && t.error ? `failed (${t.error.code})` : t.status),
+  PROGRESS: (t) => `${t.progress}%`,
+  MODEL: (t) => t.model,
+  SECONDS: (t) => t.seconds,
+  CREATED: (t) => isoTime(t.created_at),
+};
+
 export async function tasks(args: string[], io: Io): Promise<number> {
   const command = subcommand(args, io, TASKS_HELP, OPTIONS, ["--help", "-h", "help"]);
   if (typeof command === "number") return command;
-  const { sub, values, positionals } = command;
+  const { sub, values, positionals, client } = command;
   const needId = () => {
     const id = positionals[0];
     if (!id) throw new UsageError(`tasks ${sub} needs a TASK_ID (see 'vidrelay tasks list')`);
@@ -68,34 +65,20 @@ export async function tasks(args: string[], io: Io): Promise<number> {
       if (status && !STATUSES.includes(status)) {
         throw new UsageError(`--status must be one of ${STATUSES.join(", ")}`);
       }
-      const limit = values.all ? Number.POSITIVE_INFINITY : (intFlag("limit", values.limit, 1) ?? 20);
-      const client = clientFrom(values);
-      const pageSize = Math.min(100, Number.isFinite(limit) ? limit : 100);
-      const list = await client.videos.list({ status, model: values.model, limit: pageSize }).toArray(limit);
-      return printList(
-        io,
-        list,
-        values.json,
-        ["TASK", "STATUS", "PROGRESS", "MODEL", "SECONDS", "CREATED"],
-        (t) => [
-          t.task_id,
-          t.status === "failed" && t.error ? `failed (${t.error.code})` : t.status,
-          `${t.progress}%`,
-          t.model,
-          t.seconds,
-          isoTime(t.created_at),
-        ],
-        "no tasks",
-      );
+      const { limit, pageSize } = listLimit(values);
+      const list = await client()
+        .videos.list({ status, model: values.model, limit: pageSize })
+        .toArray(limit);
+      return printList(io, list, values.json, TASK_COLUMNS, "no tasks");
     }
     case "get": {
-      const task = await clientFrom(values).videos.get(needId());
+      const task = await client().videos.get(needId());
       if (values.json) io.out(JSON.stringify(task, null, 2));
       else io.out(describeTask(task));
       return EXIT.ok;
     }
     case "cancel": {
-      const task = await clientFrom(values).videos.cancel(needId());
+      const task = await client().videos.cancel(needId());
       if (values.json) io.out(JSON.stringify(task, null, 2));
       else io.out(`cancelled ${task.task_id}`);
       return EXIT.ok;
@@ -103,7 +86,7 @@ export async function tasks(args: string[], io: Io): Promise<number> {
     case "wait": {
       const id = needId();
       const timeout = intFlag("timeout", values.timeout, 1);
-      return waitAndSave(clientFrom(values), id, {
+      return waitAndSave(client(), id, {
         io,
         mode: progressMode(values.json),
         output: values.output,

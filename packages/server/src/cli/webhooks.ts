@@ -1,15 +1,5 @@
-import {
-  CLIENT_OPTIONS,
-  CLIENT_OPTIONS_HELP,
-  clientFrom,
-  EXIT,
-  type Io,
-  intFlag,
-  isoTime,
-  subcommand,
-  table,
-  UsageError,
-} from "./common.ts";
+import { CLIENT_OPTIONS_HELP, EXIT, type Io, intFlag, isoTime, subcommand, UsageError } from "./common.ts";
+import { type Columns, printList } from "./lists.ts";
 
 export const WEBHOOKS_HELP = `vidrelay webhooks — the account's signing secret and a task's deliveries
 
@@ -41,15 +31,25 @@ interface Delivery {
   }>;
 }
 
+const DELIVERY_COLUMNS: Columns<Delivery> = {
+  DELIVERY: (d) => d.id,
+  STATUS: (d) => d.status,
+  ATTEMPTS: (d) => String(d.attempts.length),
+  "LAST ANSWER": (d) => {
+    const last = d.attempts.at(-1);
+    return last ? (last.status_code?.toString() ?? last.error ?? "-") : "-";
+  },
+  URL: (d) => d.url,
+};
+
 export async function webhooks(args: string[], io: Io): Promise<number> {
   const command = subcommand(args, io, WEBHOOKS_HELP, {
-    ...CLIENT_OPTIONS,
     rotate: { type: "boolean" },
     "grace-seconds": { type: "string" },
   });
   if (typeof command === "number") return command;
   const { sub, values, positionals } = command;
-  const client = clientFrom(values);
+  const client = command.client();
   switch (sub) {
     case "secret": {
       const grace = intFlag("--grace-seconds", values["grace-seconds"] as string | undefined, 0);
@@ -81,26 +81,7 @@ export async function webhooks(args: string[], io: Io): Promise<number> {
         method: "GET",
         path: `/v1/video/generations/${taskId}/deliveries`,
       });
-      if (values.json) {
-        for (const d of data) io.out(JSON.stringify(d));
-        return EXIT.ok;
-      }
-      io.out(
-        table(
-          ["DELIVERY", "STATUS", "ATTEMPTS", "LAST ANSWER", "URL"],
-          data.map((d) => {
-            const last = d.attempts.at(-1);
-            return [
-              d.id,
-              d.status,
-              String(d.attempts.length),
-              last ? (last.status_code?.toString() ?? last.error ?? "-") : "-",
-              d.url,
-            ];
-          }),
-        ),
-      );
-      return EXIT.ok;
+      return printList(io, data, values.json, DELIVERY_COLUMNS);
     }
     case "replay": {
       const [taskId, deliveryId] = positionals;
