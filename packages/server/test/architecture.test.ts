@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import ts from "typescript";
 
 /**
  * The shape of the server's source, checked on every run: imports point down a stack of folders
@@ -106,5 +107,55 @@ describe("the server's import structure", () => {
         assert.ok(own || file === "providers/registry.ts", `${file} reaches into providers/${provider}/`);
       }
     }
+  });
+});
+
+/** Source of the three packages a person edits (generated files excepted: they are regenerated, not read). */
+function editedSources(): string[] {
+  const roots = ["src", "scripts", "../sdk/src", "../console/src"].map((p) => resolve(SRC, "..", p));
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) return entry.name === "generated" ? [] : walk(path);
+      return /\.tsx?$/.test(entry.name) ? [path] : [];
+    });
+  return roots.flatMap(walk);
+}
+
+describe("the size of what a person reads", () => {
+  const files = editedSources();
+
+  test("the walk sees the packages (a guard against passing on nothing)", () => {
+    assert.ok(files.length > 250, `only ${files.length} files`);
+    assert.ok(files.some((f) => f.endsWith("console/src/App.tsx")));
+  });
+
+  test("no source file is over 400 lines: a longer one is split on a seam", () => {
+    const long = files
+      .map((file) => ({ file, lines: readFileSync(file, "utf8").split("\n").length }))
+      .filter((f) => f.lines > 400)
+      .map((f) => `${relative(resolve(SRC, "../.."), f.file)}: ${f.lines} lines`);
+    assert.deepEqual(long, []);
+  });
+
+  test("no function is over 120 lines", () => {
+    const long: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(file, "utf8");
+      const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+      const visit = (node: ts.Node): void => {
+        if (ts.isFunctionLike(node) && "body" in node && node.body) {
+          const first = source.getLineAndCharacterOfPosition(node.getStart()).line;
+          const last = source.getLineAndCharacterOfPosition(node.end).line;
+          if (last - first + 1 > 120) {
+            const name = (node as ts.FunctionDeclaration).name?.getText(source) ?? "(anonymous)";
+            long.push(`${relative(resolve(SRC, "../.."), file)}:${first + 1} ${name}: ${last - first + 1} lines`);
+          }
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+    }
+    assert.deepEqual(long, []);
   });
 });
