@@ -2,25 +2,13 @@
  * The SQL of the price table: immutable versions per model (price-book.ts holds the rules).
  * Every method takes an optional executor, as in repository.ts.
  */
-import type { Kysely } from "kysely";
-import type { Database } from "../store/schema.ts";
 import { randomAlphanumeric } from "../util/ids.ts";
-import type { Executor } from "./repository.ts";
-import { type BillingDb, billingView, type PriceRow } from "./schema.ts";
+import { BillingTables, type Executor } from "./repository.ts";
+import type { PriceRow } from "./schema.ts";
 
 const newPriceId = () => `price_${randomAlphanumeric(20)}`;
 
-export class PriceRepository {
-  constructor(private readonly db: Kysely<Database>) {}
-
-  private on(ex: Executor | undefined): Kysely<BillingDb> {
-    return billingView(ex ?? this.db);
-  }
-
-  transaction<T>(fn: (trx: Executor) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(fn);
-  }
-
+export class PriceRepository extends BillingTables {
   /**
    * Insert a version. A taken (model, version) is a violation, or with `ifAbsent` leaves the
    * existing row alone (two processes writing the same default).

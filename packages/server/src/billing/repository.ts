@@ -57,18 +57,21 @@ function normalizeLedger(row: LedgerRow): LedgerRow {
   return { ...row, amount: Number(row.amount), created_at: Number(row.created_at) };
 }
 
-export class BillingRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+/** What every billing repository has: the store, billing's tables on an executor, transactions. */
+export class BillingTables {
+  constructor(protected readonly db: Kysely<Database>) {}
 
   /** Billing's tables on the given executor (a type-level view: see `billingView`). */
-  private on(ex: Executor | undefined): Kysely<BillingDb> {
+  protected on(ex: Executor | undefined): Kysely<BillingDb> {
     return billingView(ex ?? this.db);
   }
 
   transaction<T>(fn: (trx: Executor) => Promise<T>): Promise<T> {
     return this.db.transaction().execute(fn);
   }
+}
 
+export class BillingRepository extends BillingTables {
   // Balances (the ledger's cached sums, one row per account)
 
   /** Create the account's balance row if missing; takes no lock on an existing row. */

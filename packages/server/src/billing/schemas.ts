@@ -1,7 +1,7 @@
 /** Zod schemas of the billing routes: balance, usage, ledger, prices and limits. */
 import { z } from "zod";
 import { formatPath, withErrorCode } from "../http/route.ts";
-import { UnixSeconds } from "../http/schema.ts";
+import { plainList, UnixSeconds } from "../http/schema.ts";
 import { moneyFromJson } from "./money.ts";
 
 const Money = z.string().describe('Decimal string in the currency\'s units, e.g. `"0.3500"`.');
@@ -96,9 +96,7 @@ export const LedgerEntry = z
   })
   .meta({ title: "LedgerEntry" });
 
-export const LedgerList = z
-  .object({ object: z.literal("list"), data: z.array(LedgerEntry), has_more: z.boolean() })
-  .meta({ title: "LedgerList" });
+export const LedgerList = plainList(LedgerEntry, "LedgerList");
 
 export const LedgerQuery = z.object({
   limit: z.string().optional().describe("1–500, default 50."),

@@ -166,21 +166,17 @@ export function readGenerateAudio(value: unknown, model: CatalogModel, catalog: 
   if (typeof value !== "boolean") {
     fail("invalid_type", `generate_audio must be true or false; got ${show(value)}.`, param);
   }
-  if (model.audio.mode === "always" && !value) {
-    const alt = alternatives(catalog, model, (m) => m.audio.mode !== "always");
+  const mode = model.audio.mode;
+  if ((mode === "always" && !value) || (mode === "never" && value)) {
+    const alt = alternatives(catalog, model, (m) => m.audio.mode !== mode);
+    const [does, other] =
+      mode === "always"
+        ? ["always generates audio", "without sound"]
+        : ["generates silent video", "with audio"];
     fail(
       "unsupported_by_model",
-      `${model.id} always generates audio, so generate_audio cannot be false. Omit it, or pick a model ` +
-        `without sound${alt ? `: ${alt}` : ""}.`,
-      param,
-    );
-  }
-  if (model.audio.mode === "never" && value) {
-    const alt = alternatives(catalog, model, (m) => m.audio.mode !== "never");
-    fail(
-      "unsupported_by_model",
-      `${model.id} generates silent video, so generate_audio cannot be true. Omit it, or pick a model ` +
-        `with audio${alt ? `: ${alt}` : ""}.`,
+      `${model.id} ${does}, so generate_audio cannot be ${value}. Omit it, or pick a model ` +
+        `${other}${alt ? `: ${alt}` : ""}.`,
       param,
     );
   }

@@ -1,6 +1,6 @@
 /** Zod schemas of the channel administration routes (admin keys only). */
 import { z } from "zod";
-import { UnixSeconds } from "../http/schema.ts";
+import { plainList, UnixSeconds } from "../http/schema.ts";
 
 export const ChannelObject = z
   .object({
@@ -24,9 +24,7 @@ export const ChannelObject = z
   .meta({ title: "Channel", description: "An upstream account the gateway routes tasks to." });
 export type ChannelObject = z.infer<typeof ChannelObject>;
 
-export const ChannelList = z
-  .object({ object: z.literal("list"), data: z.array(ChannelObject), has_more: z.boolean() })
-  .meta({ title: "ChannelList" });
+export const ChannelList = plainList(ChannelObject, "ChannelList");
 
 const str = (name: string) => z.string({ error: `${name} must be a string` });
 const num = (name: string) => z.number({ error: `${name} must be a number` });

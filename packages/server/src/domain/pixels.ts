@@ -2,36 +2,37 @@ import type { Ratio, Resolution } from "./request.ts";
 
 type FixedRatio = Exclude<Ratio, "adaptive">;
 
+type Size = readonly [number, number];
+type Wide = { "16:9": Size; "4:3": Size; "1:1": Size; "21:9": Size };
+
+/** Every ratio of a resolution from its landscape and square sizes: 3:4 is 4:3 turned, 9:16 is 16:9 turned. */
+function withPortrait(s: Wide): Record<FixedRatio, Size> {
+  const turned = ([width, height]: Size): Size => [height, width];
+  const { "16:9": wide, "4:3": four, "1:1": square, "21:9": ultra } = s;
+  return {
+    "16:9": wide,
+    "4:3": four,
+    "1:1": square,
+    "3:4": turned(four),
+    "9:16": turned(wide),
+    "21:9": ultra,
+  };
+}
+
 /**
  * Output frame sizes per resolution and ratio: the Seedance 1.5 pro table (docs/providers.md §1.3).
  * The 1080p 21:9 cell is missing from the published table; 2520x1080 keeps the 7:3 shape of the
  * 720p cell (1470x630). Every size is even, as H.264 4:2:0 requires.
  */
-export const PIXEL_SIZES: Record<Resolution, Record<FixedRatio, readonly [number, number]>> = {
-  "480p": {
-    "16:9": [864, 496],
-    "4:3": [752, 560],
-    "1:1": [640, 640],
-    "3:4": [560, 752],
-    "9:16": [496, 864],
-    "21:9": [992, 432],
-  },
-  "720p": {
-    "16:9": [1280, 720],
-    "4:3": [1112, 834],
-    "1:1": [960, 960],
-    "3:4": [834, 1112],
-    "9:16": [720, 1280],
-    "21:9": [1470, 630],
-  },
-  "1080p": {
+export const PIXEL_SIZES: Record<Resolution, Record<FixedRatio, Size>> = {
+  "480p": withPortrait({ "16:9": [864, 496], "4:3": [752, 560], "1:1": [640, 640], "21:9": [992, 432] }),
+  "720p": withPortrait({ "16:9": [1280, 720], "4:3": [1112, 834], "1:1": [960, 960], "21:9": [1470, 630] }),
+  "1080p": withPortrait({
     "16:9": [1920, 1080],
     "4:3": [1664, 1248],
     "1:1": [1440, 1440],
-    "3:4": [1248, 1664],
-    "9:16": [1080, 1920],
     "21:9": [2520, 1080],
-  },
+  }),
 };
 
 const RATIO_VALUES: Array<[FixedRatio, number]> = [

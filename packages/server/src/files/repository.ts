@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Owner } from "../domain/owner.ts";
+import { countRows } from "../store/db.ts";
 import { type Cursor, keysetPage, type Page } from "../store/pagination.ts";
 import type { Database, FileRow, NewFile } from "../store/schema.ts";
 
@@ -72,11 +73,7 @@ export class FileRepository {
     await this.db.deleteFrom("files").where("id", "=", id).execute();
   }
 
-  async count(): Promise<number> {
-    const row = await this.db
-      .selectFrom("files")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+  count(): Promise<number> {
+    return countRows(this.db, "files");
   }
 }

@@ -1,7 +1,31 @@
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { ApiError, type ApiErrorBody } from "../domain/errors.ts";
 import { isStorageUnavailable } from "../storage/unavailable.ts";
 import { isStoreUnavailable } from "../store/unavailable.ts";
+
+/**
+ * Outages after which the request may simply be sent again (a submit with its Idempotency-Key), so
+ * the answer says so instead of "internal error": Postgres restarting or failing over, a dropped
+ * connection; the media storage unavailable.
+ */
+const OUTAGES = [
+  {
+    is: isStoreUnavailable,
+    what: "store",
+    code: "store_unavailable",
+    retryAfter: "2",
+    message:
+      "the gateway's database is unreachable at the moment; retry in a few seconds (a submit with the same Idempotency-Key is safe to repeat)",
+  },
+  {
+    is: isStorageUnavailable,
+    what: "storage",
+    code: "storage_unavailable",
+    retryAfter: "5",
+    message:
+      "the gateway's media storage is unavailable at the moment; nothing was kept, retry in a few seconds",
+  },
+];
 
 /** Map every failure to the contract's error JSON (docs/api.md §1), including Fastify's own errors. */
 export function installErrorHandling(app: FastifyInstance): void {
@@ -14,47 +38,18 @@ export function installErrorHandling(app: FastifyInstance): void {
     const code = fastifyError.code;
     const mapped = mapFastifyError(code, fastifyError);
     if (mapped) return reply.code(mapped.status).send(bounded(mapped.toJSON()));
-    if (isStoreUnavailable(error)) {
-      // Postgres restarting or failing over, a dropped connection: the request may simply be sent
-      // again (a submit with its Idempotency-Key), so say so instead of "internal error".
-      request.log.warn({ err: error }, "store unavailable");
-      return reply
-        .code(503)
-        .header("retry-after", "2")
-        .send({
-          error: {
-            message:
-              "the gateway's database is unreachable at the moment; retry in a few seconds (a submit with the same Idempotency-Key is safe to repeat)",
-            type: "server_error",
-            code: "store_unavailable",
-            param: null,
-          },
-        });
-    }
-    if (isStorageUnavailable(error)) {
-      request.log.warn({ err: error }, "storage unavailable");
-      return reply
-        .code(503)
-        .header("retry-after", "5")
-        .send({
-          error: {
-            message:
-              "the gateway's media storage is unavailable at the moment; nothing was kept, retry in a few seconds",
-            type: "server_error",
-            code: "storage_unavailable",
-            param: null,
-          },
-        });
+    const outage = OUTAGES.find((o) => o.is(error));
+    if (outage) {
+      request.log.warn({ err: error }, `${outage.what} unavailable`);
+      const busy = reply.code(503).header("retry-after", outage.retryAfter);
+      return serverError(busy, outage.code, outage.message);
     }
     request.log.error({ err: error }, "unhandled error");
-    return reply.code(500).send({
-      error: {
-        message: `internal error; retry with back-off, and report request id ${request.id} if it persists`,
-        type: "server_error",
-        code: "internal_error",
-        param: null,
-      },
-    });
+    return serverError(
+      reply.code(500),
+      "internal_error",
+      `internal error; retry with back-off, and report request id ${request.id} if it persists`,
+    );
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -132,6 +127,11 @@ function mapFastifyError(code: string | undefined, error: FastifyError): ApiErro
 }
 
 /** A request path as an error message may repeat it: printable ASCII only, and not too long. */
+/** A failure of the gateway itself (not the request) in the contract's error JSON. */
+function serverError(reply: FastifyReply, code: string, message: string): FastifyReply {
+  return reply.send({ error: { message, type: "server_error", code, param: null } });
+}
+
 function shownPath(url: string): string {
   const path = url.split("?")[0]!.replace(/[^\x21-\x7e]/g, "?");
   return path.length > 80 ? `${path.slice(0, 80)}…` : path;

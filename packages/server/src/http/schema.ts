@@ -66,6 +66,11 @@ export function listEnvelope<T extends z.ZodType>(item: T, title: string, pagina
     .meta({ title });
 }
 
+/** A list without a cursor: `{ object: "list", data, has_more }`. */
+export function plainList<T extends z.ZodType>(item: T, title: string) {
+  return z.object({ object: z.literal("list"), data: z.array(item), has_more: z.boolean() }).meta({ title });
+}
+
 const LIMIT_MESSAGE = "limit must be a whole number from 1 to 100";
 
 /** `?limit=1..100` (default 20) and `?after=<next_cursor>`. */

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { countRows } from "../store/db.ts";
 import type { Account, ApiKeyRow, BillingMode, Database } from "../store/schema.ts";
 import { newAccountId, newApiKey, newKeyId, sha256Hex } from "../util/ids.ts";
 
@@ -46,12 +47,8 @@ export class AccountRepository {
     return this.db.selectFrom("accounts").selectAll().orderBy("created_at").orderBy("id").execute();
   }
 
-  async countAccounts(): Promise<number> {
-    const row = await this.db
-      .selectFrom("accounts")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+  countAccounts(): Promise<number> {
+    return countRows(this.db, "accounts");
   }
 
   async createKey(

@@ -1,6 +1,6 @@
 /** Zod schemas of the key and account administration routes (admin keys only). */
 import { z } from "zod";
-import { UnixSeconds } from "../http/schema.ts";
+import { plainList, UnixSeconds } from "../http/schema.ts";
 import { BILLING_MODES } from "../store/schema.ts";
 
 export const BillingModeSchema = z
@@ -63,12 +63,8 @@ export const CreateKeyBody = z
   })
   .meta({ title: "CreateApiKey" });
 
-export const KeyList = z
-  .object({ object: z.literal("list"), data: z.array(KeyObject), has_more: z.boolean() })
-  .meta({ title: "ApiKeyList" });
-export const AccountList = z
-  .object({ object: z.literal("list"), data: z.array(AccountObject), has_more: z.boolean() })
-  .meta({ title: "AccountList" });
+export const KeyList = plainList(KeyObject, "ApiKeyList");
+export const AccountList = plainList(AccountObject, "AccountList");
 
 export const WhoAmI = z
   .object({

@@ -141,19 +141,22 @@ class ResilientDriver implements Driver {
     return this.inner.beginTransaction(c.current, settings);
   }
 
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    const c = connection as ResilientConnection;
-    try {
-      await this.inner.commitTransaction(c.current);
-    } finally {
-      c.inTransaction = false;
-    }
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.endTransaction(connection, "commitTransaction");
   }
 
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.endTransaction(connection, "rollbackTransaction");
+  }
+
+  /** COMMIT or ROLLBACK on the current connection; the transaction is over either way. */
+  private async endTransaction(
+    connection: DatabaseConnection,
+    end: "commitTransaction" | "rollbackTransaction",
+  ): Promise<void> {
     const c = connection as ResilientConnection;
     try {
-      await this.inner.rollbackTransaction(c.current);
+      await this.inner[end](c.current);
     } finally {
       c.inTransaction = false;
     }
@@ -279,6 +282,15 @@ const MIGRATION_TABLE = "kysely_migration";
  * can). Here everything is unqualified, so it stays in this connection's own schema, and concurrent
  * starts are serialised by an advisory lock on Postgres and by `begin immediate` on SQLite.
  */
+/** How many rows a table has. */
+export async function countRows(db: Kysely<Database>, table: keyof Database): Promise<number> {
+  const row = await db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 export async function migrateToLatest(
   db: Kysely<Database>,
   migrations: Record<string, Migration>,

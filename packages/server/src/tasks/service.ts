@@ -11,8 +11,8 @@ import { ownerOf, type Principal } from "../keys/auth.ts";
 import type { SpooledDataUrl } from "../media/data-url.ts";
 import type { CancelOutcome } from "../providers/types.ts";
 import type { BlobStorage } from "../storage/storage.ts";
-import type { Cursor, Page } from "../store/pagination.ts";
-import type { FileRow, TaskRow, TaskStatus } from "../store/schema.ts";
+import type { Page } from "../store/pagination.ts";
+import type { FileRow, TaskRow } from "../store/schema.ts";
 import { newCapabilityToken, newTaskId, sha256Hex } from "../util/ids.ts";
 import type { IdempotencyRepository } from "./idempotency-repository.ts";
 import type { TaskLifecycle } from "./lifecycle.ts";
@@ -260,14 +260,9 @@ export class TaskService {
     return task;
   }
 
-  list(
-    owner: Owner,
-    filters: { status?: TaskStatus; model?: string },
-    limit: number,
-    after?: Cursor,
-    order: "desc" | "asc" = "desc",
-  ): Promise<Page<TaskRow>> {
-    return this.deps.tasks.list(owner, filters, limit, after, order);
+  /** The repository's `list`: (owner, filters, limit, after, order). */
+  list(...args: Parameters<TaskRepository["list"]>): Promise<Page<TaskRow>> {
+    return this.deps.tasks.list(...args);
   }
 
   /**

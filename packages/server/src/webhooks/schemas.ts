@@ -1,6 +1,6 @@
 /** Zod schemas of the webhook routes' bodies (docs/api.md §5): deliveries and the signing secret. */
 import { z } from "zod";
-import { UnixSeconds } from "../http/schema.ts";
+import { plainList, UnixSeconds } from "../http/schema.ts";
 
 export const DeliveryStatus = z.enum(["pending", "delivered", "exhausted", "gone"]);
 
@@ -27,9 +27,7 @@ export const DeliveryObject = z
   .meta({ title: "WebhookDelivery", description: "One webhook delivery of a task, with every attempt." });
 export type DeliveryObject = z.infer<typeof DeliveryObject>;
 
-export const DeliveryList = z
-  .object({ object: z.literal("list"), data: z.array(DeliveryObject), has_more: z.boolean() })
-  .meta({ title: "WebhookDeliveryList" });
+export const DeliveryList = plainList(DeliveryObject, "WebhookDeliveryList");
 
 export const WebhookSecret = z
   .object({
