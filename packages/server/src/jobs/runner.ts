@@ -1,7 +1,7 @@
-import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Logger } from "pino";
 import { isStorageUnavailable } from "../storage/unavailable.ts";
 import { isStoreUnavailable } from "../store/unavailable.ts";
+import { RerunLoop } from "../util/rerun-loop.ts";
 import type { ClaimedJob, JobKind, JobQueue } from "./queue.ts";
 
 export interface JobContext {
@@ -55,10 +55,14 @@ interface Running {
  */
 export class JobRunner {
   private readonly running = new Map<string, Running>();
-  private stopped = true;
-  private timer: NodeJS.Timeout | undefined;
-  private pumping = false;
-  private pumpAgain = false;
+  /**
+   * Claim rounds: back to back while some kind fills all its free slots, else when woken (a job
+   * enqueued or finished) or every `pollMs`. A synchronous store (better-sqlite3) answers every
+   * claim in a microtask: without a turn of the event loop before each round, jobs that finish at
+   * once (e.g. deferred because their host is busy) wake the pump again before any socket, timer
+   * or lease renewal can run, and the process spins claiming and handing back the same due jobs.
+   */
+  private readonly pump: RerunLoop;
   /**
    * Kinds whose last claim found nothing at all, with when: for `emptyKindRecheckMs` they are not
    * asked again unless a job of theirs is enqueued here or a poke names them (or names no kind).
@@ -81,6 +85,18 @@ export class JobRunner {
       logger: Logger;
     },
   ) {
+    this.pump = new RerunLoop({
+      round: () => this.claimRound(),
+      // The store away for a moment (a restart, a failover) is expected weather, not an error.
+      onError: (error) => {
+        if (isStoreUnavailable(error))
+          this.options.logger.warn({ err: error }, "job claim: the store does not answer; retrying");
+        else this.options.logger.error({ err: error }, "job claim failed; retrying");
+      },
+      tickMs: options.pollMs ?? 500,
+      onTick: () => this.drained.clear(),
+      yieldBeforeRound: true,
+    });
     queue.onEnqueue((kind) => {
       if (kind) this.drained.delete(kind);
       else this.drained.clear();
@@ -89,8 +105,7 @@ export class JobRunner {
   }
 
   start(): void {
-    this.stopped = false;
-    this.wake();
+    this.pump.start();
   }
 
   activeCount(kind?: JobKind): number {
@@ -106,48 +121,21 @@ export class JobRunner {
   }
 
   private wake(): void {
-    if (this.stopped) return;
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    void this.pump();
+    this.pump.wake();
   }
 
-  private async pump(): Promise<void> {
-    this.pumping = true;
-    if (this.timer) clearTimeout(this.timer);
-    try {
-      do {
-        // A synchronous store (better-sqlite3) answers every claim in a microtask: without a turn
-        // of the event loop between rounds, jobs that finish at once (e.g. deferred because their
-        // host is busy) wake the pump again before any socket, timer or lease renewal can run, and
-        // the process spins claiming and handing back the same due jobs forever.
-        await nextTurn();
-        this.pumpAgain = false;
-        for (const [kind, handler] of Object.entries(this.handlers) as Array<[JobKind, JobHandler]>) {
-          const free = handler.concurrency - this.activeCount(kind);
-          if (free <= 0 || this.stopped || this.recentlyDrained(kind)) continue;
-          const jobs = await this.queue.claim([kind], this.options.owner, this.options.leaseMs, free);
-          for (const job of jobs) this.launch(job, handler);
-          if (jobs.length === free) this.pumpAgain = true;
-          else if (jobs.length === 0) this.drained.set(kind, Date.now());
-        }
-      } while (this.pumpAgain && !this.stopped);
-    } catch (error) {
-      // The store away for a moment (a restart, a failover) is expected weather, not an error.
-      if (isStoreUnavailable(error))
-        this.options.logger.warn({ err: error }, "job claim: the store does not answer; retrying");
-      else this.options.logger.error({ err: error }, "job claim failed; retrying");
-    } finally {
-      this.pumping = false;
-      if (!this.stopped) {
-        this.timer = setTimeout(() => {
-          this.drained.clear();
-          this.wake();
-        }, this.options.pollMs ?? 500);
-      }
+  /** Claims for every kind with free slots; true when some kind filled them all (claim again). */
+  private async claimRound(): Promise<boolean> {
+    let more = false;
+    for (const [kind, handler] of Object.entries(this.handlers) as Array<[JobKind, JobHandler]>) {
+      const free = handler.concurrency - this.activeCount(kind);
+      if (free <= 0 || this.pump.stopped || this.recentlyDrained(kind)) continue;
+      const jobs = await this.queue.claim([kind], this.options.owner, this.options.leaseMs, free);
+      for (const job of jobs) this.launch(job, handler);
+      if (jobs.length === free) more = true;
+      else if (jobs.length === 0) this.drained.set(kind, Date.now());
     }
+    return more;
   }
 
   private launch(job: ClaimedJob, handler: JobHandler): void {
@@ -195,7 +183,7 @@ export class JobRunner {
         if (superseded()) return; // the later attempt owns the job's outcome
         await this.queue.complete(job.id, this.options.owner);
       } catch (error) {
-        if (controller.signal.aborted && this.stopped) return; // released below by stop()
+        if (controller.signal.aborted && this.pump.stopped) return; // released below by stop()
         if (superseded()) return;
         if (error instanceof Deferred) {
           await this.queue.release(job.id, this.options.owner, Date.now() + Math.round(error.delayMs));
@@ -263,8 +251,7 @@ export class JobRunner {
    * to the queue so the next process picks them up at once.
    */
   async stop(graceMs: number): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.pump.stop();
     const inFlight = [...this.running.values()];
     if (inFlight.length === 0) return;
     await Promise.race([

@@ -13,6 +13,7 @@ import type { TaskEvents } from "../tasks/events.ts";
 import type { TaskLifecycle } from "../tasks/lifecycle.ts";
 import type { TaskRepository } from "../tasks/repository.ts";
 import { randomAlphanumeric } from "../util/ids.ts";
+import { RerunLoop } from "../util/rerun-loop.ts";
 import { INGEST_ATTEMPTS } from "./ingest-job.ts";
 import { urlExpiresAt } from "./url-expiry.ts";
 
@@ -42,10 +43,16 @@ export interface PollerDeps {
  * success hands the task to one `ingest` job; a provider callback only makes a task due now.
  */
 export class UpstreamPoller {
-  private pollTimer: NodeJS.Timeout | undefined;
-  private polling = false;
-  private pollAgain = false;
-  private stopped = true;
+  /** Rounds back to back while a batch comes back full; otherwise one a tick, or when woken. */
+  private readonly loop = new RerunLoop({
+    round: async () => (await this.pollOnce()) >= POLL_BATCH,
+    onError: (error) => {
+      if (isStoreUnavailable(error))
+        this.deps.logger.warn({ err: error }, "poll round: the store does not answer");
+      else this.deps.logger.error({ err: error }, "poll round failed");
+    },
+    tickMs: POLL_TICK_MS,
+  });
   private readonly owner = `poller-${randomAlphanumeric(10)}`;
   constructor(private readonly deps: PollerDeps) {}
 
@@ -65,41 +72,15 @@ export class UpstreamPoller {
   }
 
   start(): void {
-    this.stopped = false;
-    this.wake();
+    this.loop.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.loop.stop();
   }
 
   wake(): void {
-    if (this.stopped) return;
-    if (this.polling) {
-      this.pollAgain = true;
-      return;
-    }
-    void this.pollLoop();
-  }
-
-  private async pollLoop(): Promise<void> {
-    this.polling = true;
-    if (this.pollTimer) clearTimeout(this.pollTimer);
-    try {
-      do {
-        this.pollAgain = false;
-        const n = await this.pollOnce();
-        if (n >= POLL_BATCH) this.pollAgain = true;
-      } while (this.pollAgain && !this.stopped);
-    } catch (error) {
-      if (isStoreUnavailable(error))
-        this.deps.logger.warn({ err: error }, "poll round: the store does not answer");
-      else this.deps.logger.error({ err: error }, "poll round failed");
-    } finally {
-      this.polling = false;
-      if (!this.stopped) this.pollTimer = setTimeout(() => this.wake(), POLL_TICK_MS);
-    }
+    this.loop.wake();
   }
 
   /** One round: lease due tasks, query their providers (batched where possible), apply results. */
