@@ -46,6 +46,17 @@ export type MetadataEcho = {
   fit?: Fit;
 };
 
+/**
+ * Vendor parameters forwarded to the provider (and echoed) only when sent and the model's
+ * `passThrough` allows them: the request's field name, then the echo's.
+ */
+const PASS_THROUGH = [
+  ["seed", "seed"],
+  ["watermark", "watermark"],
+  ["cameraFixed", "camera_fixed"],
+  ["returnLastFrame", "return_last_frame"],
+] as const satisfies ReadonlyArray<readonly [keyof NormalizedRequest, keyof MetadataEcho]>;
+
 export interface NormalizedSubmit {
   request: NormalizedRequest;
   /** `metadata.callback_url`, syntactically checked (absolute http/https); the SSRF check is elsewhere. */
@@ -139,21 +150,12 @@ export function normalizeSubmit(body: unknown, catalog: Catalog): NormalizedSubm
     citations,
   };
   const metadataEcho: MetadataEcho = { ratio, resolution, generate_audio: generateAudio };
-  if (seed !== undefined && pass.seed) {
-    request.seed = seed;
-    metadataEcho.seed = seed;
-  }
-  if (watermark !== undefined && pass.watermark) {
-    request.watermark = watermark;
-    metadataEcho.watermark = watermark;
-  }
-  if (cameraFixed !== undefined && pass.cameraFixed) {
-    request.cameraFixed = cameraFixed;
-    metadataEcho.camera_fixed = cameraFixed;
-  }
-  if (returnLastFrame !== undefined && pass.returnLastFrame) {
-    request.returnLastFrame = returnLastFrame;
-    metadataEcho.return_last_frame = returnLastFrame;
+  const vendor = { seed, watermark, cameraFixed, returnLastFrame };
+  for (const [name, echoName] of PASS_THROUGH) {
+    const value = vendor[name];
+    if (value === undefined || !pass[name]) continue;
+    Object.assign(request, { [name]: value });
+    Object.assign(metadataEcho, { [echoName]: value });
   }
   // The model follows its first frame: a fixed ratio is honoured by conforming that image.
   if (model.firstFrameFit && ratio !== "adaptive" && content.some((m) => m.role === "first_frame")) {
