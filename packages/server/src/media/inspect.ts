@@ -61,9 +61,8 @@ export async function inspectMedia(
   const limit = maxBytesFor(sniffed.kind, limits);
   if (size > limit) throw fileTooLarge(sniffed.kind, limit, param, { bytes: size, exact: true });
   if (sniffed.kind === "image") {
-    return sniffed.mime === "image/bmp"
-      ? inspectBmp(path, sniffed, limits, param)
-      : inspectImage(path, sniffed, limits, param);
+    const subject = { path, sniffed, limits, param };
+    return sniffed.mime === "image/bmp" ? inspectBmp(subject) : inspectImage(subject);
   }
   return inspectAudioVideo(path, size, sniffed, limits, param);
 }
@@ -104,6 +103,14 @@ const SHARP_FORMATS: Record<string, string[]> = {
   "image/heif": ["heif"],
 };
 
+/** An image to inspect: the file, what its head says it is, the limits, and the param to blame. */
+interface ImageSubject {
+  path: string;
+  sniffed: SniffResult;
+  limits: MediaLimits;
+  param: string;
+}
+
 /** First line of a libvips error, without file paths. */
 function vipsDetail(err: unknown, path: string): string {
   const message = err instanceof Error ? err.message : String(err);
@@ -111,12 +118,7 @@ function vipsDetail(err: unknown, path: string): string {
   return line.replace(/^Input file has corrupt header: /, "corrupt header: ");
 }
 
-async function inspectImage(
-  path: string,
-  sniffed: SniffResult,
-  limits: MediaLimits,
-  param: string,
-): Promise<MediaInfo> {
+async function inspectImage({ path, sniffed, limits, param }: ImageSubject): Promise<MediaInfo> {
   const label = typeLabel(sniffed.mime);
   // 1. Header only, with no pixel limit, so the refusal can name the size. Nothing is decoded.
   let meta: Metadata;
@@ -172,12 +174,7 @@ async function inspectImage(
 }
 
 /** BMP: libvips (as bundled with sharp) has no BMP loader, so read the header here and decode with ffmpeg. */
-async function inspectBmp(
-  path: string,
-  sniffed: SniffResult,
-  limits: MediaLimits,
-  param: string,
-): Promise<MediaInfo> {
+async function inspectBmp({ path, sniffed, limits, param }: ImageSubject): Promise<MediaInfo> {
   const label = typeLabel(sniffed.mime);
   const head = await readHead(path, 26);
   if (head.length < 26) throw invalidFile(label, "the header is truncated", param);
