@@ -40,15 +40,6 @@ Example:
   vidrelay accounts topup acct_3kT… 50.00 --idempotency-key invoice-1042
 `;
 
-interface UsageRow {
-  day?: string;
-  model?: string;
-  key_id?: string;
-  tasks: number;
-  seconds: number;
-  cost: string;
-}
-
 export async function usage(args: string[], io: Io): Promise<number> {
   const command = clientCommand(args, io, USAGE_HELP, {
     "start-date": { type: "string" },
@@ -58,18 +49,12 @@ export async function usage(args: string[], io: Io): Promise<number> {
   });
   if (typeof command === "number") return command;
   const { values } = command;
-  const report = await command
-    .client()
-    .core.request<{ data: UsageRow[]; totals: UsageRow; currency: string }>({
-      method: "GET",
-      path: "/v1/usage",
-      query: {
-        start_date: values["start-date"] as string | undefined,
-        end_date: values["end-date"] as string | undefined,
-        group_by: values["group-by"] as string | undefined,
-        model: values.model as string | undefined,
-      },
-    });
+  const report = await command.client().billing.usage({
+    start_date: values["start-date"] as string | undefined,
+    end_date: values["end-date"] as string | undefined,
+    group_by: values["group-by"] as string | undefined,
+    model: values.model as string | undefined,
+  });
   if (values.json) {
     io.out(JSON.stringify(report));
     return EXIT.ok;
@@ -77,8 +62,8 @@ export async function usage(args: string[], io: Io): Promise<number> {
   io.out(
     table(
       ["DAY", "MODEL", "KEY", "TASKS", "SECONDS", `COST (${report.currency})`],
-      [...report.data, { ...report.totals, day: "total" }].map((r) => [
-        r.day ?? "",
+      [...report.data, { ...report.totals, date: "total" }].map((r) => [
+        r.date ?? "",
         r.model ?? "",
         r.key_id ?? "",
         String(r.tasks),

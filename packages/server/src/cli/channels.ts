@@ -1,3 +1,4 @@
+import type { Channel } from "@vidrelay/sdk";
 import {
   CLIENT_OPTIONS,
   clientFrom,
@@ -50,21 +51,6 @@ const OPTIONS = {
   disabled: { type: "boolean" },
 } as const;
 
-interface ChannelView {
-  id: string;
-  name: string;
-  provider: string;
-  base_url: string;
-  api_key_hint: string;
-  models: Record<string, string>;
-  priority: number;
-  weight: number;
-  max_concurrent: number;
-  in_flight: number;
-  enabled: boolean;
-  created_at: number;
-}
-
 /**
  * The gateway's own --base-url/--api-key flags name the gateway connection, so the channel's
  * upstream URL and key are taken from the same flags only on `add`/`update`, where the
@@ -110,7 +96,7 @@ export async function channels(args: string[], io: Io): Promise<number> {
   }
   const client = clientFrom(conn.values);
   const json = Boolean(conn.values.json || upstream?.values.json);
-  const show = (c: ChannelView) => {
+  const show = (c: Channel) => {
     if (json) io.out(JSON.stringify(c));
     else
       io.out(
@@ -151,39 +137,25 @@ export async function channels(args: string[], io: Io): Promise<number> {
       ] as const) {
         if (!value) throw new UsageError(`channels add needs ${flag}`);
       }
-      show(await client.core.request<ChannelView>({ method: "POST", path: "/v1/admin/channels", json: b }));
+      show(await client.admin.channels.create(b));
       return EXIT.ok;
     }
     case "update":
-      show(
-        await client.core.request<ChannelView>({
-          method: "PATCH",
-          path: `/v1/admin/channels/${id()}`,
-          json: body(),
-        }),
-      );
+      show(await client.admin.channels.update(id(), body()));
       return EXIT.ok;
     case "disable":
     case "enable":
-      show(
-        await client.core.request<ChannelView>({ method: "POST", path: `/v1/admin/channels/${id()}/${sub}` }),
-      );
+      show(await client.admin.channels[sub](id()));
       return EXIT.ok;
     case "test": {
-      const result = await client.core.request<{ ok: boolean; latency_ms: number; error?: string }>({
-        method: "POST",
-        path: `/v1/admin/channels/${id()}/test`,
-      });
+      const result = await client.admin.channels.test(id());
       if (json) io.out(JSON.stringify(result));
       else if (result.ok) io.out(`ok: the provider accepted the channel's key (${result.latency_ms} ms)`);
       else io.err(`vidrelay: channel test failed: ${result.error}`);
       return result.ok ? EXIT.ok : EXIT.failed;
     }
     case "list": {
-      const { data } = await client.core.request<{ data: ChannelView[] }>({
-        method: "GET",
-        path: "/v1/admin/channels",
-      });
+      const data = await client.admin.channels.list();
       if (json) {
         for (const c of data) io.out(JSON.stringify(c));
         return EXIT.ok;

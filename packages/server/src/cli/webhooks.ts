@@ -1,3 +1,4 @@
+import type { WebhookDelivery } from "@vidrelay/sdk";
 import { CLIENT_OPTIONS_HELP, EXIT, type Io, intFlag, isoTime, subcommand, UsageError } from "./common.ts";
 import { type Columns, printList } from "./lists.ts";
 
@@ -19,19 +20,7 @@ Examples:
   vidrelay webhooks deliveries task_AbC…
 `;
 
-interface Delivery {
-  id: string;
-  url: string;
-  status: string;
-  attempts: Array<{
-    attempted_at: number;
-    status_code: number | null;
-    latency_ms: number;
-    error: string | null;
-  }>;
-}
-
-const DELIVERY_COLUMNS: Columns<Delivery> = {
+const DELIVERY_COLUMNS: Columns<WebhookDelivery> = {
   DELIVERY: (d) => d.id,
   STATUS: (d) => d.status,
   ATTEMPTS: (d) => String(d.attempts.length),
@@ -54,15 +43,8 @@ export async function webhooks(args: string[], io: Io): Promise<number> {
     case "secret": {
       const grace = intFlag("--grace-seconds", values["grace-seconds"] as string | undefined, 0);
       const secret = values.rotate
-        ? await client.core.request<{ secret: string; previous_secret_expires_at: number | null }>({
-            method: "POST",
-            path: "/v1/webhook-secret/rotate",
-            json: grace === undefined ? {} : { grace_seconds: grace },
-          })
-        : await client.core.request<{ secret: string; previous_secret_expires_at: number | null }>({
-            method: "GET",
-            path: "/v1/webhook-secret",
-          });
+        ? await client.webhooks.rotateSecret({ graceSeconds: grace })
+        : await client.webhooks.secret();
       if (values.json) io.out(JSON.stringify(secret));
       else {
         io.out(secret.secret);
@@ -77,19 +59,12 @@ export async function webhooks(args: string[], io: Io): Promise<number> {
     case "deliveries": {
       const taskId = positionals[0];
       if (!taskId) throw new UsageError("webhooks deliveries needs a TASK_ID");
-      const { data } = await client.core.request<{ data: Delivery[] }>({
-        method: "GET",
-        path: `/v1/video/generations/${taskId}/deliveries`,
-      });
-      return printList(io, data, values.json, DELIVERY_COLUMNS);
+      return printList(io, await client.webhooks.deliveries(taskId), values.json, DELIVERY_COLUMNS);
     }
     case "replay": {
       const [taskId, deliveryId] = positionals;
       if (!taskId || !deliveryId) throw new UsageError("webhooks replay needs TASK_ID and DELIVERY_ID");
-      const d = await client.core.request<Delivery>({
-        method: "POST",
-        path: `/v1/video/generations/${taskId}/deliveries/${deliveryId}/replay`,
-      });
+      const d = await client.webhooks.replay(taskId, deliveryId);
       io.out(values.json ? JSON.stringify(d) : `${d.id} is ${d.status} again; it will be sent shortly`);
       return EXIT.ok;
     }

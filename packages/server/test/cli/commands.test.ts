@@ -146,6 +146,21 @@ describe("vidrelay client commands", () => {
     assert.match(badStatus.stderr, /--status must be one of/);
   });
 
+  test("usage prints a row per day (its date in DAY) and the total", async () => {
+    // After the tasks above: today's row exists. The DAY column read a field the API never sends
+    // until the CLI used the SDK's generated UsageRow type.
+    const usage = await runCli(["usage", "--group-by", "day"], env);
+    assert.equal(usage.code, 0, usage.stderr);
+    const today = new Date().toISOString().slice(0, 10);
+    const lines = usage.stdout.trim().split("\n");
+    assert.match(lines[0]!, /^DAY\s+MODEL\s+KEY\s+TASKS/);
+    assert.ok(
+      lines.some((line) => line.startsWith(today)),
+      usage.stdout,
+    );
+    assert.match(lines.at(-1)!, /^total\s/);
+  });
+
   test("models lists the catalog; models ID prints one as JSON", async () => {
     const [table, one] = await Promise.all([
       runCli(["models"], env),
