@@ -27,6 +27,14 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
+/** A comma-separated setting's items, trimmed, empty ones dropped. */
+function commaList(value: string): string[] {
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
 export const ConfigSchema = z.object({
   host: z.string().min(1).default("127.0.0.1"),
   port: port.default(8080),
@@ -56,10 +64,7 @@ export const ConfigSchema = z.object({
     .string()
     .default("")
     .transform((value, ctx) => {
-      const secrets = value
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
+      const secrets = commaList(value);
       if (secrets.some((s) => s.length < 16)) {
         ctx.addIssue({
           code: "custom",
@@ -119,10 +124,7 @@ export const ConfigSchema = z.object({
     .string()
     .default("all")
     .transform((value, ctx) => {
-      const kinds = value
-        .split(",")
-        .map((k) => k.trim())
-        .filter(Boolean);
+      const kinds = commaList(value);
       const known = ["all", "render", "deliver", "dispatch", "ingest"];
       const bad = kinds.filter((k) => !known.includes(k));
       if (bad.length || kinds.length === 0) {

@@ -13,6 +13,9 @@ import { decodeCursor } from "../store/pagination.ts";
 import { FileDeleted, FileList, FileObject } from "./schemas.ts";
 import type { FileService } from "./service.ts";
 
+/** Every route here is in the Files section of the reference and needs a key. */
+const KEYED = { tag: "Files", auth: "key" } as const;
+
 export interface FileRouteDeps {
   config: Pick<Config, "maxImageBytes" | "maxVideoBytes" | "maxAudioBytes">;
   files: FileService;
@@ -47,8 +50,7 @@ export async function fileRoutes(app: FastifyInstance, { config, files }: FileRo
     url: "/v1/files",
     operationId: "uploadFile",
     summary: "Upload reference media (image, video or audio)",
-    tag: "Files",
-    auth: "key",
+    ...KEYED,
     body: UploadForm,
     bodyMode: "multipart",
     response: FileObject,
@@ -77,8 +79,7 @@ export async function fileRoutes(app: FastifyInstance, { config, files }: FileRo
     url: "/v1/files",
     operationId: "listFiles",
     summary: "List files, newest first",
-    tag: "Files",
-    auth: "key",
+    ...KEYED,
     query: PageQuery,
     response: FileList,
     errors: [400, 401],
@@ -96,8 +97,7 @@ export async function fileRoutes(app: FastifyInstance, { config, files }: FileRo
     url: "/v1/files/:file_id",
     operationId: "getFile",
     summary: "Get a file",
-    tag: "Files",
-    auth: "key",
+    ...KEYED,
     params: FileParams,
     response: FileObject,
     errors: [401, 404],
@@ -108,8 +108,7 @@ export async function fileRoutes(app: FastifyInstance, { config, files }: FileRo
     url: "/v1/files/:file_id",
     operationId: "deleteFile",
     summary: "Delete a file",
-    tag: "Files",
-    auth: "key",
+    ...KEYED,
     params: FileParams,
     response: FileDeleted,
     errors: [401, 404],

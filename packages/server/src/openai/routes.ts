@@ -24,6 +24,9 @@ import {
 } from "./schemas.ts";
 import type { OpenAiVideos } from "./service.ts";
 
+/** Every route here is in the OpenAI-compatible section of the reference and needs a key. */
+const KEYED = { tag: "OpenAI-compatible", auth: "key" } as const;
+
 export interface OpenAiRouteDeps {
   config: Pick<Config, "maxImageBytes" | "maxVideoBytes" | "maxAudioBytes">;
   videos: OpenAiVideos;
@@ -51,8 +54,7 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
     url: "/v1/videos",
     operationId: "openaiCreateVideo",
     summary: "Create a video (OpenAI Videos API; JSON or multipart with an input_reference file)",
-    tag: "OpenAI-compatible",
-    auth: "key",
+    ...KEYED,
     body: VideoCreateBody,
     bodyMode: "domain",
     headers: IDEMPOTENCY,
@@ -72,8 +74,7 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
     url: "/v1/videos/:video_id/remix",
     operationId: "openaiRemixVideo",
     summary: "Remix: a new video with the same inputs and parameters and a new prompt",
-    tag: "OpenAI-compatible",
-    auth: "key",
+    ...KEYED,
     params: VideoParams,
     body: VideoRemixBody,
     headers: IDEMPOTENCY,
@@ -96,8 +97,7 @@ function declareReads(app: FastifyInstance, deps: OpenAiRouteDeps): void {
     url: "/v1/videos",
     operationId: "openaiListVideos",
     summary: "List videos (cursor: after = the last id of the previous page)",
-    tag: "OpenAI-compatible",
-    auth: "key",
+    ...KEYED,
     query: VideoListQuery,
     response: OpenAiVideoList,
     errors: [400, 401],
@@ -130,8 +130,7 @@ function declareReads(app: FastifyInstance, deps: OpenAiRouteDeps): void {
     url: "/v1/videos/:video_id",
     operationId: "openaiRetrieveVideo",
     summary: "Retrieve a video",
-    tag: "OpenAI-compatible",
-    auth: "key",
+    ...KEYED,
     params: VideoParams,
     response: OpenAiVideo,
     errors: [401, 404],
@@ -145,8 +144,7 @@ function declareReads(app: FastifyInstance, deps: OpenAiRouteDeps): void {
     operationId: "openaiDeleteVideo",
     summary:
       "Delete a video: its stored media go and neither API shows it again (an unfinished one is cancelled first)",
-    tag: "OpenAI-compatible",
-    auth: "key",
+    ...KEYED,
     params: VideoParams,
     response: OpenAiVideoDeleted,
     errors: [401, 404, 409],
@@ -160,8 +158,7 @@ function declareReads(app: FastifyInstance, deps: OpenAiRouteDeps): void {
     url: "/v1/videos/:video_id/content",
     operationId: "openaiDownloadVideo",
     summary: "Download the mp4 (variant=video, Range supported) or its thumbnail (variant=thumbnail, JPEG)",
-    tag: "OpenAI-compatible",
-    auth: "key",
+    ...KEYED,
     params: VideoParams,
     query: VideoContentQuery,
     response: {

@@ -19,6 +19,9 @@ import { SubmitBody, TaskCreated, TaskList, TaskObject, TaskStatus } from "./sch
 import type { TaskService } from "./service.ts";
 import type { StreamSlots } from "./stream-slots.ts";
 
+/** Every route here is in the Tasks section of the reference and needs a key. */
+const KEYED = { tag: "Tasks", auth: "key" } as const;
+
 export interface TaskRouteDeps {
   config: Pick<Config, "maxSubmitBytes">;
   tasks: TaskService;
@@ -56,8 +59,7 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     url: "/v1/video/generations",
     operationId: "createVideo",
     summary: "Submit a video generation task",
-    tag: "Tasks",
-    auth: "key",
+    ...KEYED,
     body: SubmitBody,
     bodyMode: "domain",
     headers: idempotencyHeaders("task"),
@@ -87,8 +89,7 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     url: "/v1/video/generations",
     operationId: "listVideos",
     summary: "List tasks, newest first",
-    tag: "Tasks",
-    auth: "key",
+    ...KEYED,
     query: TaskListQuery,
     response: TaskList,
     errors: [400, 401],
@@ -109,8 +110,7 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     url: "/v1/video/generations/:task_id",
     operationId: "getVideo",
     summary: "Get a task",
-    tag: "Tasks",
-    auth: "key",
+    ...KEYED,
     params: TaskParams,
     headers: IfNoneMatchHeaders,
     response: TaskObject,
@@ -129,8 +129,7 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
     url: "/v1/video/generations/:task_id/cancel",
     operationId: "cancelVideo",
     summary: "Cancel a task (it becomes failed with error.code = cancelled)",
-    tag: "Tasks",
-    auth: "key",
+    ...KEYED,
     params: TaskParams,
     response: TaskObject,
     errors: [401, 404, 409],
@@ -149,8 +148,7 @@ function declareMedia(app: FastifyInstance, deps: TaskRouteDeps): void {
     url: "/v1/video/generations/:task_id/content",
     operationId: "downloadVideo",
     summary: "Download the video (Range supported)",
-    tag: "Tasks",
-    auth: "key",
+    ...KEYED,
     params: TaskParams,
     response: {
       description: "The mp4",
@@ -168,8 +166,7 @@ function declareMedia(app: FastifyInstance, deps: TaskRouteDeps): void {
     url: "/v1/video/generations/:task_id/events",
     operationId: "videoEvents",
     summary: "Server-Sent Events: `task` events with the task object on every change, then `done`",
-    tag: "Tasks",
-    auth: "key",
+    ...KEYED,
     params: TaskParams,
     response: {
       description: "An event stream",

@@ -1,18 +1,26 @@
 import type { Kysely, Migration } from "kysely";
 
+/**
+ * A signing-secret table as 0002 created it. 0011 makes the test-mode one with the same columns on
+ * purpose; a later change to either table is a new migration, never an edit here.
+ */
+function createSecretsTable(db: Kysely<unknown>, name: string): Promise<void> {
+  return db.schema
+    .createTable(name)
+    .addColumn("account_id", "varchar(64)", (c) => c.primaryKey().references("accounts.id"))
+    .addColumn("secret", "varchar(200)", (c) => c.notNull())
+    .addColumn("previous_secret", "varchar(200)")
+    .addColumn("previous_expires_at", "bigint")
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addColumn("rotated_at", "bigint")
+    .execute();
+}
+
 /** The webhook tables (secrets, deliveries, attempts). Schema builder only: SQLite and Postgres alike. */
 export const webhookMigrations: Record<string, Migration> = {
   "0002_webhooks": {
     async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable("webhook_secrets")
-        .addColumn("account_id", "varchar(64)", (c) => c.primaryKey().references("accounts.id"))
-        .addColumn("secret", "varchar(200)", (c) => c.notNull())
-        .addColumn("previous_secret", "varchar(200)")
-        .addColumn("previous_expires_at", "bigint")
-        .addColumn("created_at", "bigint", (c) => c.notNull())
-        .addColumn("rotated_at", "bigint")
-        .execute();
+      await createSecretsTable(db, "webhook_secrets");
 
       await db.schema
         .createTable("webhook_deliveries")
@@ -57,15 +65,7 @@ export const webhookMigrations: Record<string, Migration> = {
   // the live one. Same shape as webhook_secrets.
   "0011_webhook_test_secrets": {
     async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable("webhook_test_secrets")
-        .addColumn("account_id", "varchar(64)", (c) => c.primaryKey().references("accounts.id"))
-        .addColumn("secret", "varchar(200)", (c) => c.notNull())
-        .addColumn("previous_secret", "varchar(200)")
-        .addColumn("previous_expires_at", "bigint")
-        .addColumn("created_at", "bigint", (c) => c.notNull())
-        .addColumn("rotated_at", "bigint")
-        .execute();
+      await createSecretsTable(db, "webhook_test_secrets");
       await db.schema
         .alterTable("webhook_deliveries")
         .addColumn("test_mode", "integer", (c) => c.notNull().defaultTo(0))

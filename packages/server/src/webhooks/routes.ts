@@ -7,6 +7,9 @@ import { ownerOf } from "../keys/auth.ts";
 import { DeliveryList, DeliveryObject, RotateSecretBody, WebhookSecret } from "./schemas.ts";
 import type { WebhookService } from "./service.ts";
 
+/** Every route here is in the Webhooks section of the reference and needs a key. */
+const KEYED = { tag: "Webhooks", auth: "key" } as const;
+
 export interface WebhookRouteDeps {
   webhooks: WebhookService;
   /**
@@ -31,8 +34,7 @@ export async function webhookRoutes(
     operationId: "getWebhookSecret",
     summary:
       "The account's webhook signing secret (Standard Webhooks `whsec_…`); test-mode keys have their own",
-    tag: "Webhooks",
-    auth: "key",
+    ...KEYED,
     response: WebhookSecret,
     errors: [401],
   })(async ({ request }) => webhooks.secrets(ownerOf(request.principal)));
@@ -42,8 +44,7 @@ export async function webhookRoutes(
     url: "/v1/webhook-secret/rotate",
     operationId: "rotateWebhookSecret",
     summary: "Rotate the secret; both signatures are sent during the grace period",
-    tag: "Webhooks",
-    auth: "key",
+    ...KEYED,
     body: RotateSecretBody,
     response: WebhookSecret,
     errors: [400, 401],
@@ -54,8 +55,7 @@ export async function webhookRoutes(
     url: "/v1/video/generations/:task_id/deliveries",
     operationId: "listDeliveries",
     summary: "Webhook deliveries of a task, with every attempt",
-    tag: "Webhooks",
-    auth: "key",
+    ...KEYED,
     params: z.object({ task_id: z.string().describe("task_…") }),
     response: DeliveryList,
     errors: [401, 404],
@@ -69,8 +69,7 @@ export async function webhookRoutes(
     url: "/v1/video/generations/:task_id/deliveries/:delivery_id/replay",
     operationId: "replayDelivery",
     summary: "Send an exhausted or gone delivery again (same webhook-id, a fresh retry budget)",
-    tag: "Webhooks",
-    auth: "key",
+    ...KEYED,
     params: DeliveryParams,
     response: DeliveryObject,
     errors: [401, 404, 409],

@@ -10,6 +10,9 @@ import { route } from "../../http/route.ts";
 import { toApiModel } from "../model-object.ts";
 import { ModelList, ModelObject } from "../schemas.ts";
 
+/** Every route here is in the Models section of the reference and needs a key. */
+const KEYED = { tag: "Models", auth: "key" } as const;
+
 export interface ModelRouteDeps {
   catalog: Catalog;
   routing: Pick<ChannelRouting, "availableModels">;
@@ -29,8 +32,7 @@ export async function modelRoutes(
     url: "/v1/models",
     operationId: "listModels",
     summary: "List the models this key may use, with capabilities",
-    tag: "Models",
-    auth: "key",
+    ...KEYED,
     response: ModelList,
     errors: [401],
   })(async ({ request }) => {
@@ -54,8 +56,7 @@ export async function modelRoutes(
     url: "/v1/models/:model_id",
     operationId: "getModel",
     summary: "Get one model",
-    tag: "Models",
-    auth: "key",
+    ...KEYED,
     params: z.object({ model_id: z.string().describe("a catalog model id") }),
     response: ModelObject,
     errors: [401, 404],
