@@ -33,7 +33,7 @@ import {
 import { formatMoney } from "./money.ts";
 import type { PriceBook } from "./price-book.ts";
 import type { BillingRepository, Executor } from "./repository.ts";
-import { billingView, type HoldRow, type LedgerKind } from "./schema.ts";
+import { billingView, type HoldRow, type LedgerKind } from "./tables.ts";
 import { type TaskUsage, usageOf } from "./usage-report.ts";
 
 export interface HoldParams {

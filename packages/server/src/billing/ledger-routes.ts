@@ -13,7 +13,6 @@ import { randomAlphanumeric } from "../util/ids.ts";
 import type { Billing } from "./billing.ts";
 import { formatMoney } from "./money.ts";
 import { AccountParams, requireAccount } from "./route-helpers.ts";
-import type { LedgerRow } from "./schema.ts";
 import {
   AdjustmentBody,
   type LedgerEntry,
@@ -22,6 +21,7 @@ import {
   LedgerResult,
   TopupBody,
 } from "./schemas.ts";
+import type { LedgerRow } from "./tables.ts";
 
 export function ledgerEntryToApi(row: LedgerRow): z.input<typeof LedgerEntry> {
   return {

@@ -7,7 +7,7 @@
 import { ApiError, invalid, notFound, shown } from "../domain/errors.ts";
 import { assertMicros, formatMoney } from "./money.ts";
 import type { BillingRepository, Executor } from "./repository.ts";
-import type { LedgerRow } from "./schema.ts";
+import type { LedgerRow } from "./tables.ts";
 
 export interface Balance {
   object: "balance";

@@ -8,8 +8,8 @@ import { invalid, notFound, shown } from "../domain/errors.ts";
 import { route } from "../http/route.ts";
 import type { Billing } from "./billing.ts";
 import { type LimitPatch, limitsRowToApi } from "./limits.ts";
-import type { LimitScope } from "./schema.ts";
 import { LimitsBody, LimitsObject } from "./schemas.ts";
+import type { LimitScope } from "./tables.ts";
 
 const SCOPES = {
   account: {

@@ -15,7 +15,7 @@ import { type Kysely, sql } from "kysely";
 import type { Principal } from "../keys/auth.ts";
 import type { Database } from "../store/schema.ts";
 import { BillingRefusal } from "./errors.ts";
-import { type BillingDb, billingView, type LimitScope, type LimitsRow } from "./schema.ts";
+import { type BillingDb, billingView, type LimitScope, type LimitsRow } from "./tables.ts";
 
 export interface LimitSettings {
   /** Requests per minute per key (sliding window); null: unlimited. */

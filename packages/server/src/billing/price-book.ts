@@ -22,7 +22,7 @@ import {
   ruleGaps,
 } from "./prices.ts";
 import type { Executor } from "./repository.ts";
-import type { PriceRow } from "./schema.ts";
+import type { PriceRow } from "./tables.ts";
 
 export interface PriceBookOptions {
   currency: string;

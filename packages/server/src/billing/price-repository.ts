@@ -4,7 +4,7 @@
  */
 import { randomAlphanumeric } from "../util/ids.ts";
 import { BillingTables, type Executor } from "./repository.ts";
-import type { PriceRow } from "./schema.ts";
+import type { PriceRow } from "./tables.ts";
 
 const newPriceId = () => `price_${randomAlphanumeric(20)}`;
 

@@ -18,7 +18,7 @@ import {
   type HoldRow,
   type HoldStatus,
   type LedgerRow,
-} from "./schema.ts";
+} from "./tables.ts";
 
 /** The pool, or the transaction the call belongs to. */
 export type Executor = Kysely<Database>;

@@ -10,7 +10,7 @@ import type { Resolution } from "../domain/request.ts";
 import { dayOf, dayToDate } from "./limits.ts";
 import { formatMoney } from "./money.ts";
 import type { BillingRepository, Executor, UsageTotals } from "./repository.ts";
-import type { HoldRow } from "./schema.ts";
+import type { HoldRow } from "./tables.ts";
 
 /** The task object's `usage` (docs/api.md §4). */
 export interface TaskUsage {

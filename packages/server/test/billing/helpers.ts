@@ -4,7 +4,7 @@ import type { Kysely } from "kysely";
 import pino from "pino";
 import type { Billing } from "../../src/billing/billing.ts";
 import type { BillingHolds, ProviderUsage } from "../../src/billing/holds.ts";
-import { type BillingDb, billingView } from "../../src/billing/schema.ts";
+import { type BillingDb, billingView } from "../../src/billing/tables.ts";
 import { ChannelRepository } from "../../src/channels/repository.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { Resolution } from "../../src/domain/request.ts";

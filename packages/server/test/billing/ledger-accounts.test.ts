@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Billing } from "../../src/billing/billing.ts";
 import { MoneyError } from "../../src/billing/money.ts";
-import type { BillingLedgerTable } from "../../src/billing/schema.ts";
+import type { BillingLedgerTable } from "../../src/billing/tables.ts";
 import { Catalog } from "../../src/catalog/models.ts";
 import { ApiError } from "../../src/domain/errors.ts";
 import { DIALECTS, newCustomer, openStore, type Store, submit, taskRow } from "./helpers.ts";

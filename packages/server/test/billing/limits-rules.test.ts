@@ -24,7 +24,7 @@ import {
   tryIncrement,
   UNLIMITED,
 } from "../../src/billing/limits.ts";
-import { type BillingDb, billingView, type LimitsRow } from "../../src/billing/schema.ts";
+import { type BillingDb, billingView, type LimitsRow } from "../../src/billing/tables.ts";
 import type { Principal } from "../../src/keys/auth.ts";
 import { ALL_MIGRATIONS } from "../../src/migrations.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "../../src/store/db.ts";

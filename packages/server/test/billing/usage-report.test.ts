@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Billing } from "../../src/billing/billing.ts";
-import type { HoldRow } from "../../src/billing/schema.ts";
+import type { HoldRow } from "../../src/billing/tables.ts";
 import { dateToDay, type UsageRow, usageOf } from "../../src/billing/usage-report.ts";
 import { Catalog } from "../../src/catalog/models.ts";
 import { ApiError } from "../../src/domain/errors.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Kysely, sql } from "kysely";
-import type { BillingDb } from "../../src/billing/schema.ts";
+import type { BillingDb } from "../../src/billing/tables.ts";
 import { ALL_MIGRATIONS } from "../../src/migrations.ts";
 import { migrateToLatest, openDatabase } from "../../src/store/db.ts";
 import { matchesEtag, TaskObjectCache, type TaskObjectWithTag } from "../../src/tasks/object-cache.ts";

@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { mkdir, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { billingView } from "../../src/billing/schema.ts";
+import { billingView } from "../../src/billing/tables.ts";
 import { type ArkDouble, startArkDouble } from "../doubles/ark/double.ts";
 import { sample } from "../helpers/paths.ts";
 import { until } from "../helpers/receiver.ts";
