@@ -149,7 +149,9 @@ describe("the size of what a person reads", () => {
           const last = source.getLineAndCharacterOfPosition(node.end).line;
           if (last - first + 1 > 120) {
             const name = (node as ts.FunctionDeclaration).name?.getText(source) ?? "(anonymous)";
-            long.push(`${relative(resolve(SRC, "../.."), file)}:${first + 1} ${name}: ${last - first + 1} lines`);
+            long.push(
+              `${relative(resolve(SRC, "../.."), file)}:${first + 1} ${name}: ${last - first + 1} lines`,
+            );
           }
         }
         ts.forEachChild(node, visit);
