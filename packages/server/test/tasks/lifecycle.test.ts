@@ -41,6 +41,8 @@ interface Wired {
   changed: string[];
   /** How many times the queue was poked. */
   pokes: () => number;
+  /** The job kinds the queue was poked for, in order. */
+  poked: Array<string | undefined>;
 }
 
 function wire(store: Store, billing: Billing, overrides: Partial<TaskLifecycleDeps> = {}): Wired {
@@ -54,7 +56,11 @@ function wire(store: Store, billing: Billing, overrides: Partial<TaskLifecycleDe
   );
   const queue = new StoreJobQueue(store.db);
   let pokes = 0;
-  queue.onEnqueue(() => pokes++);
+  const poked: Array<string | undefined> = [];
+  queue.onEnqueue((kind) => {
+    pokes++;
+    poked.push(kind);
+  });
   const calls: string[] = [];
   const slots = new ChannelSlots({
     db: store.db,
@@ -101,7 +107,7 @@ function wire(store: Store, billing: Billing, overrides: Partial<TaskLifecycleDe
     metrics: new Metrics(),
     ...overrides,
   };
-  return { lifecycle: new TaskLifecycle(deps), deps, calls, changed, pokes: () => pokes };
+  return { lifecycle: new TaskLifecycle(deps), deps, calls, changed, pokes: () => pokes, poked };
 }
 
 let suffix = 0;
@@ -358,6 +364,7 @@ for (const { name, make } of DIALECTS) {
         1,
       );
       assert.ok(w.pokes() > pokesBefore, "workers are woken for the delivery job");
+      assert.equal(w.poked.at(-1), "deliver", "the delivery workers, not every kind");
       assert.deepEqual(w.changed, [task.id]);
     });
 
@@ -390,6 +397,71 @@ for (const { name, make } of DIALECTS) {
         1,
       );
       assert.equal(await finishedCount(w.deps.metrics, { status: "succeeded" }), 0);
+    });
+
+    test("checkSubmit says whether submit would accept the task, and writes nothing either way", async () => {
+      const w = wire(store, billing);
+      const { account, key } = await funded();
+      const accepted = taskRow(account.id, key.id);
+      await w.lifecycle.checkSubmit(accepted);
+      assert.equal(await w.deps.tasks.getById(accepted.id), undefined);
+      assert.equal(await holdOf(accepted.id), undefined);
+      assert.equal((await billing.ledger.balance(account.id)).held_micros, 0);
+
+      const broke = await newCustomer(store.accounts);
+      const refused = taskRow(broke.account.id, broke.key.id);
+      await assert.rejects(w.lifecycle.checkSubmit(refused), (e: { code?: string }) => {
+        assert.equal(e.code, "insufficient_balance");
+        return true;
+      });
+      assert.equal(await w.deps.tasks.getById(refused.id), undefined);
+      assert.deepEqual(w.changed, [], "a dry run tells no one");
+    });
+
+    test("upstreamRunning: submitted → running, progress forward only and at most 95, next poll scheduled", async () => {
+      const { account, key } = await funded();
+      const w = wire(store, billing);
+      const task = taskRow(account.id, key.id);
+      await w.lifecycle.submit(task, { kind: "dispatch", taskId: task.id });
+      w.changed.length = 0;
+      const before = Date.now();
+      const read = async () => (await w.deps.tasks.getById(task.id))!;
+
+      await w.lifecycle.upstreamRunning(await read(), 40.4, 5000);
+      let row = await read();
+      assert.equal(row.status, "running");
+      assert.equal(row.upstream_status, "running");
+      assert.equal(row.progress, 40);
+      assert.ok(row.started_at !== null && row.started_at >= before);
+      assert.ok(Number(row.next_poll_at) >= before + 5000, "the next poll is the given delay away");
+      assert.ok(Number(row.next_poll_at) <= Date.now() + 5000);
+      assert.deepEqual(w.changed, [task.id]);
+
+      // A lower estimate moves nothing back, keeps when it started, and tells no one.
+      const startedAt = row.started_at;
+      w.changed.length = 0;
+      await w.lifecycle.upstreamRunning(row, 10, 5000);
+      row = await read();
+      assert.equal(row.progress, 40);
+      assert.equal(row.started_at, startedAt);
+      assert.deepEqual(w.changed, []);
+
+      // Progress stops at 95 until the task has finished.
+      await w.lifecycle.upstreamRunning(row, 120, 5000);
+      row = await read();
+      assert.equal(row.progress, 95);
+      assert.deepEqual(w.changed, [task.id]);
+
+      // A task that finished meanwhile is left as it is.
+      await w.lifecycle.finish(task.id, "failed", {
+        error_code: "cancelled",
+        error_message: "by the client",
+      });
+      const finished = await read();
+      await w.lifecycle.upstreamRunning({ ...finished, status: "running" }, 99, 5000);
+      const after = await read();
+      assert.equal(after.status, "failed");
+      assert.equal(after.progress, finished.progress);
     });
 
     test("a task finishes once: the second finish changes nothing and reports undefined", async () => {
