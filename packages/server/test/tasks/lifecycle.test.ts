@@ -427,9 +427,14 @@ for (const { name, make } of DIALECTS) {
       const before = Date.now();
       const read = async () => (await w.deps.tasks.getById(task.id))!;
 
+      // Running with no progress yet: the status alone is a change worth telling.
+      await w.lifecycle.upstreamRunning(await read(), 0, 5000);
+      assert.equal((await read()).status, "running");
+      assert.deepEqual(w.changed, [task.id]);
+      w.changed.length = 0;
+
       await w.lifecycle.upstreamRunning(await read(), 40.4, 5000);
       let row = await read();
-      assert.equal(row.status, "running");
       assert.equal(row.upstream_status, "running");
       assert.equal(row.progress, 40);
       assert.ok(row.started_at !== null && row.started_at >= before);
