@@ -7,23 +7,11 @@ import {
   NotFoundError,
   PermissionDeniedError,
   VidRelay,
-  type VidRelayError,
 } from "@vidrelay/sdk";
+import { expectError } from "../helpers/expect-error.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 
 const MODEL = "seedance-1-5-pro-with-audio";
-
-async function expectError<E extends VidRelayError>(
-  promise: Promise<unknown>,
-  Class: new (...args: never[]) => E,
-): Promise<E> {
-  const error = await promise.then(
-    () => assert.fail(`expected ${Class.name}`),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof Class, `expected ${Class.name}, got ${String(error)}`);
-  return error;
-}
 
 /**
  * The SDK's administration and billing resources against a real gateway over loopback: an admin

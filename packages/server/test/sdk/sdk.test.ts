@@ -13,8 +13,8 @@ import {
   TaskFailedError,
   UnsupportedMediaTypeError,
   VidRelay,
-  type VidRelayError,
 } from "@vidrelay/sdk";
+import { expectError } from "../helpers/expect-error.ts";
 import { sample } from "../helpers/paths.ts";
 import { clipFacts } from "../helpers/probe.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
@@ -35,18 +35,6 @@ function recordingClient(t: TestServer, key = t.key) {
     },
   });
   return { client, urls };
-}
-
-async function expectError<E extends VidRelayError>(
-  promise: Promise<unknown>,
-  Class: new (...args: never[]) => E,
-): Promise<E> {
-  const error = await promise.then(
-    () => assert.fail(`expected ${Class.name}`),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof Class, `expected ${Class.name}, got ${String(error)}`);
-  return error;
 }
 
 describe("SDK against a real server", () => {
