@@ -42,7 +42,7 @@ import {
   UsageRowObject,
   UsageTotals,
 } from "../src/billing/schemas.ts";
-import { AUDIO_POLICIES, FITS, MODEL_FAMILIES, MODES, RATIOS, RESOLUTIONS } from "../src/catalog/models.ts";
+import { AUDIO_POLICIES, FITS, MODES, RATIOS, RESOLUTIONS } from "../src/catalog/models.ts";
 import { ChannelBody, ChannelList, ChannelObject, ChannelTestResult } from "../src/channels/schemas.ts";
 import { FileDeleted, FileList, FileObject } from "../src/files/schemas.ts";
 import { ErrorBody, ErrorType } from "../src/http/schema.ts";
@@ -213,7 +213,6 @@ export const SDK_ENUMS: NamedEnum[] = [
   { name: "GenerationMode", values: MODES },
   { name: "ImageRole", values: ImageRole.options },
   { name: "AudioPolicy", values: AUDIO_POLICIES },
-  { name: "ModelFamily", values: MODEL_FAMILIES },
   { name: "ErrorType", values: ErrorType.options, description: ErrorType.description },
   { name: "BillingMode", values: BillingModeSchema.options, description: BillingModeSchema.description },
   { name: "WebhookDeliveryStatus", values: DeliveryStatus.options },

@@ -17,8 +17,6 @@ export type ImageRole = "first_frame" | "last_frame" | "reference_image";
 
 export type AudioPolicy = "always" | "never" | "optional";
 
-export type ModelFamily = "seedance-1.5" | "seedance-2.0" | "happyhorse-1.0" | "grok-imagine";
-
 /** Error class; the HTTP status follows from it (docs/api.md §1). */
 export type ErrorType =
   | "invalid_request_error"
@@ -413,7 +411,7 @@ export interface Model {
   owned_by: "vidrelay";
   name: string;
   description: string;
-  family: ModelFamily;
+  family: string;
   /**
    * `text`: prompt only; `first_frame`: one image; `first_last_frame`: two images; `reference`: reference
    * images/videos/audio.

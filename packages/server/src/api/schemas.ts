@@ -3,7 +3,7 @@
  * `components.schemas` (routes that answer with one of these refer to it by name).
  */
 import { z } from "zod";
-import { AUDIO_POLICIES, FITS, MODEL_FAMILIES, MODES, RATIOS, RESOLUTIONS } from "../catalog/models.ts";
+import { AUDIO_POLICIES, FITS, MODES, ModelFamilySchema, RATIOS, RESOLUTIONS } from "../catalog/models.ts";
 import { FileList, FileObject } from "../files/schemas.ts";
 import { ErrorBody, type JsonSchema, listEnvelope, toJsonSchema, UnixSeconds } from "../http/schema.ts";
 import { ContentItem, SubmitBody, TaskCreated, TaskList, TaskObject } from "../tasks/schemas.ts";
@@ -29,7 +29,7 @@ export const ModelObject = z
     owned_by: z.literal("vidrelay"),
     name: z.string(),
     description: z.string(),
-    family: z.enum(MODEL_FAMILIES),
+    family: ModelFamilySchema,
     modes: z
       .array(z.enum(MODES))
       .describe(

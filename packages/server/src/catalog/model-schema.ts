@@ -30,10 +30,11 @@ export const MODES = [
 export const FITS = ["crop", "pad"] as const satisfies readonly Fit[];
 export const MEDIA_KINDS = ["image", "video", "audio"] as const satisfies readonly MediaKind[];
 export const AUDIO_POLICIES = ["always", "never", "optional"] as const;
-export const MODEL_FAMILIES = ["seedance-1.5", "seedance-2.0", "happyhorse-1.0", "grok-imagine"] as const;
+/** A model family names the line a model belongs to (hints offer the same family first); free text. */
+export const ModelFamilySchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/);
 
 export type AudioPolicy = (typeof AUDIO_POLICIES)[number];
-export type ModelFamily = (typeof MODEL_FAMILIES)[number];
+export type ModelFamily = string;
 
 /** Contract-wide limits (docs/api.md §3), whatever the model. */
 export const SUBMIT_LIMITS = {
@@ -63,6 +64,18 @@ const MediaConstraint = z.object({
   maxBytes: PositiveInt.nullable(),
 });
 
+/** What an `edit` or `extend` accepts on a model that can do it (absent: it cannot). */
+const EditOperation = z.object({
+  /** Longest source video, in seconds. */
+  maxSourceSeconds: z.number().positive(),
+});
+const ExtendOperation = z.object({
+  /** Seconds that may be added (whole seconds). */
+  seconds: z.object({ min: PositiveInt, max: PositiveInt, default: PositiveInt }),
+  /** Longest source video, in seconds. */
+  maxSourceSeconds: z.number().positive(),
+});
+
 export const CatalogModelSchema = z
   .object({
     /** The public model id clients send as `model`. */
@@ -70,8 +83,8 @@ export const CatalogModelSchema = z
     name: z.string().min(1),
     /** One or two sentences for people choosing a model. */
     description: z.string().min(1),
-    /** Which provider family serves it: adapters map `family` (and `id`) to the upstream model. */
-    family: z.enum(MODEL_FAMILIES),
+    /** The model line it belongs to, e.g. `seedance-2.0` (hints offer the same family first). */
+    family: ModelFamilySchema,
     /** Unix seconds. */
     created: NonNegativeInt,
     modes: z.array(z.enum(MODES)).min(1),
@@ -121,7 +134,15 @@ export const CatalogModelSchema = z
       watermark: z.boolean(),
       cameraFixed: z.boolean(),
       returnLastFrame: z.boolean(),
+      /** Upstream scheduling priority 0–9 (Ark). */
+      priority: z.boolean().default(false),
     }),
+    /** How many `keyframe` images a request may carry (xAI 1.5: 4); 0 when the model takes none. */
+    keyframes: NonNegativeInt.default(0),
+    /** Operations beyond generation; each absent (or null) when the model cannot do it. */
+    operations: z
+      .object({ edit: EditOperation.nullable().default(null), extend: ExtendOperation.nullable().default(null) })
+      .default({ edit: null, extend: null }),
     /** Largest accepted `seed` (`-1` always means "random"). */
     seedMax: z.int().min(0).max(SUBMIT_LIMITS.seedMax),
     /** What the provider does when `watermark` is not sent (documentation for clients). */
@@ -165,6 +186,8 @@ export const CatalogModelSchema = z
 
 /** One catalog entry. Field names are camelCase here; `toApiModel` produces the API's snake_case. */
 export type CatalogModel = z.infer<typeof CatalogModelSchema>;
+/** A catalog entry as written, before defaults (`keyframes`, `operations`, `passThrough.priority`). */
+export type CatalogModelInput = z.input<typeof CatalogModelSchema>;
 
 /** Validate operator-supplied models (e.g. from a config file); throws a ZodError naming the bad field. */
 export function parseCatalogModels(raw: unknown): CatalogModel[] {

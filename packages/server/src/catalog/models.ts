@@ -19,7 +19,7 @@
  */
 import { notFound } from "../domain/errors.ts";
 import type { Ratio, Resolution } from "../domain/request.ts";
-import { type CatalogModel, CatalogModelSchema, MB, SUBMIT_LIMITS } from "./model-schema.ts";
+import { type CatalogModel, type CatalogModelInput, CatalogModelSchema, MB, SUBMIT_LIMITS } from "./model-schema.ts";
 import { didYouMean, nearestIds } from "./suggest.ts";
 
 export * from "./model-schema.ts";
@@ -38,7 +38,7 @@ const HAPPYHORSE_IMAGE = { minSide: 300, maxSide: null, maxAspect: 2.5, maxBytes
 
 const NO_REFERENCES = { images: 0, videos: 0, audios: 0, videoTotalSeconds: 0, audioTotalSeconds: 0 };
 
-function seedance15(id: string, withAudio: boolean): CatalogModel {
+function seedance15(id: string, withAudio: boolean): CatalogModelInput {
   return {
     id,
     name: withAudio ? "Seedance 1.5 pro (with audio)" : "Seedance 1.5 pro (silent)",
@@ -61,14 +61,14 @@ function seedance15(id: string, withAudio: boolean): CatalogModel {
     inputImage: { ...SEEDANCE_IMAGE },
     inputVideo: null,
     inputAudio: null,
-    passThrough: { seed: true, watermark: true, cameraFixed: true, returnLastFrame: true },
+    passThrough: { seed: true, watermark: true, cameraFixed: true, returnLastFrame: true, priority: true },
     seedMax: SUBMIT_LIMITS.seedMax,
     watermarkDefault: false,
     promptMaxLength: SUBMIT_LIMITS.promptMaxLength,
   };
 }
 
-function seedance20(resolution: Resolution): CatalogModel {
+function seedance20(resolution: Resolution): CatalogModelInput {
   const top = resolution === "1080p";
   return {
     id: `doubao-seedance-2-0-${resolution}`,
@@ -95,7 +95,7 @@ function seedance20(resolution: Resolution): CatalogModel {
     inputVideo: { maxSeconds: 15, maxBytes: 50 * MB },
     inputAudio: { maxSeconds: 15, maxBytes: 15 * MB },
     // camera_fixed is not supported on 2.0 (docs/providers.md §1.3).
-    passThrough: { seed: true, watermark: true, cameraFixed: false, returnLastFrame: true },
+    passThrough: { seed: true, watermark: true, cameraFixed: false, returnLastFrame: true, priority: true },
     seedMax: SUBMIT_LIMITS.seedMax,
     watermarkDefault: false,
     promptMaxLength: SUBMIT_LIMITS.promptMaxLength,
@@ -119,9 +119,9 @@ const HAPPYHORSE_COMMON = {
   // DashScope adds a "Happy Horse" mark unless watermark is false.
   watermarkDefault: true,
   promptMaxLength: SUBMIT_LIMITS.promptMaxLength,
-} satisfies Partial<CatalogModel>;
+} satisfies Partial<CatalogModelInput>;
 
-const HAPPYHORSE_I2V: CatalogModel = {
+const HAPPYHORSE_I2V: CatalogModelInput = {
   ...HAPPYHORSE_COMMON,
   id: "happyhorse-1.0-i2v",
   name: "HappyHorse 1.0 image-to-video",
@@ -139,7 +139,7 @@ const HAPPYHORSE_I2V: CatalogModel = {
   inputImage: { ...HAPPYHORSE_IMAGE },
 };
 
-const HAPPYHORSE_T2V: CatalogModel = {
+const HAPPYHORSE_T2V: CatalogModelInput = {
   ...HAPPYHORSE_COMMON,
   id: "happyhorse-1.0-t2v",
   name: "HappyHorse 1.0 text-to-video",
@@ -153,7 +153,7 @@ const HAPPYHORSE_T2V: CatalogModel = {
   inputImage: null,
 };
 
-const GROK_IMAGINE: CatalogModel = {
+const GROK_IMAGINE: CatalogModelInput = {
   id: "grok-imagine-video",
   name: "Grok Imagine video",
   description:
@@ -193,7 +193,7 @@ export const DEFAULT_CATALOG: readonly CatalogModel[] = Object.freeze([
   HAPPYHORSE_I2V,
   HAPPYHORSE_T2V,
   GROK_IMAGINE,
-]);
+].map((m) => CatalogModelSchema.parse(m)));
 
 // ---------------------------------------------------------------------------------------------
 // The catalog object.

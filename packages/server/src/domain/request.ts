@@ -16,7 +16,17 @@ export type ContentRole =
   | "last_frame"
   | "reference_image"
   | "reference_video"
-  | "reference_audio";
+  | "reference_audio"
+  /** The video an `edit` changes or an `extend` continues (exactly one, kind video). */
+  | "source_video"
+  /** An image the clip passes through at `at` seconds (xAI keyframes; strictly inside the clip). */
+  | "keyframe";
+/**
+ * What a task does beyond generating from scratch: `edit` changes the source video as the prompt
+ * says (same length); `extend` continues it by `seconds` and joins the two (the result is the
+ * stitched total). Absent on a plain generation.
+ */
+export type Operation = "edit" | "extend";
 /** text: prompt only; first_frame: one image; first_last_frame: two images; reference: reference roles. */
 export type GenerationMode = "text" | "first_frame" | "first_last_frame" | "reference";
 
@@ -36,6 +46,8 @@ export interface NormalizedMedia {
    * VIDRELAY_PUBLIC_URL is by then.
    */
   fileToken?: string;
+  /** `keyframe` only: where the clip passes through this image, in seconds from the start. */
+  at?: number;
 }
 
 export interface NormalizedRequest {
@@ -58,6 +70,15 @@ export interface NormalizedRequest {
    */
   fit?: Fit;
   content: NormalizedMedia[];
+  /** Set on an edit or an extension; the source is the `source_video` entry of `content`. */
+  operation?: Operation;
+  /** Upstream scheduling priority, 0 (default) to 9, on models whose provider takes one (Ark). */
+  priority?: number;
+  /**
+   * A stable, non-reversible id of the account (hex SHA-256 prefix), sent where the provider asks
+   * for an end-user id for abuse tracing (Ark `safety_identifier`, xAI `user`). Never the account id.
+   */
+  safetyIdentifier?: string;
   /** References in the order the prompt cites them, e.g. ["image3", "image1"]; each at most once. */
   citations: string[];
 }

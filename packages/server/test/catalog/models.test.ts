@@ -124,7 +124,7 @@ describe("catalog validation", () => {
     const raw = JSON.parse(JSON.stringify([{ ...base, id: "operator-model" }]));
     const [model] = parseCatalogModels(raw);
     assert.equal(model!.id, "operator-model");
-    assert.throws(() => parseCatalogModels([{ ...raw[0], family: "unknown" }]));
+    assert.throws(() => parseCatalogModels([{ ...raw[0], family: "Not A Family!" }]));
   });
 });
 
