@@ -1,16 +1,30 @@
 import { ControlError, type Double, type DoubleCore, startDouble } from "../lib/double.ts";
 import { json, type Reply, type RequestContext, type Route } from "../lib/http.ts";
+import {
+  type Generation,
+  type Operation,
+  type ValidateEnv,
+  validateGeneration,
+  validateOperation,
+  XAI_MODELS,
+  XaiRefusal,
+} from "./validate.ts";
 
 /**
- * xAI Grok Imagine video: a local double of `POST /v1/videos/generations` and
- * `GET /v1/videos/{request_id}` (docs/providers.md §3 and §7.4), built on the shared doubles library.
+ * xAI Grok Imagine video: a local double of `POST /v1/videos/generations`, `/edits`, `/extensions`
+ * and `GET /v1/videos/{request_id}` (docs/providers.md §3 and §7.4), built on the shared doubles
+ * library. The request checks per model are in `validate.ts`.
  *
  * - `pending` (with `progress` 0 while queued, rising while it renders) → `done` with
  *   `video {url, duration, respect_moderation: true}` and `usage.cost_in_usd_ticks`; or `failed`
  *   with `error {code, message}`; `expired` once a request outlives its TTL.
- * - 400 for a duration outside 1–15, an unsupported aspect ratio or resolution; 404 for an
- *   unknown model; a bad key answers 400 "Incorrect API key provided" as xAI does ([I]:
- *   `badKeyStatus` makes it 401).
+ * - 400 for a duration outside 1–15, an unsupported aspect ratio or resolution, `last_frame` or
+ *   `keyframes` off the 1.5 models (≤ 4, strictly inside the clip, on a 1/3 s grid), an edit source
+ *   over 8.7 s, an extension source outside 2–15 s or +2–10 s, edits/extensions off
+ *   `grok-imagine-video`; 404 for an unknown model; a bad key answers 400 "Incorrect API key
+ *   provided" as xAI does ([I]: `badKeyStatus` makes it 401).
+ * - The served MP4 is always the library's 2 s sample; `video.duration` reports what xAI would: the
+ *   asked duration, an edit's source length, or an extension's source + added seconds.
  * - Prompt markers: `[[moderate]]` (done, respect_moderation false, empty URL), `[[fail:code]]`,
  *   `[[expire]]` (never finishes; expires), `[[stuck]]`, `[[queue:s]]`, `[[run:s]]`.
  * - Errors are `{code, error}`: a gRPC-style status text and a message.
@@ -31,6 +45,8 @@ export interface XaiSettings {
   videoUrlTtlMs: number;
   /** Status of a bad key: xAI answers 400 (default); 401 for the conventional behaviour. */
   badKeyStatus: 400 | 401;
+  /** 1.5-lite takes `last_frame` and `keyframes` ([I]: integrators say it refuses them; default false). */
+  liteTakesFrames: boolean;
 }
 
 const HOUR = 3600_000;
@@ -43,28 +59,34 @@ export const DEFAULT_XAI_SETTINGS: XaiSettings = {
   resultTtlMs: 24 * HOUR,
   videoUrlTtlMs: 24 * HOUR,
   badKeyStatus: 400,
+  liteTakesFrames: false,
 };
 
 export const DEFAULT_XAI_KEY = "xai-test-key-0000000000000000";
 
-const MODELS: Record<string, { resolutions: string[] }> = {
-  "grok-imagine-video": { resolutions: ["480p", "720p"] },
-  "grok-imagine-video-1.5": { resolutions: ["480p", "720p", "1080p"] },
-  "grok-imagine-video-1.5-preview": { resolutions: ["480p", "720p", "1080p"] },
-  "grok-imagine-video-1.5-lite": { resolutions: ["480p", "720p"] },
-};
-const ASPECT_RATIOS = ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"];
 /** USD per second of output, by resolution (about $0.05/s at 480p). */
 const PRICE: Record<string, number> = { "480p": 0.05, "720p": 0.07, "1080p": 0.1 };
 
 export interface XaiRequest {
   id: string;
+  /** Which endpoint made it: `generations`, `edits` or `extensions`. */
+  kind: "generation" | "edit" | "extension";
   model: string;
   prompt: string;
+  /** Seconds of output xAI reports: the asked duration, the edit's source, or source + added. */
   duration: number;
   aspectRatio?: string;
   resolution: string;
   image?: string;
+  lastFrame?: string;
+  keyframes?: Array<{ url: string; timestampS: number }>;
+  referenceImages?: string[];
+  generateAudio: boolean;
+  user?: string;
+  /** Edits and extensions: the source clip's URL and length; extensions: the seconds added. */
+  video?: string;
+  sourceSeconds?: number;
+  addedSeconds?: number;
   seed?: number;
   status: XaiStatus;
   createdAt: number;
@@ -303,7 +325,91 @@ function apiRoutes(core: DoubleCore<XaiSettings>, m: Machine, keys: string[]): R
     m.tick();
     return undefined;
   };
-  const bad = (message: string) => xaiError(400, "Client specified an invalid argument", message);
+  const refuse = (err: unknown): Reply => {
+    if (!(err instanceof XaiRefusal)) throw err;
+    return xaiError(
+      err.status,
+      err.status === 404 ? "Some requested entity was not found" : "Client specified an invalid argument",
+      err.message,
+    );
+  };
+  const env = (ctx: RequestContext): ValidateEnv => ({
+    liteTakesFrames: core.settings.liteTakesFrames,
+    declared: (url) => core.declaredMedia(ctx, url),
+  });
+  /** The JSON object body, or an XaiRefusal. */
+  const bodyOf = (ctx: RequestContext): Record<string, unknown> => {
+    const b = ctx.body as Record<string, unknown> | undefined;
+    if (ctx.jsonError || !b || typeof b !== "object" || Array.isArray(b))
+      throw new XaiRefusal(400, "The request body must be a JSON object.");
+    return b;
+  };
+  /** A new request in `pending`, its timing scaled by the output's length, markers applied. */
+  const accept = (
+    fields: Omit<
+      XaiRequest,
+      "id" | "status" | "createdAt" | "readyAt" | "runMs" | "stuck" | "neverFinish" | "moderated"
+    >,
+  ): Reply => {
+    const now = core.clock.now();
+    const jitter = (v: number) => Math.max(0, Math.round(core.rng.jitter(v, core.settings.jitter)));
+    const r: XaiRequest = {
+      ...fields,
+      id: core.rng.uuid(),
+      status: "pending",
+      createdAt: now,
+      readyAt: now + jitter(core.settings.queueDelayMs),
+      runMs: jitter(core.settings.runMsPer8s * (fields.duration / 8)),
+      stuck: false,
+      neverFinish: false,
+      moderated: false,
+    };
+    for (const mk of r.prompt.matchAll(MARKER_RE)) {
+      const arg = mk[2];
+      switch (mk[1]) {
+        case "moderate":
+          r.moderated = true;
+          break;
+        case "fail":
+          r.failWith = {
+            code: arg || "internal_error",
+            message: `Video generation failed (${arg || "internal_error"}).`,
+          };
+          break;
+        case "expire":
+          r.neverFinish = true;
+          break;
+        case "stuck":
+          r.stuck = true;
+          break;
+        case "queue":
+          r.readyAt = now + Number(arg ?? 0) * 1000;
+          break;
+        case "run":
+          r.runMs = Number(arg ?? 0) * 1000;
+          break;
+      }
+    }
+    m.requests.set(r.id, r);
+    m.tick();
+    return json(200, { request_id: r.id });
+  };
+  const fromGeneration = (g: Generation) => {
+    const { kind: _kind, ...rest } = g;
+    return { kind: "generation" as const, ...rest };
+  };
+  const fromOperation = (o: Operation) => ({
+    kind: o.kind,
+    model: o.model,
+    prompt: o.prompt,
+    video: o.video,
+    sourceSeconds: o.sourceSeconds,
+    addedSeconds: o.duration,
+    // The output keeps the source's length (an edit) or adds to it (an extension), at most 720p.
+    duration: Math.round((o.sourceSeconds + (o.duration ?? 0)) * 10) / 10,
+    resolution: o.sourceHeight !== undefined && o.sourceHeight <= 480 ? "480p" : "720p",
+    generateAudio: true,
+  });
 
   return [
     {
@@ -312,90 +418,29 @@ function apiRoutes(core: DoubleCore<XaiSettings>, m: Machine, keys: string[]): R
       handler: (ctx) => {
         const stop = gate(ctx);
         if (stop) return stop;
-        const b = ctx.body as Record<string, unknown> | undefined;
-        if (ctx.jsonError || !b || typeof b !== "object" || Array.isArray(b))
-          return bad("The request body must be a JSON object.");
-        const model = b.model ?? "grok-imagine-video";
-        if (typeof model !== "string" || !MODELS[model])
-          return xaiError(
-            404,
-            "Some requested entity was not found",
-            `The model ${String(model)} does not exist or your team does not have access to it.`,
-          );
-        if (typeof b.prompt !== "string" || b.prompt.trim() === "") return bad("prompt is required.");
-        const duration = b.duration ?? 8;
-        if (typeof duration !== "number" || !Number.isInteger(duration) || duration < 1 || duration > 15)
-          return bad(
-            `duration must be an integer between 1 and 15 seconds; got ${JSON.stringify(duration)}.`,
-          );
-        if (b.aspect_ratio !== undefined && !ASPECT_RATIOS.includes(String(b.aspect_ratio)))
-          return bad(
-            `aspect_ratio must be one of ${ASPECT_RATIOS.join(", ")}; got ${JSON.stringify(b.aspect_ratio)}.`,
-          );
-        const resolution = b.resolution ?? "720p";
-        if (typeof resolution !== "string" || !MODELS[model]!.resolutions.includes(resolution))
-          return bad(
-            `resolution must be one of ${MODELS[model]!.resolutions.join(", ")} for ${model}; got ${JSON.stringify(resolution)}.`,
-          );
-        let image: string | undefined;
-        if (b.image !== undefined) {
-          const url = (b.image as { url?: unknown } | null)?.url;
-          if (typeof url !== "string" || !/^(https?:\/\/|data:image\/[a-z0-9.+-]+;base64,)/i.test(url))
-            return bad("image.url must be an http(s) URL or a base64 data:image URL.");
-          image = url;
+        try {
+          return accept(fromGeneration(validateGeneration(bodyOf(ctx), env(ctx))));
+        } catch (err) {
+          return refuse(err);
         }
-        if (b.seed !== undefined && (typeof b.seed !== "number" || !Number.isInteger(b.seed) || b.seed < 0))
-          return bad("seed must be a non-negative integer.");
-        const now = core.clock.now();
-        const jitter = (v: number) => Math.max(0, Math.round(core.rng.jitter(v, core.settings.jitter)));
-        const r: XaiRequest = {
-          id: core.rng.uuid(),
-          model,
-          prompt: b.prompt,
-          duration,
-          aspectRatio: b.aspect_ratio as string | undefined,
-          resolution,
-          image,
-          seed: b.seed as number | undefined,
-          status: "pending",
-          createdAt: now,
-          readyAt: now + jitter(core.settings.queueDelayMs),
-          runMs: jitter(core.settings.runMsPer8s * (duration / 8)),
-          stuck: false,
-          neverFinish: false,
-          moderated: false,
-        };
-        for (const mk of b.prompt.matchAll(MARKER_RE)) {
-          const arg = mk[2];
-          switch (mk[1]) {
-            case "moderate":
-              r.moderated = true;
-              break;
-            case "fail":
-              r.failWith = {
-                code: arg || "internal_error",
-                message: `Video generation failed (${arg || "internal_error"}).`,
-              };
-              break;
-            case "expire":
-              r.neverFinish = true;
-              break;
-            case "stuck":
-              r.stuck = true;
-              break;
-            case "queue":
-              r.readyAt = now + Number(arg ?? 0) * 1000;
-              break;
-            case "run":
-              r.runMs = Number(arg ?? 0) * 1000;
-              break;
-          }
-        }
-        m.requests.set(r.id, r);
-        m.tick();
-        return json(200, { request_id: r.id });
       },
     },
+    ...(["edits", "extensions"] as const).map(
+      (endpoint): Route => ({
+        method: "POST",
+        pattern: `/v1/videos/${endpoint}`,
+        handler: async (ctx) => {
+          const stop = gate(ctx);
+          if (stop) return stop;
+          try {
+            const kind = endpoint === "edits" ? "edit" : "extension";
+            return accept(fromOperation(await validateOperation(kind, bodyOf(ctx), env(ctx))));
+          } catch (err) {
+            return refuse(err);
+          }
+        },
+      }),
+    ),
     {
       method: "GET",
       pattern: "/v1/videos/:id",
@@ -420,7 +465,7 @@ function apiRoutes(core: DoubleCore<XaiSettings>, m: Machine, keys: string[]): R
         if (stop) return stop;
         return json(200, {
           object: "list",
-          data: Object.keys(MODELS).map((id) => ({
+          data: Object.keys(XAI_MODELS).map((id) => ({
             id,
             object: "model",
             created: 1759276800,
