@@ -58,16 +58,20 @@ export class ArkAdapter implements ProviderAdapter {
     for (const media of request.content) {
       const url = await context.mediaUrl(media, { maxInlineBytes: MAX_INLINE_BYTES, lowerCaseFormat: true });
       const key = `${media.kind}_url`;
-      content.push({ type: key, [key]: { url }, role: media.role });
+      // An edit's or extension's source is a reference video to Ark (docs/providers.md §1.3).
+      const role = media.role === "source_video" ? "reference_video" : media.role;
+      content.push({ type: key, [key]: { url }, role });
     }
     // Top-level fields only: never `--` text commands (2.0 accepts only the top-level form).
     const body: Record<string, unknown> = {
       model: context.upstreamModel,
       content,
       resolution: request.resolution,
-      ratio: request.ratio,
-      duration: request.seconds,
+      ...shapeOf(request),
     };
+    // An explicit task type makes Ark check edit/extend at create time instead of failing later
+    // (docs/providers.md §1.3).
+    if (request.operation) body.omni_reference_task_type = request.operation;
     if (request.generateAudio !== undefined) body.generate_audio = request.generateAudio;
     // Ark picks a random seed when none is given; ours is as random, but derived from the task, so
     // Ark's echo of it finds this create again after a crash (findSubmitted).
@@ -75,6 +79,8 @@ export class ArkAdapter implements ProviderAdapter {
     if (request.watermark !== undefined) body.watermark = request.watermark;
     if (request.cameraFixed !== undefined) body.camera_fixed = request.cameraFixed;
     if (request.returnLastFrame !== undefined) body.return_last_frame = request.returnLastFrame;
+    if (request.priority !== undefined) body.priority = request.priority;
+    if (request.safetyIdentifier !== undefined) body.safety_identifier = request.safetyIdentifier;
     if (context.callbackUrl) body.callback_url = context.callbackUrl;
 
     return sendCreate(
@@ -292,13 +298,25 @@ export function seedFor(taskId: string): number {
   return createHash("sha256").update(`ark-seed:${taskId}`).digest().readUInt32BE(0);
 }
 
-/** Whether an Ark task's echo is exactly what this request sent (adaptive ratios are resolved by Ark). */
+/**
+ * The `ratio` and `duration` a request is sent with: an edit keeps the source's shape and length
+ * (`adaptive`, `-1`), an extension its shape (`adaptive`) with `duration` the seconds it adds
+ * (docs/providers.md §1.3).
+ */
+function shapeOf(request: NormalizedRequest): { ratio: string; duration: number } {
+  if (request.operation === "edit") return { ratio: "adaptive", duration: -1 };
+  if (request.operation === "extend") return { ratio: "adaptive", duration: request.seconds };
+  return { ratio: request.ratio, duration: request.seconds };
+}
+
+/** Whether an Ark task's echo is exactly what this request sent (adaptive ratios and durations are resolved by Ark). */
 function echoes(item: ArkTask, request: NormalizedRequest, seed: number): boolean {
   const echo = item as Record<string, unknown>;
+  const sent = shapeOf(request);
   return (
     echo.seed === seed &&
     echo.resolution === request.resolution &&
-    echo.duration === request.seconds &&
-    (request.ratio === "adaptive" || echo.ratio === request.ratio)
+    (sent.duration === -1 || echo.duration === sent.duration) &&
+    (sent.ratio === "adaptive" || echo.ratio === sent.ratio)
   );
 }

@@ -70,6 +70,11 @@ export interface ArkSettings {
   notOpenModels: string[];
   /** Endpoint ids (`ep-…`) and the model id each serves. */
   endpoints: Record<string, string>;
+  /**
+   * 2.0, 2.0 fast and mini take `omni_reference_task_type` (default true); false: only 2.5 does
+   * ([I]: integrators disagree, docs/providers.md §1.3).
+   */
+  omniTaskTypeOn20: boolean;
   callbacks: ArkCallbackSettings;
 }
 
@@ -113,6 +118,7 @@ export const DEFAULT_ARK_SETTINGS: ArkSettings = {
   taskRetentionMs: 7 * 24 * HOUR,
   notOpenModels: [],
   endpoints: {},
+  omniTaskTypeOn20: true,
   callbacks: {
     retries: 3,
     ackTimeoutMs: 5000,
@@ -662,6 +668,7 @@ function apiRoutes(
             profile,
             rng: core.rng,
             legacyCommandsOn2x: core.settings.legacyCommandsOn2x,
+            omniTaskTypeOn20: core.settings.omniTaskTypeOn20,
             media: (url, index) => core.declaredMedia(ctx, url, index),
             draft: (id): DraftSource | undefined => {
               const t = m.tasks.get(id);

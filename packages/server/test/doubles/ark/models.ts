@@ -157,7 +157,8 @@ const gen2 = {
   cameraFixed: false,
   pixels: PIXELS_1_5,
   defaultResolution: "720p" as const,
-  duration: { min: 4, max: 15, auto: false },
+  // `-1` lets the model choose (an edit must send it): docs/providers.md §1.3.
+  duration: { min: 4, max: 15, auto: true },
 };
 
 export const MODELS: readonly ModelSpec[] = [
@@ -250,7 +251,7 @@ export const MODELS: readonly ModelSpec[] = [
     ids: { byteplus: "dreamina-seedance-2-5-260628" },
     audioOnlyInput: true,
     resolutions: { byteplus: WITH_4K },
-    duration: { min: 4, max: 30, auto: false },
+    duration: { min: 4, max: 30, auto: true },
     runSecondsPer10s: { "480p": 150, "720p": 240, "1080p": 360, "4k": 600 },
   },
 ];

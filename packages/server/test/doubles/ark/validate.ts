@@ -60,6 +60,8 @@ export interface CreateParams {
   executionExpiresAfter: number;
   priority?: number;
   safetyIdentifier?: string;
+  /** `omni_reference_task_type` as sent (2.x): auto, reference, edit or extend. */
+  taskType?: TaskType;
   draft: boolean;
   draftTaskId?: string;
   tools?: Array<{ type: string }>;
@@ -72,8 +74,14 @@ export interface DraftSource {
   params: CreateParams;
 }
 
+/** `omni_reference_task_type` values (docs/providers.md §1.3). */
+export const TASK_TYPES = ["auto", "reference", "edit", "extend"] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+
 export interface ValidateEnv {
   profile: Profile;
+  /** 2.0, 2.0 fast and mini take `omni_reference_task_type` too ([I]; otherwise 2.5 only). */
+  omniTaskTypeOn20: boolean;
   rng: Rng;
   legacyCommandsOn2x: "reject" | "ignore";
   media: (url: string, index: number) => MediaMeta | undefined;
@@ -328,13 +336,41 @@ export async function validateCreate(
     throw invalid("ratio", `must be one of ${RATIOS.join(", ")}`);
 
   const durationField = int("duration");
+
+  // `omni_reference_task_type` (docs/providers.md §1.3): explicit values are checked here, at
+  // create time; `auto` (the default) leaves the model to decide from the prompt.
+  const taskTypeField = str("omni_reference_task_type");
+  let taskType: TaskType | undefined;
+  if (taskTypeField !== undefined) {
+    if (!TASK_TYPES.includes(taskTypeField as TaskType))
+      throw invalid("omni_reference_task_type", `must be one of ${TASK_TYPES.join(", ")}`);
+    if (!spec.multimodal || (spec.family !== "2.5" && !env.omniTaskTypeOn20))
+      throw invalid("omni_reference_task_type", `task types are not supported by ${modelId}`);
+    taskType = taskTypeField as TaskType;
+    const constraint = (why: string) =>
+      new ArkRequestError(
+        "InvalidParameter.TaskTypeConstraint",
+        `The request does not satisfy the constraints of omni_reference_task_type ${taskType}: ${why}.`,
+        "omni_reference_task_type",
+      );
+    if ((taskType === "edit" || taskType === "extend") && videos.length === 0)
+      throw constraint("it needs a video_url item with role reference_video");
+    if (taskType === "reference" && mode !== "reference")
+      throw constraint("it needs reference images, videos or audio");
+    if (taskType === "edit" && durationField !== -1)
+      throw constraint("an edit keeps the source's length, so duration must be -1");
+    if ((taskType === "edit" || taskType === "extend") && ratioField !== "adaptive")
+      throw constraint("the output keeps the source's shape, so ratio must be adaptive");
+  }
   let duration = durationField ?? draftSource?.params.duration ?? 5;
   if (durationField !== undefined) {
     const { min, max, auto } = spec.duration;
     if (!(durationField === -1 && auto) && (durationField < min || durationField > max))
       throw invalid("duration", `must be in [${min}, ${max}]${auto ? " or -1" : ""} for ${modelId}`);
   }
-  if (duration === -1) duration = env.rng.int(spec.duration.min, spec.duration.max);
+  let editSource: MediaItem | undefined;
+  if (duration === -1 && taskType === "edit") editSource = videos[0];
+  else if (duration === -1) duration = env.rng.int(spec.duration.min, spec.duration.max);
 
   const framesField = int("frames");
   let frames = duration * 24 + 1;
@@ -377,8 +413,13 @@ export async function validateCreate(
   if (executionExpiresAfter < 3600 || executionExpiresAfter > 259200)
     throw invalid("execution_expires_after", "must be in [3600, 259200]");
 
+  // docs/providers.md §1.3: an integer 0–9; a hashed end-user id of at most 64 characters.
   const priority = int("priority");
+  if (priority !== undefined && (priority < 0 || priority > 9))
+    throw invalid("priority", "must be in [0, 9]");
   const safetyIdentifier = str("safety_identifier");
+  if (safetyIdentifier !== undefined && safetyIdentifier.length > 64)
+    throw invalid("safety_identifier", "must be at most 64 characters");
 
   let tools: Array<{ type: string }> | undefined;
   if (fields.tools !== undefined) {
@@ -400,6 +441,15 @@ export async function validateCreate(
     if (meta?.durationSec !== undefined) totals[m.kind as "video" | "audio"] += meta.durationSec;
   }
   if (totals.video > 15) throw invalid("content.video_url", "reference videos may total at most 15 s");
+  // An edit is as long as its source (declared, or a whole number in the model's range if unknown).
+  if (editSource) {
+    const seconds = metas.get(editSource)?.durationSec;
+    duration =
+      seconds !== undefined
+        ? Math.max(1, Math.round(seconds))
+        : env.rng.int(spec.duration.min, spec.duration.max);
+    frames = duration * 24 + 1;
+  }
   if (totals.audio > 15) throw invalid("content.audio_url", "reference audios may total at most 15 s");
 
   // Resolve `adaptive` (and the default ratio).
@@ -441,6 +491,7 @@ export async function validateCreate(
     executionExpiresAfter,
     priority,
     safetyIdentifier,
+    taskType,
     draft,
     draftTaskId,
     tools,
