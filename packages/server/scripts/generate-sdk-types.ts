@@ -42,6 +42,7 @@ import {
   UsageRowObject,
   UsageTotals,
 } from "../src/billing/schemas.ts";
+import { ModelDeclarationSchema } from "../src/catalog/declaration.ts";
 import { AUDIO_POLICIES, FITS, MODES, RATIOS, RESOLUTIONS } from "../src/catalog/models.ts";
 import { ChannelBody, ChannelList, ChannelObject, ChannelTestResult } from "../src/channels/schemas.ts";
 import { FileDeleted, FileList, FileObject } from "../src/files/schemas.ts";
@@ -57,6 +58,13 @@ import {
   UpdateAccountBody,
   WhoAmI,
 } from "../src/keys/schemas.ts";
+import {
+  ModelEntryList,
+  ModelEntryObject,
+  ModelPatchBody,
+  ModelPutBody,
+  ModelVersionList,
+} from "../src/models/schemas.ts";
 import {
   OpenAiVideo,
   OpenAiVideoDeleted,
@@ -176,6 +184,13 @@ export const SDK_TYPES: NamedType[] = [
   { name: "ChannelList", schema: ChannelList, io: "output" },
   { name: "ChannelParams", schema: ChannelBody, io: "input" },
   { name: "ChannelTestResult", schema: ChannelTestResult, io: "output" },
+  // Models as data
+  { name: "ModelDeclaration", schema: ModelDeclarationSchema, io: "output" },
+  { name: "ModelDeclarationParams", schema: ModelPutBody, io: "input" },
+  { name: "ModelDeclarationPatch", schema: ModelPatchBody, io: "input" },
+  { name: "ModelEntry", schema: ModelEntryObject, io: "output" },
+  { name: "ModelEntryList", schema: ModelEntryList, io: "output" },
+  { name: "ModelVersionList", schema: ModelVersionList, io: "output" },
   // Billing
   { name: "Balance", schema: BalanceObject, io: "output" },
   { name: "BalanceParams", schema: AccountQuery, io: "input" },

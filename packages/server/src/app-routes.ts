@@ -13,6 +13,7 @@ import { opsRoutes } from "./api/routes/ops.ts";
 import type { AppServices } from "./app-services.ts";
 import { billingRoutes } from "./billing/routes.ts";
 import { channelRoutes } from "./channels/routes.ts";
+import { modelAdminRoutes } from "./models/routes.ts";
 import { fileRoutes } from "./files/routes.ts";
 import { metricsAccess } from "./keys/auth.ts";
 import { keyRoutes, whoAmIRoutes } from "./keys/routes.ts";
@@ -85,6 +86,7 @@ export async function registerRoutes(
     await v1.register(keyRoutes, { keys: s.keys, auth: s.auth });
     await v1.register(webhookRoutes, { webhooks: s.webhooks, tasks: s.tasks });
     await v1.register(channelRoutes, { channels: s.channels });
+    await v1.register(modelAdminRoutes, { models: s.models });
     await v1.register(billingRoutes, { billing: s.billing });
   });
   return routes;

@@ -24,6 +24,8 @@ import { AuthService } from "./keys/auth.ts";
 import { AccountRepository } from "./keys/repository.ts";
 import { KeyService } from "./keys/service.ts";
 import { ALL_MIGRATIONS } from "./migrations.ts";
+import { builtinDefaultPrices } from "./models/pricing.ts";
+import { ModelRegistry } from "./models/registry.ts";
 import { parseAllowList } from "./net/address-policy.ts";
 import { Metrics } from "./ops/metrics.ts";
 import { createAdapters } from "./providers/registry.ts";
@@ -66,6 +68,8 @@ export interface AppServices extends JobServices {
   /** A finished task's media behind the three download doors. */
   media: TaskMedia;
   billing: Billing;
+  /** The operator's model declarations; keeps this process's catalog current. */
+  models: ModelRegistry;
   /** Unchanged task objects served from memory (SQLite only: the store says cheaply what changed). */
   taskObjects: TaskObjectCache | undefined;
   /** Ask the task's provider to stop it (cancel, timeout, deadline). */
@@ -148,7 +152,11 @@ async function compose(
     allowPrivate,
     logger.child({ component: "webhooks" }),
   );
+  // Query budgets and breakers live in the store: every process of a deployment shares them.
+  const budgets = storeBudgets(db);
+  const adapters = createAdapters(config, { budgets });
   const billing = new Billing(db, catalog, {
+    defaultPrices: builtinDefaultPrices("USD"),
     localRenders: config.localRendersBilled ? "priced" : "free",
     defaults: {
       requestsPerMinute: config.defaultRequestsPerMinute,
@@ -156,12 +164,11 @@ async function compose(
       dailySpendCap: config.defaultDailySpend ? decimalToMicros(config.defaultDailySpend)! : null,
     },
   });
-  await billing.prices.ensureDefaultPrices();
-  // Query budgets and breakers live in the store: every process of a deployment shares them.
-  const budgets = storeBudgets(db);
-  const adapters = createAdapters(config, { budgets });
   const channelRepository = new ChannelRepository(db);
   const channels = new ChannelService(channelRepository, secretBox, catalog, adapters);
+  // The operator's declarations over the built-in data file, before anything reads the catalog.
+  const models = await ModelRegistry.open({ db, catalog, prices: billing.prices, channels, logger });
+  await billing.prices.ensureDefaultPrices();
   const slots = new ChannelSlots({ db, tasks: taskRepo, channels: channelRepository });
   const routing = new ChannelRouting(config, channels);
   const breaker = new CircuitBreaker(db, config.breakerThreshold, config.breakerCooldownSeconds * 1000);
@@ -236,7 +243,9 @@ async function compose(
     billing,
     allowPrivate,
     cancelUpstream: cancel,
+    models,
     async close() {
+      models.stop();
       webhooks.close();
       await closeOpened();
     },

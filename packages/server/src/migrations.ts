@@ -3,6 +3,7 @@ import { billingMigrations } from "./billing/migrations.ts";
 import { channelMigrations } from "./channels/migrations.ts";
 import { fileMigrations } from "./files/migrations.ts";
 import { jobMigrations } from "./jobs/migrations.ts";
+import { modelMigrations } from "./models/migrations.ts";
 import { foundingMigrations } from "./store/migrations.ts";
 import { taskMigrations } from "./tasks/migrations.ts";
 import { webhookMigrations } from "./webhooks/migrations.ts";
@@ -19,4 +20,5 @@ export const ALL_MIGRATIONS: Record<string, Migration> = {
   ...taskMigrations,
   ...fileMigrations,
   ...jobMigrations,
+  ...modelMigrations,
 };

@@ -826,6 +826,256 @@ export interface ChannelTestResult {
   error?: string;
 }
 
+export interface ModelDeclaration {
+  id: string;
+  name: string;
+  description: string;
+  family: string;
+  created?: number;
+  modes: GenerationMode[];
+  seconds: {
+    min: number;
+    max: number;
+    default: number;
+  };
+  resolutions: {
+    values: Resolution[];
+    default: Resolution;
+  };
+  ratios: {
+    values: Ratio[];
+    default: Ratio;
+    default_with_media?: Ratio;
+  };
+  audio: {
+    mode: AudioPolicy;
+    default: boolean;
+  };
+  references: {
+    images: number;
+    videos: number;
+    audios: number;
+    video_total_seconds: number;
+    audio_total_seconds: number;
+  };
+  input_image: {
+    min_side: number;
+    max_side: number | null;
+    max_aspect: number;
+    max_bytes: number;
+  } | null;
+  input_video: {
+    max_seconds: number | null;
+    max_bytes: number | null;
+  } | null;
+  input_audio: {
+    max_seconds: number | null;
+    max_bytes: number | null;
+  } | null;
+  parameters: {
+    seed: {
+      supported: boolean;
+      max?: number;
+    };
+    watermark: {
+      supported: boolean;
+      default?: boolean;
+    };
+    camera_fixed: {
+      supported: boolean;
+    };
+    return_last_frame: {
+      supported: boolean;
+    };
+    fit: {
+      supported: boolean;
+    };
+    priority: {
+      supported: boolean;
+    };
+  };
+  keyframes: {
+    max: number;
+  };
+  operations: {
+    edit: {
+      max_source_seconds: number;
+    } | null;
+    extend: {
+      seconds: {
+        min: number;
+        max: number;
+        default: number;
+      };
+      max_source_seconds: number;
+    } | null;
+  };
+  prompt: {
+    max_length: number;
+  };
+  pricing?: {
+    per_second: Record<string, string>;
+    per_clip?: string | null;
+    per_million_tokens?: string | null;
+    tokens_per_second?: Record<string, number>;
+  };
+}
+
+export interface ModelDeclarationParams {
+  id?: string;
+  name: string;
+  description: string;
+  family: string;
+  created?: number;
+  modes: GenerationMode[];
+  seconds: {
+    min: number;
+    max: number;
+    default: number;
+  };
+  resolutions: {
+    values: Resolution[];
+    default: Resolution;
+  };
+  ratios: {
+    values: Ratio[];
+    default: Ratio;
+    default_with_media?: Ratio;
+  };
+  audio: {
+    mode: AudioPolicy;
+    default: boolean;
+  };
+  references?: {
+    images: number;
+    videos: number;
+    audios: number;
+    video_total_seconds: number;
+    audio_total_seconds: number;
+  };
+  input_image?: {
+    min_side: number;
+    max_side: number | null;
+    max_aspect: number;
+    max_bytes: number;
+  } | null;
+  input_video?: {
+    max_seconds: number | null;
+    max_bytes: number | null;
+  } | null;
+  input_audio?: {
+    max_seconds: number | null;
+    max_bytes: number | null;
+  } | null;
+  parameters?: {
+    seed?: {
+      supported: boolean;
+      max?: number;
+    };
+    watermark?: {
+      supported: boolean;
+      default?: boolean;
+    };
+    camera_fixed?: {
+      supported: boolean;
+    };
+    return_last_frame?: {
+      supported: boolean;
+    };
+    fit?: {
+      supported: boolean;
+    };
+    priority?: {
+      supported: boolean;
+    };
+  };
+  keyframes?: {
+    max: number;
+  };
+  operations?: {
+    edit?: {
+      max_source_seconds: number;
+    } | null;
+    extend?: {
+      seconds: {
+        min: number;
+        max: number;
+        default: number;
+      };
+      max_source_seconds: number;
+    } | null;
+  };
+  prompt?: {
+    max_length: number;
+  };
+  /** false disables the model: not listed, new submits refused, its tasks still settle */
+  enabled?: boolean;
+  /** why (kept with the version) */
+  note?: string | null;
+  /** channel id → the upstream model id on that channel, e.g. {"ch_ark": "doubao-seedance-2-0-260128"} */
+  upstream_models?: Record<string, string>;
+  /** price lines; a new price version when they differ from the current price */
+  pricing?: {
+    per_second: Record<string, string>;
+    per_clip?: string | null;
+    per_million_tokens?: string | null;
+    tokens_per_second?: Record<string, number>;
+  };
+}
+
+/** Any top-level field of a declaration replaces the current one; the result is validated as a whole. */
+export interface ModelDeclarationPatch {
+  /** false disables the model: not listed, new submits refused, its tasks still settle */
+  enabled?: boolean;
+  /** why (kept with the version) */
+  note?: string | null;
+  /** channel id → the upstream model id on that channel, e.g. {"ch_ark": "doubao-seedance-2-0-260128"} */
+  upstream_models?: Record<string, string>;
+  /** price lines; a new price version when they differ from the current price */
+  pricing?: {
+    per_second: Record<string, string>;
+    per_clip?: string | null;
+    per_million_tokens?: string | null;
+    tokens_per_second?: Record<string, number>;
+  };
+  [key: string]: unknown;
+}
+
+export interface ModelEntry {
+  object: "model_declaration";
+  id: string;
+  enabled: boolean;
+  /** shipped in the built-in catalog (version 0 until the operator changes it) */
+  builtin: boolean;
+  version: number;
+  note: string | null;
+  updated_by: string | null;
+  /** unix ms */
+  updated_at: number | null;
+  /** channel id → the upstream model id on that channel, e.g. {"ch_ark": "doubao-seedance-2-0-260128"} */
+  upstream_models: Record<string, string>;
+  declaration: ModelDeclaration;
+}
+
+export interface ModelEntryList {
+  object: "list";
+  data: ModelEntry[];
+  has_more: boolean;
+}
+
+export interface ModelVersionList {
+  object: "list";
+  data: Array<{
+    version: number;
+    enabled: boolean;
+    note: string | null;
+    created_by: string | null;
+    created_at: number;
+    declaration: unknown;
+  }>;
+  has_more: boolean;
+}
+
 export interface Balance {
   object: "balance";
   account_id: string;

@@ -17,8 +17,13 @@ import type {
   LedgerResult,
   Limits,
   LimitsParams,
+  ModelDeclarationParams,
+  ModelDeclarationPatch,
+  ModelEntry,
+  ModelEntryList,
   ModelPrice,
   ModelPrices,
+  ModelVersionList,
   Price,
   PriceHistory,
   PriceParams,
@@ -268,6 +273,69 @@ export class AdminLedger {
   }
 }
 
+/**
+ * Models as data (`/v1/admin/models`): add, change, disable a model without a release. Every change
+ * is a new version and reaches every process of the deployment within about a second.
+ */
+export class AdminModels {
+  constructor(private readonly core: Core) {}
+
+  /** Every model the gateway knows, disabled ones included, with its declaration and upstream ids. */
+  async list(options: RequestOptions = {}): Promise<ModelEntry[]> {
+    const page = await this.core.request<ModelEntryList>({
+      ...options,
+      method: "GET",
+      path: "/v1/admin/models",
+    });
+    return page.data;
+  }
+
+  get(modelId: string, options: RequestOptions = {}): Promise<ModelEntry> {
+    return this.core.request({ ...options, method: "GET", path: `/v1/admin/models/${segment(modelId)}` });
+  }
+
+  /** Every version the operator wrote, newest first. */
+  async versions(modelId: string, options: RequestOptions = {}): Promise<ModelVersionList["data"]> {
+    const page = await this.core.request<ModelVersionList>({
+      ...options,
+      method: "GET",
+      path: `/v1/admin/models/${segment(modelId)}/versions`,
+    });
+    return page.data;
+  }
+
+  /** Add a model, or replace a model's whole declaration (a new version). */
+  put(modelId: string, params: ModelDeclarationParams, options: RequestOptions = {}): Promise<ModelEntry> {
+    return this.core.request({
+      ...options,
+      method: "PUT",
+      path: `/v1/admin/models/${segment(modelId)}`,
+      json: params,
+    });
+  }
+
+  /** Replace some top-level fields (and/or `enabled`, `pricing`, `upstream_models`) as a new version. */
+  update(modelId: string, params: ModelDeclarationPatch, options: RequestOptions = {}): Promise<ModelEntry> {
+    return this.core.request({
+      ...options,
+      method: "PATCH",
+      path: `/v1/admin/models/${segment(modelId)}`,
+      json: params,
+    });
+  }
+
+  /** New submits on the model are refused with 400 `model_disabled`; its tasks still settle. */
+  disable(modelId: string, options: RequestOptions & { note?: string } = {}): Promise<ModelEntry> {
+    const { note, ...rest } = options;
+    return this.update(modelId, { enabled: false, ...(note ? { note } : {}) }, rest);
+  }
+
+  enable(modelId: string, options: RequestOptions & { note?: string } = {}): Promise<ModelEntry> {
+    const { note, ...rest } = options;
+    return this.update(modelId, { enabled: true, ...(note ? { note } : {}) }, rest);
+  }
+}
+
 /** Administration: admin accounts' live keys only (anything else is a `PermissionDeniedError`). */
 export class Admin {
   readonly keys: AdminKeys;
@@ -276,6 +344,7 @@ export class Admin {
   readonly prices: AdminPrices;
   readonly limits: AdminLimits;
   readonly ledger: AdminLedger;
+  readonly models: AdminModels;
 
   constructor(core: Core) {
     this.keys = new AdminKeys(core);
@@ -284,5 +353,6 @@ export class Admin {
     this.prices = new AdminPrices(core);
     this.limits = new AdminLimits(core);
     this.ledger = new AdminLedger(core);
+    this.models = new AdminModels(core);
   }
 }

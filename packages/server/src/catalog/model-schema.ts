@@ -141,7 +141,10 @@ export const CatalogModelSchema = z
     keyframes: NonNegativeInt.default(0),
     /** Operations beyond generation; each absent (or null) when the model cannot do it. */
     operations: z
-      .object({ edit: EditOperation.nullable().default(null), extend: ExtendOperation.nullable().default(null) })
+      .object({
+        edit: EditOperation.nullable().default(null),
+        extend: ExtendOperation.nullable().default(null),
+      })
       .default({ edit: null, extend: null }),
     /** Largest accepted `seed` (`-1` always means "random"). */
     seedMax: z.int().min(0).max(SUBMIT_LIMITS.seedMax),

@@ -88,7 +88,7 @@ export function normalizeSubmit(body: unknown, catalog: Catalog): NormalizedSubm
       "model",
     );
   }
-  const model = catalog.require(body.model);
+  const model = catalog.requireEnabled(body.model);
 
   if (present(body.callback_url)) {
     fail(

@@ -1,11 +1,13 @@
 import type { Model } from "@vidrelay/sdk";
 import { CLIENT_OPTIONS_HELP, clientCommand, EXIT, type Io, UsageError } from "./common.ts";
 import { type Columns, printList } from "./lists.ts";
+import { MODEL_ADMIN_SUBCOMMANDS, modelAdmin } from "./model-admin.ts";
 
 export const MODELS_HELP = `vidrelay models — the models this key may use, with what each accepts
 
 Usage:
   vidrelay models [MODEL_ID]
+  vidrelay models add|update|disable|enable|list|versions …   (admin key; vidrelay models add --help)
 
 ${CLIENT_OPTIONS_HELP}
 
@@ -17,6 +19,7 @@ Examples:
 `;
 
 export async function models(args: string[], io: Io): Promise<number> {
+  if ((MODEL_ADMIN_SUBCOMMANDS as readonly string[]).includes(args[0] ?? "")) return modelAdmin(args, io);
   const command = clientCommand(args, io, MODELS_HELP);
   if (typeof command === "number") return command;
   const { values, positionals } = command;

@@ -46,7 +46,7 @@ export class OpenAiVideos {
     reference: InputReference | undefined,
     idempotencyKey?: string,
   ): Promise<TaskRow> {
-    const model = this.deps.catalog.require(body.model);
+    const model = this.deps.catalog.requireEnabled(body.model);
     // Checked before an upload is stored, so a bad size costs no file.
     const asked = body.size === undefined ? undefined : parseSize(body.size, model);
     const image = reference ? await this.referenceFile(principal, reference) : undefined;
