@@ -1,6 +1,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { renderClip } from "../engine/render.ts";
+import { ApiError } from "../domain/errors.ts";
+import { renderTask } from "../engine/render-task.ts";
 import type { RenderResult } from "../engine/types.ts";
 import type { ClaimedJob } from "../jobs/queue.ts";
 import type { JobContext, JobHandler } from "../jobs/runner.ts";
@@ -19,8 +20,11 @@ const PROGRESS_INTERVAL_MS = 400;
 
 /**
  * The local provider: renders a task with the built-in engine (camera motion over the given
- * images, not a generative model), stores the outputs and finishes the task. Safe to run twice
- * for the same task: outputs go to fixed keys and the terminal transition is guarded.
+ * images, not a generative model; an `edit` or `extend` task changes or continues its
+ * `source_video` with classic filters, engine/render-task.ts), stores the outputs and finishes the
+ * task. A refusal the engine raises (an ApiError: no edit in the prompt, a source it cannot take)
+ * fails the task with its code at once. Safe to run twice for the same task: outputs go to fixed
+ * keys and the terminal transition is guarded.
  */
 export class LocalRenderJob implements JobHandler {
   constructor(
@@ -98,10 +102,16 @@ export class LocalRenderJob implements JobHandler {
       const started = performance.now();
       let result: RenderResult;
       try {
-        result = await renderClip({ request, media, workDir, onProgress, signal: abort.signal });
+        // A generation, or an edit/extension of the source_video entry (engine/render-task.ts).
+        result = await renderTask({ request, media, workDir, onProgress, signal: abort.signal });
       } catch (error) {
         const current = await tasks.getById(taskId);
         if (current && (current.status === "failed" || current.status === "succeeded")) return; // cancelled
+        if (error instanceof ApiError) {
+          // A refusal no retry can change (no edit in the prompt, a source the engine cannot take).
+          await lifecycle.finish(taskId, "failed", { error_code: error.code, error_message: error.message });
+          return;
+        }
         throw error;
       }
       this.deps.metrics.renderSeconds.observe(
