@@ -24,7 +24,6 @@ import { AuthService } from "./keys/auth.ts";
 import { AccountRepository } from "./keys/repository.ts";
 import { KeyService } from "./keys/service.ts";
 import { ALL_MIGRATIONS } from "./migrations.ts";
-import { builtinDefaultPrices } from "./models/pricing.ts";
 import { ModelRegistry } from "./models/registry.ts";
 import { parseAllowList } from "./net/address-policy.ts";
 import { Metrics } from "./ops/metrics.ts";
@@ -156,7 +155,6 @@ async function compose(
   const budgets = storeBudgets(db);
   const adapters = createAdapters(config, { budgets });
   const billing = new Billing(db, catalog, {
-    defaultPrices: builtinDefaultPrices("USD"),
     localRenders: config.localRendersBilled ? "priced" : "free",
     defaults: {
       requestsPerMinute: config.defaultRequestsPerMinute,

@@ -857,6 +857,8 @@ export interface ModelDeclaration {
     audios: number;
     video_total_seconds: number;
     audio_total_seconds: number;
+    total?: number;
+    audio_only?: boolean;
   };
   input_image: {
     min_side: number;
@@ -952,6 +954,8 @@ export interface ModelDeclarationParams {
     audios: number;
     video_total_seconds: number;
     audio_total_seconds: number;
+    total?: number;
+    audio_only?: boolean;
   };
   input_image?: {
     min_side: number;

@@ -10,7 +10,8 @@
  * change is a new immutable version, and a task is settled at the version it was accepted at.
  */
 import { z } from "zod";
-import type { CatalogModel } from "../catalog/models.ts";
+import { declarationToModel } from "../catalog/declaration.ts";
+import { BUILTIN_DECLARATIONS, type CatalogModel } from "../catalog/models.ts";
 import { invalid, shown } from "../domain/errors.ts";
 import type { Resolution } from "../domain/request.ts";
 import { parseBody } from "../http/route.ts";
@@ -118,28 +119,21 @@ export function ruleGaps(rule: PriceRule, model: Pick<CatalogModel, "resolutions
 const perSecond = (usd: Partial<Record<Resolution, string>>): Partial<Record<Resolution, number>> =>
   Object.fromEntries(Object.entries(usd).map(([r, v]) => [r, decimalToMicros(v!)!]));
 
-const simple = (usd: Partial<Record<Resolution, string>>): PriceRule => ({
-  perSecond: perSecond(usd),
-  perClip: 0,
-  perMillionTokens: null,
-  tokensPerSecond: {},
-});
-
 /**
- * Seedance 1.5 pro with audio is about $0.07/s at 720p, scaled by pixel count for the other sizes;
- * without audio it is half. Seedance 2.0 follows its token price (≈ ¥46 per million tokens) by
- * resolution. HappyHorse and Grok Imagine are the providers' published per-second prices.
+ * The built-in models' default prices: the price lines each declares in catalog/builtin-models.json
+ * (docs/providers.md says where each comes from, and which are our estimates). Seedance 1.5 pro with
+ * audio is about $0.07/s at 720p, scaled by pixel count for the other sizes, half without audio;
+ * Seedance 2.0 follows its token price by resolution.
  */
-export const DEFAULT_PRICES: Readonly<Record<string, PriceRule>> = Object.freeze({
-  "seedance-1-5-pro-with-audio": simple({ "480p": "0.0315", "720p": "0.07", "1080p": "0.1575" }),
-  "seedance-1-5-pro-no-audio": simple({ "480p": "0.01575", "720p": "0.035", "1080p": "0.07875" }),
-  "doubao-seedance-2-0-1080p": simple({ "1080p": "0.315" }),
-  "doubao-seedance-2-0-720p": simple({ "720p": "0.135" }),
-  "doubao-seedance-2-0-480p": simple({ "480p": "0.065" }),
-  "happyhorse-1.0-i2v": simple({ "720p": "0.14", "1080p": "0.18" }),
-  "happyhorse-1.0-t2v": simple({ "720p": "0.14", "1080p": "0.18" }),
-  "grok-imagine-video": simple({ "480p": "0.05", "720p": "0.07" }),
-});
+export const DEFAULT_PRICES: Readonly<Record<string, PriceRule>> = Object.freeze(
+  Object.fromEntries(
+    BUILTIN_DECLARATIONS.flatMap((d) =>
+      d.pricing
+        ? [[d.id, priceRuleOf(parseBody(PriceBody, d.pricing), declarationToModel(d, 0), "USD").rule]]
+        : [],
+    ),
+  ),
+);
 
 // ---------------------------------------------------------------------------------------------
 // The API's view: money as decimal strings with 4 places (plus exact micro-units).

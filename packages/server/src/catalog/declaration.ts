@@ -73,8 +73,12 @@ export const ModelDeclarationSchema = z
         images: Int(0, SUBMIT_LIMITS.images),
         videos: Int(0, SUBMIT_LIMITS.videos),
         audios: Int(0, SUBMIT_LIMITS.audios),
-        video_total_seconds: z.number().min(0).max(3600),
-        audio_total_seconds: z.number().min(0).max(3600),
+        video_total_seconds: z.number().min(0).max(SUBMIT_LIMITS.videoTotalSeconds),
+        audio_total_seconds: z.number().min(0).max(SUBMIT_LIMITS.audioTotalSeconds),
+        /** Media items in all (default 12, the contract's). */
+        total: Int(1, SUBMIT_LIMITS.entries).optional(),
+        /** Reference audio may come without any image or video. */
+        audio_only: z.boolean().optional(),
       })
       .default(NO_REFERENCES),
     input_image: z
@@ -176,6 +180,8 @@ export function declarationToModel(d: ModelDeclaration, now: number, pathPrefix 
       audios: d.references.audios,
       videoTotalSeconds: d.references.video_total_seconds,
       audioTotalSeconds: d.references.audio_total_seconds,
+      total: d.references.total ?? 12,
+      audioOnly: d.references.audio_only ?? false,
     },
     inputImage: d.input_image && {
       minSide: d.input_image.min_side,
@@ -232,6 +238,8 @@ export function modelToDeclaration(m: CatalogModel): ModelDeclaration {
       audios: m.references.audios,
       video_total_seconds: m.references.videoTotalSeconds,
       audio_total_seconds: m.references.audioTotalSeconds,
+      total: m.references.total,
+      audio_only: m.references.audioOnly,
     },
     input_image: m.inputImage && {
       min_side: m.inputImage.minSide,

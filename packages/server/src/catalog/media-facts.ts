@@ -45,6 +45,10 @@ export function checkMediaFacts(request: NormalizedRequest, facts: MediaFact[], 
     }
     const param = urlPath(fact.kind, fact.position);
     const where = `metadata.content[${fact.position}]`;
+    if (media.role === "source_video") {
+      checkSource(fact, request, model, param);
+      continue;
+    }
 
     if (fact.kind === "image") {
       checkImage(fact, model, param, where);
@@ -130,4 +134,18 @@ function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
   if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${bytes} bytes`;
+}
+
+/** An edit's or extension's source: within the operation's longest source (the seconds it adds are checked at submit). */
+function checkSource(fact: MediaFact, request: NormalizedRequest, model: CatalogModel, param: string): void {
+  const operation = request.operation && model.operations[request.operation];
+  if (!operation || fact.duration === undefined) return;
+  if (fact.duration > operation.maxSourceSeconds + DURATION_TOLERANCE) {
+    fail(
+      "media_too_long",
+      `The source video lasts ${fact.duration.toFixed(2)} s; ${model.id} can ${request.operation} videos of at most ` +
+        `${operation.maxSourceSeconds} s.`,
+      param,
+    );
+  }
 }

@@ -38,12 +38,15 @@ export type ModelFamily = string;
 
 /** Contract-wide limits (docs/api.md §3), whatever the model. */
 export const SUBMIT_LIMITS = {
-  images: 9,
-  videos: 3,
-  audios: 3,
-  entries: 12,
-  videoTotalSeconds: 15,
-  audioTotalSeconds: 15,
+  // The gateway's ceilings: the most any model may declare (Seedance 2.5's 30 images, 10 videos and
+  // 10 audio tracks, 50 entries and 30 s of each in all). Each model's own limits are its
+  // `references` (the contract's 9 images, 3 videos, 3 audio tracks, 12 entries, 15 s on Seedance 2.0).
+  images: 30,
+  videos: 10,
+  audios: 10,
+  entries: 50,
+  videoTotalSeconds: 30,
+  audioTotalSeconds: 30,
   promptMaxLength: 5000,
   seedMin: -1,
   seedMax: 4294967295,
@@ -115,6 +118,10 @@ export const CatalogModelSchema = z
       audios: NonNegativeInt,
       videoTotalSeconds: z.number().min(0),
       audioTotalSeconds: z.number().min(0),
+      /** Media items a request may carry in all (the contract's 12 unless the model says more). */
+      total: PositiveInt.max(SUBMIT_LIMITS.entries).default(12),
+      /** Reference audio may come without any image or video (Seedance 2.5). */
+      audioOnly: z.boolean().default(false),
     }),
     /** What the provider enforces on every input image; null when it documents nothing. */
     inputImage: z
@@ -183,7 +190,10 @@ export const CatalogModelSchema = z
       r.videos > SUBMIT_LIMITS.videos ||
       r.audios > SUBMIT_LIMITS.audios
     ) {
-      issue("references exceed the contract's limits (9 images, 3 videos, 3 audios)", ["references"]);
+      issue(
+        `references exceed the gateway's ceilings (${SUBMIT_LIMITS.images} images, ${SUBMIT_LIMITS.videos} videos, ${SUBMIT_LIMITS.audios} audio tracks)`,
+        ["references"],
+      );
     }
   });
 

@@ -16,10 +16,12 @@ import { isObject, parseUrl, present } from "./submit-json.ts";
 const MAX_HTTP_URL_LENGTH = 8192;
 
 const ROLES_BY_KIND: Record<MediaKind, readonly ContentRole[]> = {
-  image: ["first_frame", "last_frame", "reference_image"],
-  video: ["reference_video"],
+  image: ["first_frame", "last_frame", "reference_image", "keyframe"],
+  video: ["reference_video", "source_video"],
   audio: ["reference_audio"],
 };
+/** Roles outside the frame/reference split: read by submit-operation.ts, not by the mode rules. */
+export const OPERATION_ROLES: readonly ContentRole[] = ["keyframe", "source_video"];
 export const FRAME_ROLES: readonly ContentRole[] = ["first_frame", "last_frame"];
 const KIND_LIMIT: Record<MediaKind, number> = {
   image: SUBMIT_LIMITS.images,
@@ -35,6 +37,8 @@ export interface Entry {
   url: string;
   /** The role the client sent, if any. */
   explicitRole: ContentRole | null;
+  /** `at` as sent (a keyframe's time in seconds); checked by submit-operation.ts. */
+  at?: number;
   role: ContentRole;
   index: number;
 }
@@ -63,8 +67,8 @@ export function readContent(value: unknown): Entry[] {
   if (value.length > SUBMIT_LIMITS.entries) {
     fail(
       "too_many_media",
-      `metadata.content has ${value.length} entries; at most ${SUBMIT_LIMITS.entries} are allowed ` +
-        `(9 images, 3 videos, 3 audio tracks).`,
+      `metadata.content has ${value.length} entries; at most ${SUBMIT_LIMITS.entries} are allowed on any ` +
+        `model (each model's own limit is in GET /v1/models: references).`,
       `metadata.content[${SUBMIT_LIMITS.entries}]`,
     );
   }
@@ -164,7 +168,11 @@ function readEntry(raw: unknown, position: number): Omit<Entry, "role" | "index"
     }
     explicitRole = raw.role as ContentRole;
   }
-  return { kind, position, url, explicitRole };
+  if (present(raw.at) && (typeof raw.at !== "number" || !Number.isFinite(raw.at))) {
+    fail("invalid_type", `${path}.at must be a number of seconds; got ${show(raw.at)}.`, `${path}.at`);
+  }
+  const at = typeof raw.at === "number" ? raw.at : undefined;
+  return { kind, position, url, explicitRole, ...(at !== undefined ? { at } : {}) };
 }
 
 function checkMediaUrl(url: string, kind: MediaKind, param: string): void {
@@ -208,8 +216,11 @@ function checkMediaUrl(url: string, kind: MediaKind, param: string): void {
   );
 }
 
-/** Rules that hold whatever the model (docs/api.md §3). */
-export function checkRoleRules(entries: Entry[]): void {
+/**
+ * Rules that hold whatever the model (docs/api.md §3), on the frame and reference entries; `audioAlone`
+ * when the model takes reference audio with no image or video beside it (Seedance 2.5).
+ */
+export function checkRoleRules(entries: Entry[], audioAlone = false): void {
   const isFrame = (e: Entry) => FRAME_ROLES.includes(e.role);
   const first = entries[0];
   if (first) {
@@ -247,7 +258,7 @@ export function checkRoleRules(entries: Entry[]): void {
     );
   }
   const audio = entries.find((e) => e.kind === "audio");
-  if (audio && !entries.some((e) => e.kind !== "audio")) {
+  if (audio && !audioAlone && !entries.some((e) => e.kind !== "audio")) {
     fail(
       "audio_needs_visual",
       "Audio alone is not enough: add at least one reference image or video beside the audio.",

@@ -33,6 +33,8 @@ export const SUBMIT_ERROR_CODES = [
   "image_aspect_ratio",
   "media_too_large",
   "media_too_long",
+  "unsupported_operation",
+  "invalid_keyframe",
 ] as const satisfies readonly ErrorCode[];
 export type SubmitErrorCode = (typeof SUBMIT_ERROR_CODES)[number];
 

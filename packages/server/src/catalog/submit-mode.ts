@@ -12,6 +12,14 @@ const REFERENCE_LIMIT_KEY = { image: "images", video: "videos", audio: "audios" 
 
 /** Apply the model's modes and limits; converts a lone reference image where needed; returns the mode. */
 export function applyModel(entries: Entry[], model: CatalogModel, catalog: Catalog): GenerationMode {
+  const total = model.references.total;
+  if (entries.length > total) {
+    fail(
+      "too_many_media",
+      `metadata.content has ${entries.length} entries; ${model.id} accepts at most ${total}.`,
+      `metadata.content[${total}]`,
+    );
+  }
   const hasReferenceMode = model.modes.includes("reference");
   const references = entries.filter((e) => !FRAME_ROLES.includes(e.role));
 

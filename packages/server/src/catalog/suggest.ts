@@ -24,13 +24,16 @@ export function nearestIds(input: string, ids: readonly string[]): string[] {
       let score = distance(typed, target, false, false);
       if (typed.length >= 4) score = Math.min(score, distance(typed, target, false, true));
       if (typed.length * 2 >= target.length) score = Math.min(score, distance(typed, target, true, true));
-      return { id, index, score };
+      // Equally close by part, the id closest as a whole wins: "grok-imagine-vdeo" is a typo of
+      // grok-imagine-video, not of grok-imagine-video-1.5, which merely starts the same way.
+      return { id, index, score, whole: distance(typed, target, false, false) };
     })
     .filter((s) => s.score <= allowed)
     .sort((a, b) => a.score - b.score || a.index - b.index);
-  const best = scored[0]?.score;
-  return scored
-    .filter((s) => s.score === best)
+  const closest = scored.filter((s) => s.score === scored[0]?.score);
+  const wholeBest = Math.min(...closest.map((s) => s.whole));
+  return closest
+    .filter((s) => wholeBest > allowed || s.whole === wholeBest)
     .slice(0, MAX_SUGGESTIONS)
     .map((s) => s.id);
 }

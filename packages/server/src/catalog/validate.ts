@@ -5,7 +5,8 @@
  * or throws the contract's `ApiError` (400, or 404 for an unknown model) with `param` as a JSON path
  * into the request (codes: submit-errors.ts). This file is the order of the checks; the checks live
  * beside it: submit-params.ts (scalar fields), submit-content.ts (metadata.content[] and roles),
- * submit-citations.ts (@image1 … in the prompt), submit-mode.ts (the mode and the model's limits).
+ * submit-citations.ts (@image1 … in the prompt), submit-mode.ts (the mode and the model's limits),
+ * submit-operation.ts (edit and extend, keyframes, priority).
  * The checks that need the media itself are in media-facts.ts (`checkMediaFacts`), run once the
  * media layer has fetched or probed it.
  *
@@ -14,14 +15,28 @@
  * generate_audio always (effective values) and seed / watermark / camera_fixed / return_last_frame
  * only when sent and supported, and `fit` whenever the first frame is conformed (its effective value).
  */
-import type { Fit, NormalizedMedia, NormalizedRequest, Ratio, Resolution } from "../domain/request.ts";
-import type { Catalog } from "./models.ts";
+import type {
+  Fit,
+  NormalizedMedia,
+  NormalizedRequest,
+  Operation,
+  Ratio,
+  Resolution,
+} from "../domain/request.ts";
+import type { Catalog, CatalogModel } from "./models.ts";
 import { RATIOS, RESOLUTIONS } from "./models.ts";
 import { readCitations } from "./submit-citations.ts";
 import { checkRoleRules, readContent } from "./submit-content.ts";
 import { fail, show } from "./submit-errors.ts";
 import { isObject, present } from "./submit-json.ts";
 import { applyModel } from "./submit-mode.ts";
+import {
+  checkKeyframeTimes,
+  type OperationParts,
+  operationSeconds,
+  readOperation,
+  readPriority,
+} from "./submit-operation.ts";
 import {
   readBoolean,
   readCallbackUrl,
@@ -44,6 +59,9 @@ export type MetadataEcho = {
   camera_fixed?: boolean;
   return_last_frame?: boolean;
   fit?: Fit;
+  priority?: number;
+  operation?: Operation;
+  source_task_id?: string;
 };
 
 /**
@@ -55,12 +73,15 @@ const PASS_THROUGH = [
   ["watermark", "watermark"],
   ["cameraFixed", "camera_fixed"],
   ["returnLastFrame", "return_last_frame"],
+  ["priority", "priority"],
 ] as const satisfies ReadonlyArray<readonly [keyof NormalizedRequest, keyof MetadataEcho]>;
 
 export interface NormalizedSubmit {
   request: NormalizedRequest;
   /** `metadata.callback_url`, syntactically checked (absolute http/https); the SSRF check is elsewhere. */
   callbackUrl: string | null;
+  /** An edit's or extension's source given as a task id (the task service resolves it to a video). */
+  sourceTaskId?: string;
   metadataEcho: MetadataEcho;
 }
 
@@ -101,7 +122,12 @@ export function normalizeSubmit(body: unknown, catalog: Catalog): NormalizedSubm
   const metadata = readMetadata(body.metadata);
   const prompt = readPrompt(body.prompt, model); // required or not depends on the media, below
 
-  const seconds = readSeconds(body, model);
+  const entries = readContent(metadata.content);
+  const parts = readOperation(metadata, entries, model, catalog);
+  const seconds = parts.operation
+    ? operationSeconds(body, metadata, parts.operation, model, readSeconds)
+    : readSeconds(body, model);
+  checkKeyframeTimes(parts.keyframes, seconds);
   const ratioInput = readChoice(body, metadata, "ratio", RATIOS, model.ratios, model);
   const resolution =
     readChoice(body, metadata, "resolution", RESOLUTIONS, model.resolutions, model) ??
@@ -114,21 +140,29 @@ export function normalizeSubmit(body: unknown, catalog: Catalog): NormalizedSubm
   const returnLastFrame = readBoolean(metadata.return_last_frame, "return_last_frame");
   const callbackUrl = readCallbackUrl(metadata.callback_url);
   const fit = readFit(metadata.fit, model, catalog);
+  const priority = readPriority(metadata.priority);
 
-  const entries = readContent(metadata.content);
-  checkRoleRules(entries);
+  checkRoleRules(parts.rest, model.references.audioOnly);
   const citations = readCitations(prompt, entries);
-  const mode = applyModel(entries, model, catalog);
+  const mode = parts.operation ? "text" : applyModel(parts.rest, model, catalog);
 
   if (mode === "text" && prompt.trim() === "") {
     fail(
       "missing_parameter",
-      "prompt is required when metadata.content has no media (text-to-video). Describe the video to generate.",
+      parts.operation
+        ? `prompt is required: say what the ${parts.operation === "edit" ? "edit changes" : "continuation shows"}.`
+        : "prompt is required when metadata.content has no media (text-to-video). Describe the video to generate.",
       "prompt",
     );
   }
 
-  const ratio = ratioInput ?? (mode === "text" ? model.defaultRatio : model.defaultRatioWithMedia);
+  const ratio =
+    ratioInput ??
+    (parts.operation && model.ratios.includes("adaptive")
+      ? "adaptive"
+      : mode === "text" && !parts.operation
+        ? model.defaultRatio
+        : model.defaultRatioWithMedia);
   const pass = model.passThrough;
   const content: NormalizedMedia[] = entries.map((e) => ({
     kind: e.kind,
@@ -136,6 +170,7 @@ export function normalizeSubmit(body: unknown, catalog: Catalog): NormalizedSubm
     index: e.index,
     position: e.position,
     url: e.url,
+    ...(e.role === "keyframe" ? { at: e.at } : {}),
   }));
 
   const request: NormalizedRequest = {
@@ -150,17 +185,43 @@ export function normalizeSubmit(body: unknown, catalog: Catalog): NormalizedSubm
     citations,
   };
   const metadataEcho: MetadataEcho = { ratio, resolution, generate_audio: generateAudio };
-  const vendor = { seed, watermark, cameraFixed, returnLastFrame };
-  for (const [name, echoName] of PASS_THROUGH) {
-    const value = vendor[name];
-    if (value === undefined || !pass[name]) continue;
-    Object.assign(request, { [name]: value });
-    Object.assign(metadataEcho, { [echoName]: value });
-  }
+  applyOptions(
+    request,
+    metadataEcho,
+    pass,
+    { seed, watermark, cameraFixed, returnLastFrame, priority },
+    parts,
+  );
   // The model follows its first frame: a fixed ratio is honoured by conforming that image.
   if (model.firstFrameFit && ratio !== "adaptive" && content.some((m) => m.role === "first_frame")) {
     request.fit = fit ?? "crop";
     metadataEcho.fit = request.fit;
   }
-  return { request, callbackUrl, metadataEcho };
+  return {
+    request,
+    callbackUrl,
+    metadataEcho,
+    ...(parts.sourceTaskId ? { sourceTaskId: parts.sourceTaskId } : {}),
+  };
+}
+
+/** Vendor parameters the model forwards, and the operation, onto the request and its echo. */
+function applyOptions(
+  request: NormalizedRequest,
+  echo: MetadataEcho,
+  pass: CatalogModel["passThrough"],
+  vendor: Pick<NormalizedRequest, "seed" | "watermark" | "cameraFixed" | "returnLastFrame" | "priority">,
+  parts: OperationParts,
+): void {
+  for (const [name, echoName] of PASS_THROUGH) {
+    const value = vendor[name];
+    if (value === undefined || !pass[name]) continue;
+    Object.assign(request, { [name]: value });
+    Object.assign(echo, { [echoName]: value });
+  }
+  if (parts.operation) {
+    request.operation = parts.operation;
+    echo.operation = parts.operation;
+    if (parts.sourceTaskId) echo.source_task_id = parts.sourceTaskId;
+  }
 }

@@ -150,8 +150,12 @@ export const ERROR_CODES = {
   model_disabled: bad("the operator has disabled this model; `param` is `model`"),
   prompt_too_long: bad("the prompt is longer than the model accepts"),
   unsupported_operation: bad("the model cannot edit or extend videos (the message names models that can)"),
-  unsupported_edit: bad("the local engine recognises no edit in the prompt (the message lists what it can do)"),
-  source_not_ready: bad("the source task of an edit or extension has not succeeded, or its video has expired"),
+  unsupported_edit: bad(
+    "the local engine cannot act on the edit prompt: none recognised, or two that contradict (the message lists what it can do)",
+  ),
+  source_not_ready: bad(
+    "the source task of an edit or extension has not succeeded, or its video has expired",
+  ),
   invalid_keyframe: bad("a keyframe is outside the clip, off the model's time grid, or too many"),
   unsupported_by_model: bad("the model does not offer this option, mode or media kind"),
   invalid_url: bad("a media or callback URL is not an accepted http(s) or data: URL"),

@@ -220,6 +220,8 @@ export interface PlanMedia {
   role: string;
   /** 1-based number within its kind (@image1, @video1, ...). */
   index: number;
+  /** A keyframe's time in seconds (role `keyframe`). */
+  at?: number;
 }
 
 type PlanRequest = Pick<
@@ -280,6 +282,10 @@ export function planTimeline(request: PlanRequest, media: PlanMedia[], fps: numb
     .filter((item) => item.kind === "image");
   const first = images.find((item) => item.role === "first_frame");
   const last = images.find((item) => item.role === "last_frame");
+  const keyframes = images
+    .filter((item) => item.role === "keyframe")
+    .sort((a, b) => (a.at ?? 0) - (b.at ?? 0));
+  if (keyframes.length > 0) return timeline(keyframeShots(request, fps, frameCount, first, keyframes, last));
 
   if (last && (first || images.length > 1)) {
     const from = first ?? images.find((item) => item !== last)!;
@@ -338,4 +344,35 @@ export function planTimeline(request: PlanRequest, media: PlanMedia[], fps: numb
       lastFrame: frameCount - 1,
     },
   ]);
+}
+
+/**
+ * Keyframes: the clip passes through each image at its time. Each picture holds the screen from its
+ * time (0 for the first frame) to the next one's, arriving by a short dissolve that ends on its
+ * time; a last frame takes the final third after the last keyframe.
+ */
+function keyframeShots(
+  request: PlanRequest,
+  fps: number,
+  frameCount: number,
+  first: (PlanMedia & { position: number }) | undefined,
+  keyframes: Array<PlanMedia & { position: number }>,
+  last: (PlanMedia & { position: number }) | undefined,
+): PlannedShot[] {
+  const end = frameCount - 1;
+  const anchors = [
+    ...(first ? [{ position: first.position, frame: 0 }] : []),
+    ...keyframes.map((k) => ({ position: k.position, frame: Math.min(end, Math.round((k.at ?? 0) * fps)) })),
+  ];
+  if (last) {
+    const from = anchors.at(-1)?.frame ?? 0;
+    anchors.push({ position: last.position, frame: Math.round(from + (end - from) * (2 / 3)) });
+  }
+  const dissolve = Math.max(1, Math.round(fps * 0.4));
+  return anchors.map((anchor, k) => ({
+    source: { kind: "image", mediaIndex: anchor.position },
+    direction: directCamera(request, k),
+    firstFrame: k === 0 ? 0 : Math.max(0, anchor.frame - dissolve),
+    lastFrame: k === anchors.length - 1 ? end : Math.max(anchor.frame, anchors[k + 1]!.frame - 1),
+  }));
 }

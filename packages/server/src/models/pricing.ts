@@ -1,14 +1,13 @@
 /**
- * A declaration's price lines and the price book's rules, both ways: the built-in declarations'
- * lines become the default prices (version 1 of each built-in model), an operator's lines become a
- * new price version, and a model's current rule is shown back as lines.
+ * A declaration's price lines and the price book's rules, both ways: an operator's lines become a
+ * new price version, and a model's current rule is shown back as lines (the built-in declarations'
+ * lines are billing's DEFAULT_PRICES).
  */
 import type { z } from "zod";
 import { formatMoney } from "../billing/money.ts";
 import { type PriceRule, priceRuleOf, RESOLUTION_KEYS } from "../billing/prices.ts";
 import { PriceBody } from "../billing/schemas.ts";
-import { declarationToModel } from "../catalog/declaration.ts";
-import { BUILTIN_DECLARATIONS, type CatalogModel } from "../catalog/models.ts";
+import type { CatalogModel } from "../catalog/models.ts";
 import { ApiError } from "../domain/errors.ts";
 import { parseBody } from "../http/route.ts";
 
@@ -24,16 +23,6 @@ export function ruleOfLines(lines: unknown, model: CatalogModel, currency: strin
     const param = error.param ? `pricing.${error.param}` : "pricing";
     throw new ApiError(error.status, error.type, error.code, error.message, param);
   }
-}
-
-/** The built-in models' default prices, from their declarations (a model without lines has none). */
-export function builtinDefaultPrices(currency: string): Record<string, PriceRule> {
-  const out: Record<string, PriceRule> = {};
-  for (const declaration of BUILTIN_DECLARATIONS) {
-    if (!declaration.pricing) continue;
-    out[declaration.id] = ruleOfLines(declaration.pricing, declarationToModel(declaration, 0), currency);
-  }
-  return out;
 }
 
 /** A rule as exact decimal lines (6 places trimmed), the shape a declaration carries. */

@@ -5,6 +5,7 @@ import type { ChannelRouting } from "../channels/routing.ts";
 import { ApiError, invalid, notFound, shown } from "../domain/errors.ts";
 import type { Owner } from "../domain/owner.ts";
 import type { NormalizedRequest } from "../domain/request.ts";
+import { planEdit } from "../engine/edit-plan.ts";
 import type { FileService } from "../files/service.ts";
 import type { EnqueueOptions } from "../jobs/queue.ts";
 import { ownerOf, type Principal } from "../keys/auth.ts";
@@ -16,6 +17,7 @@ import type { FileRow, TaskRow } from "../store/schema.ts";
 import { newCapabilityToken, newTaskId, sha256Hex } from "../util/ids.ts";
 import type { IdempotencyRepository } from "./idempotency-repository.ts";
 import type { TaskLifecycle } from "./lifecycle.ts";
+import { applySourceSeconds, attachSourceTask, safetyIdentifierOf } from "./operation-source.ts";
 import type { TaskRepository } from "./repository.ts";
 
 export interface SubmitResult {
@@ -35,8 +37,8 @@ export interface TaskServiceDeps {
   cancelUpstream(task: TaskRow): Promise<CancelOutcome>;
   /** Refuses a callback URL the gateway will not deliver to (the webhooks' SSRF guard). */
   checkCallbackUrl(url: string): Promise<void>;
-  /** Where a task's video, poster and last frame are stored (removed by `delete`). */
-  storage: Pick<BlobStorage, "delete">;
+  /** Where a task's video, poster and last frame are stored (removed by `delete`; read as an edit's source). */
+  storage: Pick<BlobStorage, "delete" | "read">;
   /** An Idempotency-Key whose task was deleted: refuse it (409), or start over with a new task. */
   replayOfDeleted: "conflict" | "new";
 }
@@ -74,7 +76,8 @@ export class TaskService {
       if (replay) return { task: replay, replayed: true };
     }
 
-    const { request, callbackUrl, metadataEcho } = normalizeSubmit(body, this.deps.catalog);
+    const { request, callbackUrl, metadataEcho, sourceTaskId } = normalizeSubmit(body, this.deps.catalog);
+    request.safetyIdentifier = safetyIdentifierOf(accountId);
     if (callbackUrl) await this.deps.checkCallbackUrl(callbackUrl);
     const plan = await this.deps.routing.plan(request.model, principal.key.test_mode === 1);
     if (!plan) {
@@ -84,6 +87,8 @@ export class TaskService {
         "model",
       );
     }
+    // The local engine acts only on the edits it recognises: anything else is refused now, not at render.
+    if (!plan.upstream && request.operation === "edit") planEdit(request.prompt);
     const model = this.deps.catalog.get(request.model)!;
     const now = Date.now();
     const task: TaskRow = {
@@ -125,8 +130,11 @@ export class TaskService {
     };
     // A refusal that needs no media (balance, limits) comes before any data: URL is stored: a key
     // that may not submit must not be able to fill storage with them.
-    if (request.content.some((m) => m.url.startsWith("data:"))) await this.deps.lifecycle.checkSubmit(task);
-    const stored = await this.resolveOwnMedia(principal, request, model, options.spooled);
+    if (request.content.some((m) => m.url.startsWith("data:")) || sourceTaskId) {
+      await this.deps.lifecycle.checkSubmit(task);
+    }
+    const stored = await this.storeMedia(principal, request, model, sourceTaskId, options.spooled);
+    task.seconds = request.seconds;
     task.request_json = JSON.stringify(request);
     const firstJob: EnqueueOptions = plan.upstream
       ? { kind: "dispatch", taskId: task.id, maxAttempts: 8, fairKey: accountId }
@@ -185,6 +193,34 @@ export class TaskService {
       `the task this Idempotency-Key created (${task.id}) was deleted; send the request with a new key`,
       "Idempotency-Key",
     );
+  }
+
+  /**
+   * The request's media made ours: an edit's source task copied into a file, our own file URLs
+   * checked, `data:` URLs stored; an edit's seconds become its source's. Returns the files made.
+   */
+  private async storeMedia(
+    principal: Principal,
+    request: NormalizedRequest,
+    model: NonNullable<ReturnType<Catalog["get"]>>,
+    sourceTaskId: string | undefined,
+    spooled: ReadonlyMap<string, SpooledDataUrl> | undefined,
+  ): Promise<FileRow[]> {
+    const owner = ownerOf(principal);
+    const source = sourceTaskId
+      ? await attachSourceTask(this.deps, owner, request, model, sourceTaskId)
+      : undefined;
+    try {
+      const stored = [
+        ...(source ? [source] : []),
+        ...(await this.resolveOwnMedia(principal, request, model, spooled)),
+      ];
+      await applySourceSeconds(this.deps, request);
+      return stored;
+    } catch (error) {
+      if (source) await this.deps.files.delete(owner, source.id).catch(() => {});
+      throw error;
+    }
   }
 
   /**

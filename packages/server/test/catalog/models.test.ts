@@ -14,9 +14,16 @@ const SPEC_IDS = [
   "doubao-seedance-2-0-1080p",
   "doubao-seedance-2-0-720p",
   "doubao-seedance-2-0-480p",
+  "doubao-seedance-2-5-720p",
+  "doubao-seedance-2-5-480p",
   "happyhorse-1.0-i2v",
   "happyhorse-1.0-t2v",
+  "happyhorse-1.1-t2v",
+  "happyhorse-1.1-i2v",
+  "happyhorse-1.1-r2v",
   "grok-imagine-video",
+  "grok-imagine-video-1.5",
+  "grok-imagine-video-1.5-lite",
 ];
 
 describe("default catalog", () => {
@@ -28,6 +35,31 @@ describe("default catalog", () => {
       catalog.list().map((m) => m.id),
       SPEC_IDS,
     );
+  });
+
+  test("the newest models carry their providers' limits (docs/providers.md §8b)", () => {
+    const m = (id: string) => catalog.get(id)!;
+    const s25 = m("doubao-seedance-2-5-720p");
+    assert.deepEqual(s25.seconds, { min: 4, max: 30, default: 5 });
+    assert.deepEqual(
+      [s25.references.images, s25.references.videos, s25.references.audios, s25.references.total],
+      [30, 10, 10, 50],
+    );
+    assert.equal(s25.references.audioOnly, true);
+    assert.deepEqual(s25.operations.extend?.seconds, { min: 4, max: 30, default: 5 });
+    const g15 = m("grok-imagine-video-1.5");
+    assert.deepEqual(g15.modes, ["text", "first_frame", "first_last_frame"]);
+    assert.deepEqual(g15.resolutions, ["480p", "720p", "1080p"]);
+    assert.equal(g15.keyframes, 4);
+    assert.equal(g15.audio.mode, "optional");
+    assert.equal(g15.operations.edit, null, "edits run only on grok-imagine-video");
+    const lite = m("grok-imagine-video-1.5-lite");
+    assert.deepEqual([lite.modes, lite.keyframes], [["text", "first_frame"], 0]);
+    assert.deepEqual(m("grok-imagine-video").operations.edit, { maxSourceSeconds: 8.7 });
+    assert.deepEqual(m("grok-imagine-video").operations.extend?.seconds, { min: 2, max: 10, default: 6 });
+    const r2v = m("happyhorse-1.1-r2v");
+    assert.deepEqual([r2v.modes, r2v.references.images, r2v.inputImage?.minSide], [["reference"], 9, 400]);
+    assert.deepEqual(m("happyhorse-1.1-i2v").resolutions, ["720p", "1080p"]);
   });
 
   test("matches docs/api.md §7 table", () => {
@@ -48,6 +80,8 @@ describe("default catalog", () => {
         audios: 3,
         videoTotalSeconds: 15,
         audioTotalSeconds: 15,
+        total: 12,
+        audioOnly: false,
       });
     }
     assert.deepEqual(m("happyhorse-1.0-i2v").modes, ["first_frame"]);

@@ -12,6 +12,7 @@ describe("nearestIds: did you mean", () => {
     ["seedance-1-5-pro-with-audioo", ["seedance-1-5-pro-with-audio"]],
     ["seedance-1-5-pro-no-audiu", ["seedance-1-5-pro-no-audio"]],
     ["grok-imagine-vdieo", ["grok-imagine-video"]],
+    ["grok-imagine-video-15", ["grok-imagine-video-1.5"]],
     // case and separators
     ["Seedance-1-5-Pro-With-Audio", ["seedance-1-5-pro-with-audio"]],
     ["seedance-1.5-pro-no-audio", ["seedance-1-5-pro-no-audio"]],
@@ -21,8 +22,8 @@ describe("nearestIds: did you mean", () => {
     ["seedance-1-0-pro", ["seedance-1-5-pro-with-audio", "seedance-1-5-pro-no-audio"]],
     ["seedance-2-0-720p", ["doubao-seedance-2-0-720p"]],
     ["doubao-seedance-2-0-720", ["doubao-seedance-2-0-720p"]],
-    ["grok", ["grok-imagine-video"]],
-    ["happyhorse", ["happyhorse-1.0-i2v", "happyhorse-1.0-t2v"]],
+    ["grok", ["grok-imagine-video", "grok-imagine-video-1.5", "grok-imagine-video-1.5-lite"]],
+    ["happyhorse", ["happyhorse-1.0-i2v", "happyhorse-1.0-t2v", "happyhorse-1.1-t2v"]],
     // nothing close: say nothing
     ["sora-2", []],
     ["gpt-4o", []],

@@ -208,3 +208,31 @@ test("planTimeline picks the shots for each mode", () => {
   assert.equal(withAudio.audioMediaIndex, 1);
   assert.equal(withAudio.shots[0]!.source.kind, "title");
 });
+
+test("keyframes: the clip shows each keyframe alone at its time, after the first frame", () => {
+  const media = [
+    { kind: "image" as const, role: "first_frame", index: 1 },
+    { kind: "image" as const, role: "keyframe", index: 2, at: 2.667 },
+    { kind: "image" as const, role: "keyframe", index: 3, at: 1.333 },
+  ];
+  const plan = planTimeline({ prompt: "a saw", seconds: 4, mode: "first_frame", citations: [] }, media, 24);
+  assert.deepEqual(
+    plan.shots.map((s) => (s.source.kind === "image" ? s.source.mediaIndex : -1)),
+    [0, 2, 1],
+    "the first frame, then the keyframes in time order",
+  );
+  assert.equal(plan.shots[0]!.firstFrame, 0);
+  assert.equal(plan.shots.at(-1)!.lastFrame, 95);
+  for (const [mediaIndex, at] of [
+    [2, 1.333],
+    [1, 2.667],
+  ] as const) {
+    const frame = Math.round(at * 24);
+    const showing = plan.shots.filter((s) => s.firstFrame <= frame && frame <= s.lastFrame);
+    assert.deepEqual(
+      showing.map((s) => (s.source.kind === "image" ? s.source.mediaIndex : -1)),
+      [mediaIndex],
+      `only keyframe ${mediaIndex} is on screen at ${at} s`,
+    );
+  }
+});
