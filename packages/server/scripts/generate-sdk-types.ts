@@ -70,6 +70,8 @@ import {
   OpenAiVideoDeleted,
   OpenAiVideoList,
   VideoCreateBody,
+  VideoEditBody,
+  VideoExtendBody,
   VideoRemixBody,
   VideoStatus,
 } from "../src/openai/schemas.ts";
@@ -170,6 +172,8 @@ export const SDK_TYPES: NamedType[] = [
   { name: "OpenAiVideoDeleted", schema: OpenAiVideoDeleted, io: "output" },
   { name: "OpenAiVideoCreateParams", schema: VideoCreateBody, io: "input" },
   { name: "OpenAiVideoRemixParams", schema: VideoRemixBody, io: "input" },
+  { name: "OpenAiVideoEditParams", schema: VideoEditBody, io: "input" },
+  { name: "OpenAiVideoExtendParams", schema: VideoExtendBody, io: "input" },
   // Keys and accounts
   { name: "WhoAmI", schema: WhoAmI, io: "output" },
   { name: "ApiKey", schema: KeyObject, io: "output" },

@@ -74,7 +74,12 @@ export async function registerRoutes(
           () => false,
         ),
     });
-    const videos = new OpenAiVideos({ catalog: s.catalog, tasks: s.tasks, files: s.files });
+    const videos = new OpenAiVideos({
+      catalog: s.catalog,
+      tasks: s.tasks,
+      files: s.files,
+      routing: s.routing,
+    });
     await v1.register(openAiVideoRoutes, {
       config,
       videos,

@@ -683,6 +683,45 @@ export interface OpenAiVideoRemixParams {
   prompt: string;
 }
 
+/** JSON with `video: {id}`, or multipart/form-data with the video as a file part named `video`. */
+export interface OpenAiVideoEditParams {
+  prompt: string;
+  /**
+   * Optional (OpenAI's API has none): the model that edits or extends. Default: the source video's model,
+   * else the first model this gateway serves that can.
+   */
+  model?: string;
+  /** Only the resolution is read (the shape follows the source video); default the model's. */
+  size?: string;
+  /** The video to edit or extend: {id} of a completed video, or in multipart a file part named `video`. */
+  video?: {
+    /** The id of a completed video (task_…). */
+    id: string;
+  };
+}
+
+/**
+ * JSON with `video: {id}`, or multipart/form-data with the video as a file part named `video`. The result's
+ * `seconds` is the stitched total.
+ */
+export interface OpenAiVideoExtendParams {
+  prompt: string;
+  /**
+   * Optional (OpenAI's API has none): the model that edits or extends. Default: the source video's model,
+   * else the first model this gateway serves that can.
+   */
+  model?: string;
+  /** Only the resolution is read (the shape follows the source video); default the model's. */
+  size?: string;
+  /** The video to edit or extend: {id} of a completed video, or in multipart a file part named `video`. */
+  video?: {
+    /** The id of a completed video (task_…). */
+    id: string;
+  };
+  /** Seconds to add (the model's range is operations.extend.seconds in GET /v1/models). */
+  seconds: string | number;
+}
+
 export interface WhoAmI {
   object: "whoami";
   key: ApiKey;

@@ -62,6 +62,8 @@ export type MetadataEcho = {
   priority?: number;
   operation?: Operation;
   source_task_id?: string;
+  /** An edit's or extension's source length in seconds, when the gateway could probe it. */
+  source_seconds?: number;
 };
 
 /**

@@ -231,7 +231,6 @@ export const ERROR_CODES = {
   // OpenAI-compatible door
   invalid_size: bad("`size` is not WIDTHxHEIGHT"),
   unsupported_size: bad("the model makes no frame of this size"),
-  unsupported_variant: bad("this download variant is not made by this gateway"),
   input_reference_not_supported: bad("the model takes no input_reference of this kind"),
   invalid_input_reference: bad("input_reference is not an image or video"),
 

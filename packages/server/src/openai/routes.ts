@@ -1,24 +1,29 @@
 /**
  * OpenAI's Videos API (`client.videos` of the `openai` SDK) on the same tasks as
- * /v1/video/generations: create (JSON or multipart), retrieve, list, delete, content, remix.
+ * /v1/video/generations: create (JSON or multipart), retrieve, list, delete, content (video,
+ * thumbnail, spritesheet), remix, edit and extend.
  */
 
 import multipart from "@fastify/multipart";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config.ts";
 import { invalid, shown } from "../domain/errors.ts";
+import type { Operation } from "../domain/request.ts";
 import { route } from "../http/route.ts";
 import { idempotencyHeaders, idParams } from "../http/schema.ts";
 import { ownerOf } from "../keys/auth.ts";
 import type { KeyedDoor, TaskMedia } from "../tasks/media.ts";
 import type { TaskService } from "../tasks/service.ts";
 import { readCreateForm, readCreateJson } from "./create-body.ts";
+import { readOperationForm, readOperationJson } from "./operation-body.ts";
 import {
   OpenAiVideo,
   OpenAiVideoDeleted,
   OpenAiVideoList,
   VideoContentQuery,
   VideoCreateBody,
+  VideoEditBody,
+  VideoExtendBody,
   VideoListQuery,
   VideoRemixBody,
 } from "./schemas.ts";
@@ -86,7 +91,35 @@ export async function openAiVideoRoutes(app: FastifyInstance, deps: OpenAiRouteD
     ),
   );
 
+  for (const operation of ["edit", "extend"] as const) declareOperation(app, deps, operation);
   declareReads(app, deps);
+}
+
+/** `POST /v1/videos/edits` and `/v1/videos/extensions`: a new video from a completed one (docs/api.md §3.2). */
+function declareOperation(app: FastifyInstance, deps: OpenAiRouteDeps, operation: Operation): void {
+  const { videos } = deps;
+  route(app, {
+    method: "POST",
+    url: operation === "edit" ? "/v1/videos/edits" : "/v1/videos/extensions",
+    operationId: operation === "edit" ? "openaiEditVideo" : "openaiExtendVideo",
+    summary:
+      operation === "edit"
+        ? "Edit a video (an upload, or {id} of a completed one): a new video of the same length"
+        : "Extend a video by `seconds`: a new video, the source followed by its continuation",
+    ...KEYED,
+    body: operation === "edit" ? VideoEditBody : VideoExtendBody,
+    bodyMode: "domain",
+    headers: IDEMPOTENCY,
+    response: OpenAiVideo,
+    errors: [400, 401, 403, 404, 409, 413, 415, 429],
+  })(async ({ request, headers }) => {
+    const { body, source } = request.isMultipart()
+      ? await readOperationForm(operation, request, videos)
+      : readOperationJson(operation, request.body);
+    return videos.toOpenAi(
+      await videos.operate(request.principal, operation, body, source, headers["Idempotency-Key"]),
+    );
+  });
 }
 
 /** List, retrieve, delete and download. */
@@ -157,12 +190,14 @@ function declareReads(app: FastifyInstance, deps: OpenAiRouteDeps): void {
     method: "GET",
     url: "/v1/videos/:video_id/content",
     operationId: "openaiDownloadVideo",
-    summary: "Download the mp4 (variant=video, Range supported) or its thumbnail (variant=thumbnail, JPEG)",
+    summary:
+      "Download the mp4 (variant=video, Range supported), its thumbnail (variant=thumbnail, JPEG) or a " +
+      "spritesheet (variant=spritesheet: a JPEG grid of 5×5 evenly spaced frames)",
     ...KEYED,
     params: VideoParams,
     query: VideoContentQuery,
     response: {
-      description: "The mp4, or the JPEG thumbnail",
+      description: "The mp4, or the JPEG thumbnail or spritesheet",
       content: {
         "video/mp4": { schema: { type: "string", format: "binary" } },
         "image/jpeg": { schema: { type: "string", format: "binary" } },
@@ -172,24 +207,11 @@ function declareReads(app: FastifyInstance, deps: OpenAiRouteDeps): void {
     errors: [400, 401, 404, 409, 410, 416],
   })(async ({ request, reply, params, query }) => {
     const task = await videos.get(ownerOf(request.principal), params.video_id);
-    if (query.variant === "spritesheet") {
-      throw invalid(
-        "unsupported_variant",
-        "variant spritesheet is not made by this gateway; use video or thumbnail",
-        "variant",
-      );
-    }
     const door: KeyedDoor = {
       param: "video_id",
       notReady: (t) =>
         `video ${t.id} is ${videos.toOpenAi(t).status}; its content can be downloaded once it has completed`,
     };
-    return deps.media.sendKeyed(
-      request,
-      reply,
-      task,
-      query.variant === "thumbnail" ? "thumbnail" : "video",
-      door,
-    );
+    return deps.media.sendKeyed(request, reply, task, query.variant ?? "video", door);
   });
 }

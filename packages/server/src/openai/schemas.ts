@@ -49,6 +49,54 @@ export const VideoCreateBody = z
   });
 export type VideoCreateBody = z.infer<typeof VideoCreateBody>;
 
+/** The source of an edit or extension: a completed video's id (the file form is a multipart part). */
+export const VideoReferenceJson = z
+  .strictObject({ id: z.string().min(1).describe("The id of a completed video (task_…).") })
+  .describe(
+    "The video to edit or extend: {id} of a completed video, or in multipart a file part named `video`.",
+  );
+
+const operationFields = {
+  prompt: z
+    .string({ error: "prompt is required: say what the edit changes or what the extension shows" })
+    .min(1)
+    .max(SUBMIT_LIMITS.promptMaxLength),
+  model: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Optional (OpenAI's API has none): the model that edits or extends. Default: the source video's " +
+        "model, else the first model this gateway serves that can.",
+    ),
+  size: withErrorCode(z.string(), "invalid_size")
+    .optional()
+    .describe("Only the resolution is read (the shape follows the source video); default the model's."),
+  video: VideoReferenceJson.optional(),
+};
+
+export const VideoEditBody = z.object(operationFields).meta({
+  title: "OpenAiVideoEdit",
+  description: "JSON with `video: {id}`, or multipart/form-data with the video as a file part named `video`.",
+});
+
+export const VideoExtendBody = z
+  .object({
+    ...operationFields,
+    seconds: z
+      .union([z.string(), z.number()])
+      .describe("Seconds to add (the model's range is operations.extend.seconds in GET /v1/models)."),
+  })
+  .meta({
+    title: "OpenAiVideoExtend",
+    description:
+      "JSON with `video: {id}`, or multipart/form-data with the video as a file part named `video`. The " +
+      "result's `seconds` is the stitched total.",
+  });
+export type VideoOperationBody = Omit<z.output<typeof VideoExtendBody>, "video" | "seconds"> & {
+  seconds?: string | number;
+};
+
 export const VideoRemixBody = z
   .object({ prompt: z.string().min(1).max(SUBMIT_LIMITS.promptMaxLength).describe("The new prompt.") })
   .meta({ title: "OpenAiVideoRemix" });
@@ -102,5 +150,8 @@ export const VideoContentQuery = z.object({
   variant: z
     .enum(["video", "thumbnail", "spritesheet"])
     .default("video")
-    .describe("`video` (mp4) or `thumbnail` (JPEG); `spritesheet` is not made here (400)."),
+    .describe(
+      "`video` (mp4), `thumbnail` (JPEG, the first frame) or `spritesheet` (JPEG, 5×5 tiles 256 px wide, " +
+        "tile k showing the middle of the k-th 25th of the clip, left to right, top to bottom).",
+    ),
 });

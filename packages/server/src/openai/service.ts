@@ -6,23 +6,30 @@
  */
 import type { Readable } from "node:stream";
 import type { Catalog, CatalogModel } from "../catalog/models.ts";
+import type { ChannelRouting } from "../channels/routing.ts";
 import { ApiError, invalid } from "../domain/errors.ts";
 import type { Owner } from "../domain/owner.ts";
 import { nearestRatio } from "../domain/pixels.ts";
+import type { Operation } from "../domain/request.ts";
 import type { FileService } from "../files/service.ts";
 import { ownerOf, type Principal } from "../keys/auth.ts";
 import type { FileRow, TaskRow } from "../store/schema.ts";
 import { metadataOf, requestOf, videoOf } from "../store/task-columns.ts";
 import type { TaskService } from "../tasks/service.ts";
 import { unixSeconds } from "../util/ids.ts";
-import type { OpenAiVideo, VideoCreateBody } from "./schemas.ts";
+import type { OpenAiVideo, VideoCreateBody, VideoOperationBody } from "./schemas.ts";
 import { parseSize, type SizeChoice, sizeOf, sizesFor, sizeText } from "./sizes.ts";
 
 export interface OpenAiVideoDeps {
   catalog: Catalog;
   tasks: TaskService;
   files: FileService;
+  /** Which models this key can reach (an edit with no model goes to the first that can). */
+  routing: Pick<ChannelRouting, "plan">;
 }
+
+/** The video an edit or extension works on: an upload, or a completed video's id. */
+export type VideoSource = { kind: "stored"; file: FileRow } | { kind: "id"; id: string };
 
 /** The input reference as it arrived: a file part, or the JSON forms. */
 export type InputReference =
@@ -67,6 +74,91 @@ export class OpenAiVideos {
     return this.deps.files.create(ownerOf(principal), stream, filename, "input_reference");
   }
 
+  /** Store a multipart `video` (the source of an edit or extension). */
+  storeSource(principal: Principal, stream: Readable, filename: string): Promise<FileRow> {
+    return this.deps.files.create(ownerOf(principal), stream, filename, "video");
+  }
+
+  /**
+   * An edit or extension as a RelayDance submit (docs/api.md §3.2). The model: the one asked for,
+   * else the source video's when it can, else the first model this key can reach that can.
+   */
+  async operate(
+    principal: Principal,
+    operation: Operation,
+    body: VideoOperationBody,
+    source: VideoSource | undefined,
+    idempotencyKey?: string,
+  ): Promise<TaskRow> {
+    if (!source) {
+      throw invalid(
+        "missing_parameter",
+        `video is required: the video to ${operation} ({"id": "task_…"} or a file)`,
+        "video",
+      );
+    }
+    const sourceTask = source.kind === "id" ? await this.get(ownerOf(principal), source.id) : undefined;
+    const model = await this.operationModel(principal, operation, body.model, sourceTask);
+    const size = body.size === undefined ? undefined : parseSize(body.size, model);
+    const metadata = {
+      operation,
+      ...(size ? { resolution: size.resolution } : {}),
+      ...(sourceTask
+        ? { source_task_id: sourceTask.id }
+        : source.kind === "stored"
+          ? {
+              content: [
+                {
+                  type: "video_url",
+                  video_url: { url: this.deps.files.urlOf(source.file) },
+                  role: "source_video",
+                },
+              ],
+            }
+          : {}),
+    };
+    const submit = {
+      model: model.id,
+      prompt: body.prompt,
+      ...(body.seconds === undefined ? {} : { seconds: String(body.seconds) }),
+      metadata,
+    };
+    try {
+      return (await this.deps.tasks.submit(principal, submit, idempotencyKey)).task;
+    } catch (error) {
+      // The source's errors name `video`; a refused operation names the model when one was asked for.
+      if (error instanceof ApiError && error.param?.startsWith("metadata.content"))
+        throw renamed(error, { [error.param]: "video" });
+      throw renamed(error, { "metadata.operation": body.model ? "model" : "video" });
+    }
+  }
+
+  private async operationModel(
+    principal: Principal,
+    operation: Operation,
+    asked: string | undefined,
+    source: TaskRow | undefined,
+  ): Promise<CatalogModel> {
+    if (asked) {
+      try {
+        return this.deps.catalog.requireEnabled(asked);
+      } catch (error) {
+        throw renamed(error);
+      }
+    }
+    const own = source && this.deps.catalog.get(source.model);
+    if (own?.operations[operation] && this.deps.catalog.isEnabled(own.id)) return own;
+    const testMode = principal.key.test_mode === 1;
+    for (const model of this.deps.catalog.list()) {
+      if (model.operations[operation] && (await this.deps.routing.plan(model.id, testMode))) return model;
+    }
+    throw invalid(
+      "unsupported_operation",
+      `no model this key can use can ${operation} videos; GET /v1/models lists each model's operations`,
+      "video",
+    );
+  }
+
   /** A new task with the source's inputs and parameters and a new prompt. */
   async remix(principal: Principal, id: string, prompt: string, idempotencyKey?: string): Promise<TaskRow> {
     const source = await this.get(ownerOf(principal), id);
@@ -107,7 +199,12 @@ export class OpenAiVideos {
   }
 
   toOpenAi(task: TaskRow): OpenAiVideo {
-    const echo = metadataOf(task) as { ratio?: string; resolution?: string };
+    const echo = metadataOf(task) as {
+      ratio?: string;
+      resolution?: string;
+      operation?: string;
+      source_seconds?: number;
+    };
     const video = videoOf(task);
     const fixed =
       echo.ratio && echo.resolution
@@ -120,7 +217,7 @@ export class OpenAiVideos {
       status: STATUS[task.status],
       progress: task.status === "succeeded" ? 100 : task.progress,
       prompt: task.prompt || null,
-      seconds: String(task.seconds),
+      seconds: String(openAiSeconds(task, echo, video)),
       size: video ? sizeText(video) : (fixed ?? "auto"),
       created_at: unixSeconds(task.created_at)!,
       completed_at: unixSeconds(task.completed_at) ?? null,
@@ -170,6 +267,20 @@ export class OpenAiVideos {
   }
 }
 
+/**
+ * An extension's `seconds` is the stitched total (OpenAI's shape): the finished video's length, or
+ * the source's plus the seconds added while it runs. Anything else: the task's seconds.
+ */
+function openAiSeconds(
+  task: TaskRow,
+  echo: { operation?: string; source_seconds?: number },
+  video: ReturnType<typeof videoOf>,
+): number {
+  if (echo.operation !== "extend") return task.seconds;
+  if (video?.duration) return Math.round(video.duration);
+  return task.seconds + Math.round(echo.source_seconds ?? 0);
+}
+
 /** No size asked: the model's default resolution, shaped like the image when the model has that ratio. */
 function defaultSize(model: CatalogModel, image: FileRow | undefined): SizeChoice {
   const choices = sizesFor(model).filter((c) => c.resolution === model.defaultResolution);
@@ -187,6 +298,7 @@ function defaultSize(model: CatalogModel, image: FileRow | undefined): SizeChoic
 /** The RelayDance field names in errors become the OpenAI ones the client sent. */
 const PARAMS: Array<[RegExp, string]> = [
   [/^metadata\.(ratio|resolution)$/, "size"],
+  [/^metadata\.source_task_id$/, "video"],
   [/^metadata\.content(\[\d+\])?(\..*)?$/, "input_reference"],
   [/^task_id$/, "video_id"],
 ];

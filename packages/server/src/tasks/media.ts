@@ -14,13 +14,14 @@ import { sendBlob } from "../http/range.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { TaskRow } from "../store/schema.ts";
 
-export type MediaVariant = "video" | "thumbnail" | "last_frame";
+export type MediaVariant = "video" | "thumbnail" | "last_frame" | "spritesheet";
 
 const FORMAT: Record<MediaVariant, { ext: "mp4" | "jpg" | "png"; contentType: string; etagSuffix: string }> =
   {
     video: { ext: "mp4", contentType: "video/mp4", etagSuffix: "" },
     thumbnail: { ext: "jpg", contentType: "image/jpeg", etagSuffix: "t" },
     last_frame: { ext: "png", contentType: "image/png", etagSuffix: "f" },
+    spritesheet: { ext: "jpg", contentType: "image/jpeg", etagSuffix: "s" },
   };
 
 /** The variant a capability URL's extension names. */
@@ -35,7 +36,21 @@ export const mediaKeys = {
   video: (taskId: string) => `videos/${taskId}.mp4`,
   thumbnail: (taskId: string) => `videos/${taskId}.jpg`,
   lastFrame: (taskId: string) => `videos/${taskId}-last.png`,
+  /** Made on first request; not recorded on the row (its key is derived), removed with the video. */
+  spritesheet: (taskId: string) => `videos/${taskId}-sprites.jpg`,
 };
+
+/** Every stored object of a task, to delete with it (keys that were never written are no-ops). */
+export function storedKeysOf(
+  task: Pick<TaskRow, "id" | "output_key" | "poster_key" | "last_frame_key">,
+): string[] {
+  return [
+    task.output_key,
+    task.poster_key,
+    task.last_frame_key,
+    task.output_key ? mediaKeys.spritesheet(task.id) : null,
+  ].filter((key): key is string => key !== null);
+}
 
 export function videoExpired(task: Pick<TaskRow, "expires_at">, now = Date.now()): boolean {
   return task.expires_at !== null && task.expires_at <= now;
@@ -78,15 +93,19 @@ export class TaskMedia {
   constructor(
     private readonly deps: {
       storage: BlobStorage;
-      /** Posters (posters.ts): the thumbnail's key, made on first request. */
-      posters: { ensure(task: TaskRow): Promise<string | null> };
+      /** Posters (posters.ts): the thumbnail's and the spritesheet's keys, made on first request. */
+      posters: {
+        ensure(task: TaskRow): Promise<string | null>;
+        ensureSpritesheet(task: TaskRow): Promise<string | null>;
+      };
     },
   ) {}
 
-  /** Where the variant is stored (a thumbnail is made on first request); null when there is none. */
+  /** Where the variant is stored (thumbnails and spritesheets are made on first request); null when there is none. */
   async keyOf(task: TaskRow, variant: MediaVariant): Promise<string | null> {
     if (variant === "video") return task.output_key;
     if (variant === "last_frame") return task.last_frame_key;
+    if (variant === "spritesheet") return this.deps.posters.ensureSpritesheet(task);
     return this.deps.posters.ensure(task);
   }
 

@@ -77,15 +77,23 @@ export async function attachSourceTask(
   return file;
 }
 
-/** An edit lasts as long as its source: its seconds (the hold, the echo) are the source's, rounded up. */
+/**
+ * The source's length, once known (an upload, a data: URL or a task's video; a remote URL's is not
+ * probed at submit): an edit lasts as long as its source, so its seconds (the hold, the echo)
+ * become the source's, rounded up; the echo keeps it as `source_seconds`.
+ */
 export async function applySourceSeconds(
   deps: Pick<SourceDeps, "files">,
   request: NormalizedRequest,
+  echo: { source_seconds?: number },
 ): Promise<void> {
-  if (request.operation !== "edit") return;
+  if (!request.operation) return;
   const source = request.content.find((m) => m.role === "source_video");
   const file = source?.fileToken ? await deps.files.byToken(source.fileToken) : undefined;
-  if (file?.duration) request.seconds = Math.max(1, Math.ceil(file.duration - DURATION_TOLERANCE));
+  if (!file?.duration) return;
+  echo.source_seconds = Math.round(file.duration * 100) / 100;
+  if (request.operation === "edit")
+    request.seconds = Math.max(1, Math.ceil(file.duration - DURATION_TOLERANCE));
 }
 
 /** The stable, non-reversible end-user id providers ask for (Ark `safety_identifier`, xAI `user`). */

@@ -17,6 +17,7 @@ import type { FileRow, TaskRow } from "../store/schema.ts";
 import { newCapabilityToken, newTaskId, sha256Hex } from "../util/ids.ts";
 import type { IdempotencyRepository } from "./idempotency-repository.ts";
 import type { TaskLifecycle } from "./lifecycle.ts";
+import { storedKeysOf } from "./media.ts";
 import { applySourceSeconds, attachSourceTask, safetyIdentifierOf } from "./operation-source.ts";
 import type { TaskRepository } from "./repository.ts";
 
@@ -134,7 +135,9 @@ export class TaskService {
       await this.deps.lifecycle.checkSubmit(task);
     }
     const stored = await this.storeMedia(principal, request, model, sourceTaskId, options.spooled);
+    await applySourceSeconds(this.deps, request, metadataEcho);
     task.seconds = request.seconds;
+    task.metadata_json = JSON.stringify(metadataEcho);
     task.request_json = JSON.stringify(request);
     const firstJob: EnqueueOptions = plan.upstream
       ? { kind: "dispatch", taskId: task.id, maxAttempts: 8, fairKey: accountId }
@@ -197,7 +200,7 @@ export class TaskService {
 
   /**
    * The request's media made ours: an edit's source task copied into a file, our own file URLs
-   * checked, `data:` URLs stored; an edit's seconds become its source's. Returns the files made.
+   * checked, `data:` URLs stored. Returns the files made.
    */
   private async storeMedia(
     principal: Principal,
@@ -211,12 +214,10 @@ export class TaskService {
       ? await attachSourceTask(this.deps, owner, request, model, sourceTaskId)
       : undefined;
     try {
-      const stored = [
+      return [
         ...(source ? [source] : []),
         ...(await this.resolveOwnMedia(principal, request, model, spooled)),
       ];
-      await applySourceSeconds(this.deps, request);
-      return stored;
     } catch (error) {
       if (source) await this.deps.files.delete(owner, source.id).catch(() => {});
       throw error;
@@ -337,9 +338,7 @@ export class TaskService {
     let task = await this.get(owner, id);
     if (task.status === "submitted" || task.status === "running") task = await this.cancel(owner, id);
     await this.deps.tasks.markDeleted(owner, task.id);
-    for (const key of [task.output_key, task.poster_key, task.last_frame_key]) {
-      if (key) await this.deps.storage.delete(key);
-    }
+    for (const key of storedKeysOf(task)) await this.deps.storage.delete(key);
     return task;
   }
 }

@@ -15,6 +15,7 @@ import type { TaskRow } from "../store/schema.ts";
 import type { ChannelSlots } from "./channel-slots.ts";
 import type { IdempotencyRepository } from "./idempotency-repository.ts";
 import type { TaskLifecycle } from "./lifecycle.ts";
+import { storedKeysOf } from "./media.ts";
 import type { TaskRepository } from "./repository.ts";
 
 const BATCH = 100;
@@ -33,9 +34,7 @@ export function expiredMediaSweep(deps: {
         for (const task of batch) {
           // A delete that fails (storage away) throws: the task keeps its keys and the next round
           // tries again; nothing is forgotten that is still stored.
-          for (const key of [task.output_key, task.poster_key, task.last_frame_key]) {
-            if (key) await deps.storage.delete(key);
-          }
+          for (const key of storedKeysOf(task)) await deps.storage.delete(key);
           await deps.tasks.forgetMedia(task.id);
           removed++;
         }
