@@ -49,6 +49,7 @@ try {
     ["task", `/console/tasks/${ids[0]}`],
     ["usage", "/console/usage"],
     ["channels", "/console/channels"],
+    ["models", "/console/models"],
   ];
   for (const [name, path] of shots) {
     await page.goto(`${gateway.url}${path}`);

@@ -9,6 +9,7 @@ import { AccountsPage } from "./pages/Accounts.tsx";
 import { ChannelsPage } from "./pages/Channels.tsx";
 import { FilesPage } from "./pages/Files.tsx";
 import { KeysPage } from "./pages/Keys.tsx";
+import { ModelsPage } from "./pages/Models.tsx";
 import { PlaygroundPage } from "./pages/Playground.tsx";
 import { TaskDetailPage } from "./pages/TaskDetail.tsx";
 import { TasksPage } from "./pages/Tasks.tsx";
@@ -39,6 +40,7 @@ const NAV: NavItem[] = [
   { path: "/webhooks", label: "Webhooks" },
   { path: "/keys", label: "Keys", admin: true },
   { path: "/channels", label: "Channels", admin: true },
+  { path: "/models", label: "Models", admin: true },
   { path: "/accounts", label: "Accounts", admin: true },
 ];
 
@@ -195,7 +197,12 @@ function Page({ path, admin }: { path: string; admin: boolean }): ReactNode {
   if (path === "/files") return <FilesPage />;
   if (path === "/usage") return <UsagePage />;
   if (path === "/webhooks") return <WebhooksPage />;
-  const adminPage = { "/keys": KeysPage, "/channels": ChannelsPage, "/accounts": AccountsPage }[path];
+  const adminPage = {
+    "/keys": KeysPage,
+    "/channels": ChannelsPage,
+    "/models": ModelsPage,
+    "/accounts": AccountsPage,
+  }[path];
   if (adminPage) {
     if (!admin) return <ErrorNote error={new Error("This page needs an admin account's API key.")} />;
     const AdminPage = adminPage;

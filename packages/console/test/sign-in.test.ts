@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { assertClean, browserSkipReason, type ConsoleHarness, startConsoleHarness } from "./harness.ts";
 
 const skip = browserSkipReason();
-const ADMIN_PAGES = ["Keys", "Channels", "Accounts"];
+const ADMIN_PAGES = ["Keys", "Channels", "Models", "Accounts"];
 const PAGES = ["Playground", "Tasks", "Files", "Usage", "Webhooks"];
 
 describe("console: sign in", { skip }, () => {
@@ -42,7 +42,7 @@ describe("console: sign in", { skip }, () => {
     }
     // Back and forward move between pages.
     await page.goBack();
-    await page.getByRole("heading", { level: 1, name: "Channels" }).waitFor();
+    await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("API key").waitFor();
