@@ -172,7 +172,8 @@ export function normalizeSubmit(body: unknown, catalog: Catalog): NormalizedSubm
     index: e.index,
     position: e.position,
     url: e.url,
-    ...(e.role === "keyframe" ? { at: e.at } : {}),
+    // Snapped to the grid the provider uses (1.333 means 4/3): checkKeyframeTimes allowed the rounding.
+    ...(e.role === "keyframe" && e.at !== undefined ? { at: Math.round(e.at * 3) / 3 } : {}),
   }));
 
   const request: NormalizedRequest = {
