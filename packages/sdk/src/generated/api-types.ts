@@ -1093,7 +1093,7 @@ export interface ModelEntry {
   version: number;
   note: string | null;
   updated_by: string | null;
-  /** unix ms */
+  /** Unix time, seconds. */
   updated_at: number | null;
   /** channel id → the upstream model id on that channel, e.g. {"ch_ark": "doubao-seedance-2-0-260128"} */
   upstream_models: Record<string, string>;
@@ -1113,6 +1113,7 @@ export interface ModelVersionList {
     enabled: boolean;
     note: string | null;
     created_by: string | null;
+    /** Unix time, seconds. */
     created_at: number;
     declaration: unknown;
   }>;

@@ -215,7 +215,14 @@ export function declarationToModel(d: ModelDeclaration, now: number, pathPrefix 
   const issue = parsed.error.issues[0]!;
   const [head, ...rest] = issue.path.map(String);
   const path = [DECLARATION_PATHS[head ?? ""] ?? head, ...rest].filter(Boolean).join(".");
-  throw invalid("invalid_value", `${path}: ${issue.message}`, `${pathPrefix}${path}`);
+  // The rule's own words name camelCase fields: say them as the declaration does.
+  let message = issue.message;
+  for (const [from, to] of Object.entries(DECLARATION_PATHS)) message = message.replaceAll(from, to);
+  throw invalid(
+    "invalid_value",
+    message.includes(path) ? message : `${path}: ${message}`,
+    `${pathPrefix}${path}`,
+  );
 }
 
 /** The declaration of a catalog model (what `GET /v1/admin/models/{id}` shows and `PUT` takes back). */

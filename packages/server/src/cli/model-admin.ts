@@ -124,7 +124,7 @@ export async function modelAdmin(args: string[], io: Io): Promise<number> {
             versions.map((v) => [
               String(v.version),
               v.enabled ? "enabled" : "disabled",
-              isoTime(v.created_at / 1000),
+              isoTime(v.created_at),
               v.created_by ?? "-",
               v.note ?? "",
             ]),

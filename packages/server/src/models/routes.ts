@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { invalid } from "../domain/errors.ts";
 import { route } from "../http/route.ts";
+import { unixSeconds } from "../util/ids.ts";
 import type { ModelEntry, ModelRegistry } from "./registry.ts";
 import {
   ModelEntryList,
@@ -15,7 +16,11 @@ import {
 const ModelParams = z.object({ model_id: z.string().max(100).describe("a catalog model id") });
 const common = { tag: "Models", auth: "admin" } as const;
 
-const toApi = (entry: ModelEntry) => ({ object: "model_declaration" as const, ...entry });
+const toApi = (entry: ModelEntry) => ({
+  object: "model_declaration" as const,
+  ...entry,
+  updated_at: unixSeconds(entry.updated_at) ?? null,
+});
 
 export async function modelAdminRoutes(
   app: FastifyInstance,
@@ -58,7 +63,7 @@ export async function modelAdminRoutes(
       enabled: v.enabled === 1,
       note: v.note,
       created_by: v.created_by,
-      created_at: Number(v.created_at),
+      created_at: unixSeconds(Number(v.created_at))!,
       declaration: JSON.parse(v.declaration_json) as unknown,
     })),
     has_more: false,

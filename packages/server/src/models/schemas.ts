@@ -1,6 +1,7 @@
 /** Request and response bodies of the model administration routes (`/v1/admin/models`). */
 import { z } from "zod";
 import { DeclaredPricing, ModelDeclarationSchema } from "../catalog/declaration.ts";
+import { UnixSeconds } from "../http/schema.ts";
 
 const UpstreamModels = z
   .record(z.string().max(64), z.string().max(200))
@@ -46,7 +47,7 @@ export const ModelEntryObject = z
     version: z.int(),
     note: z.string().nullable(),
     updated_by: z.string().nullable(),
-    updated_at: z.int().nullable().describe("unix ms"),
+    updated_at: UnixSeconds.nullable(),
     upstream_models: UpstreamModels,
     declaration: ModelDeclarationSchema,
   })
@@ -65,7 +66,7 @@ export const ModelVersionList = z
         enabled: z.boolean(),
         note: z.string().nullable(),
         created_by: z.string().nullable(),
-        created_at: z.int(),
+        created_at: UnixSeconds,
         declaration: z.unknown(),
       }),
     ),

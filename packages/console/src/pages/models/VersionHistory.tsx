@@ -47,7 +47,7 @@ export function VersionHistory({
             <td>
               <StatusBadge status={v.enabled ? "enabled" : "disabled"} />
             </td>
-            <td>{formatTime(Math.floor(v.created_at / 1000))}</td>
+            <td>{formatTime(v.created_at)}</td>
             <td title={v.created_by ?? undefined}>
               {v.created_by ? (loaded.data?.keyNames.get(v.created_by) ?? <code>{v.created_by}</code>) : "—"}
             </td>
