@@ -446,6 +446,10 @@ export interface Model {
     audios: number;
     video_total_seconds: number;
     audio_total_seconds: number;
+    /** Media entries a request may carry in all. */
+    total: number;
+    /** Reference audio may come without an image or a video. */
+    audio_only: boolean;
   };
   /** Constraints on every input image; null when none. */
   input_image: {
@@ -490,6 +494,28 @@ export interface Model {
       | {
           supported: false;
         };
+    /** `metadata.priority` (0–9): the upstream's scheduling priority (Ark / ModelArk). */
+    priority: {
+      supported: boolean;
+    };
+  };
+  /** How many `keyframe` images a request may carry (0: none). */
+  keyframes: {
+    max: number;
+  };
+  /** Edit and extend (metadata.operation, /v1/videos/edits|extensions); null when the model cannot. */
+  operations: {
+    edit: {
+      max_source_seconds: number;
+    } | null;
+    extend: {
+      seconds: {
+        min: number;
+        max: number;
+        default: number;
+      };
+      max_source_seconds: number;
+    } | null;
   };
   prompt: {
     max_length: number;
@@ -521,6 +547,8 @@ export const MODEL_KEYS: readonly (keyof Model & string)[] = [
   "input_video",
   "input_audio",
   "parameters",
+  "keyframes",
+  "operations",
   "prompt",
   "pricing",
   "providers",
@@ -543,6 +571,8 @@ export const MODEL_REQUIRED_KEYS: readonly (keyof Model & string)[] = [
   "input_video",
   "input_audio",
   "parameters",
+  "keyframes",
+  "operations",
   "prompt",
 ];
 

@@ -36,6 +36,8 @@ export function toApiModel(model: CatalogModel, extra: ApiModelExtra = {}): Mode
       audios: model.references.audios,
       video_total_seconds: model.references.videoTotalSeconds,
       audio_total_seconds: model.references.audioTotalSeconds,
+      total: model.references.total,
+      audio_only: model.references.audioOnly,
     },
     input_image: img
       ? { min_side: img.minSide, max_side: img.maxSide, max_aspect: img.maxAspect, max_bytes: img.maxBytes }
@@ -55,9 +57,18 @@ export function toApiModel(model: CatalogModel, extra: ApiModelExtra = {}): Mode
       return_last_frame: model.passThrough.returnLastFrame
         ? { supported: true, default: false }
         : { supported: false },
+      priority: { supported: model.passThrough.priority },
       fit: model.firstFrameFit
         ? { supported: true, values: [...FITS], default: FITS[0] }
         : { supported: false },
+    },
+    keyframes: { max: model.keyframes },
+    operations: {
+      edit: model.operations.edit && { max_source_seconds: model.operations.edit.maxSourceSeconds },
+      extend: model.operations.extend && {
+        seconds: { ...model.operations.extend.seconds },
+        max_source_seconds: model.operations.extend.maxSourceSeconds,
+      },
     },
     prompt: { max_length: model.promptMaxLength, required: promptRequirement(model) },
     ...extra,

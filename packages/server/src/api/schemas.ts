@@ -53,6 +53,8 @@ export const ModelObject = z
         audios: z.int(),
         video_total_seconds: z.number(),
         audio_total_seconds: z.number(),
+        total: z.int().describe("Media entries a request may carry in all."),
+        audio_only: z.boolean().describe("Reference audio may come without an image or a video."),
       })
       .describe("Reference-mode limits; zero when the model has no reference mode."),
     input_image: z
@@ -85,8 +87,27 @@ export const ModelObject = z
             "`metadata.fit`: supported where the output follows the first frame and the gateway conforms that " +
               'image to an asked ratio; elsewhere `"crop"` is ignored and `"pad"` refused.',
           ),
+        priority: z
+          .object({ supported: z.boolean() })
+          .describe("`metadata.priority` (0–9): the upstream's scheduling priority (Ark / ModelArk)."),
       })
       .describe("Vendor parameters in metadata; unsupported ones are accepted and ignored."),
+    keyframes: z
+      .object({ max: z.int() })
+      .describe("How many `keyframe` images a request may carry (0: none)."),
+    operations: z
+      .object({
+        edit: z.object({ max_source_seconds: z.number() }).nullable(),
+        extend: z
+          .object({
+            seconds: z.object({ min: z.int(), max: z.int(), default: z.int() }),
+            max_source_seconds: z.number(),
+          })
+          .nullable(),
+      })
+      .describe(
+        "Edit and extend (metadata.operation, /v1/videos/edits|extensions); null when the model cannot.",
+      ),
     prompt: z.object({
       max_length: z.int(),
       required: z

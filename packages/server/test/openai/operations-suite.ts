@@ -117,17 +117,21 @@ export function operationsSuite(label: string, sdk: OpenAiPackage): void {
       assert.equal(error.code, "unsupported_operation");
       assert.match(error.message, /grok-imagine-video/);
 
-      const long: Json = await client.videos.extend({ prompt: "more", seconds: 12, video: { id: base.id } }).then(
-        () => assert.fail("expected a 400"),
-        (e: unknown) => e as Json,
-      );
+      const long: Json = await client.videos
+        .extend({ prompt: "more", seconds: 12, video: { id: base.id } })
+        .then(
+          () => assert.fail("expected a 400"),
+          (e: unknown) => e as Json,
+        );
       assert.ok(long instanceof sdk.BadRequestError);
       assert.equal(long.param, "seconds");
 
-      const vague: Json = await client.videos.edit({ prompt: "make it more magical", video: { id: base.id } }).then(
-        () => assert.fail("expected a 400"),
-        (e: unknown) => e as Json,
-      );
+      const vague: Json = await client.videos
+        .edit({ prompt: "make it more magical", video: { id: base.id } })
+        .then(
+          () => assert.fail("expected a 400"),
+          (e: unknown) => e as Json,
+        );
       assert.equal(vague.param, "prompt");
       assert.equal(vague.code, "unsupported_edit");
     });
