@@ -445,5 +445,40 @@ for (const { name, make } of DIALECTS) {
       const task = taskRow(account.id, key.id);
       assert.deepEqual(await settle(succeeded(task)), { settled: false, captured: 0, released: 0 });
     });
+
+    test("an unmetered account's task is priced and recorded but needs, holds and moves no balance", async () => {
+      const account = await store.accounts.createAccount("unmetered", false, "unmetered");
+      const { key } = await store.accounts.createKey(account.id);
+      // No top-up: a prepaid account would be refused (insufficient_balance).
+      const task = await submit(store.db, billing, taskRow(account.id, key.id, { seconds: 4 }));
+      const hold = await holdOf(task.id);
+      assert.deepEqual(
+        [hold.status, Number(hold.metered), Number(hold.amount_held)],
+        ["open", 0, 4 * PER_SECOND_720P],
+        "priced at the model's price, marked unmetered",
+      );
+      assert.deepEqual(await ledgerOf(task.id), [], "no hold row in the ledger");
+      const during = await billing.ledger.balance(account.id);
+      assert.deepEqual([during.billing_mode, during.balance_micros, during.held_micros], ["unmetered", 0, 0]);
+      assert.equal(await counter(inflightKey(key.id)), 1, "the concurrency slot still counts");
+
+      const settled = await settle(succeeded(task, { duration: 3 }));
+      assert.deepEqual(
+        [settled.captured, settled.released, settled.usage?.cost],
+        [3 * PER_SECOND_720P, PER_SECOND_720P, "0.2100"],
+        "the cost is recorded on the hold (usage reports)",
+      );
+      assert.deepEqual(await ledgerOf(task.id), [], "no capture or release row either");
+      const after = await billing.ledger.balance(account.id);
+      assert.deepEqual([after.billing_mode, after.balance_micros, after.held_micros], ["unmetered", 0, 0]);
+      assert.equal(await counter(inflightKey(key.id)), 0);
+    });
+
+    test("an account the store does not know is prepaid (the strict choice)", async () => {
+      assert.equal(await billing.repository.billingMode("acct_not_in_the_store"), "prepaid");
+      assert.equal((await billing.ledger.balance("acct_not_in_the_store")).billing_mode, "prepaid");
+      const { account } = await funded();
+      assert.equal(await billing.repository.billingMode(account.id), "prepaid");
+    });
   });
 }

@@ -419,6 +419,20 @@ for (const { name, make } of DIALECTS) {
       assert.deepEqual(await billing.ledger.checkBalances(), []);
     });
 
+    test("ledgerSums: one account's sums when given one, else every account's", async () => {
+      const a = await newCustomer(store.accounts);
+      const b = await newCustomer(store.accounts);
+      await billing.ledger.topup(a.account.id, 5_000_000, "seed");
+      await submit(store.db, billing, taskRow(a.account.id, a.key.id));
+      await billing.ledger.topup(b.account.id, 7_000, "seed");
+      const one = await billing.repository.ledgerSums(a.account.id);
+      assert.deepEqual([...one], [[a.account.id, { balance: 5_000_000, held: FIVE_SECONDS_720P }]]);
+      const all = await billing.repository.ledgerSums();
+      assert.deepEqual(all.get(a.account.id), { balance: 5_000_000, held: FIVE_SECONDS_720P });
+      assert.deepEqual(all.get(b.account.id), { balance: 7_000, held: 0 });
+      assert.ok(all.size > 2, "the other tests' accounts too");
+    });
+
     // Last: it leaves the store inconsistent on purpose.
     test("checkBalances reports every field that disagrees: balance, held, open holds, in-flight counters", async () => {
       assert.deepEqual(await billing.ledger.checkBalances(), [], "consistent so far");

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Kysely } from "kysely";
+import { Billing } from "../../src/billing/billing.ts";
 import { BillingRefusal } from "../../src/billing/errors.ts";
 import {
   assertAllowed,
@@ -25,6 +26,7 @@ import {
   UNLIMITED,
 } from "../../src/billing/limits.ts";
 import { type BillingDb, billingView, type LimitsRow } from "../../src/billing/tables.ts";
+import { Catalog } from "../../src/catalog/models.ts";
 import type { Principal } from "../../src/keys/auth.ts";
 import { ALL_MIGRATIONS } from "../../src/migrations.ts";
 import { type DatabaseHandle, migrateToLatest, openDatabase } from "../../src/store/db.ts";
@@ -422,6 +424,23 @@ describe("limit settings", () => {
     );
     await cached.set("key", "key_c", { requestsPerMinute: 5 });
     assert.equal((await cached.effective("acct_c", "key_c")).requestsPerMinute, 5, "its own set forgets");
+  });
+
+  test("Billing caches a key's limits for its limitsCacheMs, 5 s when not told", async () => {
+    now = 20_000_000;
+    const writer = new Limits(handle.db, DEFAULTS, 0, clock);
+    const byDefault = new Billing(handle.db, new Catalog(), { clock }).limits;
+    const minute = new Billing(handle.db, new Catalog(), { clock, limitsCacheMs: 60_000 }).limits;
+    const rpm = async (limits: Limits) => (await limits.effective("acct_w", "key_w")).requestsPerMinute;
+    await writer.set("key", "key_w", { requestsPerMinute: 1 });
+    assert.deepEqual([await rpm(byDefault), await rpm(minute)], [1, 1]);
+    await writer.set("key", "key_w", { requestsPerMinute: 2 });
+    now += 4_999;
+    assert.deepEqual([await rpm(byDefault), await rpm(minute)], [1, 1], "both still cached");
+    now += 1;
+    assert.deepEqual([await rpm(byDefault), await rpm(minute)], [2, 1], "5 s: the default runs out");
+    now += 55_000;
+    assert.deepEqual([await rpm(byDefault), await rpm(minute)], [2, 2], "60 s: the given one too");
   });
 
   test("without a cache every call reads the store", async () => {

@@ -356,5 +356,56 @@ for (const { name, make } of DIALECTS) {
         invalidDate("2026-3-1"),
       );
     });
+
+    test("report: a test key's tasks are the test world's, apart from the live keys' tasks", async () => {
+      const { account, key: live } = await newCustomer(store.accounts);
+      const { key: testKey } = await store.accounts.createKey(account.id, { testMode: true });
+      let n = 0;
+      const add = (keyId: string, seconds: number, cost: number) =>
+        store.bdb
+          .insertInto("billing_holds")
+          .values(
+            hold({
+              task_id: `task_modes_${name}_${n++}`,
+              account_id: account.id,
+              key_id: keyId,
+              day: dateToDay("2026-03-01"),
+              billed_seconds: seconds,
+              amount_captured: cost,
+            }),
+          )
+          .execute();
+      await add(live.id, 5, 350_000);
+      await add(live.id, 3, 210_000);
+      await add(testKey.id, 2, 1);
+      const range = { startDate: "2026-03-01", endDate: "2026-03-01", groupBy: ["key" as const] };
+      const liveReport = await billing.usage.report({ accountId: account.id, testMode: 0 }, range);
+      assert.deepEqual(
+        liveReport.rows.map((r) => [r.key_id, r.tasks, r.seconds, r.cost_micros]),
+        [[live.id, 2, 8, 560_000]],
+      );
+      const testReport = await billing.usage.report({ accountId: account.id, testMode: 1 }, range);
+      assert.deepEqual(
+        testReport.rows.map((r) => [r.key_id, r.tasks, r.seconds, r.cost_micros]),
+        [[testKey.id, 1, 2, 1]],
+      );
+    });
+
+    test("usageTotals: a row carries day, model and key_id only when grouped by them", async () => {
+      const { account } = await newCustomer(store.accounts);
+      await store.bdb
+        .insertInto("billing_holds")
+        .values(hold({ task_id: `task_fields_${name}`, account_id: account.id, day: 20_000 }))
+        .execute();
+      const filter = { accountId: account.id, testMode: 0 as const, from: 20_000, to: 20_000 };
+      const counts = { tasks: 1, succeeded: 1, failed: 0, in_progress: 0, seconds: 4, cost: 280_000 };
+      const totals = (byDay: boolean, byModel: boolean, byKey: boolean) =>
+        billing.repository.usageTotals(filter, { byDay, byModel, byKey });
+      // Strict deepEqual: a field set to NaN or undefined is not an absent field.
+      assert.deepEqual(await totals(false, false, false), [counts]);
+      assert.deepEqual(await totals(true, false, false), [{ day: 20_000, ...counts }]);
+      assert.deepEqual(await totals(false, true, false), [{ model: GROK, ...counts }]);
+      assert.deepEqual(await totals(false, false, true), [{ key_id: "key_1", ...counts }]);
+    });
   });
 }
