@@ -13,7 +13,7 @@ export type Fit = "crop" | "pad";
 
 export type GenerationMode = "text" | "first_frame" | "first_last_frame" | "reference";
 
-export type ImageRole = "first_frame" | "last_frame" | "reference_image";
+export type ImageRole = "first_frame" | "last_frame" | "reference_image" | "keyframe";
 
 export type AudioPolicy = "always" | "never" | "optional";
 
@@ -86,7 +86,7 @@ export const VIDEO_CREATE_KEYS: readonly (keyof VideoCreateParams & string)[] = 
 ];
 export const VIDEO_CREATE_REQUIRED_KEYS: readonly (keyof VideoCreateParams & string)[] = ["model"];
 
-/** Vendor parameters and input media. */
+/** Vendor parameters, input media and operations. */
 export interface SubmitMetadata {
   /** Aspect ratio; `adaptive` follows the first image. Per model. */
   ratio?: Ratio | null;
@@ -96,7 +96,10 @@ export interface SubmitMetadata {
   generate_audio?: boolean | null;
   /** Absolute http(s) URL; the final task object is POSTed there (docs/api.md §5). */
   callback_url?: string | null;
-  /** Input media: at most 9 images, 3 videos (≤ 15 s in all), 3 audio tracks (≤ 15 s), 12 entries. */
+  /**
+   * Input media, within the model's `references` (Seedance 2.0: 9 images, 3 videos ≤ 15 s in all, 3 audio
+   * tracks ≤ 15 s, 12 entries; never more than 30, 10, 10 and 50).
+   */
   content?: ContentItem[] | null;
   /** -1 for random. Passed to models that support it (see the model's `parameters`). */
   seed?: number | null;
@@ -112,6 +115,15 @@ export interface SubmitMetadata {
    * ignore `"crop"` and refuse `"pad"`.
    */
   fit?: Fit | null;
+  /** Upstream scheduling priority, 0 (default) to 9. Passed to models that support it (Ark). */
+  priority?: number | null;
+  /**
+   * Work on an existing video (docs/api.md §3.2): `edit` changes it as the prompt says, `extend` adds
+   * `seconds` to it. The source is `source_task_id` or a `source_video` content entry.
+   */
+  operation?: "edit" | "extend" | null;
+  /** The source of an edit or extension: a succeeded task of this account (`task_…`). */
+  source_task_id?: string | null;
   [key: string]: unknown;
 }
 
@@ -126,11 +138,14 @@ export const SUBMIT_METADATA_KEYS: readonly (keyof SubmitMetadata & string)[] = 
   "camera_fixed",
   "return_last_frame",
   "fit",
+  "priority",
+  "operation",
+  "source_task_id",
 ];
 
 /**
  * One input medium. Images, videos and audio tracks are numbered per kind in content[] order and can be cited
- * in the prompt as `@image1…@image9`, `@video1…@video3`, `@audio1…@audio3`.
+ * in the prompt as `@image1`, `@video1`, `@audio1`, ….
  */
 export type ContentItem = ImageContent | VideoContent | AudioContent;
 
@@ -147,9 +162,12 @@ export interface ImageContent {
    * How the image is used. Frame roles (`first_frame`, `last_frame`) and reference roles cannot be mixed.
    * Omitted: `first_frame` when it is the request's only media, `reference_image` beside videos, audio or
    * other references; required when several images would otherwise be ambiguous. A single `reference_image`
-   * on a model without reference mode is used as the first frame.
+   * on a model without reference mode is used as the first frame. `keyframe`: the clip passes through the
+   * image at `at` seconds (models with `keyframes.max` > 0).
    */
   role?: ImageRole | null;
+  /** A `keyframe`'s time in seconds: strictly inside the clip, on a 1/3 s grid (docs/api.md §3.1). */
+  at?: number | null;
 }
 
 export interface VideoContent {
@@ -162,8 +180,11 @@ export interface VideoContent {
      */
     url: string;
   };
-  /** Always `reference_video` (the default). */
-  role?: "reference_video" | null;
+  /**
+   * `reference_video` (the default), or `source_video`: the video an edit or extension works on (with
+   * `metadata.operation`; the default for the only video of such a request).
+   */
+  role?: "reference_video" | "source_video" | null;
 }
 
 export interface AudioContent {

@@ -28,7 +28,7 @@ const MediaUrl = (kind: "image" | "video" | "audio") =>
     .describe(`The ${kind}'s location.`);
 
 /** How an image is used (`ImageContent.role`); named so clients get one type for it. */
-export const ImageRole = z.enum(["first_frame", "last_frame", "reference_image"]);
+export const ImageRole = z.enum(["first_frame", "last_frame", "reference_image", "keyframe"]);
 
 export const ImageContent = z
   .object({
@@ -38,8 +38,15 @@ export const ImageContent = z
       "How the image is used. Frame roles (`first_frame`, `last_frame`) and reference roles cannot be mixed. " +
         "Omitted: `first_frame` when it is the request's only media, `reference_image` beside videos, audio or " +
         "other references; required when several images would otherwise be ambiguous. A single " +
-        "`reference_image` on a model without reference mode is used as the first frame.",
+        "`reference_image` on a model without reference mode is used as the first frame. `keyframe`: the " +
+        "clip passes through the image at `at` seconds (models with `keyframes.max` > 0).",
     ),
+    at: z
+      .number()
+      .nullish()
+      .describe(
+        "A `keyframe`'s time in seconds: strictly inside the clip, on a 1/3 s grid (docs/api.md §3.1).",
+      ),
   })
   .meta({ title: "ImageContent" });
 
@@ -47,7 +54,13 @@ export const VideoContent = z
   .object({
     type: z.literal("video_url"),
     video_url: MediaUrl("video"),
-    role: z.literal("reference_video").nullish().describe("Always `reference_video` (the default)."),
+    role: z
+      .enum(["reference_video", "source_video"])
+      .nullish()
+      .describe(
+        "`reference_video` (the default), or `source_video`: the video an edit or extension works on " +
+          "(with `metadata.operation`; the default for the only video of such a request).",
+      ),
   })
   .meta({ title: "VideoContent" });
 
@@ -63,7 +76,7 @@ export const ContentItem = z.discriminatedUnion("type", [ImageContent, VideoCont
   title: "ContentItem",
   description:
     "One input medium. Images, videos and audio tracks are numbered per kind in content[] order and can " +
-    "be cited in the prompt as `@image1…@image9`, `@video1…@video3`, `@audio1…@audio3`.",
+    "be cited in the prompt as `@image1`, `@video1`, `@audio1`, ….",
   examples: [{ type: "image_url", image_url: { url: "https://example.com/cat.jpg" }, role: "first_frame" }],
 });
 
@@ -93,7 +106,8 @@ export const SubmitMetadata = z
       .max(SUBMIT_LIMITS.entries)
       .nullish()
       .describe(
-        "Input media: at most 9 images, 3 videos (≤ 15 s in all), 3 audio tracks (≤ 15 s), 12 entries.",
+        "Input media, within the model's `references` (Seedance 2.0: 9 images, 3 videos ≤ 15 s in all, 3 " +
+          "audio tracks ≤ 15 s, 12 entries; never more than 30, 10, 10 and 50).",
       ),
     seed: z
       .int()
@@ -115,8 +129,25 @@ export const SubmitMetadata = z
           "model's `parameters.fit`): `crop` (default) cuts out the centre, `pad` letterboxes with black " +
           'bars. Other models ignore `"crop"` and refuse `"pad"`.',
       ),
+    priority: z
+      .int()
+      .min(0)
+      .max(9)
+      .nullish()
+      .describe("Upstream scheduling priority, 0 (default) to 9. Passed to models that support it (Ark)."),
+    operation: z
+      .enum(["edit", "extend"])
+      .nullish()
+      .describe(
+        "Work on an existing video (docs/api.md §3.2): `edit` changes it as the prompt says, `extend` adds " +
+          "`seconds` to it. The source is `source_task_id` or a `source_video` content entry.",
+      ),
+    source_task_id: z
+      .string()
+      .nullish()
+      .describe("The source of an edit or extension: a succeeded task of this account (`task_…`)."),
   })
-  .meta({ title: "SubmitMetadata", description: "Vendor parameters and input media." });
+  .meta({ title: "SubmitMetadata", description: "Vendor parameters, input media and operations." });
 
 export const SubmitBody = z
   .looseObject({

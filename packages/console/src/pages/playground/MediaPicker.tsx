@@ -13,6 +13,8 @@ const ROLE_LABELS: Record<ImageRole, string> = {
   reference_image: "Reference",
   first_frame: "First frame",
   last_frame: "Last frame",
+  // Not offered by the playground yet (a keyframe needs its time, `at`): named for completeness.
+  keyframe: "Keyframe",
 };
 
 export interface MediaErrors {
