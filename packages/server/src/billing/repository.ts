@@ -191,12 +191,13 @@ export class BillingRepository extends BillingTables {
     return this.on(ex).selectFrom("billing_holds").selectAll().where("task_id", "in", taskIds).execute();
   }
 
-  /** Σ amount_held of open holds, per account. */
+  /** Σ amount_held of open metered holds, per account (an unmetered hold reserves no balance: no ledger rows). */
   async openHeldByAccount(ex?: Executor): Promise<Map<string, number>> {
     const rows = await this.on(ex)
       .selectFrom("billing_holds")
       .select(["account_id", sql<string>`cast(sum(amount_held) as bigint)`.as("held")])
       .where("status", "=", "open")
+      .where("metered", "=", 1)
       .groupBy("account_id")
       .execute();
     return new Map(rows.map((r) => [r.account_id, microsFromDb(r.held)]));

@@ -461,6 +461,8 @@ for (const { name, make } of DIALECTS) {
       const during = await billing.ledger.balance(account.id);
       assert.deepEqual([during.billing_mode, during.balance_micros, during.held_micros], ["unmetered", 0, 0]);
       assert.equal(await counter(inflightKey(key.id)), 1, "the concurrency slot still counts");
+      const drift = (await billing.ledger.checkBalances()).filter((d) => d.account_id === account.id);
+      assert.deepEqual(drift, [], "an open unmetered hold is not money the ledger should hold");
 
       const settled = await settle(succeeded(task, { duration: 3 }));
       assert.deepEqual(
