@@ -329,6 +329,15 @@ export interface TaskMetadata {
   return_last_frame?: boolean;
   /** When the first frame was conformed to the ratio. */
   fit?: Fit;
+  priority?: number;
+  /** An edit or extension (docs/api.md §3.2). */
+  operation?: "edit" | "extend";
+  /** The task whose video it edits or extends. */
+  source_task_id?: string;
+  /** The source's length, when the gateway could probe it. */
+  source_seconds?: number;
+  /** A local-engine edit: the edits it recognised in the prompt, in the order it applies them. */
+  edits?: string[];
   [key: string]: unknown;
 }
 

@@ -64,6 +64,8 @@ export type MetadataEcho = {
   source_task_id?: string;
   /** An edit's or extension's source length in seconds, when the gateway could probe it. */
   source_seconds?: number;
+  /** A local-engine edit: the edits it recognised in the prompt and applies, in order. */
+  edits?: string[];
 };
 
 /**

@@ -227,6 +227,14 @@ export const TaskMetadataEcho = z
     camera_fixed: z.boolean().optional(),
     return_last_frame: z.boolean().optional(),
     fit: z.enum(FITS).optional().describe("When the first frame was conformed to the ratio."),
+    priority: z.int().optional(),
+    operation: z.enum(["edit", "extend"]).optional().describe("An edit or extension (docs/api.md §3.2)."),
+    source_task_id: z.string().optional().describe("The task whose video it edits or extends."),
+    source_seconds: z.number().optional().describe("The source's length, when the gateway could probe it."),
+    edits: z
+      .array(z.string())
+      .optional()
+      .describe("A local-engine edit: the edits it recognised in the prompt, in the order it applies them."),
   })
   .meta({
     title: "TaskMetadata",

@@ -88,8 +88,9 @@ export class TaskService {
         "model",
       );
     }
-    // The local engine acts only on the edits it recognises: anything else is refused now, not at render.
-    if (!plan.upstream && request.operation === "edit") planEdit(request.prompt);
+    // The local engine acts only on the edits it recognises: anything else is refused now, not at
+    // render, and the task says which it will apply.
+    if (!plan.upstream && request.operation === "edit") metadataEcho.edits = planEdit(request.prompt).applied;
     const model = this.deps.catalog.get(request.model)!;
     const now = Date.now();
     const task: TaskRow = {

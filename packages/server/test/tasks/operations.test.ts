@@ -77,6 +77,7 @@ describe("edit and extend on the local engine (RelayDance door)", () => {
       },
     });
     assert.equal(task.seconds, String(Math.ceil(base.video.duration - 0.1)));
+    assert.deepEqual(task.metadata.edits, ["black and white"], "the task says which edits it applied");
     const clip = await facts(task);
     assert.ok(Math.abs(clip.duration - base.video.duration) < 0.2, `duration ${clip.duration}`);
   });
