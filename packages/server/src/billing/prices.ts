@@ -15,7 +15,7 @@ import { BUILTIN_DECLARATIONS, type CatalogModel } from "../catalog/models.ts";
 import { invalid, shown } from "../domain/errors.ts";
 import type { Resolution } from "../domain/request.ts";
 import { parseBody } from "../http/route.ts";
-import { decimalToMicros, formatMoney, MICROS_PER_UNIT, mulDivCeil, mulMicros, sumMicros } from "./money.ts";
+import { formatMoney, MICROS_PER_UNIT, mulDivCeil, mulMicros, sumMicros } from "./money.ts";
 import { PriceBody } from "./schemas.ts";
 
 export const RESOLUTION_KEYS = ["480p", "720p", "1080p"] as const satisfies readonly Resolution[];
@@ -115,9 +115,6 @@ export function ruleGaps(rule: PriceRule, model: Pick<CatalogModel, "resolutions
 // ---------------------------------------------------------------------------------------------
 // Defaults for the default catalog (USD). Operators change them with PUT /v1/admin/prices/:model;
 // a default is only written (as version 1) for a model that has no price yet.
-
-const perSecond = (usd: Partial<Record<Resolution, string>>): Partial<Record<Resolution, number>> =>
-  Object.fromEntries(Object.entries(usd).map(([r, v]) => [r, decimalToMicros(v!)!]));
 
 /**
  * The built-in models' default prices: the price lines each declares in catalog/builtin-models.json
