@@ -389,3 +389,30 @@ describe("client options and downloads", () => {
     assert.equal(s.requests.length, 0);
   });
 });
+
+describe("wait honours the gateway's poll hint", () => {
+  const running = { ...TASK, status: "running", progress: 40 };
+  const done = { ...TASK, status: "succeeded", progress: 100 };
+
+  test("Retry-After on an unfinished task sets the next poll's delay", async () => {
+    const s = await serve((_req, res, n) =>
+      n === 0 ? json(res, 200, running, { "retry-after": "1" }) : json(res, 200, done),
+    );
+    const client = new VidRelay({ apiKey: KEY, baseURL: s.url });
+    const task = await client.videos.wait(TASK.task_id, { transport: "poll", pollIntervalMs: 10 });
+    assert.equal(task.status, "succeeded");
+    assert.equal(s.requests.length, 2);
+    assert.ok(gap(s, 1) >= 950, `polled again after ${gap(s, 1)} ms, not after the hinted 1 s`);
+  });
+
+  test("maxPollIntervalMs caps the hint; without a hint the interval backs off from pollIntervalMs", async () => {
+    const s = await serve((_req, res, n) =>
+      n < 2 ? json(res, 200, running, n === 0 ? { "retry-after": "30" } : {}) : json(res, 200, done),
+    );
+    const client = new VidRelay({ apiKey: KEY, baseURL: s.url });
+    await client.videos.wait(TASK.task_id, { transport: "poll", pollIntervalMs: 20, maxPollIntervalMs: 100 });
+    assert.equal(s.requests.length, 3);
+    assert.ok(gap(s, 1) < 500, `the 30 s hint was capped at 100 ms (waited ${gap(s, 1)} ms)`);
+    assert.ok(gap(s, 2) < 500);
+  });
+});

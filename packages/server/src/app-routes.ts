@@ -13,6 +13,7 @@ import { opsRoutes } from "./api/routes/ops.ts";
 import type { AppServices } from "./app-services.ts";
 import { billingRoutes } from "./billing/routes.ts";
 import { channelRoutes } from "./channels/routes.ts";
+import { typicalRenderMs } from "./engine/render.ts";
 import { fileRoutes } from "./files/routes.ts";
 import { metricsAccess } from "./keys/auth.ts";
 import { keyRoutes, whoAmIRoutes } from "./keys/routes.ts";
@@ -73,6 +74,12 @@ export async function registerRoutes(
           () => true,
           () => false,
         ),
+      // Upstream run times scaled like the gateway's own polling; the local engine's as they are.
+      typicalRunMs: (provider, facts) => {
+        if (provider === "local") return typicalRenderMs(facts);
+        const adapter = s.channels.adapterNamed(provider);
+        return adapter ? adapter.typicalRunMs(facts) * config.upstreamPollScale : undefined;
+      },
     });
     const videos = new OpenAiVideos({
       catalog: s.catalog,

@@ -3,6 +3,7 @@ import {
   APITimeoutError,
   AuthenticationError,
   PermissionDeniedError,
+  parseRetryAfter,
   TaskFailedError,
   VidRelayError,
 } from "../errors.ts";
@@ -29,9 +30,12 @@ export interface WaitOptions {
    * breaks; `sse`: events only; `poll`: polling only.
    */
   transport?: "auto" | "sse" | "poll";
-  /** First polling interval, growing ×1.5 per poll up to `maxPollIntervalMs`. Default 1000. */
+  /**
+   * First polling interval, growing ×1.5 per poll up to `maxPollIntervalMs`. Default 1000. When the
+   * gateway answers with `Retry-After` (an unfinished task's hint), that delay is used instead.
+   */
   pollIntervalMs?: number;
-  /** Default 5000. */
+  /** Default 5000; when set, it also caps the gateway's `Retry-After` hint. */
   maxPollIntervalMs?: number;
   /** Return a failed task instead of throwing `TaskFailedError`. Default false. */
   returnFailed?: boolean;
@@ -184,10 +188,23 @@ export class Videos {
       let interval = Math.max(1, options.pollIntervalMs ?? 1000);
       const maxInterval = Math.max(interval, options.maxPollIntervalMs ?? 5000);
       for (;;) {
-        const t = await this.get(id, { signal: linked.signal });
+        const response = await this.core.request({
+          method: "GET",
+          path: path(id),
+          raw: true,
+          signal: linked.signal,
+        });
+        const t = (await response.json()) as Task;
         report(t);
         if (isTerminal(t)) return settle(t);
-        await sleep(interval, linked.signal);
+        // The gateway's Retry-After says when asking again is worth it (from the provider's typical
+        // run time and the task's age); without one, back off ×1.5.
+        const hint = parseRetryAfter(response.headers);
+        const hinted = hint === undefined ? undefined : Math.max(1, Math.round(hint * 1000));
+        await sleep(
+          hinted === undefined ? interval : Math.min(hinted, options.maxPollIntervalMs ?? hinted),
+          linked.signal,
+        );
         interval = Math.min(maxInterval, Math.round(interval * 1.5));
       }
     } catch (error) {

@@ -211,6 +211,11 @@ export class ChannelService {
     return served;
   }
 
+  /** The adapter of a provider name ("ark"), or undefined for one this gateway does not know. */
+  adapterNamed(provider: string): ProviderAdapter | undefined {
+    return this.adapters.get(provider);
+  }
+
   adapterFor(channel: ChannelRow): ProviderAdapter {
     const adapter = this.adapters.get(channel.provider);
     if (!adapter) throw new Error(`channel ${channel.id} uses unknown provider ${channel.provider}`);

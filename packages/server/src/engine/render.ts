@@ -205,6 +205,14 @@ export async function* framesInOrder(source: FrameSource): AsyncGenerator<Uint8A
   }
 }
 
+/** Per frame, what a render typically costs on one core (docs/benchmarks.md: 19.5 ms at 720p, 34.4 at 1080p). */
+const FRAME_MS: Record<string, number> = { "480p": 12, "720p": 20, "1080p": 35 };
+
+/** How long a local render of such a clip typically takes (for clients' poll hints), queueing aside. */
+export function typicalRenderMs(facts: { seconds: number; resolution: string }): number {
+  return 1000 + facts.seconds * FPS * (FRAME_MS[facts.resolution] ?? 20);
+}
+
 export async function renderClip(input: RenderInput): Promise<RenderResult> {
   const { request, workDir, signal } = input;
   if (signal?.aborted) throw abortError(signal);

@@ -22,6 +22,9 @@ export type UpstreamStatus =
   /** A status string the adapter does not know: keep polling, log it, count it; never treat it as running. */
   | { type: "unknown"; raw: string };
 
+/** What a typical run time depends on: the clip's length and resolution. */
+export type RunFacts = Pick<NormalizedRequest, "seconds" | "resolution">;
+
 /** A channel as an adapter sees it: where to call and with which (decrypted) key. */
 export interface ChannelContext {
   id: string;
@@ -117,6 +120,11 @@ export interface ProviderAdapter {
   readonly displayName: string;
   /** Set with `cancel`: which upstream tasks `cancel` can stop. */
   readonly cancelScope?: UpstreamCancelScope;
+  /**
+   * How long the provider typically takes from create to a finished video for such a request
+   * (unscaled): the poll schedule starts from it, and unfinished tasks' GETs hint `Retry-After`.
+   */
+  typicalRunMs(request: RunFacts): number;
   /** Suggested delay before the first poll and between polls, from the provider's typical run time. */
   pollSchedule(request: NormalizedRequest): { firstMs: number; intervalMs: number; maxIntervalMs: number };
   submit(request: NormalizedRequest, context: SubmitContext): Promise<SubmittedTask>;

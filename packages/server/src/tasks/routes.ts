@@ -9,11 +9,13 @@ import { listEnvelope } from "../http/pagination.ts";
 import { route, withErrorCode } from "../http/route.ts";
 import { IfNoneMatchHeaders, idempotencyHeaders, idParams, PageQuery } from "../http/schema.ts";
 import { ownerOf } from "../keys/auth.ts";
+import type { RunFacts } from "../providers/types.ts";
 import { decodeCursor } from "../store/pagination.ts";
 import { streamTaskEvents } from "./event-stream.ts";
 import type { TaskEvents } from "./events.ts";
 import type { KeyedDoor, TaskMedia } from "./media.ts";
 import { matchesEtag, type TaskObjectReader } from "./object-cache.ts";
+import { type HintedTask, pollHint } from "./poll-hint.ts";
 import type { TaskPresenter } from "./presenter.ts";
 import { SubmitBody, TaskCreated, TaskList, TaskObject, TaskStatus } from "./schemas.ts";
 import type { TaskService } from "./service.ts";
@@ -34,6 +36,8 @@ export interface TaskRouteDeps {
   streams: StreamSlots;
   /** Whether the key that opened a stream still works (a revoked key's streams end). */
   keyStillValid(authorization: string | undefined): Promise<boolean>;
+  /** A provider's typical run time for such a clip (poll-hint.ts), undefined when unknown. */
+  typicalRunMs(provider: string, facts: RunFacts): number | undefined;
 }
 
 const TaskParams = idParams("task_id", "task_…");
@@ -119,6 +123,9 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
   })(async ({ request, reply, params, headers }) => {
     const { object, etag } = await reader.read(ownerOf(request.principal), params.task_id);
     reply.header("etag", etag);
+    // Unfinished: when asking again is worth it (the SDK's wait honours it).
+    const hint = pollHint(object as HintedTask, deps.typicalRunMs);
+    if (hint !== undefined) reply.header("retry-after", String(hint));
     // A poller that sends back the ETag it has gets 304 and no body until the task changes.
     if (matchesEtag(headers["If-None-Match"], etag)) return reply.code(304).send() as never;
     return object;

@@ -3,6 +3,7 @@ import type { NormalizedRequest } from "../../domain/request.ts";
 import { bearerJson, callUpstream, QUERY_TIMEOUT_MS, type UpstreamResponse } from "../http.ts";
 import { scaledSchedule } from "../poll-schedule.ts";
 import { classifySubmitFailure, type SubmitFailureRules, sendCreate } from "../submit-failure.ts";
+import type { RunFacts } from "../types.ts";
 import {
   type CancelOutcome,
   type ChannelContext,
@@ -40,8 +41,12 @@ export class ArkAdapter implements ProviderAdapter {
 
   constructor(private readonly options: { pollScale?: number; submitTimeoutMs?: number } = {}) {}
 
+  typicalRunMs(request: RunFacts): number {
+    return (TYPICAL_RUN_10S[request.resolution] ?? 100) * (request.seconds / 10) * 1000;
+  }
+
   pollSchedule(request: NormalizedRequest) {
-    const typical = (TYPICAL_RUN_10S[request.resolution] ?? 100) * (request.seconds / 10) * 1000;
+    const typical = this.typicalRunMs(request);
     return scaledSchedule(
       { firstMs: typical * 0.5, intervalMs: Math.min(typical * 0.1, 5000), maxIntervalMs: 30_000 },
       this.options.pollScale,

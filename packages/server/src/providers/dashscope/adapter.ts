@@ -9,6 +9,7 @@ import type {
   CancelOutcome,
   ChannelContext,
   ProviderAdapter,
+  RunFacts,
   SubmitContext,
   SubmittedTask,
   UpstreamStatus,
@@ -66,8 +67,12 @@ export class DashScopeAdapter implements ProviderAdapter {
     this.budgets = options.budgets ?? memoryBudgets();
   }
 
+  typicalRunMs(request: RunFacts): number {
+    return (TYPICAL_RUN_5S[request.resolution] ?? 90) * Math.max(1, request.seconds / 5) * 1000;
+  }
+
   pollSchedule(request: NormalizedRequest) {
-    const typical = (TYPICAL_RUN_5S[request.resolution] ?? 90) * Math.max(1, request.seconds / 5) * 1000;
+    const typical = this.typicalRunMs(request);
     // DashScope recommends polling every 15 s.
     return scaledSchedule(
       { firstMs: typical * 0.5, intervalMs: Math.min(typical * 0.1, 15_000), maxIntervalMs: 30_000 },

@@ -7,6 +7,7 @@ import type {
   CancelOutcome,
   ChannelContext,
   ProviderAdapter,
+  RunFacts,
   SubmitContext,
   SubmittedTask,
   UpstreamCallback,
@@ -63,8 +64,12 @@ export class FalAdapter implements ProviderAdapter {
     this.verifier = new FalWebhookVerifier(options.webhook);
   }
 
+  typicalRunMs(request: RunFacts): number {
+    return (TYPICAL_RUN_5S[request.resolution] ?? 90) * Math.max(1, request.seconds / 5) * 1000;
+  }
+
   pollSchedule(request: NormalizedRequest) {
-    const typical = (TYPICAL_RUN_5S[request.resolution] ?? 90) * Math.max(1, request.seconds / 5) * 1000;
+    const typical = this.typicalRunMs(request);
     return scaledSchedule(
       { firstMs: typical * 0.5, intervalMs: Math.min(typical * 0.1, 10_000), maxIntervalMs: 30_000 },
       this.options.pollScale,

@@ -3,6 +3,7 @@ import { originIsPublic } from "../../net/public-origin.ts";
 import { bearerJson, callUpstream, QUERY_TIMEOUT_MS } from "../http.ts";
 import { scaledSchedule } from "../poll-schedule.ts";
 import { classifySubmitFailure, type SubmitFailureRules, sendCreate } from "../submit-failure.ts";
+import type { RunFacts } from "../types.ts";
 import {
   type CancelOutcome,
   type ChannelContext,
@@ -66,8 +67,12 @@ export class RelayDanceAdapter implements ProviderAdapter {
 
   constructor(private readonly options: { pollScale?: number; submitTimeoutMs?: number } = {}) {}
 
+  typicalRunMs(request: RunFacts): number {
+    return 60_000 * Math.max(0.5, request.seconds / 5);
+  }
+
   pollSchedule(request: NormalizedRequest) {
-    const typical = 60_000 * Math.max(0.5, request.seconds / 5);
+    const typical = this.typicalRunMs(request);
     return scaledSchedule(
       { firstMs: Math.min(typical * 0.2, 10_000), intervalMs: 3000, maxIntervalMs: 15_000 },
       this.options.pollScale,

@@ -2,6 +2,7 @@ import type { ContentRole, NormalizedMedia, NormalizedRequest, Operation } from 
 import { bearerJson, callUpstream, QUERY_TIMEOUT_MS, type UpstreamResponse } from "../http.ts";
 import { scaledSchedule } from "../poll-schedule.ts";
 import { classifySubmitFailure, type SubmitFailureRules, sendCreate } from "../submit-failure.ts";
+import type { RunFacts } from "../types.ts";
 import {
   type ChannelContext,
   type ProviderAdapter,
@@ -42,8 +43,12 @@ export class XaiAdapter implements ProviderAdapter {
 
   constructor(private readonly options: { pollScale?: number; submitTimeoutMs?: number } = {}) {}
 
+  typicalRunMs(request: RunFacts): number {
+    return TYPICAL_RUN_MS * Math.max(0.5, request.seconds / 8);
+  }
+
   pollSchedule(request: NormalizedRequest) {
-    const typical = TYPICAL_RUN_MS * Math.max(0.5, request.seconds / 8);
+    const typical = this.typicalRunMs(request);
     // The SDK polls every second; a gateway with many tasks can afford less.
     return scaledSchedule(
       { firstMs: typical * 0.4, intervalMs: 3000, maxIntervalMs: 15_000 },
