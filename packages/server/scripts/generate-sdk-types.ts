@@ -84,6 +84,7 @@ import {
   SubmitMetadata,
   TaskCreated,
   TaskError,
+  TaskEstimate,
   TaskList,
   TaskMetadataEcho,
   TaskObject,
@@ -145,6 +146,7 @@ export const SDK_TYPES: NamedType[] = [
   { name: "VideoContent", schema: VideoContent, io: "input" },
   { name: "AudioContent", schema: AudioContent, io: "input" },
   { name: "TaskCreated", schema: TaskCreated, io: "output", keys: { prefix: "TASK_CREATED" } },
+  { name: "TaskEstimate", schema: TaskEstimate, io: "output" },
   // Task (§4)
   { name: "Task", schema: TaskObject, io: "output", keys: { prefix: "TASK" } },
   { name: "TaskMetadata", schema: TaskMetadataEcho, io: "output" },

@@ -202,6 +202,7 @@ async function compose(
     checkCallbackUrl: (url) => webhooks.checkCallbackUrl(url),
     storage,
     replayOfDeleted: config.idempotentReplayOfDeleted,
+    quote: (task) => billing.holds.quoteForTaskRow(task),
   });
   const poller = new UpstreamPoller({
     config,

@@ -233,6 +233,41 @@ export const TASK_CREATED_REQUIRED_KEYS: readonly (keyof TaskCreated & string)[]
   "created_at",
 ];
 
+/** What a submit with this body would cost and whether it would be accepted; nothing is created. */
+export interface TaskEstimate {
+  object: "estimate";
+  model: string;
+  /** The seconds the task would be held for (an edit: its longest source). */
+  seconds: string;
+  resolution: Resolution;
+  /** Who would serve it now: a provider (ark, xai, …) or local. */
+  provider: string;
+  /** The upstream tier that would serve it. */
+  service_tier: "default";
+  currency: string;
+  /** What the submit would hold: its worst-case price (4 decimals). */
+  amount: string;
+  /** The same in micro-units (exact). */
+  amount_micros: number;
+  /** A test key's task or a free local render: nothing held or charged. */
+  free: boolean;
+  /** The price lines it would be held under (null: the model has no price). */
+  price: {
+    version: number;
+    per_second: Record<string, string>;
+    per_clip: string;
+  } | null;
+  /** Whether the submit would be accepted now (balance, limits, concurrency). */
+  allowed: boolean;
+  /** The refusal the submit would get, when not allowed. */
+  refusal: {
+    code: string;
+    type: string;
+    message: string;
+    status: number;
+  } | null;
+}
+
 /** A video generation task (docs/api.md §4). */
 export interface Task {
   task_id: string;

@@ -9,7 +9,14 @@ import {
 } from "../errors.ts";
 import { abortReason, hasNodeFs, linkSignals, nodeModule, randomId, sleep } from "../runtime.ts";
 import { parseSSE } from "../sse.ts";
-import type { ListPage, Task, TaskCreated, TaskListParams, VideoCreateParams } from "../types.ts";
+import type {
+  ListPage,
+  Task,
+  TaskCreated,
+  TaskEstimate,
+  TaskListParams,
+  VideoCreateParams,
+} from "../types.ts";
 
 export interface CreateOptions extends RequestOptions {
   /**
@@ -64,6 +71,19 @@ export class Videos {
   constructor(private readonly core: Core) {}
 
   /** Submit a task (`POST /v1/video/generations`). Always sent with an Idempotency-Key, so it is retried safely. */
+  /**
+   * What `create(params)` would hold on the account and whether it would be accepted now (balance,
+   * limits, concurrency), without creating anything: `allowed`, `refusal`, `amount`, `provider`.
+   */
+  estimate(params: VideoCreateParams, options: RequestOptions = {}): Promise<TaskEstimate> {
+    return this.core.request({
+      ...options,
+      method: "POST",
+      path: "/v1/video/generations/estimate",
+      json: params,
+    });
+  }
+
   create(params: VideoCreateParams, options: CreateOptions = {}): Promise<TaskCreated> {
     const { idempotencyKey, ...request } = options;
     return this.core.request({

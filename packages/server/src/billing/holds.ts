@@ -32,6 +32,7 @@ import {
 } from "./limits.ts";
 import { formatMoney } from "./money.ts";
 import type { PriceBook } from "./price-book.ts";
+import type { PriceVersion } from "./prices.ts";
 import type { BillingRepository, Executor } from "./repository.ts";
 import { billingView, type HoldRow, type LedgerKind } from "./tables.ts";
 import { type TaskUsage, usageOf } from "./usage-report.ts";
@@ -58,6 +59,15 @@ export interface HoldResult {
   currency: string;
   priceVersion: number | null;
   billable: boolean;
+}
+
+/** What a task would cost at most, and under which price version (`quoteForTaskRow`). */
+export interface Quote {
+  amount: number;
+  currency: string;
+  /** A test key's task, or a free local render: nothing is held or charged. */
+  free: boolean;
+  price: PriceVersion | undefined;
 }
 
 export type SettleOutcome = { status: "succeeded"; seconds?: number; tokens?: number } | { status: "failed" };
@@ -107,7 +117,7 @@ export class BillingHolds {
    * rolls the whole submit back, so no task exists without its hold.
    */
   async holdForTask(trx: Executor, p: HoldParams): Promise<HoldResult> {
-    const { repo, prices, limits: limitStore } = this.deps;
+    const { repo, limits: limitStore } = this.deps;
     const { currency } = this.options;
     const now = p.now ?? this.options.clock();
     // Write first (SQLite: take the write lock before reading; Postgres: no lock on an existing row).
@@ -116,9 +126,7 @@ export class BillingHolds {
     const limits = await limitStore.effective(p.accountId, p.keyId, trx);
     assertAllowed(limits, p.model);
 
-    const localFree = this.options.localRenders === "free";
-    const free = p.provider === "local" && (p.testMode || localFree);
-    const { price, amount } = await prices.estimate({ ...p, free }, now, trx);
+    const { price, amount, free } = await this.priceOf(p, now, trx);
     // An unmetered account's task is priced and reported like any other but reserves nothing.
     const metered = (await repo.billingMode(p.accountId, trx)) === "prepaid";
 
@@ -189,7 +197,7 @@ export class BillingHolds {
         provider: p.provider,
         billable: free ? 0 : 1,
         metered: metered ? 1 : 0,
-        local_free: p.testMode || localFree ? 1 : 0,
+        local_free: p.testMode || this.options.localRenders === "free" ? 1 : 0,
         price_id: price?.id ?? null,
         price_version: price?.version ?? null,
         currency,
@@ -209,13 +217,33 @@ export class BillingHolds {
     return { held: amount, currency, priceVersion: price?.version ?? null, billable: !free };
   }
 
+  /**
+   * What `holdForTask` would hold for this task row, with no balance, limit or write: the figure a
+   * price estimate shows (POST /v1/video/generations/estimate), by the same rule.
+   */
+  async quoteForTaskRow(task: TaskRow, ex?: Executor): Promise<Quote> {
+    const p = this.paramsOfRow(task);
+    const { price, amount, free } = await this.priceOf(p, p.now ?? this.options.clock(), ex);
+    return { amount, currency: this.options.currency, free, price };
+  }
+
+  /** The price version and worst-case amount of a task (0 when free: a test key's, or a free local render). */
+  private async priceOf(p: HoldParams, now: number, ex?: Executor) {
+    const free = p.provider === "local" && (p.testMode || this.options.localRenders === "free");
+    return { ...(await this.deps.prices.estimate({ ...p, free }, now, ex)), free };
+  }
+
   /** `holdForTask` for a task row about to be inserted (its request_json carries the resolution). */
   holdForTaskRow(trx: Executor, task: TaskRow, options: { priceVersion?: number } = {}): Promise<HoldResult> {
+    return this.holdForTask(trx, this.paramsOfRow(task, options.priceVersion));
+  }
+
+  private paramsOfRow(task: TaskRow, priceVersion?: number): HoldParams {
     const request = JSON.parse(task.request_json) as { resolution?: Resolution };
     const model = this.deps.catalog.get(task.model);
     const resolution = request.resolution ?? model?.defaultResolution;
     if (!resolution) throw new Error(`task ${task.id} has no resolution`);
-    return this.holdForTask(trx, {
+    return {
       accountId: task.account_id,
       keyId: task.api_key_id,
       taskId: task.id,
@@ -224,9 +252,9 @@ export class BillingHolds {
       maxSeconds: task.seconds,
       provider: task.provider,
       testMode: task.test_mode === 1,
-      priceVersion: options.priceVersion,
+      priceVersion,
       now: task.created_at,
-    });
+    };
   }
 
   /**

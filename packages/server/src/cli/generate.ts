@@ -42,6 +42,8 @@ image is checked against the model before anything is uploaded):
   --seed N               seed (-1 for random, where the model supports it)
 
 Output:
+  --estimate             only say what it would cost and whether it would be accepted (nothing is
+                         uploaded or created; exit 1 when it would be refused)
   -o, --output PATH      where to save the mp4 (default <task_id>.mp4)
   --no-wait              print the task id and exit once it is submitted
   --timeout SECONDS      stop waiting after this long (the task continues on the server)
@@ -72,6 +74,7 @@ const GENERATE_OPTIONS = {
   output: { type: "string", short: "o" },
   "no-wait": { type: "boolean" },
   timeout: { type: "string" },
+  estimate: { type: "boolean" },
 } as const;
 
 interface ImageInput {
@@ -151,6 +154,8 @@ export async function generate(args: string[], io: Io): Promise<number> {
   // The model decides whether -i images are references or frames.
   const inputs = assignRoles(model, images, values["first-frame"], values["last-frame"]);
   checkAgainstModel(model, flags, inputs, local);
+  if (values.estimate)
+    return estimateOnly(client, io, json, { modelId, prompt, seconds, seed, flags, inputs });
 
   // Upload local files (each distinct path once), in parallel.
   const uploads = new Map<string, Promise<string>>();
@@ -176,18 +181,7 @@ export async function generate(args: string[], io: Io): Promise<number> {
     role,
   }));
 
-  const metadata: SubmitMetadata = {};
-  if (flags.ratio) metadata.ratio = flags.ratio as Ratio;
-  if (flags.fit) metadata.fit = flags.fit as Fit;
-  if (flags.resolution) metadata.resolution = flags.resolution as Resolution;
-  if (flags.audio !== undefined) metadata.generate_audio = flags.audio;
-  if (seed !== undefined) metadata.seed = seed;
-  if (content.length) metadata.content = content;
-  const body: VideoCreateParams = { model: modelId };
-  if (prompt) body.prompt = prompt;
-  if (seconds !== undefined) body.seconds = String(seconds);
-  if (Object.keys(metadata).length) body.metadata = metadata;
-
+  const body = submitBody({ modelId, prompt, seconds, seed, flags }, content);
   const created = await client.videos.create(body);
   if (json) io.out(JSON.stringify({ event: "submitted", task: created }));
   if (values["no-wait"]) {
@@ -204,6 +198,60 @@ export async function generate(args: string[], io: Io): Promise<number> {
     output: values.output ?? `${created.task_id}.mp4`,
     timeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
   });
+}
+
+interface BodyParts {
+  modelId: string;
+  prompt: string | undefined;
+  seconds: number | undefined;
+  seed: number | undefined;
+  flags: { ratio?: string; fit?: string; resolution?: string; audio?: boolean };
+}
+
+function submitBody(parts: BodyParts, content: ContentItem[]): VideoCreateParams {
+  const { flags } = parts;
+  const metadata: SubmitMetadata = {};
+  if (flags.ratio) metadata.ratio = flags.ratio as Ratio;
+  if (flags.fit) metadata.fit = flags.fit as Fit;
+  if (flags.resolution) metadata.resolution = flags.resolution as Resolution;
+  if (flags.audio !== undefined) metadata.generate_audio = flags.audio;
+  if (parts.seed !== undefined) metadata.seed = parts.seed;
+  if (content.length) metadata.content = content;
+  const body: VideoCreateParams = { model: parts.modelId };
+  if (parts.prompt) body.prompt = parts.prompt;
+  if (parts.seconds !== undefined) body.seconds = String(parts.seconds);
+  if (Object.keys(metadata).length) body.metadata = metadata;
+  return body;
+}
+
+/**
+ * `--estimate`: what the submit would hold and whether it would be accepted, with nothing uploaded
+ * or created (a local image stands in as a placeholder URL: the price does not depend on it).
+ * Exit 0 when it would be accepted, 1 when it would be refused.
+ */
+async function estimateOnly(
+  client: VidRelay,
+  io: Io,
+  json: boolean,
+  parts: BodyParts & { inputs: ImageInput[] },
+): Promise<number> {
+  const content: ContentItem[] = parts.inputs.map(({ source, role }) => ({
+    type: "image_url",
+    image_url: {
+      url: isUrl(source) ? source : `https://upload.invalid/${encodeURIComponent(basename(source))}`,
+    },
+    role,
+  }));
+  const estimate = await client.videos.estimate(submitBody(parts, content) as VideoCreateParams);
+  if (json) io.out(JSON.stringify({ event: "estimate", estimate }));
+  else {
+    io.out(
+      `${estimate.model}: ${estimate.seconds} s at ${estimate.resolution} on ${estimate.provider} would hold ` +
+        `${estimate.amount} ${estimate.currency}${estimate.free ? " (free)" : ""}`,
+    );
+    io.out(estimate.allowed ? "allowed" : `refused: ${estimate.refusal?.code}: ${estimate.refusal?.message}`);
+  }
+  return estimate.allowed ? EXIT.ok : EXIT.failed;
 }
 
 export interface WaitAndSaveOptions {

@@ -17,7 +17,7 @@ import type { KeyedDoor, TaskMedia } from "./media.ts";
 import { matchesEtag, type TaskObjectReader } from "./object-cache.ts";
 import { type HintedTask, pollHint } from "./poll-hint.ts";
 import type { TaskPresenter } from "./presenter.ts";
-import { SubmitBody, TaskCreated, TaskList, TaskObject, TaskStatus } from "./schemas.ts";
+import { SubmitBody, TaskCreated, TaskEstimate, TaskList, TaskObject, TaskStatus } from "./schemas.ts";
 import type { TaskService } from "./service.ts";
 import type { StreamSlots } from "./stream-slots.ts";
 
@@ -87,6 +87,20 @@ export async function taskRoutes(app: FastifyInstance, deps: TaskRouteDeps): Pro
       created_at: Math.floor(task.created_at / 1000),
     };
   });
+
+  route(app, {
+    method: "POST",
+    url: "/v1/video/generations/estimate",
+    operationId: "estimateVideo",
+    summary: "What a submit with this body would cost, and whether it would be accepted (nothing is created)",
+    ...KEYED,
+    body: SubmitBody,
+    bodyMode: "domain",
+    response: TaskEstimate,
+    errors: [400, 401, 404, 413],
+    // Like a submit: data: URLs stream to disk (they are checked, not stored).
+    options: { bodyLimit: deps.config.maxSubmitBytes, config: { spoolDataUrls: true } },
+  })(async ({ request, body }) => tasks.estimate(request.principal, body));
 
   route(app, {
     method: "GET",

@@ -303,3 +303,39 @@ export type TaskObject = z.infer<typeof TaskObject>;
 
 export const TaskList = listEnvelope(TaskObject, "TaskList");
 export type VideoInfo = z.infer<typeof VideoInfo>;
+
+// ---------------------------------------------------------------------------------------------
+// §3.3 Estimate
+
+export const TaskEstimate = z
+  .object({
+    object: z.literal("estimate"),
+    model: z.string(),
+    seconds: z.string().describe("The seconds the task would be held for (an edit: its longest source)."),
+    resolution: z.enum(RESOLUTIONS),
+    provider: z.string().describe("Who would serve it now: a provider (ark, xai, …) or local."),
+    service_tier: z.enum(["default"]).describe("The upstream tier that would serve it."),
+    currency: z.string(),
+    amount: z.string().describe("What the submit would hold: its worst-case price (4 decimals)."),
+    amount_micros: z.int().describe("The same in micro-units (exact)."),
+    free: z.boolean().describe("A test key's task or a free local render: nothing held or charged."),
+    price: z
+      .object({
+        version: z.int(),
+        per_second: z.record(z.string(), z.string()),
+        per_clip: z.string(),
+      })
+      .nullable()
+      .describe("The price lines it would be held under (null: the model has no price)."),
+    allowed: z.boolean().describe("Whether the submit would be accepted now (balance, limits, concurrency)."),
+    refusal: z
+      .object({ code: z.string(), type: z.string(), message: z.string(), status: z.int() })
+      .nullable()
+      .describe("The refusal the submit would get, when not allowed."),
+  })
+  .meta({
+    title: "TaskEstimate",
+    description:
+      "What a submit with this body would cost and whether it would be accepted; nothing is created.",
+  });
+export type TaskEstimate = z.infer<typeof TaskEstimate>;

@@ -1,11 +1,10 @@
+import type { Quote } from "../billing/holds.ts";
 import { checkMediaFacts } from "../catalog/media-facts.ts";
 import type { Catalog } from "../catalog/models.ts";
-import { normalizeSubmit } from "../catalog/validate.ts";
 import type { ChannelRouting } from "../channels/routing.ts";
 import { ApiError, invalid, notFound, shown } from "../domain/errors.ts";
 import type { Owner } from "../domain/owner.ts";
 import type { NormalizedRequest } from "../domain/request.ts";
-import { planEdit } from "../engine/edit-plan.ts";
 import type { FileService } from "../files/service.ts";
 import type { EnqueueOptions } from "../jobs/queue.ts";
 import { ownerOf, type Principal } from "../keys/auth.ts";
@@ -14,12 +13,15 @@ import type { CancelOutcome } from "../providers/types.ts";
 import type { BlobStorage } from "../storage/storage.ts";
 import type { Page } from "../store/pagination.ts";
 import type { FileRow, TaskRow } from "../store/schema.ts";
-import { newCapabilityToken, newTaskId, sha256Hex } from "../util/ids.ts";
+import { sha256Hex } from "../util/ids.ts";
+import { estimateSubmit } from "./estimate.ts";
 import type { IdempotencyRepository } from "./idempotency-repository.ts";
 import type { TaskLifecycle } from "./lifecycle.ts";
 import { storedKeysOf } from "./media.ts";
-import { applySourceSeconds, attachSourceTask, safetyIdentifierOf } from "./operation-source.ts";
+import { applySourceSeconds, attachSourceTask } from "./operation-source.ts";
+import { prepareTask } from "./prepare.ts";
 import type { TaskRepository } from "./repository.ts";
+import type { TaskEstimate } from "./schemas.ts";
 
 export interface SubmitResult {
   task: TaskRow;
@@ -40,6 +42,8 @@ export interface TaskServiceDeps {
   checkCallbackUrl(url: string): Promise<void>;
   /** Where a task's video, poster and last frame are stored (removed by `delete`; read as an edit's source). */
   storage: Pick<BlobStorage, "delete" | "read">;
+  /** What the hold of a task row would be, without writing (BillingHolds.quoteForTaskRow). */
+  quote(task: TaskRow): Promise<Quote>;
   /** An Idempotency-Key whose task was deleted: refuse it (409), or start over with a new task. */
   replayOfDeleted: "conflict" | "new";
 }
@@ -50,6 +54,15 @@ export interface TaskServiceDeps {
  */
 export class TaskService {
   constructor(private readonly deps: TaskServiceDeps) {}
+
+  /** What a submit with this body would hold and whether it would be accepted (estimate.ts). */
+  estimate(principal: Principal, body: unknown): Promise<TaskEstimate> {
+    return estimateSubmit(
+      { ...this.deps, checkSubmit: (task) => this.deps.lifecycle.checkSubmit(task) },
+      principal,
+      body,
+    );
+  }
 
   async submit(
     principal: Principal,
@@ -77,59 +90,14 @@ export class TaskService {
       if (replay) return { task: replay, replayed: true };
     }
 
-    const { request, callbackUrl, metadataEcho, sourceTaskId } = normalizeSubmit(body, this.deps.catalog);
-    request.safetyIdentifier = safetyIdentifierOf(accountId);
-    if (callbackUrl) await this.deps.checkCallbackUrl(callbackUrl);
-    const plan = await this.deps.routing.plan(request.model, principal.key.test_mode === 1);
-    if (!plan) {
-      throw notFound(
-        "model_not_available",
-        `no provider on this gateway serves ${request.model} for this key; GET /v1/models lists what you can use`,
-        "model",
-      );
-    }
-    // The local engine acts only on the edits it recognises: anything else is refused now, not at
-    // render, and the task says which it will apply.
-    if (!plan.upstream && request.operation === "edit") metadataEcho.edits = planEdit(request.prompt).applied;
-    const model = this.deps.catalog.get(request.model)!;
-    const now = Date.now();
-    const task: TaskRow = {
-      id: newTaskId(),
-      account_id: accountId,
-      api_key_id: principal.key.id,
-      model: request.model,
-      status: "submitted",
-      progress: 0,
-      prompt: request.prompt,
-      seconds: request.seconds,
-      request_json: JSON.stringify(request),
-      metadata_json: JSON.stringify(metadataEcho),
-      callback_url: callbackUrl,
-      provider: plan.provider,
-      test_mode: principal.key.test_mode,
-      error_code: null,
-      error_message: null,
-      video_json: null,
-      output_key: null,
-      poster_key: null,
-      last_frame_key: null,
-      media_token: newCapabilityToken(),
-      channel_id: null,
-      upstream_id: null,
-      upstream_ref: null,
-      deleted_at: null,
-      remixed_from: options.remixedFrom ?? null,
-      upstream_status: null,
-      next_poll_at: null,
-      poll_owner: null,
-      poll_lease_until: null,
-      poll_count: 0,
-      created_at: now,
-      started_at: null,
-      completed_at: null,
-      expires_at: null,
-      updated_at: now,
-    };
+    const { task, request, metadataEcho, sourceTaskId, plan, model } = await prepareTask(
+      this.deps,
+      principal,
+      body,
+      {
+        remixedFrom: options.remixedFrom,
+      },
+    );
     // A refusal that needs no media (balance, limits) comes before any data: URL is stored: a key
     // that may not submit must not be able to fill storage with them.
     if (request.content.some((m) => m.url.startsWith("data:")) || sourceTaskId) {
@@ -154,7 +122,7 @@ export class TaskService {
               idem_key: idempotencyKey,
               request_hash: requestHash,
               task_id: task.id,
-              created_at: now,
+              created_at: task.created_at,
             }
           : undefined,
       );

@@ -91,6 +91,39 @@ describe("vidrelay generate", () => {
     await assert.rejects(stat(join(dir, "x.mp4")));
   });
 
+  test("--estimate says what it would hold and whether it is allowed; nothing is uploaded or created", async () => {
+    const client = new VidRelay({ apiKey: t.key, baseURL: t.url });
+    const before = [
+      (await client.videos.list().toArray()).length,
+      (await client.files.list().toArray()).length,
+    ];
+    const photo = sample("photo-saw-2725x2225.jpg");
+    const human = await runCli(
+      ["generate", "-i", photo, "-p", "@image1 slow push-in", "--seconds", "5", "--estimate"],
+      env,
+    );
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(
+      human.stdout,
+      /seedance-1-5-pro-with-audio: 5 s at 720p on local would hold 0\.0000 USD \(free\)\nallowed/,
+    );
+    const json = await runCli(
+      ["generate", "-p", "a harbour", "-m", "grok-imagine-video", "--estimate", "--json"],
+      env,
+    );
+    assert.equal(json.code, 0, json.stderr);
+    const event = JSON.parse(json.stdout) as {
+      event: string;
+      estimate: { allowed: boolean; seconds: string; provider: string };
+    };
+    assert.deepEqual([event.event, event.estimate.allowed, event.estimate.seconds], ["estimate", true, "8"]);
+    const after = [
+      (await client.videos.list().toArray()).length,
+      (await client.files.list().toArray()).length,
+    ];
+    assert.deepEqual(after, before, "no task, no upload");
+  });
+
   test("--no-wait --json prints the submitted task as JSON lines and returns at once", async () => {
     const result = await runCli(
       [

@@ -125,8 +125,10 @@ describe("HappyHorse i2v with an asked ratio, through DashScope", () => {
     });
     assert.deepEqual(model.parameters.fit, { supported: true, values: ["crop", "pad"], default: "crop" });
     // Models that do not conform their first frame say so (their own channels are not set up here).
-    for (const other of new Catalog().list().filter((m) => m.id !== I2V))
+    // (HappyHorse 1.1 i2v follows its first frame too, and conforms it the same way.)
+    for (const other of new Catalog().list().filter((m) => m.id !== I2V && m.id !== "happyhorse-1.1-i2v"))
       assert.deepEqual(toApiModel(other).parameters.fit, { supported: false }, other.id);
+    assert.equal(toApiModel(new Catalog().get("happyhorse-1.1-i2v")!).parameters.fit.supported, true);
   });
 
   test("the seed's request, ratio 16:9 on a 4:3 photo: a centre-cropped first frame, a 16:9 clip", async () => {

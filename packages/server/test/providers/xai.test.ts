@@ -68,13 +68,16 @@ describe("Grok Imagine on xAI, end to end", () => {
     assert.equal(task.provider, "xai");
     const post = xai.journal.last({ method: "POST", path: CREATE })!;
     assert.match(post.headers.authorization!, /^Bearer \[redacted/);
-    assert.deepEqual(post.body, {
+    const { user, ...body } = post.body as Record<string, unknown>;
+    assert.deepEqual(body, {
       model: MODEL,
       prompt: "a comet over a mountain lake",
       duration: 5,
       resolution: "480p",
       aspect_ratio: "16:9",
     });
+    // xAI's documented end-user field: a hash of the account, never the account id.
+    assert.match(String(user), /^[0-9a-f]{32}$/);
     assert.ok(xai.journal.list({ method: "GET", path: VIDEO }).length >= 1);
     const request = xai.requests.list()[0]!;
     assert.equal(request.status, "done");
