@@ -260,6 +260,26 @@ describe("console: playground", { skip }, () => {
     assertClean(report);
   });
 
+  test("the estimate of the current request shows before Generate and follows the form", async () => {
+    const { page, report } = await openPlayground(h, FRAMES_MODEL);
+    await page.getByLabel("Prompt").fill("a lighthouse at dusk");
+    const estimate = page.getByRole("status", { name: "Estimate" });
+    await estimate.filter({ hasText: /^5 s at 720p: / }).waitFor();
+    assert.match(
+      (await estimate.textContent()) ?? "",
+      /^5 s at 720p: (free \(local\)|\d+\.\d{4} USD held \(local\))$/,
+    );
+    await page.getByLabel("Seconds").selectOption("8");
+    await estimate.filter({ hasText: /^8 s at 720p: / }).waitFor();
+    const listed = (await (await h.gateway.api("/v1/video/generations")).json()) as { data: Task[] };
+    assert.equal(
+      listed.data.filter((t) => t.prompt === "a lighthouse at dusk").length,
+      0,
+      "asking creates nothing",
+    );
+    assertClean(report);
+  });
+
   test("the model's capabilities drive the form", async () => {
     const first = models.find((m) => m.id === REFERENCE_MODEL)!;
     const other = models.find(

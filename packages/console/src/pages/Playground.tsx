@@ -9,6 +9,7 @@ import { SelectField, submitWith } from "../components/form.tsx";
 import { ErrorNote, Field, PageHeader, useLoad } from "../components/ui.tsx";
 import { useSession } from "../session.tsx";
 import { CopyAs } from "./playground/CopyAs.tsx";
+import { EstimateLine } from "./playground/EstimateLine.tsx";
 import { MediaPicker } from "./playground/MediaPicker.tsx";
 import { ModelSettings } from "./playground/ModelSettings.tsx";
 import { insertTag } from "./playground/media.ts";
@@ -104,6 +105,7 @@ export function PlaygroundPage() {
               {submitting ? "Submitting…" : "Generate"}
             </button>
             {uploading ? <span className="muted">Waiting for uploads…</span> : null}
+            <EstimateLine client={client} body={body} enabled={Boolean(model) && !uploading} />
           </div>
         </form>
         <div className="playground-side">
