@@ -124,6 +124,11 @@ export interface SubmitMetadata {
   operation?: "edit" | "extend" | null;
   /** The source of an edit or extension: a succeeded task of this account (`task_…`). */
   source_task_id?: string | null;
+  /**
+   * Fail with `deadline_exceeded` (cancelled upstream where possible, never billed) if unfinished this long
+   * after acceptance: 60 s to 72 h. Passed to providers that take a deadline.
+   */
+  deadline_seconds?: number | null;
   [key: string]: unknown;
 }
 
@@ -141,6 +146,7 @@ export const SUBMIT_METADATA_KEYS: readonly (keyof SubmitMetadata & string)[] = 
   "priority",
   "operation",
   "source_task_id",
+  "deadline_seconds",
 ];
 
 /**
@@ -371,6 +377,8 @@ export interface TaskMetadata {
   source_task_id?: string;
   /** The source's length, when the gateway could probe it. */
   source_seconds?: number;
+  /** The task's deadline (metadata.deadline_seconds). */
+  deadline_seconds?: number;
   /** A local-engine edit: the edits it recognised in the prompt, in the order it applies them. */
   edits?: string[];
   [key: string]: unknown;

@@ -230,6 +230,25 @@ export function readSeed(value: unknown, model: CatalogModel): number | undefine
   return value;
 }
 
+/** `metadata.deadline_seconds`: 60 s to 72 h (docs/api.md §3.4). */
+export const DEADLINE_SECONDS = { min: 60, max: 72 * 3600 } as const;
+
+export function readDeadline(value: unknown): number | undefined {
+  const param = "metadata.deadline_seconds";
+  if (!present(value)) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    fail("invalid_type", `deadline_seconds must be a whole number of seconds; got ${show(value)}.`, param);
+  }
+  if (value < DEADLINE_SECONDS.min || value > DEADLINE_SECONDS.max) {
+    fail(
+      "out_of_range",
+      `deadline_seconds must be from ${DEADLINE_SECONDS.min} (1 minute) to ${DEADLINE_SECONDS.max} (72 hours); got ${value}.`,
+      param,
+    );
+  }
+  return value;
+}
+
 export function readBoolean(value: unknown, name: string): boolean | undefined {
   if (!present(value)) return undefined;
   if (typeof value !== "boolean") {

@@ -41,6 +41,7 @@ import {
   readBoolean,
   readCallbackUrl,
   readChoice,
+  readDeadline,
   readFit,
   readGenerateAudio,
   readMetadata,
@@ -66,6 +67,7 @@ export type MetadataEcho = {
   source_seconds?: number;
   /** A local-engine edit: the edits it recognised in the prompt and applies, in order. */
   edits?: string[];
+  deadline_seconds?: number;
 };
 
 /**
@@ -145,6 +147,7 @@ export function normalizeSubmit(body: unknown, catalog: Catalog): NormalizedSubm
   const callbackUrl = readCallbackUrl(metadata.callback_url);
   const fit = readFit(metadata.fit, model, catalog);
   const priority = readPriority(metadata.priority);
+  const deadlineSeconds = readDeadline(metadata.deadline_seconds);
 
   checkRoleRules(parts.rest, model.references.audioOnly);
   const citations = readCitations(prompt, entries);
@@ -190,13 +193,8 @@ export function normalizeSubmit(body: unknown, catalog: Catalog): NormalizedSubm
     citations,
   };
   const metadataEcho: MetadataEcho = { ratio, resolution, generate_audio: generateAudio };
-  applyOptions(
-    request,
-    metadataEcho,
-    pass,
-    { seed, watermark, cameraFixed, returnLastFrame, priority },
-    parts,
-  );
+  const vendor = { seed, watermark, cameraFixed, returnLastFrame, priority, deadlineSeconds };
+  applyOptions(request, metadataEcho, pass, vendor, parts);
   // The model follows its first frame: a fixed ratio is honoured by conforming that image.
   if (model.firstFrameFit && ratio !== "adaptive" && content.some((m) => m.role === "first_frame")) {
     request.fit = fit ?? "crop";
@@ -210,14 +208,21 @@ export function normalizeSubmit(body: unknown, catalog: Catalog): NormalizedSubm
   };
 }
 
-/** Vendor parameters the model forwards, and the operation, onto the request and its echo. */
+/** Vendor parameters the model forwards, the deadline and the operation, onto the request and its echo. */
 function applyOptions(
   request: NormalizedRequest,
   echo: MetadataEcho,
   pass: CatalogModel["passThrough"],
-  vendor: Pick<NormalizedRequest, "seed" | "watermark" | "cameraFixed" | "returnLastFrame" | "priority">,
+  vendor: Pick<
+    NormalizedRequest,
+    "seed" | "watermark" | "cameraFixed" | "returnLastFrame" | "priority" | "deadlineSeconds"
+  >,
   parts: OperationParts,
 ): void {
+  if (vendor.deadlineSeconds !== undefined) {
+    request.deadlineSeconds = vendor.deadlineSeconds;
+    echo.deadline_seconds = vendor.deadlineSeconds;
+  }
   for (const [name, echoName] of PASS_THROUGH) {
     const value = vendor[name];
     if (value === undefined || !pass[name]) continue;

@@ -79,6 +79,12 @@ export interface NormalizedRequest {
    * for an end-user id for abuse tracing (Ark `safety_identifier`, xAI `user`). Never the account id.
    */
   safetyIdentifier?: string;
+  /**
+   * `metadata.deadline_seconds`: the task fails with `deadline_exceeded` (cancelled upstream where
+   * possible, never billed) if unfinished this long after it was accepted; passed to providers
+   * that take a deadline (Ark `execution_expires_after`, fal's request timeout).
+   */
+  deadlineSeconds?: number;
   /** References in the order the prompt cites them, e.g. ["image3", "image1"]; each at most once. */
   citations: string[];
 }

@@ -97,6 +97,8 @@ export interface TasksTable {
   completed_at: number | null;
   expires_at: number | null;
   updated_at: number;
+  /** Unix ms after which an unfinished task fails with `deadline_exceeded` (metadata.deadline_seconds). */
+  deadline_at: number | null;
 }
 
 export interface IdempotencyKeysTable {

@@ -37,4 +37,11 @@ export const taskMigrations: Record<string, Migration> = {
       await db.schema.alterTable("idempotency_keys_by_mode").renameTo("idempotency_keys").execute();
     },
   },
+  // Per-task deadlines (metadata.deadline_seconds): the sweep finds unfinished tasks past theirs.
+  "0014_task_deadline": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("tasks").addColumn("deadline_at", "bigint").execute();
+      await db.schema.createIndex("tasks_deadline").on("tasks").column("deadline_at").execute();
+    },
+  },
 };

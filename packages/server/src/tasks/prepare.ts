@@ -87,6 +87,7 @@ export async function prepareTask(
     completed_at: null,
     expires_at: null,
     updated_at: now,
+    deadline_at: request.deadlineSeconds === undefined ? null : now + request.deadlineSeconds * 1000,
   };
   return { ...normalized, task, plan, model };
 }

@@ -167,6 +167,18 @@ export class TaskRepository {
       .execute();
   }
 
+  /** Unfinished tasks whose own deadline (metadata.deadline_seconds) has passed. */
+  listPastDeadline(now: number, limit: number): Promise<TaskRow[]> {
+    return this.db
+      .selectFrom("tasks")
+      .selectAll()
+      .where("deadline_at", "<=", now)
+      .where("status", "in", ACTIVE_STATUSES)
+      .orderBy("deadline_at")
+      .limit(limit)
+      .execute();
+  }
+
   listActiveOlderThan(before: number, limit: number): Promise<TaskRow[]> {
     return this.db
       .selectFrom("tasks")

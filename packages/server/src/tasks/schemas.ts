@@ -146,6 +146,15 @@ export const SubmitMetadata = z
       .string()
       .nullish()
       .describe("The source of an edit or extension: a succeeded task of this account (`task_…`)."),
+    deadline_seconds: z
+      .int()
+      .min(60)
+      .max(259_200)
+      .nullish()
+      .describe(
+        "Fail with `deadline_exceeded` (cancelled upstream where possible, never billed) if unfinished this " +
+          "long after acceptance: 60 s to 72 h. Passed to providers that take a deadline.",
+      ),
   })
   .meta({ title: "SubmitMetadata", description: "Vendor parameters, input media and operations." });
 
@@ -231,6 +240,7 @@ export const TaskMetadataEcho = z
     operation: z.enum(["edit", "extend"]).optional().describe("An edit or extension (docs/api.md §3.2)."),
     source_task_id: z.string().optional().describe("The task whose video it edits or extends."),
     source_seconds: z.number().optional().describe("The source's length, when the gateway could probe it."),
+    deadline_seconds: z.int().optional().describe("The task's deadline (metadata.deadline_seconds)."),
     edits: z
       .array(z.string())
       .optional()

@@ -44,18 +44,46 @@ export function expiredMediaSweep(deps: {
   };
 }
 
+/** What ending an unfinished task needs: its provider asked to stop it, then the lifecycle. */
+interface EndDeps {
+  lifecycle: Pick<TaskLifecycle, "finish">;
+  cancelUpstream(task: TaskRow): Promise<CancelOutcome>;
+  logger: Logger;
+}
+
+/**
+ * Fail an unfinished task with `code` (never billed), cancelling it at its provider first where the
+ * provider can stop it; the message says whether it could. True when this call finished it.
+ */
+async function endUnfinished(deps: EndDeps, task: TaskRow, code: string, why: string): Promise<boolean> {
+  let upstream = "";
+  if (task.upstream_id) {
+    const outcome = await deps.cancelUpstream(task).catch((error: unknown) => {
+      deps.logger.warn(
+        { err: error, task_id: task.id },
+        `${code}: the provider could not be asked to cancel`,
+      );
+      return { cancelled: false as const, reason: "the provider could not be reached" };
+    });
+    upstream = outcome.cancelled
+      ? "; it was cancelled at the provider"
+      : `; the provider could not stop it (${outcome.reason})`;
+  }
+  const finished = await deps.lifecycle.finish(task.id, "failed", {
+    error_code: code,
+    error_message: `${why}${upstream}`,
+  });
+  return finished !== undefined;
+}
+
 /**
  * Tasks still unfinished `timeoutSeconds` after they were accepted fail with `timeout` (and are
  * never billed). One at a provider is cancelled there first where the provider can stop it; a task
  * whose provider has finished is left to its ingest, which has a deadline of its own.
  */
-export function taskTimeoutSweep(deps: {
-  timeoutSeconds: number;
-  tasks: Pick<TaskRepository, "listActiveOlderThan">;
-  lifecycle: Pick<TaskLifecycle, "finish">;
-  cancelUpstream(task: TaskRow): Promise<CancelOutcome>;
-  logger: Logger;
-}): SweepStep {
+export function taskTimeoutSweep(
+  deps: EndDeps & { timeoutSeconds: number; tasks: Pick<TaskRepository, "listActiveOlderThan"> },
+): SweepStep {
   return {
     name: "task timeouts",
     async run(now) {
@@ -63,24 +91,31 @@ export function taskTimeoutSweep(deps: {
       let ended = 0;
       for (const task of stuck) {
         if (task.upstream_status === "succeeded") continue;
-        let upstream = "";
-        if (task.upstream_id) {
-          const outcome = await deps.cancelUpstream(task).catch((error: unknown) => {
-            deps.logger.warn(
-              { err: error, task_id: task.id },
-              "timeout: the provider could not be asked to cancel",
-            );
-            return { cancelled: false as const, reason: "the provider could not be reached" };
-          });
-          upstream = outcome.cancelled
-            ? "; it was cancelled at the provider"
-            : `; the provider could not stop it (${outcome.reason})`;
-        }
-        const finished = await deps.lifecycle.finish(task.id, "failed", {
-          error_code: "timeout",
-          error_message: `the task did not finish within ${deps.timeoutSeconds} s${upstream}`,
-        });
-        if (finished) ended++;
+        const why = `the task did not finish within ${deps.timeoutSeconds} s`;
+        if (await endUnfinished(deps, task, "timeout", why)) ended++;
+      }
+      return ended;
+    },
+  };
+}
+
+/**
+ * Tasks past their own deadline (metadata.deadline_seconds) fail with `deadline_exceeded`, the same
+ * way: cancelled upstream where possible, never billed. A task whose provider has finished is left
+ * to its ingest (the video exists; the client would rather have it).
+ */
+export function deadlineSweep(
+  deps: EndDeps & { tasks: Pick<TaskRepository, "listPastDeadline"> },
+): SweepStep {
+  return {
+    name: "task deadlines",
+    async run(now) {
+      let ended = 0;
+      for (const task of await deps.tasks.listPastDeadline(now, BATCH)) {
+        if (task.upstream_status === "succeeded") continue;
+        const seconds = Math.round(((task.deadline_at ?? now) - task.created_at) / 1000);
+        const why = `the task did not finish within its deadline of ${seconds} s (metadata.deadline_seconds)`;
+        if (await endUnfinished(deps, task, "deadline_exceeded", why)) ended++;
       }
       return ended;
     },
@@ -89,12 +124,15 @@ export function taskTimeoutSweep(deps: {
 
 /**
  * Every housekeeping step of a process, on the sweep interval: expired files and videos, task
- * timeouts, old Idempotency-Keys and limit counters, and a killed process's leftovers in tmp/.
+ * timeouts and deadlines, old Idempotency-Keys and limit counters, and a killed process's leftovers in tmp/.
  */
 export function housekeeping(deps: {
   config: Pick<Config, "dataDir" | "taskTimeoutSeconds" | "requestTimeoutSeconds" | "sweepIntervalSeconds">;
   files: Pick<FileService, "sweepExpired">;
-  tasks: Pick<TaskRepository, "listExpiredMedia" | "forgetMedia" | "listActiveOlderThan">;
+  tasks: Pick<
+    TaskRepository,
+    "listExpiredMedia" | "forgetMedia" | "listActiveOlderThan" | "listPastDeadline"
+  >;
   storage: Pick<BlobStorage, "delete">;
   lifecycle: Pick<TaskLifecycle, "finish">;
   idempotency: Pick<IdempotencyRepository, "purgeExpired">;
@@ -116,6 +154,7 @@ export function housekeeping(deps: {
         timeoutSeconds: config.taskTimeoutSeconds,
         logger: logger.child({ component: "upstream" }),
       }),
+      deadlineSweep({ ...deps, logger: logger.child({ component: "upstream" }) }),
       { name: "idempotency keys", run: (now) => deps.idempotency.purgeExpired(now).then(() => undefined) },
       { name: "limit counters", run: (now) => deps.billing.repository.purgeExpiredCounters(now) },
       // A slot that leaked (a bug, a hand-edited row) would shrink a channel's capacity for good.

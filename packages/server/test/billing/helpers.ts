@@ -126,6 +126,7 @@ export function taskRow(accountId: string, keyId: string, spec: TaskSpec = {}): 
     completed_at: null,
     expires_at: null,
     updated_at: now,
+    deadline_at: null,
   };
 }
 

@@ -86,6 +86,11 @@ export class ArkAdapter implements ProviderAdapter {
     if (request.returnLastFrame !== undefined) body.return_last_frame = request.returnLastFrame;
     if (request.priority !== undefined) body.priority = request.priority;
     if (request.safetyIdentifier !== undefined) body.safety_identifier = request.safetyIdentifier;
+    // Ark's own deadline takes 1 to 72 h: a shorter one is sent as an hour (the gateway's sweep
+    // ends the task at its own deadline and cancels it here; Ark's ends it if that cannot).
+    if (request.deadlineSeconds !== undefined) {
+      body.execution_expires_after = Math.min(259_200, Math.max(3600, request.deadlineSeconds));
+    }
     if (context.callbackUrl) body.callback_url = context.callbackUrl;
 
     return sendCreate(

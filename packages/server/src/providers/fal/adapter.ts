@@ -123,7 +123,12 @@ export class FalAdapter implements ProviderAdapter {
     let url = `${ch.queue}/${app}`;
     if (ch.webhooks && context.callbackUrl) url += `?fal_webhook=${encodeURIComponent(context.callbackUrl)}`;
     const headers = this.headers(context);
-    if (ch.requestTimeout) headers["x-fal-request-timeout"] = ch.requestTimeout;
+    // fal's request timeout is a deadline to start (docs/providers.md §4.1): the task's own deadline
+    // bounds it; the channel's setting applies when it is shorter.
+    const timeout = [ch.requestTimeout ? Number(ch.requestTimeout) : undefined, request.deadlineSeconds]
+      .filter((s): s is number => s !== undefined && Number.isFinite(s))
+      .sort((a, b) => a - b)[0];
+    if (timeout !== undefined) headers["x-fal-request-timeout"] = String(timeout);
     const body = await this.input(request, context);
     return sendCreate(
       url,
