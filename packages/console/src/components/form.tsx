@@ -157,3 +157,12 @@ export function FormActions({
     </>
   );
 }
+
+/** The "Remove" button of one row in an editable list (shown only while more than one row is left). */
+export function RemoveRowButton({ label, onRemove }: { label: string; onRemove(): void }) {
+  return (
+    <button type="button" className="secondary" onClick={onRemove} aria-label={label}>
+      Remove
+    </button>
+  );
+}

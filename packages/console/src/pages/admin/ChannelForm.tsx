@@ -8,6 +8,7 @@ import {
   FormActions,
   formErrors,
   GroupError,
+  RemoveRowButton,
   SelectField,
   submitWith,
   TextField,
@@ -186,14 +187,10 @@ function ModelRows({
             spellCheck={false}
           />
           {rows.length > 1 ? (
-            <button
-              type="button"
-              className="secondary"
-              onClick={() => setRows((list) => list.filter((_, j) => j !== i))}
-              aria-label={`Remove model ${i + 1}`}
-            >
-              Remove
-            </button>
+            <RemoveRowButton
+              label={`Remove model ${i + 1}`}
+              onRemove={() => setRows((list) => list.filter((_, j) => j !== i))}
+            />
           ) : null}
         </div>
       ))}

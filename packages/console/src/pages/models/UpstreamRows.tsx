@@ -4,7 +4,7 @@
  */
 import type { Channel } from "@vidrelay/sdk";
 import type { Dispatch, SetStateAction } from "react";
-import { GroupError } from "../../components/form.tsx";
+import { GroupError, RemoveRowButton } from "../../components/form.tsx";
 
 export interface UpstreamRow {
   channel: string;
@@ -74,14 +74,10 @@ export function UpstreamRows({
               spellCheck={false}
             />
             {rows.length > 1 ? (
-              <button
-                type="button"
-                className="secondary"
-                onClick={() => setRows((list) => list.filter((_, j) => j !== i))}
-                aria-label={`Remove channel ${i + 1}`}
-              >
-                Remove
-              </button>
+              <RemoveRowButton
+                label={`Remove channel ${i + 1}`}
+                onRemove={() => setRows((list) => list.filter((_, j) => j !== i))}
+              />
             ) : null}
           </div>
         );
